@@ -1,0 +1,571 @@
+"""HTTP signatures for server-to-server requests: draft-cavage-12 and RFC 9421.
+
+Peers disagree on which scheme they send (Mastodon and most servers: cavage;
+Fedify: RFC 9421 first, cavage on a 4xx), so we sign either way and verify
+both. Everything here is a plain function; looking up keys is the caller's
+job (``resolve_key``), and so is deciding whether the key owner may act as
+the activity's actor (use ``VerifiedSignature.owner``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import email.utils
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+import http_sf
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from http_message_signatures import (
+    ContentDigest,
+    HTTPMessageSignaturesException,
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureKeyResolver,
+    InvalidSignature,
+    algorithms,
+)
+
+Scheme = Literal["cavage", "rfc9421"]
+
+RFC9421_LABEL = "sig1"
+# What Mastodon requires of an RFC 9421 signature; content-digest is added for bodies.
+RFC9421_COMPONENTS = ("@method", "@target-uri")
+CAVAGE_ALGORITHMS = frozenset({"rsa-sha256", "hs2019", "ed25519"})
+_RFC9421_PARAMETERS = frozenset({"alg", "created", "expires", "keyid", "nonce", "tag"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class SignatureError(Exception):
+    """A request signature is missing, malformed, stale or invalid.
+
+    ``reason`` is short and safe to put in a 401 response body.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PublicKeyInfo:
+    """A public key as published by its owner (usually an actor's ``publicKey``)."""
+
+    key_id: str
+    owner: str
+    public_pem: str
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    key_id: str
+    owner: str
+    scheme: Scheme
+
+
+class ResolveKey(Protocol):
+    """Returns the key for ``key_id``; ``refresh=True`` must bypass any cache."""
+
+    def __call__(self, key_id: str, refresh: bool) -> Awaitable[PublicKeyInfo | None]: ...
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def digest_header(body: bytes) -> str:
+    """RFC 3230 ``Digest`` value as every cavage peer expects it."""
+    return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+
+
+def content_digest_header(body: bytes) -> str:
+    """RFC 9530 ``Content-Digest`` value (structured-field byte sequence)."""
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + ":"
+
+
+_DIGEST_HASHES = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
+
+
+def _check_digest(value: str, body: bytes) -> None:
+    """Every digest we understand must match; at least one must be understood."""
+    understood = False
+    for part in value.split(","):
+        name, sep, encoded = part.strip().partition("=")
+        algorithm = _DIGEST_HASHES.get(name.strip().lower())
+        if not sep or algorithm is None:
+            continue
+        try:
+            claimed = base64.b64decode(encoded.strip(), validate=True)
+        except ValueError as exc:
+            raise SignatureError("malformed Digest header") from exc
+        if not hmac.compare_digest(claimed, algorithm(body).digest()):
+            raise SignatureError("Digest does not match body")
+        understood = True
+    if not understood:
+        raise SignatureError("Digest has no SHA-256 or SHA-512 value")
+
+
+def _check_content_digest(value: str, body: bytes) -> None:
+    try:
+        ContentDigest.verify(value, body)
+    except InvalidSignature as exc:
+        raise SignatureError(f"Content-Digest: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@lru_cache(maxsize=64)
+def _load_private_key(pem: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    if not isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        raise ValueError(f"unsupported private key type {type(key).__name__}; use RSA or Ed25519")
+    return key
+
+
+@lru_cache(maxsize=1024)
+def _load_public_key(pem: str) -> rsa.RSAPublicKey | ed25519.Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise SignatureError("published key is not a valid PEM public key") from exc
+    if not isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        raise SignatureError("published key type is not supported")
+    return key
+
+
+# --------------------------------------------------------------------------- URL helpers
+
+
+def _authority(url: str) -> tuple[str, str]:
+    """(scheme, host[:port]) lowercased, default port dropped, as browsers and Fedify send it."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return scheme, host
+
+
+def _path_and_query(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.path or "/", parts.query
+
+
+def _target_uri(url: str) -> str:
+    scheme, authority = _authority(url)
+    path, query = _path_and_query(url)
+    return f"{scheme}://{authority}{path}" + (f"?{query}" if query else "")
+
+
+def _http_date(timestamp: float) -> str:
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Case-insensitive view; repeated field lines are joined as RFC 9110 allows."""
+    joined: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        value = value.strip()
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
+
+
+def _check_window(signed_at: float, now: float, max_skew: float, what: str) -> None:
+    if signed_at < now - max_skew:
+        raise SignatureError(f"{what} is too old")
+    if signed_at > now + max_skew:
+        raise SignatureError(f"{what} is in the future")
+
+
+# --------------------------------------------------------------------------- cavage
+
+
+def sign_cavage(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    key_id: str,
+    private_pem: str,
+    *,
+    now: float | None = None,
+) -> dict[str, str]:
+    """Sign with draft-cavage-12; returns the headers to add (Host, Date, Digest, Signature).
+
+    POSTs (any request with a body) cover ``(request-target) host date digest``;
+    bodiless requests cover ``(request-target) host date`` plus ``accept`` when set.
+    The request target includes the query string, as current Mastodon does.
+    """
+    key = _load_private_key(private_pem)
+    existing = _lower_headers(headers)
+    _, host = _authority(url)
+    added: dict[str, str] = {
+        "Host": existing.get("host", host),
+        "Date": existing.get("date", _http_date(time.time() if now is None else now)),
+    }
+    path, query = _path_and_query(url)
+    values = {
+        "(request-target)": f"{method.lower()} {path}" + (f"?{query}" if query else ""),
+        "host": added["Host"],
+        "date": added["Date"],
+    }
+    if body is not None:
+        added["Digest"] = digest_header(body)
+        values["digest"] = added["Digest"]
+    elif "accept" in existing:
+        values["accept"] = existing["accept"]
+    signing_string = "\n".join(f"{name}: {value}" for name, value in values.items()).encode()
+    if isinstance(key, rsa.RSAPrivateKey):
+        algorithm = "rsa-sha256"
+        raw = key.sign(signing_string, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        algorithm = "hs2019"
+        raw = key.sign(signing_string)
+    added["Signature"] = (
+        f'keyId="{key_id}",algorithm="{algorithm}",headers="{" ".join(values)}",'
+        f'signature="{base64.b64encode(raw).decode("ascii")}"'
+    )
+    return added
+
+
+_CAVAGE_PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([0-9]+))\s*(?:,|$)')
+
+
+@dataclass(frozen=True)
+class _CavageSignature:
+    key_id: str
+    algorithm: str | None
+    covered: tuple[str, ...]
+    signature: bytes
+    created: int | None
+    expires: int | None
+
+    @classmethod
+    def parse(cls, value: str) -> _CavageSignature:
+        params: dict[str, str] = {}
+        position = 0
+        while position < len(value):
+            match = _CAVAGE_PARAM.match(value, position)
+            if match is None or match.end() == position:
+                raise SignatureError("malformed Signature header")
+            quoted = match.group(2)
+            params[match.group(1)] = quoted.replace('\\"', '"') if quoted is not None else match.group(3)
+            position = match.end()
+        if not params.get("keyId") or not params.get("signature"):
+            raise SignatureError("Signature header lacks keyId or signature")
+        algorithm = params.get("algorithm", "").lower() or None
+        if algorithm is not None and algorithm not in CAVAGE_ALGORITHMS:
+            raise SignatureError(f"unsupported signature algorithm {algorithm}")
+        try:
+            signature = base64.b64decode(params["signature"], validate=True)
+            created = int(params["created"]) if "created" in params else None
+            expires = int(params["expires"]) if "expires" in params else None
+        except ValueError as exc:
+            raise SignatureError("malformed Signature header") from exc
+        default = "(created)" if created is not None and algorithm in (None, "hs2019") else "date"
+        covered = tuple(params.get("headers", default).lower().split())
+        return cls(params["keyId"], algorithm, covered, signature, created, expires)
+
+    def check(self, method: str, headers: dict[str, str], body: bytes | None, now: float, max_skew: float) -> None:
+        """Everything that can be refused before spending a key lookup."""
+        if "(request-target)" not in self.covered:
+            raise SignatureError("signature must cover (request-target)")
+        if method.upper() == "GET" and "host" not in self.covered:
+            raise SignatureError("GET signature must cover host")
+        if (method.upper() == "POST" or body) and "digest" not in self.covered:
+            raise SignatureError("signature must cover digest")
+        if "digest" in self.covered:
+            if "digest" not in headers:
+                raise SignatureError("Digest header missing")
+            _check_digest(headers["digest"], body or b"")
+        for name in self.covered:
+            if not name.startswith("(") and name not in headers:
+                raise SignatureError(f"signed header {name} missing")
+        if "(created)" in self.covered:
+            if self.created is None:
+                raise SignatureError("(created) is signed but missing")
+            _check_window(self.created, now, max_skew, "signature")
+        elif "date" in self.covered:
+            try:
+                date = email.utils.parsedate_to_datetime(headers["date"])
+            except (TypeError, ValueError) as exc:
+                raise SignatureError("malformed Date header") from exc
+            if date.tzinfo is None:
+                date = date.replace(tzinfo=datetime.timezone.utc)
+            _check_window(date.timestamp(), now, max_skew, "Date")
+        else:
+            raise SignatureError("signature must cover date or (created)")
+        if "(expires)" in self.covered:
+            if self.expires is None:
+                raise SignatureError("(expires) is signed but missing")
+            if self.expires < now:
+                raise SignatureError("signature has expired")
+
+    def verifies(self, method: str, url: str, headers: dict[str, str], public_pem: str) -> bool:
+        key = _load_public_key(public_pem)
+        if self.algorithm == "rsa-sha256" and not isinstance(key, rsa.RSAPublicKey):
+            return False
+        if self.algorithm == "ed25519" and not isinstance(key, ed25519.Ed25519PublicKey):
+            return False
+        path, query = _path_and_query(url)
+        # Mastodon signs the query string, Fedify and older Mastodon do not: accept both.
+        without_query = f"{method.lower()} {path}"
+        targets = [f"{without_query}?{query}", without_query] if query else [without_query]
+        for target in targets:
+            if _verify_raw(key, self.signature, self._signing_string(target, headers)):
+                return True
+        return False
+
+    def _signing_string(self, request_target: str, headers: dict[str, str]) -> bytes:
+        lines = []
+        for name in self.covered:
+            if name == "(request-target)":
+                value = request_target
+            elif name == "(created)":
+                value = str(self.created)
+            elif name == "(expires)":
+                value = str(self.expires)
+            else:
+                value = headers[name]
+            lines.append(f"{name}: {value}")
+        return "\n".join(lines).encode()
+
+
+def _verify_raw(key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            key.verify(signature, data)
+    except CryptoInvalidSignature:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- RFC 9421
+
+
+@dataclass
+class _Message:
+    """The request shape http-message-signatures reads (method, url, headers)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class _OneKey(HTTPSignatureKeyResolver):
+    def __init__(self, key_id: str, key: object) -> None:
+        self._key_id = key_id
+        self._key = key
+
+    def resolve_private_key(self, key_id: str) -> object:
+        if key_id != self._key_id:
+            raise KeyError(key_id)
+        return self._key
+
+    def resolve_public_key(self, key_id: str) -> object | None:
+        return self._key if key_id == self._key_id else None
+
+
+class _WindowCheckedVerifier(HTTPMessageVerifier):
+    """We check created/expires ourselves, against an injectable clock and our window."""
+
+    def validate_created_and_expires(self, sig_input: object, max_age: object = None) -> None:
+        return None
+
+
+def _rfc9421_algorithm(key: object, alg: str | None) -> type[algorithms.HTTPSignatureAlgorithm]:
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        if alg in (None, algorithms.RSA_V1_5_SHA256.algorithm_id):
+            return algorithms.RSA_V1_5_SHA256
+        if alg == algorithms.RSA_PSS_SHA512.algorithm_id:
+            return algorithms.RSA_PSS_SHA512
+    elif isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+        if alg in (None, algorithms.ED25519.algorithm_id):
+            return algorithms.ED25519
+    raise SignatureError(f"algorithm {alg or 'implied'} does not fit the key")
+
+
+def sign_rfc9421(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    key_id: str,
+    private_pem: str,
+    *,
+    now: float | None = None,
+) -> dict[str, str]:
+    """Sign with RFC 9421 as Mastodon and Fedify verify it; returns headers to add.
+
+    Covers ``@method`` and ``@target-uri`` (plus ``content-digest`` when there is a
+    body) with ``created``, ``keyid`` and ``alg`` parameters under label ``sig1``.
+    """
+    key = _load_private_key(private_pem)
+    message = _Message(method.upper(), _target_uri(url), dict(headers))
+    signer = HTTPMessageSigner(signature_algorithm=_rfc9421_algorithm(key, None), key_resolver=_OneKey(key_id, key))
+    created = datetime.datetime.fromtimestamp(time.time() if now is None else now, tz=datetime.timezone.utc)
+    signer.sign(
+        message,
+        key_id=key_id,
+        created=created,
+        label=RFC9421_LABEL,
+        covered_component_ids=RFC9421_COMPONENTS,
+        body=body,
+        use_existing_digest=body is not None,
+    )
+    added = {name: value for name, value in message.headers.items() if name not in headers}
+    if not any(name.lower() == "date" for name in headers):
+        added["Date"] = _http_date(created.timestamp())
+    return added
+
+
+@dataclass(frozen=True)
+class _Rfc9421Signature:
+    label: str
+    key_id: str
+    alg: str | None
+    covered: tuple[str, ...]
+    created: int
+    expires: int | None
+    signature_input: str
+    signature: str
+
+    @classmethod
+    def parse(cls, headers: dict[str, str]) -> _Rfc9421Signature:
+        if "signature" not in headers:
+            raise SignatureError("Signature-Input without Signature")
+        try:
+            inputs = http_sf.parse(headers["signature-input"].encode(), tltype="dictionary")
+            signatures = http_sf.parse(headers["signature"].encode(), tltype="dictionary")
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            raise SignatureError("malformed Signature-Input or Signature") from exc
+        candidates = [label for label in inputs if label in signatures]
+        if not candidates:
+            raise SignatureError("no signature matches Signature-Input")
+        # Peers send one signature; when there are more, ours-by-convention first.
+        label = RFC9421_LABEL if RFC9421_LABEL in candidates else candidates[0]
+        members, params = inputs[label]
+        if not isinstance(members, list):
+            raise SignatureError("Signature-Input member is not a list")
+        unexpected = set(params) - _RFC9421_PARAMETERS
+        if unexpected:
+            raise SignatureError(f"unexpected signature parameter {sorted(unexpected)[0]}")
+        keyid, created, expires, alg = (params.get(name) for name in ("keyid", "created", "expires", "alg"))
+        if not isinstance(keyid, str) or not keyid:
+            raise SignatureError("signature lacks keyid")
+        if type(created) is not int:
+            raise SignatureError("signature lacks created")
+        if expires is not None and type(expires) is not int:
+            raise SignatureError("malformed expires")
+        if alg is not None and not isinstance(alg, str):
+            raise SignatureError("malformed alg")
+        covered = tuple(str(name) for name, _component_params in members)
+        return cls(
+            label=label,
+            key_id=keyid,
+            alg=alg,
+            covered=covered,
+            created=created,
+            expires=expires,
+            signature_input=http_sf.ser({label: inputs[label]}),
+            signature=http_sf.ser({label: signatures[label]}),
+        )
+
+    def check(self, method: str, headers: dict[str, str], body: bytes | None, now: float, max_skew: float) -> None:
+        for component in RFC9421_COMPONENTS:
+            if component not in self.covered:
+                raise SignatureError(f"signature must cover {component}")
+        if (method.upper() == "POST" or body) and "content-digest" not in self.covered:
+            raise SignatureError("signature must cover content-digest")
+        if "content-digest" in self.covered:
+            if "content-digest" not in headers:
+                raise SignatureError("Content-Digest header missing")
+            _check_content_digest(headers["content-digest"], body or b"")
+        for name in self.covered:
+            if not name.startswith("@") and name not in headers:
+                raise SignatureError(f"signed header {name} missing")
+        _check_window(self.created, now, max_skew, "signature")
+        if self.expires is not None and self.expires < now:
+            raise SignatureError("signature has expired")
+
+    def verifies(self, method: str, url: str, headers: dict[str, str], public_pem: str) -> bool:
+        key = _load_public_key(public_pem)
+        selected = dict(headers)
+        selected["signature-input"] = self.signature_input
+        selected["signature"] = self.signature
+        verifier = _WindowCheckedVerifier(
+            signature_algorithm=_rfc9421_algorithm(key, self.alg), key_resolver=_OneKey(self.key_id, key)
+        )
+        try:
+            message = _Message(method.upper(), _target_uri(url), selected)
+            verifier.verify(message, max_age=None, require_components=RFC9421_COMPONENTS)
+        except InvalidSignature:
+            return False
+        except (HTTPMessageSignaturesException, ValueError) as exc:
+            raise SignatureError(f"cannot rebuild signature base: {exc}") from exc
+        return True
+
+
+# --------------------------------------------------------------------------- verify
+
+
+async def verify_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    resolve_key: ResolveKey,
+    *,
+    max_skew: float = 300,
+    now: float | None = None,
+) -> VerifiedSignature:
+    """Verify a request signed with either scheme; raise ``SignatureError`` otherwise.
+
+    ``url`` must be the URL the client addressed (public scheme and host, path and
+    query), not a URL rewritten by a reverse proxy. The key is resolved with
+    ``refresh=False`` first; if the signature fails with that key, once more with
+    ``refresh=True`` so a rotated key is picked up. Errors raised by ``resolve_key``
+    (say, the key's host is unreachable) propagate unchanged.
+    """
+    lowered = _lower_headers(headers)
+    now = time.time() if now is None else now
+    parsed: _CavageSignature | _Rfc9421Signature
+    scheme: Scheme
+    if "signature-input" in lowered:
+        parsed, scheme = _Rfc9421Signature.parse(lowered), "rfc9421"
+    elif "signature" in lowered:
+        parsed, scheme = _CavageSignature.parse(lowered["signature"]), "cavage"
+    elif lowered.get("authorization", "").lower().startswith("signature "):
+        parsed, scheme = _CavageSignature.parse(lowered["authorization"][len("signature ") :]), "cavage"
+    else:
+        raise SignatureError("request is not signed")
+    parsed.check(method, lowered, body, now, max_skew)
+
+    cached = await resolve_key(parsed.key_id, refresh=False)
+    if cached is None:
+        raise SignatureError("signing key not found")
+    if parsed.verifies(method, url, lowered, cached.public_pem):
+        return VerifiedSignature(parsed.key_id, cached.owner, scheme)
+    fresh = await resolve_key(parsed.key_id, refresh=True)
+    if fresh is not None and fresh.public_pem != cached.public_pem:
+        if parsed.verifies(method, url, lowered, fresh.public_pem):
+            return VerifiedSignature(parsed.key_id, fresh.owner, scheme)
+    raise SignatureError("signature does not verify")

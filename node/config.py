@@ -1,0 +1,186 @@
+"""Node configuration: config/default.toml, then a --config file, then VITASCOPE_* variables.
+
+Every key must exist in default.toml, so a typo in an override file is an error rather than a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+ENV_PREFIX = "VITASCOPE_"
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _coerce(key: str, default: Any, value: Any) -> Any:
+    """Coerce an override to the type of the default, or fail naming the key."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if isinstance(default, list):
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], origin: str) -> None:
+    for section, values in override.items():
+        if section not in base or not isinstance(values, dict):
+            raise ConfigError(f"{section}: unknown config section (in {origin})")
+        for key, value in values.items():
+            if key not in base[section]:
+                raise ConfigError(f"{section}.{key}: unknown config key (in {origin})")
+            base[section][key] = _coerce(f"{section}.{key}", base[section][key], value)
+
+
+def _apply_env(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        for section in raw:
+            if rest.startswith(section + "_") and rest[len(section) + 1:] in raw[section]:
+                key = rest[len(section) + 1:]
+                raw[section][key] = _coerce(f"{section}.{key}", raw[section][key], value)
+                break
+        else:
+            if rest not in ("config", "test_db"):
+                raise ConfigError(f"{name}: environment variable names no config key")
+
+
+def is_loopback_host(host: str) -> bool:
+    if host in ("localhost",) or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated, read-only settings. `raw` keeps every section for the parts that need more."""
+
+    raw: dict[str, Any]
+    base_url: str
+    domain: str
+    data_dir: Path
+    media_dir: Path
+    database_url: str
+    redis_url: str
+    dev_mode: bool
+
+    def __getitem__(self, dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        return self.raw[section][key]
+
+    @property
+    def host(self) -> str:
+        return self.raw["server"]["host"]
+
+    @property
+    def port(self) -> int:
+        return self.raw["server"]["port"]
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None,
+                overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    environ = dict(os.environ if environ is None else environ)
+    raw = _load_toml(DEFAULT_FILE)
+    path = path or environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        _merge(raw, _load_toml(Path(path)), str(path))
+    _apply_env(raw, environ)
+    if overrides:
+        _merge(raw, overrides, "overrides")
+    return _validate(raw)
+
+
+def _validate(raw: dict[str, Any]) -> Config:
+    server = raw["server"]
+    if not 1 <= server["port"] <= 65535:
+        raise ConfigError("server.port: must be between 1 and 65535")
+    base_url = server["base_url"].rstrip("/") or f"http://{server['host']}:{server['port']}"
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ConfigError(f"server.base_url: must be scheme://host[:port] with no path, got {base_url!r}")
+    domain = parts.netloc.lower()
+
+    dev = raw["federation"]["dev_mode"]
+    if dev not in ("auto", "true", "false"):
+        raise ConfigError(f"federation.dev_mode: must be auto, true or false, got {dev!r}")
+    dev_mode = is_loopback_host(parts.hostname) if dev == "auto" else dev == "true"
+    if parts.scheme == "http" and not dev_mode:
+        raise ConfigError("server.base_url: http:// is only allowed in dev mode; production requires https")
+
+    mode = raw["registration"]["mode"]
+    if mode not in ("open", "approval", "closed"):
+        raise ConfigError(f"registration.mode: must be open, approval or closed, got {mode!r}")
+    for key, value in raw["limits"].items():
+        if value <= 0:
+            raise ConfigError(f"limits.{key}: must be positive")
+    for key in ("fetch_timeout_seconds", "max_fetch_bytes", "delivery_concurrency", "signature_max_skew_seconds"):
+        if raw["federation"][key] <= 0:
+            raise ConfigError(f"federation.{key}: must be positive")
+    gen = raw["generation"]
+    if gen["family"] not in ("ltx2", "ltx"):
+        raise ConfigError(f"generation.family: must be ltx2 or ltx, got {gen['family']!r}")
+    if gen["free_per_day"] < 0:
+        raise ConfigError("generation.free_per_day: must be zero or more")
+    if raw["provenance"]["unverified_media"] not in ("refuse", "mark"):
+        raise ConfigError("provenance.unverified_media: must be refuse or mark")
+
+    data_dir = Path(raw["storage"]["data_dir"]).expanduser().resolve()
+    media_dir = Path(raw["storage"]["media_dir"] or data_dir / "media").expanduser().resolve()
+    db_url = raw["database"]["url"] or f"sqlite://{data_dir / 'vitascope.sqlite3'}"
+    if not db_url.startswith(("sqlite://", "postgres://", "postgresql://", "psycopg://", "asyncpg://")):
+        raise ConfigError(f"database.url: must be a sqlite:// or postgres:// URL, got {db_url!r}")
+    redis_url = raw["redis"]["url"]
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"redis.url: must be a redis://, rediss:// or unix:// URL, got {redis_url!r}")
+    return Config(raw=raw, base_url=base_url, domain=domain, data_dir=data_dir, media_dir=media_dir,
+                  database_url=db_url, redis_url=redis_url, dev_mode=dev_mode)

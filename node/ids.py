@@ -1,0 +1,34 @@
+"""Time-ordered 64-bit ids (like Mastodon's snowflakes), so ordering by id is ordering by time
+and max_id/since_id/min_id pagination works on one indexed column."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+_node_bits = int.from_bytes(os.urandom(1), "big") & 0x3F
+
+
+def new_id(at_ms: int | None = None) -> int:
+    """48 bits of milliseconds, 6 random process bits, 10 bits of sequence."""
+    global _last_ms, _seq
+    with _lock:
+        now = at_ms if at_ms is not None else int(time.time() * 1000)
+        if now <= _last_ms and at_ms is None:
+            now = _last_ms
+            _seq = (_seq + 1) & 0x3FF
+            if _seq == 0:
+                now += 1
+        else:
+            _seq = 0
+        _last_ms = max(_last_ms, now)
+        return (now << 16) | (_node_bits << 10) | _seq
+
+
+def id_for_time(ms: int) -> int:
+    """Smallest id at a point in time, for date-based cursors."""
+    return ms << 16

@@ -1,0 +1,15 @@
+"""Tortoise models, one aggregate per module. Only node.services writes them."""
+
+from node.models.accounts import Account, User
+from node.models.media import MediaAttachment
+from node.models.markers import Marker
+from node.models.notifications import Notification
+from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
+from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
+from node.models.statuses import IdempotencyKey, Mention, Status, StatusTag, Tag
+
+__all__ = [
+    "Account", "User", "MediaAttachment", "Marker", "Notification", "OAuthApplication", "OAuthCode",
+    "OAuthToken", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "Mute", "IdempotencyKey",
+    "Mention", "Status", "StatusTag", "Tag",
+]

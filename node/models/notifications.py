@@ -1,0 +1,20 @@
+"""Notifications: one row per event a local account should hear about."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from node.models.base import SnowflakeModel
+
+TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
+         "admin.sign_up", "admin.report", "remix", "generation")
+
+
+class Notification(SnowflakeModel):
+    account = fields.ForeignKeyField("models.Account", related_name="notifications", on_delete=fields.CASCADE)
+    from_account = fields.ForeignKeyField("models.Account", related_name="caused_notifications", on_delete=fields.CASCADE)
+    type = fields.CharField(max_length=32)
+    status = fields.ForeignKeyField("models.Status", related_name="notifications", null=True, on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "notifications"
