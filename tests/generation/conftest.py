@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -142,3 +143,55 @@ def start_worker(redis_socket: str, gen_data_dir: str, tmp_path_factory: pytest.
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+async def pool(redis_socket: str):
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    pool = await create_pool(RedisSettings(unix_socket_path=redis_socket))
+    yield pool
+    await pool.aclose()
+
+
+class Events:
+    """Everything published on the events channel since `start`."""
+
+    def __init__(self, pool) -> None:
+        self.pubsub = pool.pubsub()
+        self.seen: list[dict] = []
+
+    async def start(self) -> None:
+        from generation.worker import EVENTS_CHANNEL
+
+        await self.pubsub.subscribe(EVENTS_CHANNEL)
+
+    async def drain(self) -> None:
+        while message := await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05):
+            self.seen.append(json.loads(message["data"]))
+
+    async def wait_for(self, predicate, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.drain()
+            for event in self.seen:
+                if predicate(event):
+                    return event
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no matching event; seen {self.seen[-5:]}")
+
+    def of(self, job_id: str) -> list[dict]:
+        return [event for event in self.seen if event["job_id"] == job_id]
+
+    async def close(self) -> None:
+        await self.pubsub.aclose()
+
+
+@pytest.fixture
+async def events(pool):
+    """Subscribed to the worker events channel before the test enqueues anything."""
+    stream = Events(pool)
+    await stream.start()
+    yield stream
+    await stream.close()

@@ -169,6 +169,8 @@ def test_tuned_render_on_cuda(gen_data_dir, tmp_path):
     from generation.registry import load_model
     from generation.spec import ModelConfig
 
-    model = load_model(ModelConfig(family="ltx2", device="cuda", dtype="bfloat16", cache="fbc"), gen_data_dir)
+    config = ModelConfig(family="ltx2", device="cuda", dtype="bfloat16", compile=True, cache="taylorseer",
+                         attention_backend="native")
+    model = load_model(config, gen_data_dir)
     [result] = render(model, [make_spec(tmp_path, "cuda")], no_progress, never)
     assert abs(probe(result.video_path)["video_seconds"] - 1.5) <= 1 / model.family.fps

@@ -1,0 +1,75 @@
+"""Helpers every API module uses: the node, the viewer, lookups and Link-header pagination."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from node.context import Node
+from node.errors import ApiError
+from node.models import Account, Status
+from node.params import Params, parse_id
+
+
+def ctx(request: web.Request) -> Node:
+    return request.app["node"]
+
+
+def viewer(request: web.Request) -> Account | None:
+    return request.get("account")
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    return parse_id(request.match_info[name])
+
+
+async def get_account(account_id: int) -> Account:
+    account = await Account.get_or_none(id=account_id, deleted_at=None, suspended_at=None)
+    if account is None:
+        raise ApiError(404, "Record not found")
+    return account
+
+
+def page_limit(request: web.Request, p: Params, default: int = 20) -> int:
+    return p.int("limit", default, minimum=1, maximum=ctx(request).config["limits.max_page_size"], clamp=True)
+
+
+async def paginate(query, p: Params, limit: int, *, column: str = "id") -> list:
+    """Mastodon cursors: max_id (older than), since_id (newer than, newest first),
+    min_id (just newer than, oldest first, then returned newest first)."""
+    max_id, since_id, min_id = (p.id("max_id"), p.id("since_id"), p.id("min_id"))
+    if max_id is not None:
+        query = query.filter(**{f"{column}__lt": max_id})
+    if since_id is not None:
+        query = query.filter(**{f"{column}__gt": since_id})
+    if min_id is not None:
+        rows = await query.filter(**{f"{column}__gt": min_id}).order_by(column).limit(limit)
+        return list(reversed(rows))
+    return list(await query.order_by(f"-{column}").limit(limit))
+
+
+def link_header(request: web.Request, items: list, cursor: Callable[[Any], Any] = lambda i: i.id) -> dict[str, str]:
+    """`Link: <…?max_id=X>; rel="next", <…?min_id=Y>; rel="prev"` like Mastodon."""
+    if not items:
+        return {}
+    base = ctx(request).urls.base + request.path
+    keep = {k: v for k, v in request.query.items() if k not in ("max_id", "min_id", "since_id")}
+    nxt = base + "?" + urlencode({**keep, "max_id": cursor(items[-1])}, doseq=True)
+    prev = base + "?" + urlencode({**keep, "min_id": cursor(items[0])}, doseq=True)
+    return {"Link": f'<{nxt}>; rel="next", <{prev}>; rel="prev"'}
+
+
+def paged_json(request: web.Request, data: list, items: list, cursor: Callable[[Any], Any] = lambda i: i.id) -> web.Response:
+    return web.json_response(data, headers=link_header(request, items, cursor))
+
+
+async def visible_status(request: web.Request, status_id: int) -> Status:
+    """A status the viewer may see, or 404 (never reveal that a private one exists)."""
+    from node.services.visibility import can_see
+
+    status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
+    if status is None or not await can_see(viewer(request), status):
+        raise ApiError(404, "Record not found")
+    return status

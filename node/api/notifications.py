@@ -1,0 +1,75 @@
+"""Notifications: list (with type filters), get, dismiss, clear."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.api.common import ctx, page_limit, paged_json, paginate, path_id
+from node.auth import scope
+from node.errors import ApiError
+from node.models import Notification
+from node.params import read_params
+from node.serializers import notifications_json
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/notifications")
+@scope("read:notifications")
+async def index(request: web.Request) -> web.Response:
+    me = request["account"]
+    p = await read_params(request)
+    query = Notification.filter(account_id=me.id)
+    if p.list("types"):
+        query = query.filter(type__in=p.list("types"))
+    if p.list("exclude_types"):
+        query = query.exclude(type__in=p.list("exclude_types"))
+    if p.str("account_id"):
+        query = query.filter(from_account_id=p.id("account_id"))
+    items = await paginate(query, p, page_limit(request, p, 40))
+    return paged_json(request, await notifications_json(ctx(request), me, items), items)
+
+
+@routes.get("/api/v1/notifications/unread_count")
+@scope("read:notifications")
+async def unread_count(request: web.Request) -> web.Response:
+    from node.models import Marker
+
+    marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
+    query = Notification.filter(account_id=request["account"].id)
+    if marker is not None and marker.last_read_id.isdigit():
+        query = query.filter(id__gt=int(marker.last_read_id))
+    return web.json_response({"count": await query.count()})
+
+
+@routes.get("/api/v1/notifications/{id}")
+@scope("read:notifications")
+async def show(request: web.Request) -> web.Response:
+    note = await Notification.get_or_none(id=path_id(request), account_id=request["account"].id)
+    if note is None:
+        raise ApiError(404, "Record not found")
+    return web.json_response((await notifications_json(ctx(request), request["account"], [note]))[0])
+
+
+@routes.post("/api/v1/notifications/clear")
+@scope("write:notifications")
+async def clear(request: web.Request) -> web.Response:
+    await Notification.filter(account_id=request["account"].id).delete()
+    return web.json_response({})
+
+
+@routes.post("/api/v1/notifications/{id}/dismiss")
+@scope("write:notifications")
+async def dismiss(request: web.Request) -> web.Response:
+    deleted = await Notification.filter(id=path_id(request), account_id=request["account"].id).delete()
+    if not deleted:
+        raise ApiError(404, "Record not found")
+    return web.json_response({})
+
+
+@routes.post("/api/v1/notifications/dismiss")
+@scope("write:notifications")
+async def dismiss_legacy(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    await Notification.filter(id=p.id("id", required=True), account_id=request["account"].id).delete()
+    return web.json_response({})

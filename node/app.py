@@ -1,0 +1,162 @@
+"""The web process: builds the aiohttp application and wires storage, Redis and the routes.
+
+Never imports torch, diffusers or the `generation` package (import-linter checks it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from node import db
+from node.config import Config
+from node.context import Node
+from node.errors import ApiError, error_middleware
+from node.redis_server import client as redis_client, embedded_for
+from node.urls import Urls
+
+log = logging.getLogger(__name__)
+
+# Route modules, each with its own `routes` table. Order matters only for overlapping paths.
+ROUTE_MODULES = [
+    "node.api.oauth",
+    "node.api.instance",
+    "node.api.accounts",
+    "node.api.statuses",
+    "node.api.timelines",
+    "node.api.notifications",
+    "node.api.media",
+    "node.api.search",
+    "node.api.markers",
+    "node.api.streaming",
+    "node.web.pages",
+]
+# Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
+PLUGIN_MODULES: list[str] = []
+
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
+
+
+@web.middleware
+async def body_limit_middleware(request: web.Request, handler):
+    """Small bodies everywhere except uploads; Content-Length and streamed bodies both capped."""
+    node: Node = request.app["node"]
+    limit = node.config["limits.max_upload_bytes"] if request.path.startswith(UPLOAD_PATHS) else node.config["limits.max_body_bytes"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"Request body is too large (limit {limit} bytes)")
+    request._client_max_size = limit  # aiohttp enforces it while reading chunked bodies
+    return await handler(request)
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler):
+    """Fixed one-minute windows in Redis, per token or per client address."""
+    node: Node = request.app["node"]
+    if not request.path.startswith(("/api/", "/oauth/")):
+        return await handler(request)
+    who = request.headers.get("Authorization") or request.remote or "unknown"
+    window = int(time.time() // 60)
+    key = f"vitascope:rl:{hash(who) & 0xFFFFFFFF:x}:{window}"
+    count = await node.redis.incr(key)
+    if count == 1:
+        await node.redis.expire(key, 61)
+    limit = node.config["limits.rate_limit_per_minute"]
+    if count > limit:
+        raise ApiError(429, "Too many requests", headers={"Retry-After": str(60 - int(time.time()) % 60),
+                                                         "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"})
+    response = await handler(request)
+    response.headers["X-RateLimit-Limit"] = str(limit)
+    response.headers["X-RateLimit-Remaining"] = str(max(0, limit - count))
+    return response
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler):
+    """Mastodon's API is usable from browser clients on other origins."""
+    if request.method == "OPTIONS" and request.path.startswith(("/api/", "/oauth/", "/.well-known/", "/nodeinfo")):
+        response = web.Response(status=204)
+    else:
+        response = await handler(request)
+    if request.path.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo")):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Expose-Headers"] = "Link, X-RateLimit-Limit, X-RateLimit-Remaining"
+    return response
+
+
+async def start_services(config: Config) -> tuple[Node, object | None]:
+    """Connect storage and Redis (starting the embedded Redis if needed); run migrations."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.media_dir.mkdir(parents=True, exist_ok=True)
+    embedded = None
+    redis_url = config.redis_url
+    if config.embedded_redis:
+        embedded = embedded_for(config.data_dir)
+        await embedded.start()
+        redis_url = embedded.url
+    await db.migrate(config.database_url)
+    await db.connect(config.database_url)
+    node = Node(config=config, urls=Urls(config.base_url), redis=redis_client(redis_url))
+    node.extras["redis_url"] = redis_url
+    node.extras["identity"] = await asyncio.to_thread(load_identity, config)
+    from arq import create_pool
+
+    from node.redis_server import arq_settings
+
+    node.arq = await create_pool(arq_settings(redis_url))
+    return node, embedded
+
+
+def load_identity(config: Config):
+    """The node's C2PA signing identity: configured by the admin, or made on first start."""
+    from provenance.certificates import NodeIdentity
+
+    chain, key = config["provenance.signing_chain"], config["provenance.signing_key"]
+    if chain and key:
+        return NodeIdentity.from_files(Path(chain), Path(key))
+    identity = NodeIdentity.load_or_create(config.data_dir / "identity", config.domain)
+    if identity.needs_rotation():
+        identity.rotate_leaf()
+    return identity
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware, error_middleware, body_limit_middleware, rate_limit_middleware],
+                          client_max_size=config["limits.max_upload_bytes"])
+    app["config"] = config
+    for name in ROUTE_MODULES:
+        app.router.add_routes(importlib.import_module(name).routes)
+    config.media_dir.mkdir(parents=True, exist_ok=True)
+    app.router.add_static("/static", Path(__file__).parent / "web" / "static", name="static")
+    app.router.add_static("/media", config.media_dir, name="media", follow_symlinks=False)
+
+    async def startup(app: web.Application) -> None:
+        node, embedded = await start_services(config)
+        app["node"], app["embedded_redis"] = node, embedded
+        app["background"] = []
+        for name in PLUGIN_MODULES:
+            await importlib.import_module(name).setup(app, node)
+        log.info("Vitascope node ready at %s", config.base_url)
+
+    async def cleanup(app: web.Application) -> None:
+        for task in app.get("background", []):
+            task.cancel()
+        await asyncio.gather(*app.get("background", []), return_exceptions=True)
+        node: Node | None = app.get("node")
+        if node is not None:
+            if node.arq is not None:
+                await node.arq.aclose()
+            await node.redis.aclose()
+        await db.close()
+        if app.get("embedded_redis") is not None:
+            await app["embedded_redis"].stop()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    return app

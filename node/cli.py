@@ -1,0 +1,156 @@
+"""The `vitascope` command: serve, worker, migrate, admin, generate, verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from node.config import ConfigError, load_config
+
+
+def _config(args):
+    try:
+        return load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"vitascope: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def cmd_serve(args) -> int:
+    from aiohttp import web
+
+    from node.app import create_app
+
+    overrides = {}
+    if args.host or args.port:
+        overrides["server"] = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    try:
+        config = load_config(args.config, overrides=overrides or None)
+    except ConfigError as exc:
+        print(f"vitascope: configuration error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(config)
+    print(f"Vitascope serving {config.base_url} (database {config.database_url.split('@')[-1]}, "
+          f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5)
+    return 0
+
+
+async def _with_db(config, fn):
+    from node import db
+
+    await db.migrate(config.database_url)
+    await db.connect(config.database_url)
+    try:
+        return await fn()
+    finally:
+        await db.close()
+
+
+def _offline_node(config):
+    """A Node for CLI commands: storage and URLs, no Redis needed."""
+    from node.context import Node
+    from node.urls import Urls
+
+    class _NoRedis:
+        async def publish(self, *a, **k):
+            return 0
+
+    return Node(config=config, urls=Urls(config.base_url), redis=_NoRedis())
+
+
+def cmd_migrate(args) -> int:
+    from node import db
+
+    config = _config(args)
+    asyncio.run(db.migrate(config.database_url))
+    print("migrations applied")
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    from node.errors import ApiError
+    from node.services.accounts import create_user
+
+    config = _config(args)
+    node = _offline_node(config)
+
+    async def run():
+        user = await create_user(node, args.name, args.password, email=args.email, admin=args.admin)
+        return user
+
+    try:
+        user = asyncio.run(_with_db(config, run))
+    except ApiError as exc:
+        print(f"vitascope: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"created {'admin ' if args.admin else ''}user {user.account.username} (id {user.account.id})")
+    return 0
+
+
+def cmd_list_users(args) -> int:
+    from node.models import User
+
+    config = _config(args)
+
+    async def run():
+        return await User.all().prefetch_related("account").order_by("id")
+
+    users = asyncio.run(_with_db(config, run))
+    print(f"{'id':<20} {'username':<30} {'email':<30} admin approved")
+    for u in users:
+        print(f"{u.account.id:<20} {u.account.username:<30} {u.email or '-':<30} {'yes' if u.admin else 'no':<5} "
+              f"{'yes' if u.approved else 'no'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vitascope", description="Vitascope federated video node")
+    parser.add_argument("--config", help="TOML file overriding config/default.toml")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web process (and, by default, embedded Redis and a worker)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--config", default=argparse.SUPPRESS)
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("--config", default=argparse.SUPPRESS)
+    mig.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("admin", help="administration")
+    admin.add_argument("--config", default=argparse.SUPPRESS)
+    asub = admin.add_subparsers(dest="admin_command", required=True)
+    cu = asub.add_parser("create-user", help="create a local user")
+    cu.add_argument("name")
+    cu.add_argument("--password", required=True)
+    cu.add_argument("--email")
+    cu.add_argument("--admin", action="store_true")
+    cu.add_argument("--config", default=argparse.SUPPRESS)
+    cu.set_defaults(func=cmd_create_user)
+    lu = asub.add_parser("list-users", help="list local users")
+    lu.add_argument("--config", default=argparse.SUPPRESS)
+    lu.set_defaults(func=cmd_list_users)
+    return parser
+
+
+# Other packages (generation, provenance wiring) add subcommands here.
+EXTRA_COMMANDS: list[str] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    import importlib
+
+    for name in EXTRA_COMMANDS:
+        importlib.import_module(name).register(parser._subparsers._group_actions[0])
+    args = parser.parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

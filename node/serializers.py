@@ -1,0 +1,307 @@
+"""Internal models → Mastodon 4.x API JSON. Pages of statuses are rendered with a handful of
+grouped queries (counts, the viewer's relations), never one query per row per field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from tortoise.functions import Count
+
+from node.context import Node
+from node.models import (Account, Block, Bookmark, Favourite, Follow, FollowRequest, MediaAttachment, Mention,
+                         Mute, Notification, Status, StatusTag)
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _media_url(node: Node, path: str | None, remote: str | None, default: str) -> str:
+    if path:
+        return node.urls.media(path)
+    return remote or f"{node.urls.base}{default}"
+
+
+async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, int]]:
+    ids = [a.id for a in accounts]
+    out = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
+    if not ids:
+        return out
+    for row in await Follow.filter(target_id__in=ids).group_by("target_id").annotate(n=Count("id")).values("target_id", "n"):
+        out[row["target_id"]]["followers"] = row["n"]
+    for row in await Follow.filter(account_id__in=ids).group_by("account_id").annotate(n=Count("id")).values("account_id", "n"):
+        out[row["account_id"]]["following"] = row["n"]
+    for row in await (Status.filter(account_id__in=ids, deleted_at=None).group_by("account_id")
+                      .annotate(n=Count("id")).values("account_id", "n")):
+        out[row["account_id"]]["statuses"] = row["n"]
+    return out
+
+
+def account_json(node: Node, account: Account, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    counts = counts or {"followers": 0, "following": 0, "statuses": 0}
+    avatar = _media_url(node, account.avatar_path, account.avatar_remote_url, "/static/avatar.png")
+    header = _media_url(node, account.header_path, account.header_remote_url, "/static/header.png")
+    created = account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.acct(),
+        "display_name": account.display_name,
+        "locked": account.locked,
+        "bot": account.bot,
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable,
+        "group": account.actor_type == "Group",
+        "created_at": iso(created),
+        "note": account.note,
+        "url": account.url or account.uri,
+        "uri": account.uri,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": counts["followers"],
+        "following_count": counts["following"],
+        "statuses_count": counts["statuses"],
+        "last_status_at": account.last_status_at.date().isoformat() if account.last_status_at else None,
+        "hide_collections": False,
+        "noindex": False,
+        "emojis": [],
+        "roles": [],
+        "fields": [{"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+                   for f in (account.fields_json or [])],
+    }
+
+
+async def account_one(node: Node, account: Account) -> dict[str, Any]:
+    counts = await account_counts([account])
+    return account_json(node, account, counts[account.id])
+
+
+async def accounts_many(node: Node, accounts: list[Account]) -> list[dict[str, Any]]:
+    counts = await account_counts(accounts)
+    return [account_json(node, a, counts[a.id]) for a in accounts]
+
+
+async def credential_account(node: Node, account: Account) -> dict[str, Any]:
+    """verify_credentials: the account plus its editable source."""
+    data = await account_one(node, account)
+    requests = await FollowRequest.filter(target_id=account.id).count()
+    user = await account.user
+    data["source"] = {
+        "privacy": "public",
+        "sensitive": False,
+        "language": user.locale if user else "",
+        "note": _note_source(account.note),
+        "fields": [{"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+                   for f in (account.fields_json or [])],
+        "follow_requests_count": requests,
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable,
+    }
+    data["role"] = {"id": "3" if user and user.admin else "-99", "name": "Admin" if user and user.admin else "",
+                    "permissions": "1" if user and user.admin else "0", "color": "", "highlighted": bool(user and user.admin)}
+    return data
+
+
+def _note_source(note_html: str) -> str:
+    from node.text import html_to_text
+
+    return html_to_text(note_html)
+
+
+def media_json(node: Node, media: MediaAttachment) -> dict[str, Any]:
+    url = node.urls.media(media.file_path) if media.file_path else media.remote_url
+    preview = node.urls.media(media.preview_path) if media.preview_path else media.preview_remote_url
+    original: dict[str, Any] = {}
+    if media.width and media.height:
+        original = {"width": media.width, "height": media.height, "size": f"{media.width}x{media.height}",
+                    "aspect": round(media.width / media.height, 6)}
+    if media.duration is not None:
+        original["duration"] = round(media.duration, 3)
+    if media.fps:
+        original["frame_rate"] = f"{round(media.fps)}/1"
+    if media.duration and media.file_size:
+        original["bitrate"] = int(media.file_size * 8 / media.duration)
+    meta: dict[str, Any] = {"focus": {"x": media.focus_x, "y": media.focus_y}}
+    if original:
+        meta["original"] = original
+        meta["small"] = {k: v for k, v in original.items() if k in ("width", "height", "size", "aspect")}
+    if media.has_audio:
+        meta["audio_channels"] = "stereo"
+    return {
+        "id": str(media.id),
+        "type": media.type,
+        "url": url,
+        "preview_url": preview,
+        "remote_url": media.remote_url if media.file_path is None else None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": media.description or None,
+        "blurhash": media.blurhash,
+        "provenance": media.provenance,
+    }
+
+
+def application_json(app) -> dict[str, Any] | None:
+    if app is None:
+        return None
+    return {"name": app.name, "website": app.website}
+
+
+class StatusRenderer:
+    """Renders a page of statuses for one viewer with grouped queries."""
+
+    def __init__(self, node: Node, viewer: Account | None):
+        self.node = node
+        self.viewer = viewer
+
+    async def render(self, statuses: list[Status]) -> list[dict[str, Any]]:
+        if not statuses:
+            return []
+        inner = [s.reblog_of for s in statuses if s.reblog_of_id]
+        await Status.fetch_for_list([s for s in inner if s is not None], "account") if inner else None
+        everything = {s.id: s for s in statuses}
+        for s in inner:
+            if s is not None:
+                everything[s.id] = s
+        all_statuses = list(everything.values())
+        ids = list(everything)
+        accounts = {s.account_id: s.account for s in all_statuses}
+        counts = await account_counts(accounts.values())
+        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in accounts.items()}
+        self.media: dict[int, list] = {i: [] for i in ids}
+        for m in await MediaAttachment.filter(status_id__in=ids).order_by("id"):
+            self.media[m.status_id].append(media_json(self.node, m))
+        self.mentions: dict[int, list] = {i: [] for i in ids}
+        for m in await Mention.filter(status_id__in=ids).prefetch_related("account"):
+            a = m.account
+            self.mentions[m.status_id].append({"id": str(a.id), "username": a.username, "url": a.url or a.uri, "acct": a.acct()})
+        self.tags: dict[int, list] = {i: [] for i in ids}
+        for st in await StatusTag.filter(status_id__in=ids).prefetch_related("tag"):
+            self.tags[st.status_id].append({"name": st.tag.name, "url": self.node.urls.tag(st.tag.name)})
+        self.fav_counts = await _grouped(Favourite.filter(status_id__in=ids), "status_id")
+        self.reblog_counts = await _grouped(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
+        self.reply_counts = await _grouped(Status.filter(in_reply_to_id__in=ids, deleted_at=None), "in_reply_to_id")
+        self.remix_counts = await _grouped(Status.filter(remix_of_id__in=ids, deleted_at=None), "remix_of_id")
+        self.favourited = self.reblogged = self.bookmarked = set()
+        self.muted: set[int] = set()
+        if self.viewer is not None:
+            vid = self.viewer.id
+            self.favourited = set(await Favourite.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
+            self.reblogged = set(await Status.filter(account_id=vid, reblog_of_id__in=ids, deleted_at=None).values_list("reblog_of_id", flat=True))
+            self.bookmarked = set(await Bookmark.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
+            self.muted = set(await Mute.filter(account_id=vid, target_id__in=list(accounts)).values_list("target_id", flat=True))
+        return [self._one(s) for s in statuses]
+
+    def _one(self, s: Status) -> dict[str, Any]:
+        reblog = self._one(s.reblog_of) if s.reblog_of_id and s.reblog_of is not None else None
+        username = s.account.username
+        return {
+            "id": str(s.id),
+            "uri": s.uri,
+            "url": s.url or (self.node.urls.status_page(username, s.id) if s.local else s.uri),
+            "created_at": iso(s.created_at),
+            "account": self.accounts[s.account_id],
+            "content": "" if reblog else s.content,
+            "visibility": s.visibility,
+            "sensitive": s.sensitive,
+            "spoiler_text": s.spoiler_text,
+            "media_attachments": [] if reblog else self.media[s.id],
+            "application": None,
+            "mentions": self.mentions[s.id],
+            "tags": self.tags[s.id],
+            "emojis": [],
+            "reblogs_count": self.reblog_counts.get(s.id, 0),
+            "favourites_count": self.fav_counts.get(s.id, 0),
+            "replies_count": self.reply_counts.get(s.id, 0),
+            "edited_at": iso(s.edited_at),
+            "in_reply_to_id": str(s.in_reply_to_id) if s.in_reply_to_id else None,
+            "in_reply_to_account_id": str(s.in_reply_to_account_id) if s.in_reply_to_account_id else None,
+            "reblog": reblog,
+            "poll": None,
+            "card": None,
+            "language": s.language,
+            "favourited": s.id in self.favourited,
+            "reblogged": s.id in self.reblogged,
+            "muted": s.account_id in self.muted,
+            "bookmarked": s.id in self.bookmarked,
+            "pinned": False,
+            "filtered": [],
+            "vitascope": {
+                "remixable": s.remixable,
+                "remix_of_id": str(s.remix_of_id) if s.remix_of_id else None,
+                "remix_of_uri": s.remix_of_uri,
+                "remixes_count": self.remix_counts.get(s.id, 0),
+            },
+        }
+
+
+async def _grouped(query, column: str) -> dict[int, int]:
+    rows = await query.group_by(column).annotate(n=Count("id")).values(column, "n")
+    return {r[column]: r["n"] for r in rows}
+
+
+async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status]) -> list[dict[str, Any]]:
+    await Status.fetch_for_list(statuses, "account", "reblog_of")
+    return await StatusRenderer(node, viewer).render(statuses)
+
+
+async def status_json(node: Node, viewer: Account | None, status: Status) -> dict[str, Any]:
+    return (await statuses_json(node, viewer, [status]))[0]
+
+
+async def relationships(viewer: Account, targets: list[Account]) -> list[dict[str, Any]]:
+    ids = [t.id for t in targets]
+    following = {f.target_id: f for f in await Follow.filter(account_id=viewer.id, target_id__in=ids)}
+    followed_by = set(await Follow.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    requested = set(await FollowRequest.filter(account_id=viewer.id, target_id__in=ids).values_list("target_id", flat=True))
+    requested_by = set(await FollowRequest.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    blocking = set(await Block.filter(account_id=viewer.id, target_id__in=ids).values_list("target_id", flat=True))
+    blocked_by = set(await Block.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    mutes = {m.target_id: m for m in await Mute.filter(account_id=viewer.id, target_id__in=ids)}
+    return [{
+        "id": str(t.id),
+        "following": t.id in following,
+        "showing_reblogs": following[t.id].show_reblogs if t.id in following else False,
+        "notifying": following[t.id].notify if t.id in following else False,
+        "languages": None,
+        "followed_by": t.id in followed_by,
+        "blocking": t.id in blocking,
+        "blocked_by": t.id in blocked_by,
+        "muting": t.id in mutes,
+        "muting_notifications": mutes[t.id].notifications if t.id in mutes else False,
+        "requested": t.id in requested,
+        "requested_by": t.id in requested_by,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    } for t in targets]
+
+
+async def notifications_json(node: Node, viewer: Account, notes: list[Notification]) -> list[dict[str, Any]]:
+    await Notification.fetch_for_list(notes, "from_account", "status")
+    statuses = [n.status for n in notes if n.status is not None]
+    rendered = {s["id"]: s for s in await statuses_json(node, viewer, statuses)} if statuses else {}
+    accounts = {n.from_account_id: n.from_account for n in notes}
+    counts = await account_counts(accounts.values())
+    out = []
+    for n in notes:
+        item = {
+            "id": str(n.id),
+            "type": n.type,
+            "created_at": iso(n.created_at),
+            "group_key": f"ungrouped-{n.id}",
+            "account": account_json(node, n.from_account, counts[n.from_account_id]),
+        }
+        if n.status_id and str(n.status_id) in rendered:
+            item["status"] = rendered[str(n.status_id)]
+        out.append(item)
+    return out

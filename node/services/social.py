@@ -1,0 +1,123 @@
+"""Follows (with requests for locked accounts), blocks and mutes."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from node.context import Node
+from node.errors import ApiError
+from node.ids import new_id
+from node.models import Account, Block, Follow, FollowRequest, Mute
+from node.services.notifications import notify
+
+
+async def follow(node: Node, account: Account, target: Account, *, reblogs: bool = True, notify_posts: bool = False) -> None:
+    """Follow now if the target is an unlocked local account, else leave a request.
+
+    Remote targets always get a request: federation turns it into a Follow and their Accept
+    (see node.federate) completes it.
+    """
+    if target.id == account.id:
+        raise ApiError(403, "You cannot follow yourself")
+    if await Block.filter(account_id=target.id, target_id=account.id).exists() or \
+            await Block.filter(account_id=account.id, target_id=target.id).exists():
+        raise ApiError(403, "This action is not allowed")
+    existing = await Follow.get_or_none(account_id=account.id, target_id=target.id)
+    if existing is not None:
+        existing.show_reblogs, existing.notify = reblogs, notify_posts
+        await existing.save(update_fields=["show_reblogs", "notify"])
+        return
+    if await FollowRequest.filter(account_id=account.id, target_id=target.id).exists():
+        return
+    rid = new_id()
+    uri = node.urls.activity(account.username, "follows", rid) if account.domain is None else None
+    if target.domain is None and not target.locked:
+        try:
+            await Follow.create(id=rid, account=account, target=target, uri=uri, show_reblogs=reblogs, notify=notify_posts)
+        except IntegrityError:
+            return
+        await notify(node, target, account, "follow")
+    else:
+        try:
+            req = await FollowRequest.create(id=rid, account=account, target=target, uri=uri, show_reblogs=reblogs,
+                                             notify=notify_posts)
+        except IntegrityError:
+            return
+        if target.domain is None:
+            await notify(node, target, account, "follow_request")
+        await node.emit("follow.requested", request=req, account=account, target=target)
+
+
+async def accept_request(node: Node, request: FollowRequest) -> Follow:
+    async with in_transaction():
+        follow_row = await Follow.create(account_id=request.account_id, target_id=request.target_id, uri=request.uri,
+                                         show_reblogs=request.show_reblogs, notify=request.notify)
+        await request.delete()
+    account, target = await Account.get(id=request.account_id), await Account.get(id=request.target_id)
+    if target.domain is None:
+        await notify(node, target, account, "follow")
+    await node.emit("follow.accepted", follow=follow_row, account=account, target=target)
+    return follow_row
+
+
+async def authorize(node: Node, target: Account, requester_id: int) -> None:
+    req = await FollowRequest.get_or_none(account_id=requester_id, target_id=target.id)
+    if req is None:
+        raise ApiError(404, "Record not found")
+    await accept_request(node, req)
+
+
+async def reject(node: Node, target: Account, requester_id: int) -> None:
+    req = await FollowRequest.get_or_none(account_id=requester_id, target_id=target.id)
+    if req is None:
+        raise ApiError(404, "Record not found")
+    await req.delete()
+    await node.emit("follow.rejected", request=req, account=await Account.get(id=requester_id), target=target)
+
+
+async def unfollow(node: Node, account: Account, target: Account) -> None:
+    row = await Follow.get_or_none(account_id=account.id, target_id=target.id)
+    req = await FollowRequest.get_or_none(account_id=account.id, target_id=target.id)
+    if row is not None:
+        await row.delete()
+    if req is not None:
+        await req.delete()
+    if row is not None or req is not None:
+        await node.emit("follow.undone", uri=(row or req).uri, account=account, target=target)
+
+
+async def block(node: Node, account: Account, target: Account) -> None:
+    if target.id == account.id:
+        raise ApiError(403, "You cannot block yourself")
+    async with in_transaction():
+        await Follow.filter(account_id=account.id, target_id=target.id).delete()
+        await Follow.filter(account_id=target.id, target_id=account.id).delete()
+        await FollowRequest.filter(account_id=account.id, target_id=target.id).delete()
+        await FollowRequest.filter(account_id=target.id, target_id=account.id).delete()
+        rid = new_id()
+        blk, created = await Block.get_or_create(
+            account=account, target=target,
+            defaults={"id": rid, "uri": node.urls.activity(account.username, "blocks", rid) if account.domain is None else None})
+    if created:
+        await node.emit("block.created", block=blk, account=account, target=target)
+
+
+async def unblock(node: Node, account: Account, target: Account) -> None:
+    blk = await Block.get_or_none(account_id=account.id, target_id=target.id)
+    if blk is not None:
+        await blk.delete()
+        await node.emit("block.deleted", block=blk, account=account, target=target)
+
+
+async def mute(account: Account, target: Account, notifications: bool = True) -> None:
+    if target.id == account.id:
+        raise ApiError(403, "You cannot mute yourself")
+    row, created = await Mute.get_or_create(account=account, target=target, defaults={"notifications": notifications})
+    if not created and row.notifications != notifications:
+        row.notifications = notifications
+        await row.save(update_fields=["notifications"])
+
+
+async def unmute(account: Account, target: Account) -> None:
+    await Mute.filter(account_id=account.id, target_id=target.id).delete()

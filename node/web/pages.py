@@ -1,0 +1,59 @@
+"""Web pages needed now: home, profile (/@username) and status page with OpenGraph tags."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.api.common import ctx
+from node.models import Account, MediaAttachment, Status
+from node.params import parse_id
+from node.errors import ApiError
+from node.web.templates import render
+
+routes = web.RouteTableDef()
+
+
+def _not_found(node) -> web.Response:
+    return render("error.html", status=404, title="Not found", message="This page does not exist.",
+                  node_name=node.config["server.name"])
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    node = ctx(request)
+    recent = await (Status.filter(local=True, deleted_at=None, visibility="public", reblog_of_id=None)
+                    .order_by("-id").limit(20).prefetch_related("account", "media"))
+    return render("home.html", node=node, statuses=recent, node_name=node.config["server.name"])
+
+
+@routes.get("/@{username}")
+async def profile(request: web.Request) -> web.StreamResponse:
+    node = ctx(request)
+    account = await Account.get_or_none(domain=None, username__iexact=request.match_info["username"], deleted_at=None)
+    if account is None:
+        return _not_found(node)
+    if "activity+json" in request.headers.get("Accept", "") or "ld+json" in request.headers.get("Accept", ""):
+        raise web.HTTPFound(account.uri)
+    statuses = await (Status.filter(account_id=account.id, deleted_at=None, visibility="public", reblog_of_id=None)
+                      .order_by("-id").limit(30).prefetch_related("media"))
+    return render("profile.html", node=node, account=account, statuses=statuses, node_name=node.config["server.name"])
+
+
+@routes.get("/@{username}/{id}")
+async def status_page(request: web.Request) -> web.StreamResponse:
+    node = ctx(request)
+    try:
+        status_id = parse_id(request.match_info["id"])
+    except ApiError:
+        return _not_found(node)
+    status = await Status.get_or_none(id=status_id, deleted_at=None, visibility__in=["public", "unlisted"],
+                                      account__username__iexact=request.match_info["username"],
+                                      account__domain=None).prefetch_related("account")
+    if status is None:
+        return _not_found(node)
+    if "activity+json" in request.headers.get("Accept", "") or "ld+json" in request.headers.get("Accept", ""):
+        raise web.HTTPFound(status.uri)
+    media = await MediaAttachment.filter(status_id=status.id).order_by("id")
+    remix_source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account") if status.remix_of_id else None
+    return render("status.html", node=node, status=status, account=status.account, media=media,
+                  remix_source=remix_source, node_name=node.config["server.name"])
