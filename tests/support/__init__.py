@@ -1,0 +1,1 @@
+"""Test infrastructure: real Redis and PostgreSQL servers and live node processes."""

@@ -1,0 +1,151 @@
+"""Live Vitascope nodes as real processes (`vitascope serve`), driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+import tomli_w
+
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class LiveNode:
+    def __init__(self, directory: Path, *, database_url: str | None, redis_url: str | None, name: str = "node",
+                 overrides: dict | None = None):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.domain = f"127.0.0.1:{self.port}"
+        self.name = name
+        config = {
+            "server": {"host": "127.0.0.1", "port": self.port, "name": name},
+            "storage": {"data_dir": str(directory / "data")},
+            "database": {"url": database_url or ""},
+            "redis": {"url": redis_url or ""},
+            "limits": {"rate_limit_per_minute": 100000},
+            "generation": {"embedded_worker": False},
+        }
+        for section, values in (overrides or {}).items():
+            config.setdefault(section, {}).update(values)
+        self.config_path = directory / "vitascope.toml"
+        self.config_path.write_text(tomli_w.dumps(config))
+        self.log_path = directory / "node.log"
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VITASCOPE_")}
+        env["PYTHONPATH"] = str(ROOT)
+        return env
+
+    def start(self, timeout: float = 60) -> "LiveNode":
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "--config", str(self.config_path), "serve"],
+                                        cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, env=self.env(),
+                                        start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"node exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/api/v1/instance", timeout=2).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"node did not start in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "node.cli", "--config", str(self.config_path), *args],
+                                cwd=self.directory, capture_output=True, text=True, env=self.env(), timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"vitascope {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def create_user(self, username: str | None = None, password: str = "correct horse battery",
+                    admin: bool = False) -> tuple[str, str]:
+        username = username or "u" + uuid.uuid4().hex[:10]
+        args = ["admin", "create-user", username, "--password", password]
+        if admin:
+            args.append("--admin")
+        self.cli(*args)
+        return username, password
+
+    def register_app(self, scopes: str = "read write follow push") -> tuple[str, str]:
+        r = requests.post(self.url + "/api/v1/apps", data={"client_name": "tests", "scopes": scopes,
+                                                           "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"})
+        r.raise_for_status()
+        return r.json()["client_id"], r.json()["client_secret"]
+
+    def token(self, username: str, password: str = "correct horse battery", scopes: str = "read write follow push") -> str:
+        cid, secret = self.register_app(scopes)
+        r = requests.post(self.url + "/oauth/token", data={"grant_type": "password", "client_id": cid,
+                                                           "client_secret": secret, "username": username,
+                                                           "password": password, "scope": scopes})
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def mastodon(self, username: str | None = None, password: str = "correct horse battery",
+                 scopes: tuple[str, ...] = ("read", "write", "follow", "push")):
+        """A real Mastodon.py client logged in with the password grant."""
+        from mastodon import Mastodon
+
+        if username is None:
+            username, password = self.create_user()
+        cid, secret = Mastodon.create_app("vitascope-tests", scopes=list(scopes), api_base_url=self.url)
+        client = Mastodon(client_id=cid, client_secret=secret, api_base_url=self.url)
+        client.log_in(username=username, password=password, scopes=list(scopes), allow_http=True)
+        client.vs_username = username
+        return client
+
+    def api(self, token: str | None = None) -> "Api":
+        return Api(self.url, token)
+
+
+class Api:
+    """Raw HTTP access for what a client library hides (status codes, malformed bodies)."""
+
+    def __init__(self, base: str, token: str | None):
+        self.base = base
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        kw.setdefault("timeout", 30)
+        return self.session.request(method, self.base + path, **kw)
+
+    def get(self, path: str, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw):
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path: str, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw):
+        return self.request("DELETE", path, **kw)
