@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--tiny", action="store_true", help="the tiny test model even on a GPU")
     parser.add_argument("--frames", type=int, help="frames per clip (rounded up to what the VAE takes)")
     parser.add_argument("--aspect", choices=("9:16", "1:1", "16:9"), default="9:16")
-    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--steps", type=int, help="denoising steps (default 8, the distilled schedule; 4 tiny)")
     parser.add_argument("--batch", type=int, default=4, help="clips per measurement (tuned: one call)")
     parser.add_argument("--attention-backend", help="tuned path backend (default _native_cudnn on CUDA)")
     parser.add_argument("--cache", help="tuned path cache (default taylorseer for ltx2, fbc for ltx)")
@@ -270,18 +270,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             family = build_tiny(args.family, device, args.data_dir or scratch)
         resolution = family.resolution(args.aspect)
-        wanted = args.frames or (121 if real else 49)
+        wanted = args.frames or (121 if real else 25)
         num_frames = math.ceil((wanted - 1) / family.frame_multiple) * family.frame_multiple + 1
+        steps = args.steps or (8 if real else 4)
         prompts = [f"clip {i}: a red kite over a windy beach, handheld camera" for i in range(args.batch)]
         peak = peak_flops(device, args.peak_tflops)
         shape = dict(prompts=prompts, width=resolution.width, height=resolution.height, num_frames=num_frames,
-                     steps=args.steps, device=device, peak=peak)
+                     steps=steps, device=device, peak=peak)
         transformer = family.denoisers()[0]
         params = sum(p.numel() for p in transformer.parameters())
         where = torch.cuda.get_device_name() if cuda else "CPU"
         print(f"{args.family} {'real size' if real else 'tiny test model'} ({params / 1e9:.3g} B transformer params)"
               f" on {where}: {resolution.width}x{resolution.height}, {num_frames} frames at {family.fps} fps,"
-              f" {args.steps} steps, {args.batch} clips", flush=True)
+              f" {steps} steps, {args.batch} clips", flush=True)
 
         dtype_name = str(plain_dtype).removeprefix("torch.")
         plain_cfg = ModelConfig(family=args.family, dtype=dtype_name, device=device)

@@ -171,6 +171,11 @@ def _validate(raw: dict[str, Any]) -> Config:
         raise ConfigError(f"generation.family: must be ltx2 or ltx, got {gen['family']!r}")
     if gen["free_per_day"] < 0:
         raise ConfigError("generation.free_per_day: must be zero or more")
+    for key in ("max_batch", "max_active_per_user", "job_timeout_seconds"):
+        if gen[key] < 1:
+            raise ConfigError(f"generation.{key}: must be at least 1")
+    if gen["dtype"] not in ("float32", "bfloat16", "float16"):
+        raise ConfigError(f"generation.dtype: must be float32, bfloat16 or float16, got {gen['dtype']!r}")
     if raw["provenance"]["unverified_media"] not in ("refuse", "mark"):
         raise ConfigError("provenance.unverified_media: must be refuse or mark")
 

@@ -72,6 +72,7 @@ async def update_credentials(request: web.Request) -> web.Response:
     account = await account_service.update_profile(
         request["account"], display_name=p.str("display_name", max_len=200), note=p.str("note", max_len=5000),
         locked=p.bool("locked"), bot=p.bool("bot"), discoverable=p.bool("discoverable"), fields=fields)
+    await ctx(request).emit("account.updated", account=account)
     return web.json_response(await credential_account(ctx(request), account))
 
 

@@ -1,6 +1,8 @@
 """Tortoise models, one aggregate per module. Only node.services writes them."""
 
 from node.models.accounts import Account, User
+from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
+from node.models.generation import CopyrightOptOut, GenerationCredits, GenerationJob, PromptRefusal
 from node.models.media import MediaAttachment
 from node.models.markers import Marker
 from node.models.notifications import Notification
@@ -11,5 +13,6 @@ from node.models.statuses import IdempotencyKey, Mention, Status, StatusTag, Tag
 __all__ = [
     "Account", "User", "MediaAttachment", "Marker", "Notification", "OAuthApplication", "OAuthCode",
     "OAuthToken", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "Mute", "IdempotencyKey",
-    "Mention", "Status", "StatusTag", "Tag",
+    "Mention", "Status", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
+    "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report",
 ]

@@ -12,7 +12,8 @@ from node.models import Account, Block, Follow, FollowRequest, Mute
 from node.services.notifications import notify
 
 
-async def follow(node: Node, account: Account, target: Account, *, reblogs: bool = True, notify_posts: bool = False) -> None:
+async def follow(node: Node, account: Account, target: Account, *, reblogs: bool = True, notify_posts: bool = False,
+                 uri: str | None = None) -> None:
     """Follow now if the target is an unlocked local account, else leave a request.
 
     Remote targets always get a request: federation turns it into a Follow and their Accept
@@ -31,7 +32,7 @@ async def follow(node: Node, account: Account, target: Account, *, reblogs: bool
     if await FollowRequest.filter(account_id=account.id, target_id=target.id).exists():
         return
     rid = new_id()
-    uri = node.urls.activity(account.username, "follows", rid) if account.domain is None else None
+    uri = node.urls.activity(account.username, "follows", rid) if account.domain is None else uri
     if target.domain is None and not target.locked:
         try:
             await Follow.create(id=rid, account=account, target=target, uri=uri, show_reblogs=reblogs, notify=notify_posts)
@@ -87,7 +88,7 @@ async def unfollow(node: Node, account: Account, target: Account) -> None:
         await node.emit("follow.undone", uri=(row or req).uri, account=account, target=target)
 
 
-async def block(node: Node, account: Account, target: Account) -> None:
+async def block(node: Node, account: Account, target: Account, *, uri: str | None = None) -> None:
     if target.id == account.id:
         raise ApiError(403, "You cannot block yourself")
     async with in_transaction():
@@ -98,7 +99,7 @@ async def block(node: Node, account: Account, target: Account) -> None:
         rid = new_id()
         blk, created = await Block.get_or_create(
             account=account, target=target,
-            defaults={"id": rid, "uri": node.urls.activity(account.username, "blocks", rid) if account.domain is None else None})
+            defaults={"id": rid, "uri": node.urls.activity(account.username, "blocks", rid) if account.domain is None else uri})
     if created:
         await node.emit("block.created", block=blk, account=account, target=target)
 

@@ -157,9 +157,10 @@ async def mark_deleted(node: Node, status: Status) -> None:
     await node.stream(["public", "public:local", "public:remote", f"user:{status.account_id}"], "delete", str(status.id))
 
 
-async def favourite(node: Node, account: Account, status: Status) -> None:
+async def favourite(node: Node, account: Account, status: Status, *, uri: str | None = None) -> None:
+    """`uri`: the id of a remote account's Like, kept so its Undo finds the row."""
     try:
-        fav = await Favourite.create(account=account, status=status)
+        fav = await Favourite.create(account=account, status=status, uri=uri)
     except IntegrityError:
         return  # already favourited: idempotent like Mastodon
     await notify(node, await status.account, account, "favourite", status)
@@ -173,7 +174,9 @@ async def unfavourite(node: Node, account: Account, status: Status) -> None:
         await node.emit("favourite.deleted", favourite=fav, status=status, account=account)
 
 
-async def reblog(node: Node, account: Account, status: Status, visibility: str = "public") -> Status:
+async def reblog(node: Node, account: Account, status: Status, visibility: str = "public", *,
+                 uri: str | None = None) -> Status:
+    """`uri`: the id of a remote account's Announce (local boosts get one of ours)."""
     if status.reblog_of_id:
         status = await Status.get(id=status.reblog_of_id)
     if status.visibility not in ("public", "unlisted"):
@@ -183,7 +186,8 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
         return existing
     rid = new_id()
     boost = await Status.create(id=rid, account=account, reblog_of=status, visibility=visibility,
-                                uri=node.urls.activity(account.username, "announces", rid), local=True)
+                                uri=uri or node.urls.activity(account.username, "announces", rid),
+                                local=account.domain is None)
     boost.account = account
     boost.reblog_of = status
     author = await status.account

@@ -1,0 +1,98 @@
+"""The federation runtime of one web process: the instance actor's key, the one SafeFetcher, and the
+background tasks (inbox processor, delivery worker) started by `setup`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from federation.fetcher import SafeFetcher
+from federation.signatures import sign_cavage
+from node import __version__
+from node.context import Node
+from provenance.keys import generate_rsa_private_pem, public_pem
+
+log = logging.getLogger(__name__)
+
+# Remote JSON documents (actors, notes, keys) are small; media has its own cap (federation.max_fetch_bytes).
+MAX_DOCUMENT_BYTES = 1_000_000
+
+
+@dataclass
+class Federation:
+    node: Node
+    fetcher: SafeFetcher
+    instance_key_id: str
+    instance_private_pem: str
+    instance_public_pem: str
+    inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def federation(node: Node) -> Federation:
+    return node.extras["federation"]
+
+
+def instance_key(data_dir: Path) -> str:
+    """The instance actor's RSA key, made on first start and kept under the data dir (mode 0600)."""
+    path = data_dir / "federation" / "instance-actor.pem"
+    if path.exists():
+        return path.read_text()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pem = generate_rsa_private_pem()
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(pem)
+    try:
+        os.link(tmp, path)  # never replace a key another process wrote first
+    except FileExistsError:
+        pass
+    tmp.unlink(missing_ok=True)
+    return path.read_text()
+
+
+def make_fetcher(node: Node, private_pem: str, key_id: str) -> SafeFetcher:
+    """Every remote request goes through this; GETs are signed as the instance actor."""
+
+    def sign(method, url, headers, body):
+        return sign_cavage(method, url, headers, body, key_id, private_pem)
+
+    dev = node.config.dev_mode
+    return SafeFetcher(allow_private=dev, allow_http=dev, max_bytes=MAX_DOCUMENT_BYTES,
+                       timeout=node.config["federation.fetch_timeout_seconds"],
+                       user_agent=f"Vitascope/{__version__} (+{node.urls.base})", sign=sign)
+
+
+async def start(node: Node) -> Federation:
+    pem = await asyncio.to_thread(instance_key, node.config.data_dir)
+    fetcher = make_fetcher(node, pem, node.urls.instance_actor_key)
+    await fetcher.__aenter__()
+    runtime = Federation(node=node, fetcher=fetcher, instance_key_id=node.urls.instance_actor_key,
+                         instance_private_pem=pem, instance_public_pem=public_pem(pem))
+    node.extras["federation"] = runtime
+    return runtime
+
+
+async def _close_when_cancelled(runtime: Federation) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runtime.fetcher.__aexit__(None, None, None)
+
+
+async def setup(app: web.Application, node: Node) -> None:
+    """Plugin entry point (node.app PLUGIN_MODULES): hooks, listeners and background tasks."""
+    from node.activitypub import delivery, outgoing, process, resolve
+
+    runtime = await start(node)
+    node.extras["resolve_account"] = resolve.resolve_account
+    node.extras["resolve_url"] = resolve.resolve_url
+    outgoing.register(node)
+    app["background"].append(asyncio.create_task(_close_when_cancelled(runtime)))
+    app["background"].append(asyncio.create_task(process.run_processor(node)))
+    app["background"].extend(await delivery.start_worker(node))

@@ -1,0 +1,211 @@
+"""The web side of the generation queue: the dict contract with `vitascope worker`, spoken over Redis.
+
+The web process never imports the `generation` package (it would pull in torch), so the
+names below repeat those of `generation.worker` and `generation.spec`;
+tests/generation_api/test_contract.py checks that both sides still agree.
+
+* Enqueue: function ``generate`` on queue ``vitascope:gen``, one positional argument (the
+  JobSpec dict, fields `SPEC_FIELDS`), ``_job_id`` = the spec's job_id. A credit job in peak
+  mode is enqueued one hour "in the past" (``_defer_until``), so it runs before every free job
+  that has waited less than that.
+* Progress: the worker publishes JSON ``{job_id, state, step, total, eta_seconds, error?}`` on
+  ``vitascope:gen:events`` and keeps the latest values in the hash ``vitascope:gen:progress:<id>``.
+* Cancel: key ``vitascope:gen:cancel:<id>``; the worker checks it before and during rendering.
+* Result: arq's stored result, ``JobResult.to_dict()`` on success. Results are unpickled with an
+  unpickler that builds only plain built-in types, so an exception class from the worker's
+  libraries can neither import torch here nor run code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from arq.constants import job_key_prefix
+from arq.jobs import Job, JobStatus
+
+from node.context import Node
+
+QUEUE_NAME = "vitascope:gen"
+FUNCTION_NAME = "generate"
+EVENTS_CHANNEL = "vitascope:gen:events"
+PROGRESS_KEY = "vitascope:gen:progress:{job_id}"
+CANCEL_KEY = "vitascope:gen:cancel:{job_id}"
+HEALTH_KEY = "vitascope:gen:health:{worker}"
+PRIORITY_LEAD = timedelta(hours=1)
+PRIORITY_EXPIRES = timedelta(days=1)
+CANCEL_TTL_S = 2 * 24 * 3600  # longer than a job can wait in the queue and keep its result
+
+ASPECTS = ("9:16", "1:1", "16:9")
+MAX_DURATION_S = 10.0
+MAX_PROMPT_CHARS = 2000
+MAX_SEED = 2**63 - 1
+SPEC_FIELDS = ("job_id", "prompt", "negative_prompt", "duration", "aspect", "seed", "audio", "output_dir",
+               "source_video", "image", "strength")
+RESULT_FIELDS = ("job_id", "video_path", "poster_path", "width", "height", "duration", "fps", "has_audio",
+                 "model", "steps")
+MODEL_FIELDS = ("name", "version", "weights_digest", "test_model", "family")
+
+
+class QueueError(RuntimeError):
+    """Redis refused or lost a queue operation."""
+
+
+def job_spec(*, job_id: str, prompt: str, negative_prompt: str | None, duration: float, aspect: str, seed: int,
+             audio: bool, output_dir: Path, source_video: Path | None, image: Path | None,
+             strength: float) -> dict[str, Any]:
+    """The JobSpec dict the worker validates (`generation.spec.JobSpec.from_dict`)."""
+    return {"job_id": job_id, "prompt": prompt, "negative_prompt": negative_prompt, "duration": float(duration),
+            "aspect": aspect, "seed": seed, "audio": audio, "output_dir": str(output_dir),
+            "source_video": str(source_video) if source_video else None, "image": str(image) if image else None,
+            "strength": float(strength)}
+
+
+async def enqueue(node: Node, spec: dict[str, Any], *, priority: bool) -> bool:
+    """Queue a spec; False when arq already knows a job (or a result) with this id."""
+    kwargs: dict[str, Any] = {"_job_id": spec["job_id"], "_queue_name": QUEUE_NAME}
+    if priority:
+        kwargs["_defer_until"] = datetime.now(timezone.utc) - PRIORITY_LEAD
+        kwargs["_expires"] = PRIORITY_EXPIRES
+    job = await node.arq.enqueue_job(FUNCTION_NAME, spec, **kwargs)
+    return job is not None
+
+
+async def cancel(node: Node, job_id: str) -> bool:
+    """Ask the worker to stop the job; True when it was still waiting and has been taken off the queue
+    (so it will never start), False when a worker may already hold it (it stops at the next step)."""
+    await node.redis.set(CANCEL_KEY.format(job_id=job_id), b"1", ex=CANCEL_TTL_S)
+    removed = await node.redis.zrem(QUEUE_NAME, job_id)
+    if removed:
+        await node.redis.delete(job_key_prefix + job_id)
+    return bool(removed)
+
+
+async def progress(node: Node, job_id: str) -> dict[str, Any] | None:
+    """The worker's latest progress values for a job, or None before it starts."""
+    raw = await node.redis.hgetall(PROGRESS_KEY.format(job_id=job_id))
+    if not raw:
+        return None
+    values = {k.decode(): v.decode() for k, v in raw.items()}
+    eta = values.get("eta_seconds") or None
+    return {"state": values.get("state"), "step": int(values.get("step") or 0),
+            "total": int(values.get("total") or 0), "eta_seconds": float(eta) if eta else None}
+
+
+def parse_event(data: bytes | str) -> dict[str, Any] | None:
+    """A progress event from the channel, or None if it is not one (the channel is an input too)."""
+    try:
+        event = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("job_id"), str):
+        return None
+    if event.get("state") not in ("running", "done", "failed", "cancelled"):
+        return None
+    for key in ("step", "total"):
+        if not isinstance(event.get(key), int) or isinstance(event.get(key), bool):
+            return None
+    eta = event.get("eta_seconds")
+    if eta is not None and not isinstance(eta, (int, float)):
+        return None
+    return event
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended, as arq recorded it."""
+
+    success: bool
+    result: dict[str, Any] | None  # JobResult dict on success
+    error: str | None  # "<Type>: message" on failure
+
+    @property
+    def cancelled(self) -> bool:
+        return not self.success and (self.error or "").startswith("RuntimeError: cancelled")
+
+
+async def outcome(node: Node, job_id: str) -> Outcome | None:
+    """The finished job's outcome, or None while it is queued, running or unknown to arq."""
+    info = await _job(node, job_id).result_info()
+    if info is None:
+        return None
+    if info.success:
+        result = info.result if isinstance(info.result, dict) else None
+        if result is None:
+            return Outcome(False, None, f"the worker returned {type(info.result).__name__}, not a result")
+        return Outcome(True, result, None)
+    return Outcome(False, None, _describe(info.result))
+
+
+async def status(node: Node, job_id: str) -> JobStatus:
+    return await _job(node, job_id).status()
+
+
+def _job(node: Node, job_id: str) -> Job:
+    return Job(job_id, node.arq, _queue_name=QUEUE_NAME, _deserializer=safe_loads)
+
+
+def _describe(error: Any) -> str:
+    if isinstance(error, ForeignObject):
+        return f"{error.qualified_name}: {' '.join(str(a) for a in error.args)}".strip()
+    if isinstance(error, BaseException):
+        text = str(error)
+        if isinstance(error, TimeoutError) and not text:
+            text = "the job ran past its time limit"
+        return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return str(error)
+
+
+class ForeignObject:
+    """Stands in for any class outside the allowed built-ins when reading a pickled result."""
+
+    def __init__(self, qualified_name: str, *args: Any) -> None:
+        self.qualified_name = qualified_name
+        self.args = args
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+_BUILTIN_NAMES = frozenset({
+    "dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool", "complex",
+    "BaseException", "Exception", "RuntimeError", "ValueError", "TypeError", "KeyError", "TimeoutError",
+    "OSError", "MemoryError", "NotImplementedError", "AssertionError", "LookupError", "IndexError",
+    "ArithmeticError", "ZeroDivisionError", "FileNotFoundError", "PermissionError", "ConnectionError",
+})
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in _BUILTIN_NAMES:
+            return getattr(__import__("builtins"), name)
+        if (module, name) in (("asyncio.exceptions", "CancelledError"), ("asyncio.exceptions", "TimeoutError")):
+            return TimeoutError if name == "TimeoutError" else _Cancelled
+        qualified = f"{module}.{name}"
+        return lambda *args, **kwargs: ForeignObject(qualified, *args)
+
+
+class _Cancelled(Exception):
+    """asyncio.CancelledError as recorded by arq when a job was stopped."""
+
+
+def safe_loads(data: bytes) -> Any:
+    return _SafeUnpickler(io.BytesIO(data)).load()
+
+
+def check_result(data: dict[str, Any]) -> None:
+    """Check a JobResult dict's shape; raises ValueError naming what is wrong."""
+    missing = [k for k in RESULT_FIELDS if k not in data]
+    if missing:
+        raise ValueError(f"worker result lacks {missing}")
+    model = data["model"]
+    if not isinstance(model, dict) or any(k not in model for k in MODEL_FIELDS):
+        raise ValueError("worker result has no valid model description")
+    if not isinstance(data["video_path"], str) or not isinstance(model["test_model"], bool):
+        raise ValueError("worker result has fields of the wrong type")
+

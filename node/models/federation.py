@@ -1,0 +1,96 @@
+"""Federation bookkeeping: received activities, activities we sent and their deliveries, peers' health,
+and reports from other servers. Each row is the truth for a piece of background work, so a restart
+of the node or of Redis loses nothing."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from node.models.base import SnowflakeModel
+
+INBOX_STATES = ("pending", "processing", "done", "ignored", "error")
+DELIVERY_STATES = ("pending", "delivered", "failed", "skipped")
+
+
+class InboxItem(SnowflakeModel):
+    """An authenticated activity from a peer, stored before we answered 202; processed later."""
+
+    activity_id = fields.CharField(max_length=2048, unique=True)
+    actor_uri = fields.CharField(max_length=2048)
+    type = fields.CharField(max_length=64)
+    document = fields.JSONField()
+    signer = fields.CharField(max_length=2048, null=True)
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    error = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    claimed_at = fields.DatetimeField(null=True)
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_items"
+
+
+class OutboxActivity(SnowflakeModel):
+    """An activity we sent, exactly as signed, so its id dereferences and retries resend the same bytes."""
+
+    uri = fields.CharField(max_length=2048, unique=True)
+    account = fields.ForeignKeyField("models.Account", related_name="outbox_activities", null=True,
+                                     on_delete=fields.CASCADE)  # None: the instance actor
+    type = fields.CharField(max_length=32)
+    document = fields.JSONField()
+    public = fields.BooleanField(default=False)
+    # Actor ids (besides the public) allowed to fetch it with a signed GET.
+    audience = fields.JSONField(default=list)
+
+    class Meta:
+        table = "outbox_activities"
+
+
+class Delivery(SnowflakeModel):
+    """One activity to one inbox, with its retry state."""
+
+    activity = fields.ForeignKeyField("models.OutboxActivity", related_name="deliveries", on_delete=fields.CASCADE)
+    inbox = fields.CharField(max_length=2048)
+    domain = fields.CharField(max_length=255, db_index=True)
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    first_attempt_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    last_status = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    scheme = fields.CharField(max_length=16, null=True)
+
+    class Meta:
+        table = "deliveries"
+
+
+class DomainHealth(Model):
+    """What we know about a peer domain: its signature scheme and whether it answers."""
+
+    domain = fields.CharField(max_length=255, primary_key=True)
+    signature_scheme = fields.CharField(max_length=16, null=True)
+    failing_since = fields.DatetimeField(null=True)
+    failures = fields.IntField(default=0)
+    unavailable = fields.BooleanField(default=False)
+    last_success_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "domain_health"
+
+
+class Report(SnowflakeModel):
+    """A Flag from another server (or a local report): for the admins to review."""
+
+    account = fields.ForeignKeyField("models.Account", related_name="reports_made", on_delete=fields.CASCADE)
+    target_account = fields.ForeignKeyField("models.Account", related_name="reports_received",
+                                            on_delete=fields.CASCADE)
+    status_ids = fields.JSONField(default=list)
+    comment = fields.TextField(default="")
+    uri = fields.CharField(max_length=2048, null=True, unique=True)
+    action_taken_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "reports"
