@@ -34,10 +34,12 @@ ROUTE_MODULES = [
     "node.api.search",
     "node.api.markers",
     "node.api.streaming",
+    "node.api.generations",
+    "node.api.generation_admin",
     "node.web.pages",
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
-PLUGIN_MODULES: list[str] = []
+PLUGIN_MODULES: list[str] = ["node.generation_collector", "node.generation_worker"]
 
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 

@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Other packages (generation, provenance wiring) add subcommands here.
-EXTRA_COMMANDS: list[str] = []
+EXTRA_COMMANDS: list[str] = ["node.generation_cli"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 
 from node.context import Node
 from node.models import Account, CopyrightOptOut
+from node.services.statuses import resolve_mentions
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,6 @@ def load_classifiers(paths: list[str]) -> list[Classifier]:
 
 async def mentioned_accounts(node: Node, requester: Account, prompt: str) -> list[NamedPerson]:
     """Default person finder: @name and @name@host mentions of accounts this node knows."""
-    from node.services.statuses import resolve_mentions
-
     return [NamedPerson(uri=a.uri, label="@" + (a.acct() if a.domain else a.username))
             for a in await resolve_mentions(node, prompt) if a.id != requester.id]
 

@@ -41,7 +41,7 @@ class EmbeddedRedis:
         conf.write_text(
             f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\ndir {self.directory}\n"
             "appendonly yes\nappendfsync everysec\nsave 60 1\ndaemonize no\nloglevel warning\n"
-            f"logfile {self.directory / 'redis.log'}\n"
+            f"logfile {self.directory / 'redis.log'}\npidfile {self.directory / 'redis.pid'}\n"
         )
         if self.socket.exists():
             self.socket.unlink()

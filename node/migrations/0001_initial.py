@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
                 ('claimed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('processed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'inbox_items', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An authenticated activity from a peer, stored before we answered 202; processed later.'},
+            options={'table': 'inbox_items', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An authenticated activity from a peer, stored before we answered 202 and processed later.'},
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(

@@ -14,7 +14,7 @@ DELIVERY_STATES = ("pending", "delivered", "failed", "skipped")
 
 
 class InboxItem(SnowflakeModel):
-    """An authenticated activity from a peer, stored before we answered 202; processed later."""
+    """An authenticated activity from a peer, stored before we answered 202 and processed later."""
 
     activity_id = fields.CharField(max_length=2048, unique=True)
     actor_uri = fields.CharField(max_length=2048)

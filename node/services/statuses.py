@@ -10,8 +10,8 @@ from tortoise.transactions import in_transaction
 from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.ids import new_id
-from node.models import (Account, Bookmark, Favourite, Follow, IdempotencyKey, MediaAttachment, Mention, Status,
-                         StatusTag, Tag, User)
+from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
+                         Mention, Status, StatusTag, Tag, User)
 from node.models.statuses import VISIBILITIES
 from node.services.notifications import notify
 from node.services.visibility import can_see
@@ -64,6 +64,10 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
         if m.status_id is not None:
             raise unprocessable(f"media {mid} is already attached to a status")
         media.append(m)
+    if remix_of_id is None:  # a post of a remixed video links the video's source
+        made_by = [m.generation_id for m in media if m.generation_id]
+        job = await GenerationJob.filter(id__in=made_by).exclude(remix_of_id=None).first() if made_by else None
+        remix_of_id = job.remix_of_id if job else None
     remix_source = None
     if remix_of_id is not None:
         remix_source = await Status.get_or_none(id=remix_of_id, deleted_at=None)

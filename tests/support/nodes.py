@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +40,8 @@ class LiveNode:
             config.setdefault(section, {}).update(values)
         self.config_path = directory / "vitascope.toml"
         self.config_path.write_text(tomli_w.dumps(config))
+        self.data_dir = directory / "data"
+        self.redis_url = redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
         self.log_path = directory / "node.log"
         self.process: subprocess.Popen | None = None
 
@@ -130,6 +134,16 @@ class LiveNode:
     def api(self, token: str | None = None) -> "Api":
         return Api(self.url, token)
 
+    def start_worker(self, name: str = "test-worker", *, models: Path | None = None, timeout: float = 120) -> "Worker":
+        """`vitascope worker` for this node as its own process, ready once it polls the queue.
+        `models`: a data dir whose prebuilt tiny models are copied in, so the worker need not build them."""
+        if models is not None:
+            for built in (models / "models").iterdir():
+                target = self.data_dir / "models" / built.name
+                if not target.exists():
+                    shutil.copytree(built, target)
+        return Worker(self, name).wait_ready(timeout)
+
 
 class Api:
     """Raw HTTP access for what a client library hides (status codes, malformed bodies)."""
@@ -158,3 +172,48 @@ class Api:
 
     def delete(self, path: str, **kw):
         return self.request("DELETE", path, **kw)
+
+
+class Worker:
+    """A `vitascope worker` process of a LiveNode (the generation worker, with the node's config)."""
+
+    def __init__(self, node: LiveNode, name: str):
+        self.node = node
+        self.name = name
+        self.log_path = node.directory / f"worker-{name}.log"
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "--config", str(node.config_path), "worker",
+                                         "--name", name], cwd=node.directory, stdout=log, stderr=subprocess.STDOUT,
+                                        env=node.env(), start_new_session=True)
+
+    def wait_ready(self, timeout: float) -> "Worker":
+        """Ready once arq wrote the worker's health-check key: the model is loaded and it polls."""
+        import redis
+
+        client = redis.Redis.from_url(self.node.redis_url)
+        deadline = time.time() + timeout
+        try:
+            while not client.exists(f"vitascope:gen:health:{self.name}"):
+                if self.process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"worker {self.name} did not start:\n{self.log()}")
+                time.sleep(0.1)
+        finally:
+            client.close()
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def kill(self) -> None:
+        """SIGKILL: nothing in the worker gets to clean up."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

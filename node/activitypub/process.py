@@ -1,0 +1,433 @@
+"""Processing stored inbox items into the node's services, one at a time, in arrival order.
+
+The inbox stored each item after verifying it (federation.inbox); here a background task drains
+`pending` rows. A handler either does its work (`done`), decides there is nothing to do
+(`ignored`, with the reason), or fails (`error`, with the reason) — nothing is silently dropped,
+and an item survives restarts because the row is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from federation import documents as ap
+from federation.fetcher import FetchError
+from federation.inbox import ReceivedActivity
+from node.activitypub import resolve
+from node.activitypub.media import ingest_remote_media
+from node.activitypub.runtime import federation
+from node.context import Node
+from node.errors import ApiError
+from node.ids import new_id
+from node.models import (Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Mention,
+                         Notification, Report, Status, StatusTag, Tag, User)
+from node.services import social
+from node.services import statuses as status_service
+from node.services.notifications import notify
+from node.services.visibility import can_see
+from node.text import html_to_text, sanitize_html
+
+log = logging.getLogger(__name__)
+
+HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
+                           "Block", "Flag"})
+BATCH = 50
+IDLE_POLL_SECONDS = 2.0
+STUCK_AFTER = timedelta(minutes=5)
+
+
+class Ignored(Exception):
+    """Nothing to do for this activity; the reason is recorded on the item."""
+
+
+# --------------------------------------------------------------------------- storing
+
+
+async def store(activity: ReceivedActivity) -> bool:
+    """federation.inbox's InboxStore: False when the activity id was already stored."""
+    try:
+        await InboxItem.create(activity_id=activity.activity_id, actor_uri=activity.actor, type=activity.type,
+                               document=activity.document, signer=activity.signer)
+    except IntegrityError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+async def process_item(node: Node, item: InboxItem) -> None:
+    try:
+        actor = await resolve.fetch_actor(node, item.actor_uri)
+        if actor.deleted_at is not None and item.type != "Delete":
+            raise Ignored("actor is deleted")
+        await HANDLERS[item.type](node, actor, item.document)
+    except Ignored as exc:
+        item.state, item.error = "ignored", str(exc)
+    except Exception as exc:  # recorded on the row with its reason, and logged with the traceback
+        log.exception("inbox item %s (%s from %s) failed", item.id, item.type, item.actor_uri)
+        item.state, item.error = "error", f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        item.state, item.error = "done", None
+    item.attempts += 1
+    item.processed_at = datetime.now(timezone.utc)
+    await item.save(update_fields=["state", "error", "attempts", "processed_at"])
+
+
+async def process_pending(node: Node, limit: int = BATCH) -> int:
+    """Claim and process up to ``limit`` pending items in order; returns how many were processed."""
+    ids = await InboxItem.filter(state="pending").order_by("id").limit(limit).values_list("id", flat=True)
+    done = 0
+    for item_id in ids:
+        claimed = await InboxItem.filter(id=item_id, state="pending").update(
+            state="processing", claimed_at=datetime.now(timezone.utc))
+        if not claimed:
+            continue  # another process took it
+        item = await InboxItem.get(id=item_id)
+        await process_item(node, item)
+        done += 1
+    return done
+
+
+async def run_processor(node: Node) -> None:
+    """Background task: drain pending items; woken by the inbox, polling as a fallback."""
+    wakeup = federation(node).inbox_wakeup
+    stuck = datetime.now(timezone.utc) - STUCK_AFTER
+    await InboxItem.filter(state="processing", claimed_at__lt=stuck).update(state="pending")
+    while True:
+        wakeup.clear()
+        try:
+            processed = await process_pending(node)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("inbox processor failed; retrying shortly")
+            processed = 0
+        if processed == 0:
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=IDLE_POLL_SECONDS)
+            except TimeoutError:
+                pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def local_account(node: Node, reference: Any) -> Account | None:
+    uri = ap.id_of(reference)
+    if not uri or not resolve.is_local(node, uri):
+        return None
+    return await Account.get_or_none(uri=uri, domain=None, deleted_at=None)
+
+
+async def local_account_or_ignore(node: Node, reference: Any) -> Account:
+    account = await local_account(node, reference)
+    if account is None:
+        raise Ignored("object is not one of our accounts")
+    return account
+
+
+async def _answer(node: Node, kind: str, follow_uri: str | None, follower: Account, target: Account) -> None:
+    from node.activitypub.outgoing import _answer_follow
+
+    await _answer_follow(node, kind, follow_uri, follower, target)
+
+
+def _object(doc: dict[str, Any]) -> Any:
+    if "object" not in doc:
+        raise Ignored("activity has no object")
+    return doc["object"]
+
+
+# --------------------------------------------------------------------------- Follow / Accept / Reject
+
+
+async def handle_follow(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    target = await local_account_or_ignore(node, _object(doc))
+    follow_uri = doc.get("id") if isinstance(doc.get("id"), str) else None
+    existing = await Follow.get_or_none(account_id=actor.id, target_id=target.id)
+    if existing is not None:
+        # They follow already (their Accept got lost, or they re-followed): answer again.
+        if follow_uri and existing.uri != follow_uri:
+            existing.uri = follow_uri
+            await existing.save(update_fields=["uri"])
+        await _answer(node, "Accept", follow_uri, actor, target)
+        return
+    try:
+        await social.follow(node, actor, target, uri=follow_uri)
+    except ApiError:
+        await _answer(node, "Reject", follow_uri, actor, target)
+        raise Ignored("follow not allowed (blocked)") from None
+    if await Follow.filter(account_id=actor.id, target_id=target.id).exists():
+        await _answer(node, "Accept", follow_uri, actor, target)
+    # else: a locked account has a request to authorize; Accept/Reject follow from its decision.
+
+
+async def _our_follow_request(node: Node, actor: Account, follow_ref: Any) -> tuple[FollowRequest | None, Follow | None]:
+    """Our follow of ``actor`` named by an Accept/Reject: by id, or by (follower, actor)."""
+    follow_id = ap.id_of(follow_ref)
+    if follow_id:
+        request = await FollowRequest.get_or_none(uri=follow_id, target_id=actor.id)
+        follow = await Follow.get_or_none(uri=follow_id, target_id=actor.id)
+        if request or follow:
+            return request, follow
+    follower_ref = follow_ref.get("actor") if isinstance(follow_ref, dict) else None
+    follower = await local_account(node, follower_ref)
+    if follower is None:
+        return None, None
+    return (await FollowRequest.get_or_none(account_id=follower.id, target_id=actor.id),
+            await Follow.get_or_none(account_id=follower.id, target_id=actor.id))
+
+
+async def handle_accept(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    request, _ = await _our_follow_request(node, actor, _object(doc))
+    if request is None:
+        raise Ignored("no pending follow request matches")
+    await social.accept_request(node, request)
+
+
+async def handle_reject(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    request, follow = await _our_follow_request(node, actor, _object(doc))
+    if request is not None:
+        await social.reject(node, actor, request.account_id)
+    elif follow is not None:
+        await social.unfollow(node, await Account.get(id=follow.account_id), actor)
+    else:
+        raise Ignored("no follow matches")
+
+
+# --------------------------------------------------------------------------- Undo
+
+
+async def handle_undo(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    inner = _object(doc)
+    inner_id = ap.id_of(inner)
+    if isinstance(inner, dict) and ap.id_of(inner.get("actor")) not in (None, actor.uri):
+        raise Ignored("cannot undo another actor's activity")
+    if inner_id:
+        follow = await Follow.get_or_none(uri=inner_id, account_id=actor.id) or \
+            await FollowRequest.get_or_none(uri=inner_id, account_id=actor.id)
+        if follow is not None:
+            await social.unfollow(node, actor, await Account.get(id=follow.target_id))
+            return
+        favourite = await Favourite.get_or_none(uri=inner_id, account_id=actor.id)
+        if favourite is not None:
+            await status_service.unfavourite(node, actor, await Status.get(id=favourite.status_id))
+            return
+        boost = await Status.get_or_none(uri=inner_id, account_id=actor.id, reblog_of_id__not_isnull=True,
+                                         deleted_at=None)
+        if boost is not None:
+            await status_service.unreblog(node, actor, await Status.get(id=boost.reblog_of_id))
+            return
+        block = await Block.get_or_none(uri=inner_id, account_id=actor.id)
+        if block is not None:
+            await social.unblock(node, actor, await Account.get(id=block.target_id))
+            return
+    kind = ap.type_of(inner)
+    target_ref = inner.get("object") if isinstance(inner, dict) else None
+    if kind == "Follow" and (target := await local_account(node, target_ref)):
+        await social.unfollow(node, actor, target)
+    elif kind == "Like" and (status := await Status.get_or_none(uri=ap.id_of(target_ref) or "")):
+        await status_service.unfavourite(node, actor, status)
+    elif kind == "Announce" and (status := await Status.get_or_none(uri=ap.id_of(target_ref) or "")):
+        await status_service.unreblog(node, actor, status)
+    elif kind == "Block" and (target := await local_account(node, target_ref)):
+        await social.unblock(node, actor, target)
+    else:
+        raise Ignored("nothing to undo")
+
+
+# --------------------------------------------------------------------------- posts
+
+
+async def store_remote_status(node: Node, author: Account, doc: dict[str, Any]) -> Status:
+    """A remote post as a Status row, with media, mentions and tags; notifies and streams like ours."""
+    note = ap.parse_note(doc)
+    if note.attributed_to != author.uri:
+        raise Ignored("post is attributed to someone else than the actor")
+    existing = await Status.get_or_none(uri=note.id)
+    if existing is not None:
+        return existing
+    parent = await Status.get_or_none(uri=note.in_reply_to).prefetch_related("account") if note.in_reply_to else None
+    remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
+    mentioned = [a for a in [await Account.get_or_none(uri=href, deleted_at=None) for href in dict.fromkeys(note.mentions)]
+                 if a is not None]
+    media: list[MediaAttachment] = []
+    for attachment in note.attachments[:4]:
+        stored = await ingest_remote_media(node, author, attachment)
+        if stored is not None:
+            media.append(stored)
+    summary = html_to_text(note.summary).strip()
+    status_id = new_id()
+    try:
+        async with in_transaction():
+            status = await Status.create(
+                id=status_id, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
+                content=sanitize_html(note.content_html), spoiler_text=summary[:500],
+                sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
+                language=note.language, local=False, in_reply_to=parent,
+                in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
+                remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)
+            if media:
+                await MediaAttachment.filter(id__in=[m.id for m in media]).update(status_id=status.id)
+            for account in mentioned:
+                await Mention.create(status=status, account=account)
+            for name in note.hashtags:
+                tag, _ = await Tag.get_or_create(name=name)
+                await StatusTag.create(status=status, tag=tag)
+            author.last_status_at = datetime.now(timezone.utc)
+            await author.save(update_fields=["last_status_at"])
+    except IntegrityError:
+        return await Status.get(uri=note.id)
+    status.account = author
+    await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
+    return status
+
+
+async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    obj = _object(doc)
+    if isinstance(obj, str):
+        try:
+            obj = await resolve.fetch_document(node, obj)
+        except (FetchError, resolve.ResolveError) as exc:
+            raise Ignored(f"object could not be fetched: {exc}") from None
+    if ap.type_of(obj) not in ap.NOTE_TYPES:
+        raise Ignored(f"Create of {ap.type_of(obj)} is not supported")
+    if ap.origin(obj.get("id")) != ap.origin(actor.uri) and ap.id_of(obj.get("attributedTo")) != actor.uri:
+        # The inbox confirmed the object at its origin: it is its author's post, relayed.
+        actor = await resolve.actor_for(node, obj.get("attributedTo"))
+    await store_remote_status(node, actor, obj)
+
+
+async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    obj = _object(doc)
+    if not isinstance(obj, dict):
+        raise Ignored("Update needs an embedded object")
+    kind = ap.type_of(obj)
+    if kind in ap.ACTOR_TYPES:
+        if obj.get("id") != actor.uri:
+            raise Ignored("cannot update another actor")
+        await resolve.upsert_actor(node, ap.parse_actor(obj))
+        return
+    if kind not in ap.NOTE_TYPES:
+        raise Ignored(f"Update of {kind} is not supported")
+    status = await Status.get_or_none(uri=obj.get("id"), account_id=actor.id, deleted_at=None)
+    if status is None:
+        raise Ignored("unknown post")
+    note = ap.parse_note(obj)
+    if note.attributed_to != actor.uri:
+        raise Ignored("cannot update another actor's post")
+    summary = html_to_text(note.summary).strip()
+    status.content = sanitize_html(note.content_html)
+    status.spoiler_text = summary[:500]
+    status.sensitive = note.sensitive or bool(summary)
+    status.edited_at = note.updated or datetime.now(timezone.utc)
+    await status.save(update_fields=["content", "spoiler_text", "sensitive", "edited_at"])
+    from node.serializers import status_json
+
+    followers = await Follow.filter(target_id=actor.id, account__domain=None).values_list("account_id", flat=True)
+    await node.stream([f"user:{f}" for f in followers], "status.update", await status_json(node, None, status))
+
+
+async def delete_actor(node: Node, actor: Account) -> None:
+    """An actor deleted itself: its posts become tombstones and its relations go."""
+    actor.deleted_at = datetime.now(timezone.utc)
+    await actor.save(update_fields=["deleted_at"])
+    for status in await Status.filter(account_id=actor.id, deleted_at=None):
+        await status_service.mark_deleted(node, status)
+    async with in_transaction():
+        await Follow.filter(account_id=actor.id).delete()
+        await Follow.filter(target_id=actor.id).delete()
+        await FollowRequest.filter(account_id=actor.id).delete()
+        await FollowRequest.filter(target_id=actor.id).delete()
+        await Favourite.filter(account_id=actor.id).delete()
+        await Notification.filter(from_account_id=actor.id).delete()
+
+
+async def handle_delete(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    object_id = ap.id_of(_object(doc))
+    if object_id == actor.uri:
+        await delete_actor(node, actor)
+        return
+    status = await Status.get_or_none(uri=object_id or "", account_id=actor.id, deleted_at=None)
+    if status is None:
+        raise Ignored("unknown object")
+    await status_service.mark_deleted(node, status)
+
+
+# --------------------------------------------------------------------------- reactions
+
+
+async def handle_like(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    status = await Status.get_or_none(uri=ap.id_of(_object(doc)) or "", deleted_at=None)
+    if status is None or not await can_see(actor, status):
+        raise Ignored("unknown post")
+    await status_service.favourite(node, actor, status, uri=doc.get("id"))
+
+
+async def handle_announce(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    object_id = ap.id_of(_object(doc))
+    if not object_id:
+        raise Ignored("Announce without object")
+    status = await resolve.fetch_status(node, object_id)
+    if status is None or status.deleted_at is not None or not await can_see(actor, status):
+        raise Ignored("announced post is unknown or not visible")
+    visibility = ap.visibility(ap.ids_of(doc.get("to")), ap.ids_of(doc.get("cc")), actor.followers_uri)
+    if visibility not in ("public", "unlisted"):
+        visibility = "private"
+    try:
+        await status_service.reblog(node, actor, status, visibility, uri=doc.get("id"))
+    except ApiError as exc:
+        raise Ignored(exc.message) from None
+
+
+async def handle_block(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    target = await local_account_or_ignore(node, _object(doc))
+    await social.block(node, actor, target, uri=doc.get("id"))
+
+
+async def handle_flag(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    """A report from another server: stored for our admins, who are notified."""
+    targets: list[Account] = []
+    statuses: list[Status] = []
+    for object_id in ap.ids_of(doc.get("object")):
+        account = await local_account(node, object_id)
+        if account is not None:
+            targets.append(account)
+            continue
+        status = await Status.get_or_none(uri=object_id, local=True)
+        if status is not None:
+            statuses.append(status)
+    if not targets and statuses:
+        targets.append(await Account.get(id=statuses[0].account_id))
+    if not targets:
+        raise Ignored("report names none of our accounts")
+    comment = doc.get("content") if isinstance(doc.get("content"), str) else ""
+    report = await Report.create(account=actor, target_account=targets[0], status_ids=[s.id for s in statuses],
+                                 comment=html_to_text(comment)[:5000], uri=doc.get("id"))
+    admins = await User.filter(admin=True).prefetch_related("account")
+    for admin in admins:
+        await notify(node, admin.account, actor, "admin.report")
+    log.info("report %s from %s about %s", report.id, actor.uri, targets[0].uri)
+
+
+HANDLERS = {
+    "Follow": handle_follow,
+    "Accept": handle_accept,
+    "Reject": handle_reject,
+    "Undo": handle_undo,
+    "Create": handle_create,
+    "Update": handle_update,
+    "Delete": handle_delete,
+    "Like": handle_like,
+    "Announce": handle_announce,
+    "Block": handle_block,
+    "Flag": handle_flag,
+}
+assert set(HANDLERS) == HANDLED_TYPES

@@ -1,0 +1,281 @@
+"""Remote actors, keys and objects: fetched (signed, through the SafeFetcher) and cached as rows.
+
+Remote `Account` rows are a cache of actor documents, including the keys that verify their
+signatures and proofs; `Status` rows with `local=False` are a cache of their posts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from federation.documents import (ACTOR_TYPES, NOTE_TYPES, DocumentError, RemoteActor, id_of, origin, parse_actor,
+                                  type_of)
+from federation.fetcher import FetchError
+from federation.signatures import PublicKeyInfo
+from federation.webfinger import JRD_MEDIA_TYPE
+from federation.vocab import is_ap_media_type
+from node.activitypub.runtime import federation
+from node.context import Node
+from node.models import Account, Status
+from node.text import sanitize_html
+
+log = logging.getLogger(__name__)
+
+ACTOR_TTL = timedelta(days=1)
+# Verified keys, briefly, so a burst of activities from one peer costs one database read.
+_KEY_CACHE_SECONDS = 60
+_key_cache: dict[str, tuple[float, PublicKeyInfo]] = {}
+
+
+class ResolveError(Exception):
+    """A remote actor or object could not be had; the message says why."""
+
+
+def is_local(node: Node, uri: str | None) -> bool:
+    return origin(uri) == node.config.domain
+
+
+async def fetch_document(node: Node, url: str) -> dict[str, Any]:
+    """A signed GET of an ActivityStreams document whose id lives where it was served from."""
+    fetched = await federation(node).fetcher.fetch_json(url, signed=True)
+    doc = fetched.document
+    if not isinstance(doc.get("id"), str) or origin(doc["id"]) != origin(fetched.url):
+        raise ResolveError(f"{url}: document id is not on the host that served it")
+    return doc
+
+
+# --------------------------------------------------------------------------- actors
+
+
+def _plain(text: str, limit: int) -> str:
+    return re.sub(r"<[^>]+>", "", text)[:limit]
+
+
+async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
+    """Create or refresh the remote Account for an actor document."""
+    domain = origin(actor.id)
+    values = dict(
+        username=actor.username, domain=domain, display_name=_plain(actor.name, 100),
+        note=sanitize_html(actor.summary) if actor.summary else "", locked=actor.manually_approves_followers,
+        bot=actor.type in ("Service", "Application"), discoverable=actor.discoverable, fields_json=actor.fields,
+        avatar_remote_url=(actor.icon_url or None) and actor.icon_url[:2048],
+        header_remote_url=(actor.image_url or None) and actor.image_url[:2048],
+        url=(actor.url or actor.id)[:2048], inbox_uri=actor.inbox, shared_inbox_uri=actor.shared_inbox,
+        outbox_uri=actor.outbox, followers_uri=actor.followers, featured_uri=actor.featured,
+        actor_type=actor.type, public_key_id=actor.public_key_id, public_key_pem=actor.public_key_pem,
+        ed25519_key_id=actor.ed25519_key_id, ed25519_public_multikey=actor.ed25519_multikey,
+        fetched_at=datetime.now(timezone.utc),
+    )
+    account = await Account.get_or_none(uri=actor.id)
+    if account is None:
+        # Same name on the same host under a new id: the actor moved its id; keep one row.
+        account = await Account.get_or_none(username=actor.username, domain=domain)
+        if account is not None:
+            values["uri"] = actor.id
+    if account is None:
+        try:
+            return await Account.create(uri=actor.id, **values)
+        except IntegrityError:
+            account = await Account.get(uri=actor.id)
+    for name, value in values.items():
+        setattr(account, name, value)
+    await account.save()
+    _key_cache.pop(actor.public_key_id or "", None)
+    return account
+
+
+async def fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> Account:
+    """The Account for an actor id: cached for a day, then (or when ``refresh``) fetched again."""
+    if is_local(node, uri):
+        account = await Account.get_or_none(uri=uri, domain=None)
+        if account is None:
+            raise ResolveError(f"{uri}: no such local account")
+        return account
+    account = await Account.get_or_none(uri=uri)
+    fresh = account is not None and account.fetched_at is not None and \
+        datetime.now(timezone.utc) - account.fetched_at < ACTOR_TTL
+    if account is not None and (fresh or account.deleted_at is not None) and not refresh:
+        return account
+    try:
+        doc = await fetch_document(node, uri)
+        actor = parse_actor(doc)
+    except (FetchError, DocumentError) as exc:
+        if account is not None and not refresh:
+            log.info("keeping cached actor %s: %s", uri, exc)
+            return account
+        raise ResolveError(f"{uri}: {exc}") from exc
+    if actor.id != uri and not same_host_alias(uri, actor.id):
+        raise ResolveError(f"{uri}: served an actor with another id")
+    return await upsert_actor(node, actor)
+
+
+def same_host_alias(requested: str, actual: str) -> bool:
+    """A profile URL (``/@user``) may serve the actor (``/users/user``) of the same host."""
+    return origin(requested) == origin(actual)
+
+
+async def actor_for(node: Node, reference: Any) -> Account:
+    uri = id_of(reference)
+    if not uri:
+        raise ResolveError("no actor")
+    return await fetch_actor(node, uri)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo | None:
+    """The key behind an HTTP signature's keyId, for `federation.signatures.verify_request`."""
+    if is_local(node, key_id):
+        if key_id == node.urls.instance_actor_key:
+            runtime = federation(node)
+            return PublicKeyInfo(key_id, node.urls.instance_actor, runtime.instance_public_pem)
+        account = await Account.get_or_none(public_key_id=key_id, domain=None)
+        return PublicKeyInfo(key_id, account.uri, account.public_key_pem) if account else None
+    now = time.monotonic()
+    if not refresh:
+        cached = _key_cache.get(key_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        account = await Account.get_or_none(public_key_id=key_id)
+        if account is not None and account.public_key_pem:
+            info = PublicKeyInfo(key_id, account.uri, account.public_key_pem)
+            _key_cache[key_id] = (now + _KEY_CACHE_SECONDS, info)
+            return info
+    _key_cache.pop(key_id, None)
+    try:
+        doc = await fetch_document(node, key_id.split("#", 1)[0])
+    except ResolveError:
+        return None
+    if type_of(doc) in ACTOR_TYPES:
+        actor_uri = doc["id"]
+    else:
+        # A standalone key document (some servers): its owner must publish the same key id.
+        actor_uri = id_of(doc.get("owner"))
+        if doc.get("id") != key_id or not actor_uri or origin(actor_uri) != origin(key_id):
+            return None
+    try:
+        account = await upsert_actor(node, parse_actor(doc)) if type_of(doc) in ACTOR_TYPES else \
+            await fetch_actor(node, actor_uri, refresh=True)
+    except (DocumentError, ResolveError):
+        return None
+    if account.public_key_id != key_id or not account.public_key_pem:
+        return None
+    return PublicKeyInfo(key_id, account.uri, account.public_key_pem)
+
+
+async def resolve_proof_key(node: Node, verification_method: str) -> tuple[str, str] | None:
+    """(controller, Multikey) for a FEP-8b32 proof's verificationMethod (the actor's assertionMethod)."""
+    actor_uri = verification_method.split("#", 1)[0]
+    account = await Account.get_or_none(ed25519_key_id=verification_method)
+    if account is None or not account.ed25519_public_multikey:
+        try:
+            account = await fetch_actor(node, actor_uri, refresh=True)
+        except ResolveError:
+            return None
+    if account.ed25519_key_id != verification_method or not account.ed25519_public_multikey:
+        return None
+    return account.uri, account.ed25519_public_multikey
+
+
+async def fetch_object(node: Node, object_id: str) -> dict[str, Any] | None:
+    """An object from its origin, or None (for the inbox's foreign-object check)."""
+    try:
+        return await fetch_document(node, object_id)
+    except (FetchError, ResolveError) as exc:
+        log.info("could not confirm %s at its origin: %s", object_id, exc)
+        return None
+
+
+# --------------------------------------------------------------------------- client API hooks
+
+
+async def webfinger(node: Node, username: str, domain: str) -> str:
+    """The actor id WebFinger gives for user@domain."""
+    resource = quote(f"acct:{username}@{domain}", safe=":@")
+    schemes = ("http", "https") if node.config.dev_mode else ("https",)
+    last: Exception | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
+        try:
+            jrd = await federation(node).fetcher.get_json(url, signed=False, accept=f"{JRD_MEDIA_TYPE}, application/json")
+        except FetchError as exc:
+            last = exc
+            continue
+        for link in jrd.get("links") or []:
+            if isinstance(link, dict) and link.get("rel") == "self" and is_ap_media_type(link.get("type")) \
+                    and isinstance(link.get("href"), str):
+                return link["href"]
+        raise ResolveError(f"{username}@{domain}: WebFinger names no ActivityPub actor")
+    raise ResolveError(f"{username}@{domain}: WebFinger failed: {last}")
+
+
+async def resolve_account(node: Node, acct: str) -> Account | None:
+    """node.extras["resolve_account"]: user@host → Account (WebFinger, then the actor document)."""
+    username, _, domain = acct.strip().lstrip("@").partition("@")
+    if not username or not domain:
+        return None
+    domain = domain.lower()
+    if domain == node.config.domain:
+        return await Account.get_or_none(domain=None, username__iexact=username, deleted_at=None)
+    try:
+        actor_uri = await webfinger(node, username, domain)
+        account = await fetch_actor(node, actor_uri)
+    except (ResolveError, FetchError) as exc:
+        log.info("cannot resolve %s: %s", acct, exc)
+        return None
+    return account if account.deleted_at is None else None
+
+
+async def resolve_url(node: Node, url: str) -> Account | Status | None:
+    """node.extras["resolve_url"]: an actor or post URL → Account or Status (fetched if unknown)."""
+    account = await Account.get_or_none(Q(uri=url) | Q(url=url), deleted_at=None)
+    if account is not None:
+        return account
+    status = await Status.get_or_none(Q(uri=url) | Q(url=url), deleted_at=None)
+    if status is not None or is_local(node, url):
+        return status
+    try:
+        doc = await fetch_document(node, url)
+    except (FetchError, ResolveError) as exc:
+        log.info("cannot resolve %s: %s", url, exc)
+        return None
+    try:
+        if type_of(doc) in ACTOR_TYPES:
+            return await upsert_actor(node, parse_actor(doc))
+        if type_of(doc) in NOTE_TYPES:
+            return await status_from_document(node, doc)
+    except (DocumentError, ResolveError) as exc:
+        log.info("cannot use %s: %s", url, exc)
+    return None
+
+
+async def fetch_status(node: Node, uri: str) -> Status | None:
+    """A post by id: ours, cached, or fetched from its origin and stored."""
+    status = await Status.get_or_none(uri=uri)
+    if status is not None or is_local(node, uri):
+        return status
+    try:
+        doc = await fetch_document(node, uri)
+        return await status_from_document(node, doc)
+    except (FetchError, ResolveError, DocumentError) as exc:
+        log.info("cannot fetch post %s: %s", uri, exc)
+        return None
+
+
+async def status_from_document(node: Node, doc: dict[str, Any]) -> Status:
+    from node.activitypub.process import store_remote_status
+
+    author = await actor_for(node, doc.get("attributedTo"))
+    if origin(author.uri) != origin(doc.get("id")):
+        raise ResolveError("post and author live on different hosts")
+    return await store_remote_status(node, author, doc)
+

@@ -1,0 +1,175 @@
+"""Vitascope generations: POST a prompt, follow its progress, cancel it, list yours.
+
+    POST   /api/v1/vitascope/generations            → 202 + the job (form, JSON or multipart with an image)
+    GET    /api/v1/vitascope/generations            → your jobs, newest first (Link pagination)
+    GET    /api/v1/vitascope/generations/:id        → one job, with live progress
+    DELETE /api/v1/vitascope/generations/:id        → cancel
+    GET    /api/v1/vitascope/generations/:id/events → Server-Sent Events until the job ends
+    GET    /api/v1/vitascope/quota                  → free generations left today, credits, reset time
+
+Progress is also pushed on the user's stream (`user`) as event `vitascope.generation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from node import generation_queue as queue
+from node.api.common import ctx, page_limit, paged_json, paginate, path_id
+from node.auth import grants, load_token, scope
+from node.context import Node
+from node.errors import ApiError
+from node.models import GenerationJob, MediaAttachment
+from node.models.generation import ACTIVE_STATES
+from node.params import read_params
+from node.serializers import iso, media_json
+from node.services import generation as service
+
+routes = web.RouteTableDef()
+
+STREAM_EVENT = "vitascope.generation"
+SSE_HEARTBEAT_S = 15
+
+
+def job_json(node: Node, job: GenerationJob, media: MediaAttachment | None,
+             live: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A job as the API shows it; `live` is the worker's latest progress, fresher than the row."""
+    step, total, eta = job.step, job.total_steps, job.eta_seconds
+    if live and job.state in ACTIVE_STATES and live.get("state") == "running":
+        step, total, eta = live["step"], live["total"], live["eta_seconds"]
+    if job.model_name is not None:
+        model = {"name": job.model_name, "version": job.model_version, "weights_digest": job.weights_digest,
+                 "test_model": bool(job.test_model)}
+    else:
+        configured = service.configured_model(node)
+        model = {"name": configured["name"], "version": None, "weights_digest": None,
+                 "test_model": configured["test_model"]}
+    return {
+        "id": str(job.id),
+        "state": job.state,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "publish_prompt": job.publish_prompt,
+        "duration": job.duration,
+        "aspect": job.aspect,
+        "seed": str(job.seed),
+        "audio": job.audio,
+        "strength": job.strength,
+        "remix_of_id": str(job.remix_of_id) if job.remix_of_id else None,
+        "remix_of_uri": job.remix_of_uri,
+        "charge": job.charge,
+        "priority": job.priority,
+        "cancel_requested": job.cancel_requested,
+        "progress": {"step": step, "total": total, "eta_seconds": eta},
+        "error": job.error,
+        "model": model,
+        "media_attachment": media_json(node, media) if media is not None else None,
+    }
+
+
+async def render_job(node: Node, job: GenerationJob, *, live: bool = True) -> dict[str, Any]:
+    progress = await queue.progress(node, str(job.id)) if live and job.state in ACTIVE_STATES else None
+    media = await MediaAttachment.get_or_none(id=job.media_id) if job.media_id else None
+    return job_json(node, job, media, progress)
+
+
+@routes.post("/api/v1/vitascope/generations")
+@scope("write:vitascope")
+async def create(request: web.Request) -> web.Response:
+    p = await read_params(request, allow_files=True)
+    upload = p.files.get("image")
+    image = upload.file.read() if upload is not None else None
+    job = await service.create_job(
+        ctx(request), request["user"], prompt=p.str("prompt", required=True) or "",
+        negative_prompt=p.str("negative_prompt"),
+        duration=p.float("duration"), aspect=p.str("aspect", max_len=8), seed=p.int("seed", minimum=0),
+        audio=p.bool("audio", True), publish_prompt=p.bool("publish_prompt", False),
+        remix_of_id=p.id("remix_of_id"), strength=p.float("strength"), image=image,
+        use_credit=p.bool("use_credit", False))
+    return web.json_response(await render_job(ctx(request), job), status=202)
+
+
+@routes.get("/api/v1/vitascope/generations")
+@scope("read:vitascope")
+async def index(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    query = GenerationJob.filter(account_id=request["account"].id)
+    if p.str("state"):
+        query = query.filter(state=p.str("state"))
+    jobs = await paginate(query, p, page_limit(request, p))
+    node = ctx(request)
+    return paged_json(request, [await render_job(node, job) for job in jobs], jobs)
+
+
+@routes.get("/api/v1/vitascope/generations/{id}")
+@scope("read:vitascope")
+async def show(request: web.Request) -> web.Response:
+    job = await service.own_job(request["account"], path_id(request))
+    return web.json_response(await render_job(ctx(request), job))
+
+
+@routes.delete("/api/v1/vitascope/generations/{id}")
+@scope("write:vitascope")
+async def cancel(request: web.Request) -> web.Response:
+    job = await service.cancel_job(ctx(request), request["account"], path_id(request))
+    return web.json_response(await render_job(ctx(request), job))
+
+
+@routes.get("/api/v1/vitascope/quota")
+@scope("read:vitascope")
+async def quota(request: web.Request) -> web.Response:
+    node = ctx(request)
+    q = await service.quota_of(node, request["user"])
+    return web.json_response({"free_per_day": q.free_per_day, "free_used_today": q.free_used,
+                              "free_left_today": q.free_left, "credits": q.credits,
+                              "resets_at": iso(q.resets_at), "peak_mode": node.config["generation.peak_mode"]})
+
+
+@routes.get("/api/v1/vitascope/generations/{id}/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    """SSE for browsers (EventSource cannot set headers: `?access_token=` works too). Sends the
+    current state first, then every change, and ends after the job ends."""
+    token = await load_token(request)
+    if token is None or request.get("account") is None:
+        raise ApiError(401, "The access token is invalid")
+    if not grants(token.scopes, "read:vitascope"):
+        raise ApiError(403, "This action is outside the authorized scopes")
+    node = ctx(request)
+    job = await service.own_job(request["account"], path_id(request))
+    pubsub = node.redis.pubsub()
+    await pubsub.subscribe(f"vitascope:stream:user:{job.account_id}")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    try:
+        await response.prepare(request)
+        await job.refresh_from_db()
+        current = await render_job(node, job)
+        await _send(response, current)
+        while current["state"] in ACTIVE_STATES:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=SSE_HEARTBEAT_S)
+            if message is None:
+                await response.write(b":thump\n\n")
+                continue
+            event = json.loads(message["data"])
+            if event.get("event") != STREAM_EVENT:
+                continue
+            payload = json.loads(event["payload"])
+            if payload.get("id") == current["id"]:
+                current = payload
+                await _send(response, current)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        await pubsub.aclose()
+    return response
+
+
+async def _send(response: web.StreamResponse, job: dict[str, Any]) -> None:
+    await response.write(f"event: {STREAM_EVENT}\ndata: {json.dumps(job)}\n\n".encode())

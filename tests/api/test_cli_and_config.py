@@ -1,0 +1,104 @@
+"""The `vitascope` command, configuration errors and the embedded default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.support.nodes import ROOT
+from tests.support.servers import free_port
+
+
+def run(args, cwd, env=None, timeout=120):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VITASCOPE_")}
+    full_env["PYTHONPATH"] = str(ROOT)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "node.cli", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_bad_config_value_names_the_key(tmp_path):
+    (tmp_path / "bad.toml").write_text('[server]\nport = "eighty"\n')
+    result = run(["--config", "bad.toml", "migrate"], tmp_path)
+    assert result.returncode == 2 and "server.port" in result.stderr
+    (tmp_path / "typo.toml").write_text('[registration]\nmdoe = "open"\n')
+    result = run(["--config", "typo.toml", "migrate"], tmp_path)
+    assert result.returncode == 2 and "registration.mdoe" in result.stderr
+    result = run(["migrate"], tmp_path, env={"VITASCOPE_REGISTRATION_MODE": "sometimes"})
+    assert result.returncode == 2 and "registration.mode" in result.stderr
+    result = run(["migrate"], tmp_path, env={"VITASCOPE_SERVER_BASE_URL": "http://video.example.com"})
+    assert result.returncode == 2 and "server.base_url" in result.stderr and "https" in result.stderr
+
+
+def test_admin_create_and_list_users(node):
+    name, _ = node.create_user(admin=True)
+    listing = node.cli("admin", "list-users").stdout
+    line = next(line for line in listing.splitlines() if f" {name} " in line)
+    assert "yes" in line.split(name, 1)[1]
+    duplicate = node.cli("admin", "create-user", name, "--password", "another password", check=False)
+    assert duplicate.returncode == 1 and "taken" in duplicate.stderr
+    # the admin can log in with a real client
+    client = node.mastodon(name)
+    assert client.account_verify_credentials()["role"]["name"] == "Admin"
+
+
+def test_embedded_default_serves_with_no_configuration(tmp_path):
+    """`vitascope serve` with nothing configured: SQLite + a Redis the node starts itself."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITASCOPE_")}
+    env.update(PYTHONPATH=str(ROOT), VITASCOPE_GENERATION_EMBEDDED_WORKER="false")
+    started = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while time.time() - started < 30:
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/api/v1/instance", timeout=1)
+                if r.status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert r.json()["uri"] == f"127.0.0.1:{port}"
+        data = tmp_path / "data"
+        assert (data / "vitascope.sqlite3").exists()
+        assert (data / "redis" / "redis.sock").exists()
+        assert (data / "identity").is_dir()
+        pidfile = data / "redis" / "redis.pid"
+        redis_pid = int(pidfile.read_text())
+        # the node supervises its Redis: kill it and it comes back
+        os.kill(redis_pid, 9)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text()) != redis_pid:
+                break
+            time.sleep(0.2)
+        new_pid = int(pidfile.read_text())
+        assert new_pid != redis_pid
+        time.sleep(0.5)
+        assert requests.post(f"http://127.0.0.1:{port}/api/v1/apps", data={"client_name": "x",
+                             "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    # and the node stops its Redis on shutdown
+    deadline = time.time() + 10
+    while time.time() < deadline and Path(f"/proc/{new_pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{new_pid}").exists()
+
+
+def test_web_process_does_not_import_generation_stack():
+    code = ("import sys, node.app, node.cli; "
+            "print(','.join(m for m in ('torch', 'diffusers', 'transformers', 'generation') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_import_layers_hold():
+    result = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
