@@ -1,0 +1,359 @@
+"""ActivityPub HTTP endpoints: discovery, actors, collections, objects and activities, inboxes.
+
+Every id we emit is served here: actors and posts render live from their rows; every other activity
+we sent is served exactly as it was signed (`OutboxActivity`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from tortoise.expressions import Q
+
+from federation import documents as ap
+from federation import webfinger as wf
+from federation.inbox import InboxIgnored, InboxRefused, receive
+from federation.signatures import SignatureError, verify_request
+from federation.fetcher import FetchError
+from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
+from node import __version__
+from node.activitypub import delivery, process, render, resolve
+from node.activitypub.runtime import federation
+from node.context import Node
+from node.errors import ApiError
+from node.models import Account, Follow, Mention, OutboxActivity, Status
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+PAGE = ap.PAGE_SIZE
+
+
+def _node(request: web.Request) -> Node:
+    return request.app["node"]
+
+
+def ap_response(doc: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(doc, ensure_ascii=False).encode(), status=status,
+                        content_type=AP_MEDIA_TYPE, headers={"Vary": "Accept, Signature"})
+
+
+def wants_ap(request: web.Request) -> bool:
+    return is_ap_media_type(request.headers.get("Accept"))
+
+
+def _public_url(node: Node, request: web.Request) -> str:
+    return node.urls.base + request.path_qs
+
+
+async def requester(request: web.Request) -> str | None:
+    """The actor id behind a signed GET, None for unsigned ones; a bad signature is a 401."""
+    headers = request.headers
+    if not any(h in headers for h in ("Signature", "Signature-Input")) and \
+            not headers.get("Authorization", "").lower().startswith("signature "):
+        return None
+    node = _node(request)
+    try:
+        verified = await verify_request("GET", _public_url(node, request), headers, None,
+                                        partial(resolve.resolve_key, node),
+                                        max_skew=node.config["federation.signature_max_skew_seconds"])
+    except SignatureError as exc:
+        raise ApiError(401, f"Bad signature: {exc.reason}") from None
+    except FetchError as exc:
+        raise ApiError(401, f"Cannot fetch the signing key: {exc.reason}") from None
+    return verified.owner
+
+
+async def guard(request: web.Request) -> str | None:
+    """Authorized-fetch mode refuses unsigned GETs of actors and objects."""
+    owner = await requester(request)
+    if owner is None and _node(request).config["federation.authorized_fetch"]:
+        raise ApiError(401, "Request not signed (this server requires signed fetches)")
+    return owner
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@routes.get("/.well-known/webfinger")
+async def webfinger(request: web.Request) -> web.Response:
+    node = _node(request)
+    resource = request.query.get("resource", "")
+    try:
+        username, domain = wf.parse_resource(resource, node.config.domain)
+    except ValueError as exc:
+        raise ApiError(400, f"Bad resource: {exc}") from None
+    if domain != node.config.domain:
+        raise ApiError(404, "Not an account of this server")
+    account = await Account.get_or_none(domain=None, username__iexact=username, deleted_at=None)
+    if account is None:
+        raise ApiError(404, "Unknown account")
+    subject = f"acct:{account.username}@{node.config.domain}"
+    body = wf.jrd(subject, [account.url or node.urls.profile(account.username), account.uri], account.uri,
+                  account.url or node.urls.profile(account.username))
+    return web.json_response(body, content_type=wf.JRD_MEDIA_TYPE)
+
+
+@routes.get("/.well-known/host-meta")
+async def host_meta(request: web.Request) -> web.Response:
+    return web.Response(text=wf.host_meta_xml(_node(request).urls.base), content_type=wf.XRD_MEDIA_TYPE)
+
+
+@routes.get("/.well-known/nodeinfo")
+async def nodeinfo_links(request: web.Request) -> web.Response:
+    base = _node(request).urls.base
+    return web.json_response({"links": [
+        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"{base}/nodeinfo/2.1"},
+        {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": f"{base}/actor"},
+    ]})
+
+
+@routes.get("/nodeinfo/2.1")
+async def nodeinfo(request: web.Request) -> web.Response:
+    node = _node(request)
+    now = datetime.now(timezone.utc)
+    local_users = Account.filter(domain=None, deleted_at=None, user__approved=True)
+    users = await local_users.count()
+    month = await local_users.filter(Q(last_status_at__gte=now - timedelta(days=30))
+                                     | Q(user__last_sign_in_at__gte=now - timedelta(days=30))).count()
+    halfyear = await local_users.filter(Q(last_status_at__gte=now - timedelta(days=180))
+                                        | Q(user__last_sign_in_at__gte=now - timedelta(days=180))).count()
+    posts = await Status.filter(local=True, deleted_at=None, reblog_of_id=None).count()
+    doc = ap.nodeinfo(version=__version__, open_registrations=node.config["registration.mode"] == "open",
+                      users=users, active_month=month, active_halfyear=halfyear, local_posts=posts,
+                      node_name=node.config["server.name"], node_description=node.config["server.description"])
+    return web.Response(body=json.dumps(doc).encode(), headers={
+        "Content-Type": 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'})
+
+
+@routes.get("/ns")
+async def vocabulary(request: web.Request) -> web.Response:
+    """Our JSON-LD terms, documented (the namespace the `vitascope:` prefix expands to)."""
+    return web.json_response(NS_DOCUMENT, content_type="application/ld+json")
+
+
+# --------------------------------------------------------------------------- instance actor
+
+
+@routes.get("/actor")
+async def instance_actor(request: web.Request) -> web.Response:
+    return ap_response(render.instance_actor(_node(request)))
+
+
+@routes.get("/actor/outbox")
+async def instance_outbox(request: web.Request) -> web.Response:
+    node = _node(request)
+    return ap_response(ap.ordered_collection(f"{node.urls.instance_actor}/outbox", 0, items=[]))
+
+
+# --------------------------------------------------------------------------- local actors
+
+
+async def _local(request: web.Request) -> Account:
+    account = await Account.get_or_none(domain=None, username=request.match_info["username"])
+    if account is None:
+        raise ApiError(404, "Record not found")
+    return account
+
+
+def _gone(doc_id: str, former_type: str, deleted_at: datetime | None) -> web.Response:
+    return ap_response(ap.tombstone(doc_id, former_type, deleted_at), status=410)
+
+
+@routes.get("/users/{username}")
+async def actor(request: web.Request) -> web.StreamResponse:
+    account = await _local(request)
+    if not wants_ap(request):
+        raise web.HTTPFound(account.url or _node(request).urls.profile(account.username))
+    if account.deleted_at is not None or account.suspended_at is not None:
+        return _gone(account.uri, "Person", account.deleted_at)
+    await guard(request)
+    return ap_response(render.person(_node(request), account))
+
+
+def _page_url(collection: str, max_id: int | None = None) -> str:
+    return f"{collection}?page=true" + (f"&max_id={max_id}" if max_id is not None else "")
+
+
+def _max_id(request: web.Request) -> int | None:
+    value = request.query.get("max_id", "")
+    return int(value) if value.isdigit() and len(value) < 20 else None
+
+
+async def _paged(request: web.Request, collection: str, total: int, fetch_page) -> web.Response:
+    """An OrderedCollection whose pages run newest first, cursored by row id."""
+    if request.query.get("page") != "true":
+        return ap_response(ap.ordered_collection(collection, total, first=_page_url(collection)))
+    max_id = _max_id(request)
+    rows, items = await fetch_page(max_id)
+    next_page = _page_url(collection, rows[-1].id) if len(rows) == PAGE else None
+    return ap_response(ap.ordered_collection_page(_page_url(collection, max_id), collection, items,
+                                                  next_page=next_page, total=total))
+
+
+@routes.get("/users/{username}/outbox")
+async def outbox(request: web.Request) -> web.Response:
+    node = _node(request)
+    account = await _local(request)
+    await guard(request)
+    base = Status.filter(account_id=account.id, deleted_at=None, visibility__in=["public", "unlisted"])
+
+    async def page(max_id: int | None):
+        query = base.filter(id__lt=max_id) if max_id else base
+        rows = await query.order_by("-id").limit(PAGE).prefetch_related("reblog_of")
+        items = []
+        for status in rows:
+            status.account = account
+            if status.reblog_of_id:
+                items.append(ap.embedded(await render.announce(node, status)))
+            else:
+                items.append(ap.embedded(await render.create(node, status)))
+        return rows, items
+
+    return await _paged(request, node.urls.outbox(account.username), await base.count(), page)
+
+
+async def _follow_collection(request: web.Request, *, followers: bool) -> web.Response:
+    node = _node(request)
+    account = await _local(request)
+    await guard(request)
+    base = Follow.filter(target_id=account.id) if followers else Follow.filter(account_id=account.id)
+    related = "account" if followers else "target"
+
+    async def page(max_id: int | None):
+        query = base.filter(id__lt=max_id) if max_id else base
+        rows = await query.order_by("-id").limit(PAGE).prefetch_related(related)
+        return rows, [getattr(r, related).uri for r in rows]
+
+    url = node.urls.followers(account.username) if followers else node.urls.following(account.username)
+    return await _paged(request, url, await base.count(), page)
+
+
+@routes.get("/users/{username}/followers")
+async def followers(request: web.Request) -> web.Response:
+    return await _follow_collection(request, followers=True)
+
+
+@routes.get("/users/{username}/following")
+async def following(request: web.Request) -> web.Response:
+    return await _follow_collection(request, followers=False)
+
+
+@routes.get("/users/{username}/collections/featured")
+async def featured(request: web.Request) -> web.Response:
+    account = await _local(request)
+    await guard(request)
+    return ap_response(ap.ordered_collection(_node(request).urls.featured(account.username), 0, items=[]))
+
+
+# --------------------------------------------------------------------------- posts and activities
+
+
+async def may_read(status: Status, requester_uri: str | None) -> bool:
+    """Public and unlisted posts for anyone; others for followers (private) or those mentioned."""
+    if status.visibility in ("public", "unlisted"):
+        return True
+    if requester_uri is None:
+        return False
+    reader = await Account.get_or_none(uri=requester_uri)
+    if reader is None:
+        return False
+    if status.visibility == "private" and await Follow.filter(account_id=reader.id, target_id=status.account_id).exists():
+        return True
+    return await Mention.filter(status_id=status.id, account_id=reader.id).exists()
+
+
+async def _local_status(request: web.Request) -> Status:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise ApiError(404, "Record not found")
+    status = await Status.get_or_none(id=int(raw), local=True, reblog_of_id=None,
+                                      account__username=request.match_info["username"],
+                                      account__domain=None).prefetch_related("account")
+    if status is None:
+        raise ApiError(404, "Record not found")
+    return status
+
+
+@routes.get("/users/{username}/statuses/{id}")
+async def status_object(request: web.Request) -> web.StreamResponse:
+    node = _node(request)
+    status = await _local_status(request)
+    if not wants_ap(request):
+        raise web.HTTPFound(status.url or node.urls.status_page(status.account.username, status.id))
+    if status.deleted_at is not None:
+        return _gone(status.uri, "Note", status.deleted_at)
+    if not await may_read(status, await guard(request)):
+        raise ApiError(404, "Record not found")
+    return ap_response(await render.note(node, status))
+
+
+@routes.get("/users/{username}/statuses/{id}/activity")
+async def status_activity(request: web.Request) -> web.Response:
+    node = _node(request)
+    status = await _local_status(request)
+    if status.deleted_at is not None:
+        return _gone(node.urls.status_activity(status.account.username, status.id), "Create", status.deleted_at)
+    if not await may_read(status, await guard(request)):
+        raise ApiError(404, "Record not found")
+    return ap_response(await render.create(node, status))
+
+
+@routes.get(r"/users/{username}/{kind:[a-z]+}/{id:\d+}")
+async def sent_activity(request: web.Request) -> web.Response:
+    """Any other activity we sent (Follow, Like, Announce, Accept, Undo, Delete…), as signed."""
+    node = _node(request)
+    uri = node.urls.activity(request.match_info["username"], request.match_info["kind"], request.match_info["id"])
+    activity = await OutboxActivity.get_or_none(uri=uri)
+    if activity is None:
+        raise ApiError(404, "Record not found")
+    reader = await guard(request)
+    if not activity.public:
+        allowed = set(activity.audience or [])
+        if reader is None or not (reader in allowed or ap.origin(reader) in {ap.origin(a) for a in allowed}):
+            raise ApiError(404, "Record not found")
+    return ap_response(activity.document)
+
+
+# --------------------------------------------------------------------------- inboxes
+
+
+async def _receive(request: web.Request) -> web.Response:
+    node = _node(request)
+    body = await request.read()
+    try:
+        received = await receive(
+            "POST", _public_url(node, request), request.headers, body,
+            resolve_key=partial(resolve.resolve_key, node), resolve_proof_key=partial(resolve.resolve_proof_key, node),
+            fetch_object=partial(resolve.fetch_object, node), store=process.store,
+            handled_types=process.HANDLED_TYPES, max_skew=node.config["federation.signature_max_skew_seconds"])
+    except InboxRefused as exc:
+        log.info("inbox refused %s: %s", request.path, exc.reason)
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    except InboxIgnored as exc:
+        log.info("inbox ignored a request: %s", exc)
+        return web.Response(status=202)
+    if received is not None:
+        federation(node).inbox_wakeup.set()
+        await delivery.heard_from(node, ap.origin(received.actor))
+    return web.Response(status=202)
+
+
+@routes.post("/inbox")
+@routes.post("/actor/inbox")
+async def shared_inbox(request: web.Request) -> web.Response:
+    return await _receive(request)
+
+
+@routes.post("/users/{username}/inbox")
+async def personal_inbox(request: web.Request) -> web.Response:
+    account = await _local(request)
+    if account.deleted_at is not None:
+        raise ApiError(410, "Gone")
+    return await _receive(request)
+
