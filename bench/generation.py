@@ -146,7 +146,9 @@ def build_real_ltx2(dtype: torch.dtype, device: str):
         mm_tokens_per_image=4,
     )
     with torch.device(device), default_dtype(dtype):
-        vae = AutoencoderKLLTX2Video()
+        # As scripts/convert_ltx2_to_diffusers.py: the defaults would derive 64x / 16x compression from
+        # the four down blocks, but only three of them downsample in each direction.
+        vae = AutoencoderKLLTX2Video(decoder_causal=False, spatial_compression_ratio=32, temporal_compression_ratio=8)
         pipe = LTX2Pipeline(
             scheduler=FlowMatchEulerDiscreteScheduler(),
             vae=vae,

@@ -6,6 +6,7 @@ Never imports torch, diffusers or the `generation` package (import-linter checks
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import logging
 import time
@@ -34,6 +35,7 @@ ROUTE_MODULES = [
     "node.api.search",
     "node.api.markers",
     "node.api.streaming",
+    "node.api.provenance",
     "node.api.generations",
     "node.api.generation_admin",
     "node.web.pages",
@@ -64,7 +66,7 @@ async def rate_limit_middleware(request: web.Request, handler):
         return await handler(request)
     who = request.headers.get("Authorization") or request.remote or "unknown"
     window = int(time.time() // 60)
-    key = f"vitascope:rl:{hash(who) & 0xFFFFFFFF:x}:{window}"
+    key = f"vitascope:rl:{hashlib.sha256(who.encode()).hexdigest()[:24]}:{window}"
     count = await node.redis.incr(key)
     if count == 1:
         await node.redis.expire(key, 61)

@@ -15,7 +15,7 @@ ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "em", "b", "i", "u", "del", "p
 
 
 def sanitize_html(value: str) -> str:
-    return nh3.clean(value, tags=ALLOWED_TAGS, attributes={"a": {"href", "class", "rel"}, "span": {"class"}},
+    return nh3.clean(value, tags=ALLOWED_TAGS, attributes={"a": {"href", "class"}, "span": {"class"}},
                      link_rel="nofollow noopener noreferrer", url_schemes={"http", "https"})
 
 

@@ -60,6 +60,11 @@ class Urls:
         return f"{self.base}/inbox"
 
     @property
+    def ca_certificates(self) -> str:
+        """Every C2PA CA this node has signed with (PEM), for peers to pin."""
+        return f"{self.base}/.well-known/vitascope/ca.pem"
+
+    @property
     def instance_actor(self) -> str:
         return f"{self.base}/actor"
 

@@ -60,7 +60,7 @@ async def _authorize_context(values) -> tuple:
 
 def _page_error(exc: ApiError) -> web.Response:
     message = exc.extra.get("error_description", exc.message)
-    return render("error.html", status=exc.status, title="Authorization failed", message=message, node_name="Vitascope")
+    return render("error.html", http_status=exc.status, title="Authorization failed", message=message, node_name="Vitascope")
 
 
 @routes.get("/oauth/authorize")
@@ -88,12 +88,12 @@ async def authorize_submit(request: web.Request) -> web.Response:
     state = {"state": values["state"]} if "state" in values else {}
     if form.str("decision") == "deny":
         if redirect == oauth.OOB:
-            return render("error.html", status=403, title="Denied", message="You denied access.", node_name="Vitascope")
+            return render("error.html", http_status=403, title="Denied", message="You denied access.", node_name="Vitascope")
         raise web.HTTPFound(_with_query(redirect, {"error": "access_denied", **state}))
     user = await accounts.authenticate(form.str("username", "") or "", form.str("password", "") or "")
     if user is None or user.disabled or not user.approved:
         hidden = {k: v for k, v in values.items()}
-        return render("authorize.html", status=401, app_name=app.name, scopes=scopes, hidden=hidden,
+        return render("authorize.html", http_status=401, app_name=app.name, scopes=scopes, hidden=hidden,
                       error="Invalid username or password, or the account is not approved yet.",
                       node_name=ctx(request).config["server.name"])
     code = await oauth.issue_code(app, user, redirect, scopes, values.get("code_challenge"),

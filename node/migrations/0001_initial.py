@@ -148,6 +148,20 @@ class Migration(migrations.Migration):
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(
+            name='NodeTrust',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, default=new_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('domain', fields.CharField(unique=True, max_length=255)),
+                ('ca_pems', fields.TextField(default='', unique=False)),
+                ('state', fields.CharField(default='pinned', max_length=16)),
+                ('note', fields.TextField(default='', unique=False)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'node_trust', 'app': 'models', 'pk_attr': 'id', 'table_description': "A peer's published CA certificates."},
+            bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
             name='OAuthApplication',
             fields=[
                 ('id', fields.BigIntField(primary_key=True, default=new_id, unique=True, db_index=True)),

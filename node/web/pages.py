@@ -14,7 +14,7 @@ routes = web.RouteTableDef()
 
 
 def _not_found(node) -> web.Response:
-    return render("error.html", status=404, title="Not found", message="This page does not exist.",
+    return render("error.html", http_status=404, title="Not found", message="This page does not exist.",
                   node_name=node.config["server.name"])
 
 

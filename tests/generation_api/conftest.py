@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -93,4 +94,10 @@ class SseReader:
         raise TimeoutError(f"no matching event; last: {self.events[-3:]}")
 
     def close(self) -> None:
+        """Shut the socket down first: a plain close would wait for the reader's next heartbeat."""
+        try:
+            self.response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            pass
         self.response.close()
+        self.thread.join(5)

@@ -1,0 +1,386 @@
+"""The inbox against a hostile peer: every forgery is refused with a 4xx and leaves nothing behind.
+
+A small fake fediverse server in this process (loopback) publishes actors whose keys the tests hold,
+so requests can be signed, mis-signed, replayed and tampered with exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from federation.signatures import PublicKeyInfo, sign_cavage, sign_rfc9421, verify_request
+from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
+from provenance.proofs import create_proof, verify_proof
+from tests.support.servers import free_port
+
+AS = "https://www.w3.org/ns/activitystreams"
+PUBLIC = AS + "#Public"
+
+
+@dataclass
+class Keys:
+    rsa: str = field(default_factory=generate_rsa_private_pem)
+    ed: str = field(default_factory=generate_ed25519_private_pem)
+
+
+class FakeServer:
+    """Actors at http://{host}/users/{name}; ids follow the Host header, so 127.0.0.1 and localhost
+    are two origins of one server."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.keys: dict[str, Keys] = {}
+        self.objects: dict[str, dict] = {}
+        self.received: list[tuple[str, dict, dict, bytes]] = []  # (path, headers, document, raw body)
+        self.requests: list[str] = []
+        self.refuse_rfc9421 = False
+        app = web.Application()
+        app.router.add_get("/.well-known/webfinger", self.webfinger)
+        app.router.add_get("/users/{name}", self.actor)
+        app.router.add_get("/notes/{id}", self.note)
+        app.router.add_post("/users/{name}/inbox", self.inbox)
+        app.router.add_post("/inbox", self.inbox)
+        self.runner = web.AppRunner(app)
+
+    @property
+    def origin(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def url(self, path: str, host: str | None = None) -> str:
+        return f"http://{host or self.origin}{path}"
+
+    def actor_id(self, name: str, host: str | None = None) -> str:
+        return self.url(f"/users/{name}", host)
+
+    def key(self, name: str) -> Keys:
+        return self.keys.setdefault(name, Keys())
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def webfinger(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        name = request.query.get("resource", "").removeprefix("acct:").split("@")[0]
+        return web.json_response({"subject": f"acct:{name}@{request.host}", "links": [
+            {"rel": "self", "type": "application/activity+json", "href": self.actor_id(name, request.host)}]},
+            content_type="application/jrd+json")
+
+    async def actor(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
+        name = request.match_info["name"]
+        keys = self.key(name)
+        actor_id = self.actor_id(name, request.host)
+        return web.json_response({
+            "@context": [AS, "https://w3id.org/security/v1"], "id": actor_id, "type": "Person",
+            "preferredUsername": name, "inbox": actor_id + "/inbox", "endpoints": {"sharedInbox": self.url("/inbox", request.host)},
+            "followers": actor_id + "/followers",
+            "publicKey": {"id": actor_id + "#main-key", "owner": actor_id, "publicKeyPem": public_pem(keys.rsa)},
+            "assertionMethod": [{"id": actor_id + "#ed25519-key", "type": "Multikey", "controller": actor_id,
+                                 "publicKeyMultibase": ed25519_multikey(keys.ed)}],
+        }, content_type="application/activity+json")
+
+    async def note(self, request: web.Request) -> web.Response:
+        doc = self.objects.get(self.url(request.path, request.host))
+        if doc is None:
+            return web.Response(status=404)
+        return web.json_response(doc, content_type="application/activity+json")
+
+    async def inbox(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.received.append((request.path, dict(request.headers), json.loads(body), body))
+        if self.refuse_rfc9421 and "Signature-Input" in request.headers:
+            return web.Response(status=401, text="RFC 9421 unsupported here")
+        return web.Response(status=202)
+
+    def note_doc(self, author: str, text: str, *, host: str | None = None) -> dict:
+        return {"id": self.url(f"/notes/{uuid.uuid4().hex}", host), "type": "Note",
+                "attributedTo": self.actor_id(author, host), "content": f"<p>{text}</p>", "to": [PUBLIC], "cc": []}
+
+    def create(self, author: str, text: str, *, actor: str | None = None, note: dict | None = None) -> dict:
+        actor_id = self.actor_id(actor or author)
+        return {"@context": AS, "id": f"{actor_id}/activities/{uuid.uuid4().hex}", "type": "Create",
+                "actor": actor_id, "object": note or self.note_doc(author, text), "to": [PUBLIC]}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fake():
+    server = FakeServer()
+    await server.start()
+    yield server
+    await server.runner.cleanup()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def signed(url: str, body: bytes, key_id: str, pem: str, *, scheme: str = "cavage", now: float | None = None) -> dict:
+    headers = {"Content-Type": "application/activity+json"}
+    sign = sign_rfc9421 if scheme == "rfc9421" else sign_cavage
+    headers.update(sign("POST", url, headers, body, key_id, pem, now=now))
+    return headers
+
+
+async def post(http, node, doc: dict, *, signer: str, fake: FakeServer, scheme: str = "cavage",
+               now: float | None = None, pem: str | None = None) -> tuple[int, dict]:
+    body = json.dumps(doc).encode()
+    url = node.url + "/inbox"
+    headers = signed(url, body, fake.actor_id(signer) + "#main-key", pem or fake.key(signer).rsa, scheme=scheme, now=now)
+    async with http.post(url, data=body, headers=headers) as response:
+        return response.status, headers
+
+
+async def public_contents(http, node) -> str:
+    async with http.get(node.url + "/api/v1/timelines/public?remote=true&limit=40") as response:
+        return json.dumps(await response.json())
+
+
+async def eventually_public(http, node, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in await public_contents(http, node):
+        assert time.monotonic() < deadline, f"{text!r} never appeared"
+        await asyncio.sleep(0.1)
+
+
+async def never_public(http, node, text: str) -> None:
+    await asyncio.sleep(1.0)  # anything wrongly stored would be processed by now
+    assert text not in await public_contents(http, node)
+
+
+def words() -> str:
+    return "marker-" + uuid.uuid4().hex
+
+
+@pytest.mark.parametrize("scheme", ["cavage", "rfc9421"])
+async def test_signed_create_is_accepted_with_either_scheme(node, fake, http, scheme):
+    text = words()
+    status, _ = await post(http, node, fake.create("mallory", text), signer="mallory", fake=fake, scheme=scheme)
+    assert status == 202
+    await eventually_public(http, node, text)
+
+
+async def test_unsigned_post_is_refused(node, fake, http):
+    text = words()
+    async with http.post(node.url + "/inbox", data=json.dumps(fake.create("mallory", text)),
+                         headers={"Content-Type": "application/activity+json"}) as response:
+        assert response.status == 401
+    await never_public(http, node, text)
+
+
+async def test_signature_by_another_key_is_refused(node, fake, http):
+    text = words()
+    status, _ = await post(http, node, fake.create("mallory", text), signer="mallory", fake=fake,
+                           pem=generate_rsa_private_pem())
+    assert status == 401
+    await never_public(http, node, text)
+
+
+async def test_body_changed_after_signing_is_refused(node, fake, http):
+    original, tampered = words(), words()
+    doc = fake.create("mallory", original)
+    url = node.url + "/inbox"
+    for scheme in ("cavage", "rfc9421"):
+        headers = signed(url, json.dumps(doc).encode(), fake.actor_id("mallory") + "#main-key", fake.key("mallory").rsa,
+                         scheme=scheme)
+        body = json.dumps(doc).replace(original, tampered).encode()
+        async with http.post(url, data=body, headers=headers) as response:
+            assert response.status == 401
+    await never_public(http, node, tampered)
+
+
+async def test_stale_signature_is_refused(node, fake, http):
+    text = words()
+    for scheme in ("cavage", "rfc9421"):
+        status, _ = await post(http, node, fake.create("mallory", text), signer="mallory", fake=fake, scheme=scheme,
+                               now=time.time() - 3600)
+        assert status == 401
+    await never_public(http, node, text)
+
+
+async def test_replayed_activity_is_refused(node, fake, http):
+    text = words()
+    doc = fake.create("mallory", text)
+    body = json.dumps(doc).encode()
+    url = node.url + "/inbox"
+    headers = signed(url, body, fake.actor_id("mallory") + "#main-key", fake.key("mallory").rsa)
+    async with http.post(url, data=body, headers=headers) as first:
+        assert first.status == 202
+    await eventually_public(http, node, text)
+    async with http.post(url, data=body, headers=headers) as replay:
+        assert replay.status == 409
+    await asyncio.sleep(1.0)
+    assert (await public_contents(http, node)).count(text) == 1
+
+
+async def test_key_owner_must_be_the_actor_unless_the_actor_signed_a_proof(node, fake, http):
+    forged = words()
+    status, _ = await post(http, node, fake.create("eve", forged), signer="mallory", fake=fake)
+    assert status == 401
+    await never_public(http, node, forged)
+    # A relayed activity: mallory delivers it, eve's FEP-8b32 proof authenticates it.
+    relayed = words()
+    doc = create_proof(fake.create("eve", relayed), fake.key("eve").ed, fake.actor_id("eve") + "#ed25519-key")
+    status, _ = await post(http, node, doc, signer="mallory", fake=fake)
+    assert status == 202
+    await eventually_public(http, node, relayed)
+    # A proof by someone other than the actor does not count.
+    doc = create_proof(fake.create("eve", words()), fake.key("mallory").ed, fake.actor_id("mallory") + "#ed25519-key")
+    assert (await post(http, node, doc, signer="mallory", fake=fake))[0] == 401
+
+
+async def test_object_on_a_foreign_host_needs_its_origin(node, fake, http):
+    other = f"localhost:{fake.port}"  # same server, another origin
+    text = words()
+    note = fake.note_doc("eve", text, host=other)  # not served there
+    status, _ = await post(http, node, fake.create("mallory", text, note=note), signer="mallory", fake=fake)
+    assert status == 403
+    await never_public(http, node, text)
+    # Once its origin serves it, the object is confirmed (and its author is who the origin says).
+    confirmed = words()
+    note = fake.note_doc("eve", confirmed, host=other)
+    fake.objects[note["id"]] = {"@context": AS, **note}
+    status, _ = await post(http, node, fake.create("mallory", confirmed, note=note), signer="mallory", fake=fake)
+    assert status == 202
+    await eventually_public(http, node, confirmed)
+
+
+async def test_delete_of_another_hosts_object_is_refused(node, fake, http):
+    text = words()
+    status, _ = await post(http, node, fake.create("mallory", text), signer="mallory", fake=fake)
+    assert status == 202
+    await eventually_public(http, node, text)
+    async with http.get(node.url + "/api/v1/timelines/public?local=true&limit=1") as response:
+        local = await response.json()
+    target = local[0]["uri"] if local else node.url + "/users/nobody/statuses/1"
+    delete = {"@context": AS, "id": fake.actor_id("mallory") + "/deletes/1", "type": "Delete",
+              "actor": fake.actor_id("mallory"), "object": target}
+    assert (await post(http, node, delete, signer="mallory", fake=fake))[0] == 403
+
+
+async def test_oversize_body_is_refused(node, fake, http):
+    doc = fake.create("mallory", "x" * (2 * 1024 * 1024))
+    status, _ = await post(http, node, doc, signer="mallory", fake=fake)
+    assert status == 413
+
+
+async def test_rotated_key_is_fetched_again(node, fake, http):
+    first, second = words(), words()
+    assert (await post(http, node, fake.create("rotor", first), signer="rotor", fake=fake))[0] == 202
+    await eventually_public(http, node, first)
+    fake.keys["rotor"] = Keys()  # the actor rotates its key; the node still caches the old one
+    assert (await post(http, node, fake.create("rotor", second), signer="rotor", fake=fake))[0] == 202
+    await eventually_public(http, node, second)
+
+
+async def _token(node) -> tuple[str, str]:
+    username, _ = await asyncio.to_thread(node.create_user)
+    return username, await asyncio.to_thread(node.token, username)
+
+
+async def test_follow_is_delivered_signed_and_falls_back_to_cavage(node, fake, http):
+    username, token = await _token(node)
+    auth = {"Authorization": f"Bearer {token}"}
+    fake.refuse_rfc9421 = True
+    fake.received.clear()
+    try:
+        async with http.get(node.url + "/api/v1/accounts/lookup", params={"acct": f"remy@{fake.origin}"},
+                            headers=auth) as response:
+            assert response.status == 200
+            remy = await response.json()
+        async with http.post(node.url + f"/api/v1/accounts/{remy['id']}/follow", headers=auth) as response:
+            assert (await response.json())["requested"] is True
+        deadline = time.monotonic() + 20
+        while not any("Signature" in r[1] and "Signature-Input" not in r[1] for r in fake.received):
+            assert time.monotonic() < deadline, "no delivery arrived"
+            await asyncio.sleep(0.1)
+        first, second = fake.received[0], fake.received[1]
+        assert "Signature-Input" in first[1] and "Signature-Input" not in second[1]
+        follow = second[2]
+        assert follow["type"] == "Follow" and follow["object"] == fake.actor_id("remy")
+
+        actor_doc = await (await http.get(follow["actor"], headers={"Accept": "application/activity+json"})).json()
+
+        async def key(key_id: str, refresh: bool) -> PublicKeyInfo:
+            return PublicKeyInfo(key_id, actor_doc["id"], actor_doc["publicKey"]["publicKeyPem"])
+
+        verified = await verify_request("POST", fake.url(second[0]), second[1], second[3], key)
+        assert verified.owner == follow["actor"] and verified.scheme == "cavage"
+        verify_proof(follow, actor_doc["assertionMethod"][0]["publicKeyMultibase"])
+        # The activity id dereferences to the same document.
+        async with http.get(follow["id"], headers={"Accept": "application/activity+json"}) as response:
+            assert (await response.json())["id"] == follow["id"]
+
+        # The domain is now known to want cavage: the Undo goes out with cavage only.
+        fake.received.clear()
+        async with http.post(node.url + f"/api/v1/accounts/{remy['id']}/unfollow", headers=auth) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + 20
+        while not fake.received:
+            assert time.monotonic() < deadline, "no Undo arrived"
+            await asyncio.sleep(0.1)
+        assert [("Signature-Input" in r[1]) for r in fake.received] == [False]
+        assert fake.received[0][2]["type"] == "Undo"
+    finally:
+        fake.refuse_rfc9421 = False
+
+
+@pytest.fixture(scope="module")
+def strict_node(nodes):
+    """A node in authorized-fetch mode (Mastodon's secure mode)."""
+    return nodes("strict", overrides={"federation": {"authorized_fetch": True}})
+
+
+async def test_authorized_fetch_refuses_unsigned_gets(strict_node, fake, http):
+    username, _ = await asyncio.to_thread(strict_node.create_user)
+    actor_url = f"{strict_node.url}/users/{username}"
+    accept = {"Accept": "application/activity+json"}
+    async with http.get(actor_url, headers=accept) as response:
+        assert response.status == 401
+    headers = dict(accept)
+    headers.update(sign_cavage("GET", actor_url, headers, None, fake.actor_id("mallory") + "#main-key",
+                               fake.key("mallory").rsa))
+    async with http.get(actor_url, headers=headers) as response:
+        assert response.status == 200 and (await response.json())["id"] == actor_url
+    headers.update(sign_cavage("GET", actor_url, accept, None, fake.actor_id("mallory") + "#main-key",
+                               generate_rsa_private_pem()))
+    async with http.get(actor_url, headers=headers) as response:
+        assert response.status == 401
+    async with http.get(f"{strict_node.url}/actor", headers=accept) as response:
+        assert response.status == 200  # the instance actor stays fetchable: others need it to verify us
+
+
+@pytest.fixture(scope="module")
+def production_node(nodes):
+    """Dev mode off: an https base URL, and no fetches to loopback or private addresses."""
+    return nodes("prod", overrides={"server": {"base_url": "https://vitascope-prod.invalid"},
+                                    "federation": {"dev_mode": "false"}})
+
+
+async def test_private_addresses_are_refused_outside_dev_mode(production_node, fake, http):
+    username, token = await _token(production_node)
+    auth = {"Authorization": f"Bearer {token}"}
+    before = len(fake.requests)
+    for query in (f"@remy@{fake.origin}", fake.actor_id("remy")):
+        async with http.get(production_node.url + "/api/v2/search", params={"q": query, "resolve": "true"},
+                            headers=auth) as response:
+            assert response.status == 200
+            assert (await response.json())["accounts"] == []
+    # A signed POST whose key lives on a private address cannot be verified, so it is refused.
+    text = words()
+    status, _ = await post(http, production_node, fake.create("mallory", text), signer="mallory", fake=fake)
+    assert status == 401
+    assert len(fake.requests) == before  # not one request reached the private address
+    async with http.get(production_node.url + "/api/v1/timelines/public?limit=40") as response:
+        assert text not in json.dumps(await response.json())
