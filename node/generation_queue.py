@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from arq.constants import job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import Job, JobStatus
 
 from node.context import Node
@@ -80,10 +80,19 @@ async def cancel(node: Node, job_id: str) -> bool:
     """Ask the worker to stop the job; True when it was still waiting and has been taken off the queue
     (so it will never start), False when a worker may already hold it (it stops at the next step)."""
     await node.redis.set(CANCEL_KEY.format(job_id=job_id), b"1", ex=CANCEL_TTL_S)
-    removed = await node.redis.zrem(QUEUE_NAME, job_id)
-    if removed:
-        await node.redis.delete(job_key_prefix + job_id)
+    removed = await node.redis.eval(_UNQUEUE_IF_WAITING, 3, QUEUE_NAME, in_progress_key_prefix + job_id,
+                                    job_key_prefix + job_id, job_id)
     return bool(removed)
+
+
+# arq keeps a running job in its queue (guarded by the in-progress key) until it ends: only a job
+# no worker holds may be taken off. A worker racing to start it finds no job data and skips it.
+_UNQUEUE_IF_WAITING = """
+if redis.call('exists', KEYS[2]) == 1 then return 0 end
+local removed = redis.call('zrem', KEYS[1], ARGV[1])
+if removed == 1 then redis.call('del', KEYS[3]) end
+return removed
+"""
 
 
 async def progress(node: Node, job_id: str) -> dict[str, Any] | None:

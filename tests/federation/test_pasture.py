@@ -113,6 +113,7 @@ async def test_every_pasture_input_is_accepted_or_cleanly_refused(node, one_acto
         await sender.send(target)
 
     assert len(outcomes) == len(_all_inputs()) == sum(len(i.examples) for i in pasture_inputs.available.values())
+    print("PASTURE", len(outcomes), sorted(set(outcomes.values())), {k: v for k, v in outcomes.items() if v != 202})
     server_errors = {key: status for key, status in outcomes.items() if status >= 500}
     assert server_errors == {}
     assert all(200 <= s < 300 or 400 <= s < 500 for s in outcomes.values())
@@ -122,5 +123,5 @@ async def test_every_pasture_input_is_accepted_or_cleanly_refused(node, one_acto
     # Every accepted activity was processed without an error (failures would be logged with the item).
     await asyncio.sleep(3)
     log = node.log_path.read_text(errors="replace")
-    failures = re.findall(r"inbox item \d+ \(.*\) failed", log)
-    assert failures == [], json.dumps(failures[:5])
+    failures = re.findall(r"inbox item \d+ \(.*\) failed\n(?:[ T].*\n|\S*Error.*\n)*", log)
+    assert failures == [], "\n".join(failures[:3])
