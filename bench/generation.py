@@ -54,11 +54,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import torch  # noqa: E402
+import torch
 
-from generation.pipelines.base import Request  # noqa: E402
-from generation.registry import apply_tuning, load_model  # noqa: E402
-from generation.spec import ModelConfig  # noqa: E402
+from generation.pipelines.base import Request
+from generation.registry import apply_tuning, load_model
+from generation.spec import ModelConfig
 
 PEAK_BF16_FLOPS = {"H200": 989.4e12, "H100 PCIe": 756e12, "H100": 989.4e12, "A100": 312e12, "L40S": 362e12}
 GOAL_RATIO = 2.0
@@ -163,7 +163,12 @@ def build_real_ltx2(dtype: torch.dtype, device: str):
 
 
 def build_real_ltx(dtype: torch.dtype, device: str):
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
     from transformers import ByT5Tokenizer, T5Config, T5EncoderModel
 
     from generation.pipelines.ltx import LTXFamily

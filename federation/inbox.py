@@ -120,8 +120,10 @@ async def _check_object_origin(document: dict[str, Any], actor: str, kind: str, 
         if origin(object_id) != origin(actor):
             raise InboxRefused(403, "object id is on a foreign host")
         return document
-    if kind not in _OWN_OBJECT_TYPES or not isinstance(obj, dict) or object_id is None:
+    if kind not in _OWN_OBJECT_TYPES or not isinstance(obj, dict):
         return document
+    if not isinstance(obj.get("id"), str):
+        raise InboxRefused(400, f"{kind} of an object without an id")
     if origin(object_id) == origin(actor):
         return document
     author = id_of(obj.get("attributedTo")) or object_id

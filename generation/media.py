@@ -52,10 +52,12 @@ def encode_mp4(
     fps: int,
     audio: np.ndarray | None = None,
     sample_rate: int | None = None,
+    comment: str | None = None,
 ) -> None:
     """Write H.264 (yuv420p) video and, if given, AAC stereo audio into an MP4 with faststart.
 
-    `frames` is uint8 (F, H, W, 3); `audio` is float (channels, samples) in [-1, 1].
+    `frames` is uint8 (F, H, W, 3); `audio` is float (channels, samples) in [-1, 1]; `comment`
+    goes into the container's metadata.
     """
     import av
 
@@ -65,6 +67,8 @@ def encode_mp4(
     if width % 2 or height % 2:
         raise MediaError(f"H.264 yuv420p needs even width and height, got {width}x{height}")
     with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+        if comment:
+            container.metadata["comment"] = comment
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"crf": str(VIDEO_CRF), "preset": "medium"}

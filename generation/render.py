@@ -30,6 +30,7 @@ from generation.spec import JobResult, JobSpec
 Progress = Callable[[str, int, int], None]
 """progress(job_id, steps done, steps in total), called after every denoising step."""
 ShouldCancel = Callable[[str], bool]
+TEST_MODEL_COMMENT = "vitascope test model: random weights, not a real generation"
 AUDIO_SHORTFALL_TOLERANCE = 0.05  # a model may return up to 5% less audio than the clip; the rest is silence
 
 
@@ -139,7 +140,8 @@ def _write(model: LoadedModel, item: Plan, clip: Clip) -> JobResult:
     with atomic_output(poster_path) as temp:
         write_poster(temp, frames[0])
     with atomic_output(video_path) as temp:
-        encode_mp4(temp, frames, item.fps, audio, clip.sample_rate)
+        encode_mp4(temp, frames, item.fps, audio, clip.sample_rate,
+                   comment=TEST_MODEL_COMMENT if model.test_model else None)
     return JobResult(
         job_id=spec.job_id,
         video_path=str(video_path),

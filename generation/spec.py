@@ -84,7 +84,7 @@ class JobSpec:
                  f"duration must be a number with 0 < duration <= {MAX_DURATION_S:g} seconds, got {self.duration!r}")
         self.duration = float(self.duration)
         _require(self.aspect in ASPECTS, f"aspect must be one of {ASPECTS}, got {self.aspect!r}")
-        _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"seed must be an integer in [0, 2**63-1]")
+        _require(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed must be an integer in [0, 2**63-1]")
         _require(isinstance(self.audio, bool), "audio must be a boolean")
         _require(isinstance(self.output_dir, str) and os.path.isabs(self.output_dir),
                  "output_dir must be an absolute path")

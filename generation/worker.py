@@ -43,7 +43,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from generation.errors import GenerationError, JobCancelled, SpecError
@@ -68,11 +68,9 @@ logger = logging.getLogger("vitascope.generation")
 
 def enqueue_kwargs(spec: dict[str, Any], *, priority: bool) -> dict[str, Any]:
     """Keyword arguments for `ArqRedis.enqueue_job(FUNCTION_NAME, spec, **kwargs)`; see the module doc."""
-    from datetime import datetime, timezone
-
     kwargs: dict[str, Any] = {"_job_id": spec["job_id"], "_queue_name": QUEUE_NAME}
     if priority:
-        kwargs["_defer_until"] = datetime.now(timezone.utc) - PRIORITY_LEAD
+        kwargs["_defer_until"] = datetime.now(UTC) - PRIORITY_LEAD
         kwargs["_expires"] = PRIORITY_EXPIRES
     return kwargs
 
@@ -133,7 +131,13 @@ class GpuQueue:
             self.wakeup.clear()
             await asyncio.sleep(BATCH_WINDOW_S)
             while self.pending:
-                await self._render(self._take_batch())
+                batch = self._take_batch()
+                try:
+                    await self._render(batch)
+                except Exception as exc:  # e.g. Redis gone while reporting: fail these jobs, keep serving
+                    logger.exception("worker loop error for %s", [entry.spec.job_id for entry in batch])
+                    for entry in batch:
+                        _settle(entry, exception=exc)
 
     def _take_batch(self) -> list[_Entry]:
         key = self.pending[0].batch_key

@@ -106,6 +106,24 @@ def cmd_list_users(args) -> int:
     return 0
 
 
+def cmd_approve_user(args) -> int:
+    from node.models import Account, User
+
+    config = _config(args)
+
+    async def run():
+        account = await Account.get_or_none(domain=None, username__iexact=args.name)
+        if account is None:
+            return 0
+        return await User.filter(account_id=account.id).update(approved=True)
+
+    if not asyncio.run(_with_db(config, run)):
+        print(f"vitascope: no local user {args.name}", file=sys.stderr)
+        return 1
+    print(f"approved {args.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vitascope", description="Vitascope federated video node")
     parser.add_argument("--config", help="TOML file overriding config/default.toml")
@@ -134,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     lu = asub.add_parser("list-users", help="list local users")
     lu.add_argument("--config", default=argparse.SUPPRESS)
     lu.set_defaults(func=cmd_list_users)
+    ap = asub.add_parser("approve-user", help="approve a sign-up waiting for approval")
+    ap.add_argument("name")
+    ap.add_argument("--config", default=argparse.SUPPRESS)
+    ap.set_defaults(func=cmd_approve_user)
     return parser
 
 

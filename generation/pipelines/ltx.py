@@ -10,7 +10,14 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from generation.errors import ModelLoadError, SpecError
-from generation.pipelines.base import Clip, Request, Resolution, StepCounter, generators, to_uint8
+from generation.pipelines.base import (
+    Clip,
+    Request,
+    Resolution,
+    StepCounter,
+    generators,
+    to_uint8,
+)
 from generation.pipelines.stable_audio import SoundTrack
 
 if TYPE_CHECKING:

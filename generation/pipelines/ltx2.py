@@ -10,7 +10,14 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from generation.errors import ModelLoadError
-from generation.pipelines.base import Clip, Request, Resolution, StepCounter, generators, to_uint8
+from generation.pipelines.base import (
+    Clip,
+    Request,
+    Resolution,
+    StepCounter,
+    generators,
+    to_uint8,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -121,7 +128,9 @@ class LTX2Family:
         if mode == "image":
             kwargs["image"] = request.image
         elif mode == "video":
-            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
+            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import (
+                LTX2VideoCondition,
+            )
 
             # Condition strength is how much of the source is kept; a remix's strength is how far it moves.
             kwargs["conditions"] = LTX2VideoCondition(

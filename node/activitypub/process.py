@@ -68,7 +68,7 @@ async def process_item(node: Node, item: InboxItem) -> None:
         if actor.deleted_at is not None and item.type != "Delete":
             raise Ignored("actor is deleted")
         await HANDLERS[item.type](node, actor, item.document)
-    except Ignored as exc:
+    except (Ignored, ap.DocumentError) as exc:  # nothing to do, or a document we cannot use
         item.state, item.error = "ignored", str(exc)
     except Exception as exc:  # recorded on the row with its reason, and logged with the traceback
         log.exception("inbox item %s (%s from %s) failed", item.id, item.type, item.actor_uri)

@@ -38,6 +38,12 @@ async def register(request: web.Request) -> web.Response:
     user = await account_service.create_user(node, p.str("username", required=True, max_len=64),
                                              p.str("password", required=True, max_len=1024),
                                              email=p.str("email", max_len=255), approved=mode == "open")
+    if mode == "approval":
+        from node.models import User
+        from node.services.notifications import notify
+
+        for admin in await User.filter(admin=True).prefetch_related("account"):
+            await notify(node, admin.account, user.account, "admin.sign_up")
     token = await oauth_service.issue_token(request["token"].application, user, request["token"].scopes)
     from node.api.oauth import token_json
 

@@ -102,3 +102,29 @@ def test_web_process_does_not_import_generation_stack():
 def test_import_layers_hold():
     result = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_registration_by_approval(nodes):
+    import requests
+
+    gated = nodes("gated", overrides={"registration": {"mode": "approval"}})
+    admin_name, admin_pw = gated.create_user(admin=True)
+    admin = gated.mastodon(admin_name, admin_pw)
+    cid, secret = gated.register_app("read write")
+    app_token = requests.post(gated.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                                "client_secret": secret, "scope": "read write"}).json()["access_token"]
+    r = requests.post(gated.url + "/api/v1/accounts", headers={"Authorization": f"Bearer {app_token}"},
+                      data={"username": "waiting", "password": "long enough pw", "agreement": "1"})
+    assert r.status_code == 200
+    pending = gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials")
+    assert pending.status_code == 403
+    assert admin.notifications(types=["admin.sign_up"])[0]["account"]["username"] == "waiting"
+    assert "approved waiting" in gated.cli("admin", "approve-user", "waiting").stdout
+    assert gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials").status_code == 200
+    closed = nodes("closed", overrides={"registration": {"mode": "closed"}})
+    cid, secret = closed.register_app("read write")
+    token = requests.post(closed.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                             "client_secret": secret, "scope": "read write"}).json()["access_token"]
+    r = requests.post(closed.url + "/api/v1/accounts", headers={"Authorization": f"Bearer {token}"},
+                      data={"username": "nope", "password": "long enough pw", "agreement": "1"})
+    assert r.status_code == 403 and "closed" in r.json()["error"]

@@ -103,7 +103,7 @@ def test_first_block_cache_unsupported_by_ltx2_fails_at_load(gen_data_dir):
 @pytest.mark.parametrize("family, cache", [("ltx", "fbc:0.1"), ("ltx2", "taylorseer"), ("ltx", "taylorseer:3")])
 def test_cached_models_render_batches_of_changing_shape(gen_data_dir, tmp_path, family, cache):
     model = load_model(ModelConfig(family=family, cache=cache, attention_backend="native"), gen_data_dir)
-    quiet = lambda *args: None  # noqa: E731
+    quiet = lambda *args: None
     first = render(model, [spec(tmp_path, "c1"), spec(tmp_path, "c2", seed=4)], quiet, lambda job_id: False)
     second = render(model, [spec(tmp_path, "c3", aspect="16:9", duration=2.0)], quiet, lambda job_id: False)
     assert [r.job_id for r in first + second] == ["c1", "c2", "c3"]

@@ -42,6 +42,7 @@ def probe(path: str) -> dict:
             "fps": float(video.average_rate),
             "audio_codec": audio.codec_context.name if audio else None,
             "audio_seconds": float(audio.duration * audio.time_base) if audio else None,
+            "comment": container.metadata.get("comment"),
         }
     with av.open(path) as container:
         facts["frames"] = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
@@ -65,6 +66,7 @@ def test_vertical_clip_has_video_and_audio_of_the_asked_duration(ltx2_model, tmp
     assert (result.width, result.height) == (facts["width"], facts["height"])
     assert result.has_audio and result.duration == pytest.approx(duration, abs=frame)
     assert result.model.test_model is True and result.model.family == "ltx2"
+    assert "test model" in facts["comment"]
     with Image.open(result.poster_path) as poster:
         assert poster.format == "JPEG" and poster.size == (result.width, result.height)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vertical.jpg", "vertical.mp4"]

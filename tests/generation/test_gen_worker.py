@@ -43,7 +43,7 @@ async def test_jobs_render_with_progress_and_credit_jobs_go_first(worker, pool, 
 
     busy_events = events.of("busy")
     steps = [e["step"] for e in busy_events if e["state"] == "running"]
-    assert steps == list(range(0, STEPS + 1))
+    assert steps == list(range(STEPS + 1))
     assert all(e["total"] == STEPS for e in busy_events)
     assert all(isinstance(e["eta_seconds"], (int, float)) for e in busy_events if e["step"] > 0)
     assert busy_events[-1] == {"job_id": "busy", "state": "done", "step": STEPS, "total": STEPS, "eta_seconds": 0.0}
