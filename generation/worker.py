@@ -59,7 +59,10 @@ ARQ_IN_PROGRESS_KEY = "arq:in-progress:{job_id}"  # arq.constants.in_progress_ke
 PRIORITY_LEAD = timedelta(hours=1)
 PRIORITY_EXPIRES = timedelta(days=1)
 PROGRESS_TTL_S = 24 * 3600
-BATCH_WINDOW_S = 0.05  # let the jobs arq starts in one poll join the same batch
+# With max_jobs > 1, wait for the jobs arq starts in one poll to arrive before rendering: until none
+# has arrived for BATCH_QUIET_S, the batch is full, or BATCH_WAIT_MAX_S passed. Small next to a render.
+BATCH_QUIET_S = 0.25
+BATCH_WAIT_MAX_S = 1.0
 REDIS_CALL_TIMEOUT_S = 10
 MAX_TRIES = 3
 
@@ -129,7 +132,8 @@ class GpuQueue:
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
-            await asyncio.sleep(BATCH_WINDOW_S)
+            if self.max_batch > 1:
+                await self._gather_arrivals()
             while self.pending:
                 batch = self._take_batch()
                 try:
@@ -138,6 +142,15 @@ class GpuQueue:
                     logger.exception("worker loop error for %s", [entry.spec.job_id for entry in batch])
                     for entry in batch:
                         _settle(entry, exception=exc)
+
+    async def _gather_arrivals(self) -> None:
+        deadline = self.loop.time() + BATCH_WAIT_MAX_S
+        while len(self.pending) < self.max_batch and self.loop.time() < deadline:
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), BATCH_QUIET_S)
+            except TimeoutError:
+                return
 
     def _take_batch(self) -> list[_Entry]:
         key = self.pending[0].batch_key

@@ -25,7 +25,7 @@ from node.context import Node
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 20
+STOP_TIMEOUT_S = 10  # then SIGKILL: a killed job runs again when a worker next starts
 MAX_BACKOFF_S = 60
 HEALTHY_AFTER_S = 60
 MISSING_EXTRA = ("video generation needs the `generation` extra (torch, diffusers): install it with "
@@ -83,7 +83,16 @@ async def setup(app: web.Application, node: Node) -> None:
         log.warning("generation.embedded_worker is on, but %s. Jobs are queued until a worker runs.", MISSING_EXTRA)
         return
     argv = worker_argv(node.config, node.extras["redis_url"])
-    app["background"].append(asyncio.create_task(supervise(argv), name="generation-worker"))
+    app["background"].append(asyncio.create_task(supervise(_dies_with_parent(argv)), name="generation-worker"))
+
+
+# Linux: the child asks to get SIGTERM when this process dies (even by SIGKILL), then becomes the worker.
+_LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
+             "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def _dies_with_parent(argv: list[str]) -> list[str]:
+    return [sys.executable, "-c", _LAUNCHER, *argv] if sys.platform == "linux" else argv
 
 
 async def supervise(argv: list[str]) -> None:

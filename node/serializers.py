@@ -166,12 +166,10 @@ class StatusRenderer:
     async def render(self, statuses: list[Status]) -> list[dict[str, Any]]:
         if not statuses:
             return []
-        inner = [s.reblog_of for s in statuses if s.reblog_of_id]
-        await Status.fetch_for_list([s for s in inner if s is not None], "account") if inner else None
-        everything = {s.id: s for s in statuses}
-        for s in inner:
-            if s is not None:
-                everything[s.id] = s
+        inner = [s.reblog_of for s in statuses if s.reblog_of_id and s.reblog_of is not None]
+        if inner:
+            await Status.fetch_for_list(inner, "account")
+        everything = {s.id: s for s in statuses + inner}
         all_statuses = list(everything.values())
         ids = list(everything)
         accounts = {s.account_id: s.account for s in all_statuses}
@@ -191,7 +189,9 @@ class StatusRenderer:
         self.reblog_counts = await _grouped(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
         self.reply_counts = await _grouped(Status.filter(in_reply_to_id__in=ids, deleted_at=None), "in_reply_to_id")
         self.remix_counts = await _grouped(Status.filter(remix_of_id__in=ids, deleted_at=None), "remix_of_id")
-        self.favourited = self.reblogged = self.bookmarked = set()
+        self.favourited: set[int] = set()
+        self.reblogged: set[int] = set()
+        self.bookmarked: set[int] = set()
         self.muted: set[int] = set()
         if self.viewer is not None:
             vid = self.viewer.id

@@ -62,6 +62,7 @@ async def delete_account(node, account) -> None:
     from node.activitypub.process import delete_actor
 
     await outgoing.account_deleted(node, account)
+    await outgoing.queued()
     await delete_actor(node, account)
     account.suspended_at = datetime.now(timezone.utc)
     await account.save(update_fields=["suspended_at"])

@@ -9,6 +9,7 @@ from their servers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -56,8 +57,27 @@ async def publish(node: Node, account: Account, doc: dict[str, Any], targets: It
         rows = [Delivery(activity_id=activity.id, inbox=inbox, domain=ap.origin(inbox)) for inbox in destinations]
         if rows:
             await Delivery.bulk_create(rows, batch_size=500)
-    await enqueue(node, [r.id for r in rows])
+    if rows:
+        # The rows are committed (the sweeper would find them); queueing a big fan-out need not
+        # hold up the user's request.
+        task = asyncio.create_task(enqueue(node, [r.id for r in rows]))
+        _queueing.add(task)
+        task.add_done_callback(_queued)
     return activity
+
+
+_queueing: set[asyncio.Task] = set()
+
+
+async def queued() -> None:
+    """Wait until every delivery queued so far is in Redis (for short-lived processes: the CLI)."""
+    await asyncio.gather(*_queueing, return_exceptions=True)
+
+
+def _queued(task: asyncio.Task) -> None:
+    _queueing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("queueing deliveries failed; the sweeper will queue them again", exc_info=task.exception())
 
 
 def activity_id(node: Node, account: Account, kind: str) -> str:

@@ -339,7 +339,7 @@ async def _receive(request: web.Request) -> web.Response:
         log.info("inbox ignored a request: %s", exc)
         return web.Response(status=202)
     if received is not None:
-        federation(node).inbox_wakeup.set()
+        federation(node).inbox_posted()
         await delivery.heard_from(node, ap.origin(received.actor))
     return web.Response(status=202)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,11 @@ class Federation:
     instance_private_pem: str
     instance_public_pem: str
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    last_inbox_post: float = 0.0  # time.monotonic() of the latest accepted POST
+
+    def inbox_posted(self) -> None:
+        self.last_inbox_post = time.monotonic()
+        self.inbox_wakeup.set()
 
 
 def federation(node: Node) -> Federation:

@@ -35,7 +35,7 @@ from node.models.generation import ACTIVE_STATES
 from node.prompt_policy import ClassifierUnavailable, check_prompt
 from node.services.media import store_video
 from node.services.visibility import can_see
-from node.trust import identity, provenance_json, trust_anchors
+from node.trust import identity, provenance_json, trust_anchors, verify_file
 from provenance.c2pa import SigningError, UnverifiedParent, VitascopeClaim, prompt_digest, sign_video, verify_video
 from provenance.digests import sha256_file
 
@@ -273,7 +273,7 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
         raise unprocessable("the source video is not available")
     if media.sha256 and (await asyncio.to_thread(sha256_file, destination)).hex() != media.sha256:
         raise unprocessable("the source video differs from the file its post describes")
-    verdict = await asyncio.to_thread(verify_video, destination, await trust_anchors(node))
+    verdict = await verify_file(node, destination, status.account.domain, first_seen=media.created_at)
     if not verdict.ok:
         raise unprocessable(f"the source video's provenance does not verify: {verdict.reason or verdict.state}")
     return status, verdict.manifest_id

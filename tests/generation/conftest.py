@@ -93,7 +93,7 @@ class WorkerProcess:
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 90) -> None:
+    def wait_ready(self, timeout: float = 300) -> None:
         """Ready once arq wrote its health-check key, i.e. startup (model load) finished and it polls."""
         import redis
 
@@ -171,7 +171,7 @@ class Events:
         while message := await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05):
             self.seen.append(json.loads(message["data"]))
 
-    async def wait_for(self, predicate, timeout: float = 60) -> dict:
+    async def wait_for(self, predicate, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             await self.drain()

@@ -14,7 +14,7 @@ STEPS = 40  # enough steps that a test can act while a job is still running
 
 @pytest.fixture(scope="module")
 def worker(start_worker):
-    return start_worker("gen-test-gpu0", "--steps", str(STEPS), "--job-timeout", "120")
+    return start_worker("gen-test-gpu0", "--steps", str(STEPS), "--job-timeout", "600")
 
 
 def spec(output_dir: Path, job_id: str, **overrides) -> dict:
@@ -30,12 +30,13 @@ async def enqueue(pool, data: dict, *, priority: bool = False):
     return job
 
 
+@pytest.mark.timeout(900)
 async def test_jobs_render_with_progress_and_credit_jobs_go_first(worker, pool, events, tmp_path):
     busy = await enqueue(pool, spec(tmp_path, "busy", duration=3.0))
     await events.wait_for(lambda e: e["job_id"] == "busy" and e["state"] == "running" and e["step"] >= 1)
     free = await enqueue(pool, spec(tmp_path, "free", seed=2))
     paid = await enqueue(pool, spec(tmp_path, "paid", seed=3), priority=True)
-    results = {job.job_id: await job.result(timeout=120, poll_delay=0.1) for job in (busy, free, paid)}
+    results = {job.job_id: await job.result(timeout=300, poll_delay=0.1) for job in (busy, free, paid)}
     await events.wait_for(lambda e: e["job_id"] == "free" and e["state"] == "done")
 
     starts = [e["job_id"] for e in events.seen if e["state"] == "running" and e["step"] == 0]
@@ -60,12 +61,13 @@ async def test_jobs_render_with_progress_and_credit_jobs_go_first(worker, pool, 
         f"{job}.{ext}" for job in ("busy", "free", "paid") for ext in ("mp4", "jpg"))
 
 
+@pytest.mark.timeout(600)
 async def test_cancel_key_stops_a_running_job_and_leaves_no_file(worker, pool, events, tmp_path):
     job = await enqueue(pool, spec(tmp_path, "doomed", duration=3.0))
     await events.wait_for(lambda e: e["job_id"] == "doomed" and e["state"] == "running" and e["step"] >= 1)
     await pool.set(CANCEL_KEY.format(job_id="doomed"), b"1", ex=3600)
     with pytest.raises(RuntimeError, match="cancelled"):
-        await job.result(timeout=60, poll_delay=0.1)
+        await job.result(timeout=300, poll_delay=0.1)
     await events.wait_for(lambda e: e["job_id"] == "doomed" and e["state"] == "cancelled")
     last_running = max(e["step"] for e in events.of("doomed") if e["state"] == "running")
     assert last_running < STEPS  # it stopped mid-run, not at the end
@@ -77,12 +79,12 @@ async def test_cancel_before_start_never_renders(worker, pool, tmp_path):
     await pool.set(CANCEL_KEY.format(job_id="never"), b"1", ex=3600)
     job = await enqueue(pool, spec(tmp_path, "never"))
     with pytest.raises(RuntimeError, match="cancelled"):
-        await job.result(timeout=60, poll_delay=0.1)
+        await job.result(timeout=300, poll_delay=0.1)
     assert list(tmp_path.iterdir()) == []
 
 
 async def test_invalid_spec_fails_without_rendering(worker, pool, tmp_path):
     job = await enqueue(pool, spec(tmp_path, "too-long", duration=30.0))
     with pytest.raises(ValueError, match="duration"):
-        await job.result(timeout=60, poll_delay=0.1)
+        await job.result(timeout=300, poll_delay=0.1)
     assert list(tmp_path.iterdir()) == []

@@ -13,8 +13,10 @@ from tests.generation_api.conftest import SseReader, generate, wait_job
 
 def node_cas(node) -> list[str]:
     """The CA certificates the node publishes for its C2PA signatures."""
-    text = (node.data_dir / "identity" / "published-cas.pem").read_text()
-    return [block + "-----END CERTIFICATE-----\n" for block in text.split("-----END CERTIFICATE-----") if block.strip()]
+    response = requests.get(node.url + "/.well-known/vitascope/ca.pem", timeout=10)
+    response.raise_for_status()
+    return [block + "-----END CERTIFICATE-----\n" for block in response.text.split("-----END CERTIFICATE-----")
+            if block.strip()]
 
 
 def download(url: str, path: Path) -> Path:

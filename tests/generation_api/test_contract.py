@@ -1,0 +1,76 @@
+"""The web side speaks the worker's dict contract without importing it, and stays free of torch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+from generation import spec as worker_spec
+from generation import worker
+from generation.errors import ModelLoadError
+from node import generation_queue as queue
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "diffusers", "transformers", "accelerate", "generation")
+
+
+def test_names_and_fields_match_the_worker():
+    assert (queue.QUEUE_NAME, queue.FUNCTION_NAME, queue.EVENTS_CHANNEL) == \
+        (worker.QUEUE_NAME, worker.FUNCTION_NAME, worker.EVENTS_CHANNEL)
+    assert (queue.PROGRESS_KEY, queue.CANCEL_KEY) == (worker.PROGRESS_KEY, worker.CANCEL_KEY)
+    assert (queue.PRIORITY_LEAD, queue.PRIORITY_EXPIRES) == (worker.PRIORITY_LEAD, worker.PRIORITY_EXPIRES)
+    assert (queue.ASPECTS, queue.MAX_DURATION_S, queue.MAX_PROMPT_CHARS, queue.MAX_SEED) == \
+        (worker_spec.ASPECTS, worker_spec.MAX_DURATION_S, worker_spec.MAX_PROMPT_CHARS, worker_spec.MAX_SEED)
+    assert set(queue.SPEC_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobSpec)}
+    assert set(queue.RESULT_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobResult)}
+    assert set(queue.MODEL_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.ModelInfo)}
+
+
+def test_a_spec_built_by_the_node_is_one_the_worker_accepts(tmp_path):
+    data = queue.job_spec(job_id="117653490893073408", prompt="a fox", negative_prompt=None, duration=2, aspect="1:1",
+                          seed=3, audio=True, output_dir=tmp_path / "out", source_video=tmp_path / "source.mp4",
+                          image=None, strength=0.5)
+    spec = worker_spec.JobSpec.from_dict(json.loads(json.dumps(data)))
+    assert spec.mode == "video" and spec.duration == 2.0
+    result = worker_spec.JobResult(job_id=spec.job_id, video_path="/x.mp4", poster_path="/x.jpg", width=32, height=32,
+                                   duration=2.0, fps=8, has_audio=True, steps=2, model=worker_spec.ModelInfo(
+                                       name="m", version="1", weights_digest="sha256:00", test_model=True, family="ltx2"))
+    queue.check_result(result.to_dict())
+
+
+class Exploit:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_results_are_read_without_importing_or_running_foreign_code(tmp_path):
+    failure = queue.safe_loads(pickle.dumps({"r": ModelLoadError("weights missing"), "s": False}))
+    assert isinstance(failure["r"], queue.ForeignObject)
+    assert failure["r"].qualified_name == "generation.errors.ModelLoadError" and failure["r"].args == ("weights missing",)
+    assert queue.safe_loads(pickle.dumps(RuntimeError("cancelled: job 1"))).args == ("cancelled: job 1",)
+    queue.safe_loads(pickle.dumps(Exploit(tmp_path / "pwned")))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_the_web_process_imports_no_torch():
+    code = ("import importlib, json, sys; import node.app as app, node.cli as cli; "
+            "[importlib.import_module(m) for m in app.ROUTE_MODULES + app.PLUGIN_MODULES + cli.EXTRA_COMMANDS]; "
+            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_a_running_node_has_no_torch_loaded_but_its_worker_does(gen_node):
+    node_maps = Path(f"/proc/{gen_node.process.pid}/maps").read_text()
+    worker_maps = Path(f"/proc/{gen_node.worker.process.pid}/maps").read_text()
+    assert "libtorch" in worker_maps
+    assert "libtorch" not in node_maps and "/torch/" not in node_maps
