@@ -226,9 +226,11 @@ def person(actor: ActorInfo) -> dict[str, Any]:
 
 
 def instance_actor(actor_id: str, domain: str, *, inbox: str, outbox: str, shared_inbox: str, url: str,
-                   key_id: str, public_key_pem: str) -> dict[str, Any]:
-    """The ``Application`` that signs our fetches; always fetchable without a signature."""
-    return {
+                   key_id: str, public_key_pem: str, ca_url: str | None = None) -> dict[str, Any]:
+    """The ``Application`` that signs our fetches; always fetchable without a signature.
+
+    `ca_url` points peers at the C2PA CAs they should pin for this node's videos."""
+    doc = {
         "@context": CONTEXT,
         "id": actor_id,
         "type": "Application",
@@ -242,6 +244,9 @@ def instance_actor(actor_id: str, domain: str, *, inbox: str, outbox: str, share
         "publicKey": public_key(key_id, actor_id, public_key_pem),
         "implements": [RFC9421_IMPLEMENTS],
     }
+    if ca_url:
+        doc["c2paTrustAnchors"] = ca_url
+    return doc
 
 
 def tombstone(object_id: str, former_type: str | None = None, deleted: datetime | None = None) -> dict[str, Any]:

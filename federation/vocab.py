@@ -43,6 +43,11 @@ _VITASCOPE_TERMS: dict[str, tuple[Any, str, str]] = {
         _RESOURCE,
         "URL of the C2PA manifest (or the signed media file carrying it) that proves this object's provenance.",
     ),
+    "c2paTrustAnchors": (
+        {"@id": "vitascope:c2paTrustAnchors", "@type": "@id"},
+        _RESOURCE,
+        "On a node's instance actor: URL of the PEM bundle of every C2PA certificate authority the node signs media with.",
+    ),
     "manifestId": (
         "vitascope:manifestId",
         "http://www.w3.org/2001/XMLSchema#string",

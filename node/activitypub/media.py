@@ -11,9 +11,11 @@ posts point at media that does not resolve).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
+from datetime import datetime, timezone
 
 from federation.documents import RemoteMedia
 from federation.fetcher import FetchError
@@ -63,20 +65,50 @@ async def _download_video(node: Node, media: RemoteMedia) -> tuple[str, dict] | 
     return rel, {"facts": facts, "preview": rel[:-4] + ".jpg" if blur else None, "blurhash": blur}
 
 
+async def _check_provenance(node: Node, account: Account, media: RemoteMedia, rel: str) -> dict:
+    """The C2PA verdict of a downloaded video; raises MediaRefused when policy says refuse."""
+    from node.trust import provenance_json, verify_file
+
+    path = node.config.media_dir / rel
+    verdict = await verify_file(node, path, account.domain, first_seen=datetime.now(timezone.utc))
+    if media.manifest_id and verdict.manifest_id and media.manifest_id != verdict.manifest_id:
+        verdict = dataclasses.replace(
+            verdict, ok=False, reason=f"manifest {verdict.manifest_id} is not the {media.manifest_id} the post names")
+    if not verdict.ok and node.config["provenance.unverified_media"] == "refuse":
+        _remove(node, rel)
+        raise MediaRefused(f"provenance: {verdict.reason or verdict.state}")
+    return provenance_json(verdict)
+
+
+def _remove(node: Node, rel: str) -> None:
+    for suffix in (".mp4", ".jpg"):
+        (node.config.media_dir / rel).with_suffix(suffix).unlink(missing_ok=True)
+
+
 async def ingest_remote_media(node: Node, account: Account, media: RemoteMedia) -> MediaAttachment | None:
-    """A remote attachment as a MediaAttachment (not yet tied to a status), or None if refused."""
+    """A remote attachment as a MediaAttachment (not yet tied to a status).
+
+    Videos must be the file the post names (digestMultibase) and carry a valid C2PA manifest
+    declaring AI origin from a node we trust (the origin's CA is pinned on first use); otherwise
+    MediaRefused — or, with provenance.unverified_media = "mark", kept with an unverified mark.
+    Other attachment kinds (images from other software) keep only their remote URL.
+    """
     stored = None
+    provenance = None
     if media.kind == "video":
-        try:
-            stored = await _download_video(node, media)
-        except MediaRefused as exc:
-            log.warning("refused remote media %s from %s: %s", media.url, account.uri, exc)
-            return None
+        stored = await _download_video(node, media)
+        if stored is not None:
+            provenance = await _check_provenance(node, account, media, stored[0])
+        elif node.config["provenance.unverified_media"] == "refuse":
+            raise MediaRefused("provenance: the video could not be fetched for verification")
+        else:
+            provenance = {"verified": False, "state": "missing", "reason": "the video could not be fetched"}
     fields = dict(
         account=account, type=media.kind, remote_url=media.url, preview_remote_url=media.poster_url,
         content_type=media.media_type or "application/octet-stream", width=media.width, height=media.height,
         duration=media.duration, blurhash=media.blurhash, description=media.description,
         focus_x=media.focal_point[0], focus_y=media.focal_point[1], manifest_id=media.manifest_id,
+        provenance=provenance,
     )
     if stored is not None:
         rel, extra = stored

@@ -21,7 +21,7 @@ from federation import documents as ap
 from federation.fetcher import FetchError
 from federation.inbox import ReceivedActivity
 from node.activitypub import resolve
-from node.activitypub.media import ingest_remote_media
+from node.activitypub.media import MediaRefused, ingest_remote_media
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
@@ -336,7 +336,12 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any]) 
                  if a is not None]
     media: list[MediaAttachment] = []
     for attachment in note.attachments[:4]:
-        stored = await ingest_remote_media(node, author, attachment)
+        try:
+            stored = await ingest_remote_media(node, author, attachment)
+        except MediaRefused as exc:
+            # Only verified AI video enters timelines: the whole post is refused, with the reason kept.
+            await MediaAttachment.filter(id__in=[m.id for m in media]).delete()
+            raise Ignored(f"refused {attachment.url}: {exc}") from None
         if stored is not None:
             media.append(stored)
     summary = html_to_text(note.summary).strip()

@@ -40,7 +40,7 @@ def instance_actor(node: Node) -> dict[str, Any]:
     return ap.instance_actor(urls.instance_actor, node.config.domain, inbox=f"{urls.instance_actor}/inbox",
                              outbox=f"{urls.instance_actor}/outbox", shared_inbox=urls.shared_inbox,
                              url=urls.base + "/", key_id=urls.instance_actor_key,
-                             public_key_pem=federation(node).instance_public_pem)
+                             public_key_pem=federation(node).instance_public_pem, ca_url=urls.ca_certificates)
 
 
 def video_info(node: Node, media: MediaAttachment) -> ap.VideoInfo | None:

@@ -9,7 +9,7 @@ import pytest
 
 from generation.worker import CANCEL_KEY, FUNCTION_NAME, PROGRESS_KEY, enqueue_kwargs
 
-STEPS = 40  # enough steps that a test can act while a job is still running
+STEPS = 24  # enough steps that a test can act while a job is still running
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +32,10 @@ async def enqueue(pool, data: dict, *, priority: bool = False):
 
 @pytest.mark.timeout(900)
 async def test_jobs_render_with_progress_and_credit_jobs_go_first(worker, pool, events, tmp_path):
-    busy = await enqueue(pool, spec(tmp_path, "busy", duration=3.0))
+    busy = await enqueue(pool, spec(tmp_path, "busy", duration=2.0))
     await events.wait_for(lambda e: e["job_id"] == "busy" and e["state"] == "running" and e["step"] >= 1)
-    free = await enqueue(pool, spec(tmp_path, "free", seed=2))
-    paid = await enqueue(pool, spec(tmp_path, "paid", seed=3), priority=True)
+    free = await enqueue(pool, spec(tmp_path, "free", seed=2, duration=1.0))
+    paid = await enqueue(pool, spec(tmp_path, "paid", seed=3, duration=1.0), priority=True)
     results = {job.job_id: await job.result(timeout=300, poll_delay=0.1) for job in (busy, free, paid)}
     await events.wait_for(lambda e: e["job_id"] == "free" and e["state"] == "done")
 
@@ -55,8 +55,8 @@ async def test_jobs_render_with_progress_and_credit_jobs_go_first(worker, pool, 
     assert result["model"]["test_model"] is True and result["steps"] == STEPS
     with av.open(result["video_path"]) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
-        assert abs(float(video.duration * video.time_base) - 3.0) <= 1 / result["fps"]
-        assert abs(float(audio.duration * audio.time_base) - 3.0) <= 1 / result["fps"]
+        assert abs(float(video.duration * video.time_base) - 2.0) <= 1 / result["fps"]
+        assert abs(float(audio.duration * audio.time_base) - 2.0) <= 1 / result["fps"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{job}.{ext}" for job in ("busy", "free", "paid") for ext in ("mp4", "jpg"))
 

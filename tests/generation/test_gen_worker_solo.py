@@ -20,9 +20,9 @@ RECOVERY_LIMIT = 300  # generous for a loaded 2-core machine, still half of what
 @pytest.mark.timeout(900)
 async def test_sigkilled_job_runs_again_after_restart_without_partial_files(start_worker, pool, events, tmp_path):
     name = "crash-test-gpu0"
-    extra = ("--steps", "60", "--job-timeout", str(JOB_TIMEOUT))
+    extra = ("--steps", "40", "--job-timeout", str(JOB_TIMEOUT))
     worker = start_worker(name, *extra)
-    data = dict(job_id="survivor", prompt="a train crossing a bridge", negative_prompt=None, duration=3.0,
+    data = dict(job_id="survivor", prompt="a train crossing a bridge", negative_prompt=None, duration=2.0,
                 aspect="9:16", seed=4, audio=True, output_dir=str(tmp_path))
     job = await pool.enqueue_job(FUNCTION_NAME, data, **enqueue_kwargs(data, priority=False))
     await events.wait_for(lambda e: e["job_id"] == "survivor" and e["state"] == "running" and e["step"] >= 2)

@@ -28,7 +28,7 @@ def tiny_models(tmp_path_factory) -> Path:
     return directory
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gen_node(nodes, tiny_models):
     """A node with one `vitascope worker` (the tiny model's default 2 steps: fast)."""
     node = nodes("gen")
