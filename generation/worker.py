@@ -222,7 +222,9 @@ class GpuQueue:
 def _settle(entry: _Entry, *, result: Any = None, exception: BaseException | None = None) -> None:
     if entry.future.done():
         return
-    if exception is not None:
+    if entry.abandoned:
+        entry.future.cancel()  # nobody awaits it any more; an exception here would only be logged as lost
+    elif exception is not None:
         entry.future.set_exception(exception)
     else:
         entry.future.set_result(result)

@@ -136,6 +136,7 @@ async def process_item(node: Node, item: InboxItem) -> None:
         await HANDLERS[item.type](node, actor, item.document)
     except (Ignored, ap.DocumentError) as exc:  # nothing to do, or a document we cannot use
         item.state, item.error = "ignored", str(exc)
+        log.info("inbox item %s (%s from %s) ignored: %s", item.id, item.type, item.actor_uri, exc)
     except Exception as exc:  # recorded on the row with its reason, and logged with the traceback
         log.exception("inbox item %s (%s from %s) failed", item.id, item.type, item.actor_uri)
         item.state, item.error = "error", f"{type(exc).__name__}: {exc}"[:2000]

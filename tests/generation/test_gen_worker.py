@@ -88,3 +88,13 @@ async def test_invalid_spec_fails_without_rendering(worker, pool, tmp_path):
     with pytest.raises(ValueError, match="duration"):
         await job.result(timeout=300, poll_delay=0.1)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.timeout(600)
+async def test_arq_abort_stops_a_running_render(worker, pool, events, tmp_path):
+    job = await enqueue(pool, spec(tmp_path, "aborted", duration=3.0))
+    await events.wait_for(lambda e: e["job_id"] == "aborted" and e["state"] == "running" and e["step"] >= 1)
+    assert await job.abort(timeout=60, poll_delay=0.1) is True
+    follow_up = await enqueue(pool, spec(tmp_path, "after-abort", duration=1.0))
+    await follow_up.result(timeout=300, poll_delay=0.1)  # the GPU thread was freed, not left rendering
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["after-abort.jpg", "after-abort.mp4"]

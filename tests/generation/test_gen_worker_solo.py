@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from arq.jobs import JobStatus
 
 from generation.worker import FUNCTION_NAME, QUEUE_NAME, enqueue_kwargs
