@@ -303,7 +303,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         family.pipe.to(dtype=torch.bfloat16)
         apply_tuning(family, tuned_cfg)
-        tuned = measure(family, "tuned", tuned_cfg, batch=args.batch, **shape)
+        try:
+            tuned = measure(family, "tuned", tuned_cfg, batch=args.batch, **shape)
+        except RuntimeError as exc:
+            if args.attention_backend or tuned_cfg.attention_backend is None:
+                raise
+            # The default backend choice is a guess about this GPU and torch build; say so and measure
+            # the other levers with PyTorch's own SDPA dispatch instead of failing the whole bench.
+            print(f"  attention backend {tuned_cfg.attention_backend} failed here ({exc}); using 'native'",
+                  flush=True)
+            tuned_cfg.attention_backend = "native"
+            for module in family.denoisers():
+                module.set_attention_backend("native")
+            tuned = measure(family, "tuned", tuned_cfg, batch=args.batch, **shape)
         report(tuned)
 
     ratio = tuned.video_seconds_per_gpu_second / plain.video_seconds_per_gpu_second

@@ -88,8 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_worker(args) -> int:
     """Exec `python -m generation.worker` with this node's settings (this process never imports torch)."""
-    from node.generation_worker import (MISSING_EXTRA, embedded_redis_socket, generation_installed, worker_argv,
-                                        worker_redis_url)
+    from node.generation_worker import (
+        MISSING_EXTRA,
+        embedded_redis_socket,
+        generation_installed,
+        worker_argv,
+        worker_redis_url,
+    )
 
     config = _config(args)
     if not generation_installed():
@@ -140,7 +145,8 @@ async def _generate(config: Config, args) -> int:
     base = _local_api(config)
     headers = {"Authorization": f"Bearer {token.token}"}
     try:
-        async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)) as http:
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as http:
             async with http.post(f"{base}/api/v1/vitascope/generations", json=body) as response:
                 job = await response.json()
                 if response.status >= 400:
@@ -288,7 +294,8 @@ def cmd_optout_list(args) -> int:
 
     async def run():
         for entry in await CopyrightOptOut.all().order_by("id"):
-            print(f"{entry.id:<20} {entry.holder:<30} {', '.join(entry.terms)}" + (f"  ({entry.note})" if entry.note else ""))
+            note = f"  ({entry.note})" if entry.note else ""
+            print(f"{entry.id:<20} {entry.holder:<30} {', '.join(entry.terms)}{note}")
 
     asyncio.run(_with_db(config, run))
     return 0

@@ -18,9 +18,10 @@ import time
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from node import generation_queue as queue
+from node.api.generations import STREAM_EVENT, render_job
 from node.context import Node
 from node.models import GenerationJob
 from node.models.generation import ACTIVE_STATES
@@ -47,8 +48,6 @@ async def setup(app: web.Application, node: Node) -> None:
 
 async def stream_job(node: Node, job: GenerationJob) -> None:
     """Push a job's new state to its owner's stream (and so to the job's SSE endpoint)."""
-    from node.api.generations import STREAM_EVENT, render_job
-
     await node.stream([f"user:{job.account_id}"], STREAM_EVENT, await render_job(node, job, live=False))
 
 
@@ -68,8 +67,8 @@ class Collector:
                     finally:
                         try:
                             await lease.release()
-                        except (LockError, RedisError, OSError):
-                            pass
+                        except (LockError, RedisError, OSError) as exc:  # expired or unreachable: it lapses
+                            log.debug("collector lease not released: %s", exc)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -91,8 +90,10 @@ class Collector:
                     if event is not None:
                         await self.on_event(event)
                 if time.monotonic() >= next_sweep:
-                    if not await lease.reacquire():
-                        log.warning("generation collector lease lost")
+                    try:
+                        await lease.reacquire()
+                    except LockNotOwnedError:
+                        log.warning("generation collector lost its lease; another web process leads now")
                         return
                     await self.sweep()
                     next_sweep = time.monotonic() + SWEEP_S

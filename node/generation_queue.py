@@ -18,6 +18,7 @@ tests/generation_api/test_contract.py checks that both sides still agree.
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import pickle
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from arq.constants import in_progress_key_prefix, job_key_prefix
-from arq.jobs import Job, JobStatus
+from arq.jobs import DeserializationError, Job, JobStatus
 
 from node.context import Node
 
@@ -140,7 +141,10 @@ class Outcome:
 
 async def outcome(node: Node, job_id: str) -> Outcome | None:
     """The finished job's outcome, or None while it is queued, running or unknown to arq."""
-    info = await _job(node, job_id).result_info()
+    try:
+        info = await _job(node, job_id).result_info()
+    except DeserializationError as exc:
+        return Outcome(False, None, f"the worker's result cannot be read: {exc.__cause__ or exc}")
     if info is None:
         return None
     if info.success:
@@ -173,12 +177,18 @@ def _describe(error: Any) -> str:
 class ForeignObject:
     """Stands in for any class outside the allowed built-ins when reading a pickled result."""
 
-    def __init__(self, qualified_name: str, *args: Any) -> None:
-        self.qualified_name = qualified_name
+    qualified_name = "?"
+    args: tuple = ()
+
+    def __init__(self, *args: Any) -> None:
         self.args = args
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
+
+
+class Interrupted(Exception):
+    """asyncio.CancelledError, as arq records a job that was stopped."""
 
 
 _BUILTIN_NAMES = frozenset({
@@ -192,15 +202,10 @@ _BUILTIN_NAMES = frozenset({
 class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == "builtins" and name in _BUILTIN_NAMES:
-            return getattr(__import__("builtins"), name)
-        if (module, name) in (("asyncio.exceptions", "CancelledError"), ("asyncio.exceptions", "TimeoutError")):
-            return TimeoutError if name == "TimeoutError" else _Cancelled
-        qualified = f"{module}.{name}"
-        return lambda *args, **kwargs: ForeignObject(qualified, *args)
-
-
-class _Cancelled(Exception):
-    """asyncio.CancelledError as recorded by arq when a job was stopped."""
+            return getattr(builtins, name)
+        if module == "asyncio.exceptions" and name in ("CancelledError", "TimeoutError"):
+            return TimeoutError if name == "TimeoutError" else Interrupted
+        return type(name, (ForeignObject,), {"qualified_name": f"{module}.{name}"})
 
 
 def safe_loads(data: bytes) -> Any:

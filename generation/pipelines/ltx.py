@@ -15,6 +15,7 @@ from generation.pipelines.base import (
     Request,
     Resolution,
     StepCounter,
+    bound_vae_memory,
     generators,
     to_uint8,
 )
@@ -50,6 +51,9 @@ class LTXFamily:
                                         pipe.vae_spatial_compression_ratio * pipe.transformer_spatial_patch_size)
         self.default_steps = TINY_STEPS if test_model else REAL_STEPS
         pipe.set_progress_bar_config(disable=True)
+        if not test_model:
+            # Temporal tiling breaks the timestep-conditioned 0.9.1 decoder in diffusers 0.42.1.
+            bound_vae_memory(pipe.vae, temporal=False)
         self._variants: dict[str, Any] = {"text": pipe}
 
     @classmethod

@@ -15,6 +15,7 @@ from generation.pipelines.base import (
     Request,
     Resolution,
     StepCounter,
+    bound_vae_memory,
     generators,
     to_uint8,
 )
@@ -61,6 +62,8 @@ class LTX2Family:
                                         pipe.vae_spatial_compression_ratio * pipe.transformer_spatial_patch_size)
         self.default_steps = TINY_STEPS if test_model else DISTILLED_STEPS if self.distilled else REAL_STEPS
         pipe.set_progress_bar_config(disable=True)
+        if not test_model:
+            bound_vae_memory(pipe.vae, temporal=True)
         self._variants: dict[str, Any] = {"text": pipe}
 
     @classmethod

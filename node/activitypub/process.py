@@ -58,19 +58,41 @@ def _row(activity: ReceivedActivity) -> InboxItem:
                      document=activity.document, signer=activity.signer)
 
 
-async def _insert_one(activity: ReceivedActivity) -> bool:
-    try:
-        await _row(activity).save()
-    except IntegrityError:
-        return False
-    return True
+# Rows per INSERT statement (SQLite allows 32,766 parameters per statement).
+INSERT_CHUNK = 500
+
+
+async def insert_new_items(items: list[InboxItem]) -> set[str]:
+    """Store the items whose activity id is not stored yet; returns those activity ids.
+
+    One ``INSERT … ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id`` per chunk: a single
+    round trip to the database, atomic on its own, that dedupes against every process's rows. Values
+    are converted by the model's own fields (defaults, JSON), as Tortoise's ``bulk_create`` does.
+    """
+    db = InboxItem._meta.db
+    names = db.executor_class(model=InboxItem, db=db).regular_columns
+    fields_map, columns = InboxItem._meta.fields_map, InboxItem._meta.fields_db_projection
+    numbered = db.capabilities.dialect == "postgres"  # $1, $2… there; ? on SQLite
+    head = f'INSERT INTO "{InboxItem._meta.db_table}" (' + ",".join(f'"{columns[n]}"' for n in names) + ") VALUES "
+    tail = f' ON CONFLICT ("{columns["activity_id"]}") DO NOTHING RETURNING "{columns["activity_id"]}"'
+    inserted: set[str] = set()
+    for start in range(0, len(items), INSERT_CHUNK):
+        chunk = items[start:start + INSERT_CHUNK]
+        values = [fields_map[n].to_db_value(getattr(item, n), item) for item in chunk for n in names]
+        if numbered:
+            rows = (f"({','.join(f'${r * len(names) + c + 1}' for c in range(len(names)))})" for r in range(len(chunk)))
+        else:
+            rows = ("(" + ",".join("?" * len(names)) + ")" for _ in chunk)
+        result = await db.execute_query_dict(head + ",".join(rows) + tail, values)
+        inserted.update(row[columns["activity_id"]] for row in result)
+    return inserted
 
 
 class InboxWriter:
     """Group commit for the inbox: POSTs that arrive while a write is in flight share the next one.
 
-    Each POST still gets its 202 only after its row is committed; under load one commit (one
-    fsync) carries many rows instead of one.
+    Each POST still gets its 202 only after its row is committed; under load one statement (one
+    commit) carries many rows instead of one.
     """
 
     def __init__(self) -> None:
@@ -100,26 +122,15 @@ class InboxWriter:
             self._flushing = False
 
     async def _write(self, batch: list[tuple[ReceivedActivity, asyncio.Future[bool]]]) -> None:
-        ids = [activity.activity_id for activity, _ in batch]
-        known = set(await InboxItem.filter(activity_id__in=ids).values_list("activity_id", flat=True))
         fresh: dict[str, tuple[ReceivedActivity, asyncio.Future[bool]]] = {}
         for activity, future in batch:
-            if activity.activity_id in known or activity.activity_id in fresh:
-                future.set_result(False)
+            if activity.activity_id in fresh:
+                future.set_result(False)  # the same activity twice in one batch
             else:
                 fresh[activity.activity_id] = (activity, future)
-        if not fresh:
-            return
-        try:
-            async with in_transaction():
-                await InboxItem.bulk_create([_row(activity) for activity, _ in fresh.values()])
-        except IntegrityError:
-            # Another process stored one of them meanwhile: settle each on its own.
-            for activity, future in fresh.values():
-                future.set_result(await _insert_one(activity))
-            return
-        for _, future in fresh.values():
-            future.set_result(True)
+        inserted = await insert_new_items([_row(activity) for activity, _ in fresh.values()])
+        for activity_id, (_, future) in fresh.items():
+            future.set_result(activity_id in inserted)
 
 
 store = InboxWriter().store
@@ -158,15 +169,14 @@ async def _yield_to_inbox(node: Node) -> None:
 
 async def process_pending(node: Node, limit: int = BATCH) -> int:
     """Claim and process up to ``limit`` pending items in order; returns how many were processed."""
-    ids = await InboxItem.filter(state="pending").order_by("id").limit(limit).values_list("id", flat=True)
+    items = await InboxItem.filter(state="pending").order_by("id").limit(limit)
     done = 0
-    for item_id in ids:
+    for item in items:
         await _yield_to_inbox(node)
-        claimed = await InboxItem.filter(id=item_id, state="pending").update(
+        claimed = await InboxItem.filter(id=item.id, state="pending").update(
             state="processing", claimed_at=datetime.now(timezone.utc))
         if not claimed:
             continue  # another process took it
-        item = await InboxItem.get(id=item_id)
         await process_item(node, item)
         done += 1
     return done

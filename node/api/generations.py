@@ -12,8 +12,8 @@ Progress is also pushed on the user's stream (`user`) as event `vitascope.genera
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +29,7 @@ from node.params import read_params
 from node.serializers import iso, media_json
 from node.services import generation as service
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 STREAM_EVENT = "vitascope.generation"
@@ -164,8 +165,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if payload.get("id") == current["id"]:
                 current = payload
                 await _send(response, current)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        log.debug("generation %s: the event stream's client went away", job.id)
     finally:
         await pubsub.aclose()
     return response

@@ -21,6 +21,7 @@ from typing import Any
 
 from arq.jobs import JobStatus
 from PIL import Image
+from redis.exceptions import LockError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -29,8 +30,16 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, new_media_path, probe
-from node.models import (Account, CopyrightOptOut, GenerationCredits, GenerationJob, MediaAttachment, PromptRefusal,
-                         Status, User)
+from node.models import (
+    Account,
+    CopyrightOptOut,
+    GenerationCredits,
+    GenerationJob,
+    MediaAttachment,
+    PromptRefusal,
+    Status,
+    User,
+)
 from node.models.generation import ACTIVE_STATES
 from node.prompt_policy import ClassifierUnavailable, check_prompt
 from node.services.media import store_video
@@ -156,7 +165,10 @@ async def _user_lock(node: Node, user_id: int):
     try:
         yield
     finally:
-        await lock.release()
+        try:
+            await lock.release()
+        except LockError:
+            log.warning("the creation lock of user %s expired before it was released", user_id)
 
 
 # ----- creating --------------------------------------------------------------------------
@@ -281,7 +293,6 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
 
 async def _fetch_remote(node: Node, url: str, destination: Path) -> None:
     from federation.fetcher import FetchError, SafeFetcher
-
     from node import __version__
 
     fetcher = SafeFetcher(allow_private=node.config.dev_mode, allow_http=node.config.dev_mode,
@@ -454,7 +465,8 @@ async def _finish(node: Node, job: GenerationJob, state: str, *, error: str | No
 # ----- the opt-out registry --------------------------------------------------------------
 
 
-async def add_opt_out(holder: str, terms: list[str], *, note: str = "", created_by: Account | None = None) -> CopyrightOptOut:
+async def add_opt_out(holder: str, terms: list[str], *, note: str = "",
+                      created_by: Account | None = None) -> CopyrightOptOut:
     holder = holder.strip()
     terms = list(dict.fromkeys(t.strip() for t in terms if t.strip()))
     if not holder or len(holder) > 255:

@@ -124,10 +124,9 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
         if source is not None:
             await notify(node, source.account, author, "remix", status)
-    payload = await status_json(node, None, status)
     streams = [f"user:{author.id}"] if author.domain is None else []
-    followers = await Follow.filter(target_id=author.id, account__domain=None).values_list("account_id", flat=True)
     if status.visibility != "direct":
+        followers = await Follow.filter(target_id=author.id, account__domain=None).values_list("account_id", flat=True)
         streams += [f"user:{fid}" for fid in followers]
     if status.visibility == "public" and status.reblog_of_id is None:
         streams.append("public")
@@ -135,8 +134,22 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
         streams += [f"hashtag:{t}" for t in tags]
         if author.domain is None:
             streams += [f"hashtag:local:{t}" for t in tags]
-    await node.stream(streams, "update", payload)
+    listening = await listened_streams(node, streams)
+    if listening:  # rendering costs a dozen queries: only for someone who will see it
+        await node.stream(listening, "update", await status_json(node, None, status))
     await node.emit("status.created", status=status)
+
+
+async def listened_streams(node: Node, streams: list[str]) -> list[str]:
+    """The streams someone is subscribed to right now, in any web process (one Redis round trip).
+
+    Publishing to the others would reach nobody; a client that subscribes in the same instant may
+    miss the event either way.
+    """
+    if not streams:
+        return []
+    counts = await node.redis.pubsub_numsub(*(f"vitascope:stream:{name}" for name in streams))  # as Node.stream names them
+    return [name for name, (_channel, count) in zip(streams, counts) if count]
 
 
 async def delete_status(node: Node, account: Account, status_id: int) -> Status:

@@ -101,3 +101,25 @@ class SseReader:
             pass
         self.response.close()
         self.thread.join(5)
+
+
+def node_cas(node) -> list[str]:
+    """The CA certificates the node publishes for its C2PA signatures."""
+    response = requests.get(node.url + "/.well-known/vitascope/ca.pem", timeout=10)
+    response.raise_for_status()
+    return [block + "-----END CERTIFICATE-----\n" for block in response.text.split("-----END CERTIFICATE-----")
+            if block.strip()]
+
+
+def download(url: str, path: Path) -> Path:
+    response = requests.get(url, timeout=30)
+    response.raise_for_status()
+    path.write_bytes(response.content)
+    return path
+
+
+def make_video(node, client, prompt: str, **params) -> dict:
+    api = node.api(client.access_token)
+    job = wait_job(api, generate(api, prompt=prompt, **params)["id"])
+    assert job["state"] == "done", job
+    return job

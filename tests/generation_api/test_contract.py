@@ -39,8 +39,14 @@ def test_a_spec_built_by_the_node_is_one_the_worker_accepts(tmp_path):
     assert spec.mode == "video" and spec.duration == 2.0
     result = worker_spec.JobResult(job_id=spec.job_id, video_path="/x.mp4", poster_path="/x.jpg", width=32, height=32,
                                    duration=2.0, fps=8, has_audio=True, steps=2, model=worker_spec.ModelInfo(
-                                       name="m", version="1", weights_digest="sha256:00", test_model=True, family="ltx2"))
+                                       name="m", version="1", weights_digest="sha256:00", test_model=True,
+                                       family="ltx2"))
     queue.check_result(result.to_dict())
+
+
+class Plain:
+    def __init__(self):
+        self.secret = 1
 
 
 class Exploit:
@@ -54,10 +60,14 @@ class Exploit:
 def test_results_are_read_without_importing_or_running_foreign_code(tmp_path):
     failure = queue.safe_loads(pickle.dumps({"r": ModelLoadError("weights missing"), "s": False}))
     assert isinstance(failure["r"], queue.ForeignObject)
-    assert failure["r"].qualified_name == "generation.errors.ModelLoadError" and failure["r"].args == ("weights missing",)
+    assert failure["r"].qualified_name == "generation.errors.ModelLoadError"
+    assert failure["r"].args == ("weights missing",)
     assert queue.safe_loads(pickle.dumps(RuntimeError("cancelled: job 1"))).args == ("cancelled: job 1",)
     queue.safe_loads(pickle.dumps(Exploit(tmp_path / "pwned")))
     assert not (tmp_path / "pwned").exists()
+    stranger = queue.safe_loads(pickle.dumps({"r": Plain()}, protocol=5))["r"]  # built with NEWOBJ
+    assert isinstance(stranger, queue.ForeignObject) and stranger.qualified_name.endswith("test_contract.Plain")
+    assert stranger.state == {"secret": 1}
 
 
 def test_the_web_process_imports_no_torch():
@@ -74,3 +84,18 @@ def test_a_running_node_has_no_torch_loaded_but_its_worker_does(gen_node):
     worker_maps = Path(f"/proc/{gen_node.worker.process.pid}/maps").read_text()
     assert "libtorch" in worker_maps
     assert "libtorch" not in node_maps and "/torch/" not in node_maps
+
+
+async def test_serve_without_the_generation_extra_says_how_to_get_it(monkeypatch, caplog):
+    from types import SimpleNamespace
+
+    from node import generation_worker
+    from node.config import load_config
+
+    monkeypatch.setattr(generation_worker, "generation_installed", lambda: False)
+    app = {"background": []}
+    node = SimpleNamespace(config=load_config(environ={}, overrides={"generation": {"embedded_worker": True}}),
+                           extras={"redis_url": "unix:///nowhere"})
+    await generation_worker.setup(app, node)
+    assert app["background"] == []
+    assert "pip install 'vitascope[generation]'" in caplog.text

@@ -8,7 +8,7 @@ import pytest
 from provenance.c2pa import verify_video
 from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home
-from tests.generation_api.test_generation_flow import download, make_video, node_cas
+from tests.generation_api.conftest import download, make_video, node_cas
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,8 @@ def test_a_generated_video_reaches_a_follower_on_another_node_and_is_remixed_the
     status = alice.status_post("made on alpha", media_ids=[job["media_attachment"]["id"]])
     seen = wait_for(lambda: in_home(bob, status["uri"]), timeout=60, what="the video post on beta")
     [attachment] = seen["media_attachments"]
+    assert attachment["provenance"]["verified"] and attachment["provenance"]["test_model"]
+    assert attachment["provenance"]["node"] == a.domain
     verdict = verify_video(download(attachment["url"], tmp_path / "on-beta.mp4"), node_cas(a))
     assert verdict.ok and verdict.claim["job_id"] == job["id"]
 
@@ -45,5 +47,7 @@ def test_a_generated_video_reaches_a_follower_on_another_node_and_is_remixed_the
     assert note["account"]["acct"] == acct(b, bob.vs_username)
     assert wait_for(lambda: alice.status(status["id"])["vitascope"]["remixes_count"] == 1, what="remix count")
     [remix_media] = note["status"]["media_attachments"]
-    remix_verdict = verify_video(download(remix_media["url"], tmp_path / "remix-on-alpha.mp4"), node_cas(a) + node_cas(b))
+    assert remix_media["provenance"]["verified"] and len(remix_media["provenance"]["remix_chain"]) == 1
+    remix_file = download(remix_media["url"], tmp_path / "remix-on-alpha.mp4")
+    remix_verdict = verify_video(remix_file, node_cas(a) + node_cas(b))
     assert remix_verdict.ok and [c["manifest_id"] for c in remix_verdict.chain] == [verdict.manifest_id]

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
+from io import BytesIO
 
 import av
-import requests
+import redis
+from PIL import Image
 
 from provenance.c2pa import prompt_digest, verify_video
-from tests.generation_api.conftest import SseReader, generate, wait_job
-
-
-def node_cas(node) -> list[str]:
-    """The CA certificates the node publishes for its C2PA signatures."""
-    response = requests.get(node.url + "/.well-known/vitascope/ca.pem", timeout=10)
-    response.raise_for_status()
-    return [block + "-----END CERTIFICATE-----\n" for block in response.text.split("-----END CERTIFICATE-----")
-            if block.strip()]
-
-
-def download(url: str, path: Path) -> Path:
-    response = requests.get(url, timeout=30)
-    response.raise_for_status()
-    path.write_bytes(response.content)
-    return path
-
-
-def make_video(node, client, prompt: str, **params) -> dict:
-    api = node.api(client.access_token)
-    job = wait_job(api, generate(api, prompt=prompt, **params)["id"])
-    assert job["state"] == "done", job
-    return job
+from tests.generation_api.conftest import SseReader, download, generate, make_video, node_cas, wait_job
 
 
 def test_prompt_becomes_a_signed_video_with_sound_that_a_follower_sees(gen_node, tmp_path):
@@ -138,3 +118,40 @@ def test_vitascope_generate_shows_progress_and_posts(gen_node):
     assert "step 2/2" in result.stdout and "done:" in result.stdout and "posted:" in result.stdout
     mine = client.account_statuses(client.account_verify_credentials()["id"])
     assert mine[0]["content"].find("from the terminal") >= 0 and mine[0]["media_attachments"][0]["type"] == "video"
+
+
+def test_a_still_image_can_be_animated_and_garbage_is_refused(gen_node):
+    client = gen_node.mastodon()
+    api = gen_node.api(client.access_token)
+    still = BytesIO()
+    Image.new("RGB", (90, 160), (200, 80, 30)).save(still, "PNG")
+    r = api.post("/api/v1/vitascope/generations", data={"prompt": "the sun sets", "duration": "1"},
+                 files={"image": ("still.png", still.getvalue(), "image/png")})
+    assert r.status_code == 202, r.text
+    done = wait_job(api, r.json()["id"])
+    assert done["state"] == "done" and done["media_attachment"]["provenance"]["verified"]
+    r = api.post("/api/v1/vitascope/generations", data={"prompt": "the sun sets"},
+                 files={"image": ("still.png", b"not an image", "image/png")})
+    assert r.status_code == 422 and "image cannot be read" in r.json()["error"]
+
+
+def test_jobs_that_end_while_the_web_process_is_down_are_collected_when_it_returns(gen_node, tmp_path):
+    client = gen_node.mastodon()
+    api = gen_node.api(client.access_token)
+    gen_node.worker.stop()
+    job = generate(api, prompt="a harbour at low tide", duration=1)
+    gen_node.stop()
+    gen_node.worker = gen_node.start_worker()  # renders while no web process listens
+    results = redis.Redis.from_url(gen_node.redis_url)
+    try:
+        deadline = time.time() + 120
+        while not results.exists(f"arq:result:{job['id']}"):
+            assert time.time() < deadline, gen_node.worker.log()
+            time.sleep(0.1)
+    finally:
+        results.close()
+    gen_node.start()
+    done = wait_job(api, job["id"])
+    assert done["state"] == "done", done
+    verdict = verify_video(download(done["media_attachment"]["url"], tmp_path / "v.mp4"), node_cas(gen_node))
+    assert verdict.ok and verdict.claim["job_id"] == job["id"]

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.generation_api.conftest import generate, wait_job
-from tests.generation_api.test_generation_flow import download, node_cas
 from provenance.c2pa import verify_video
+from tests.generation_api.conftest import download, generate, node_cas, wait_job
 
 STEPS = 40
 
@@ -105,3 +104,21 @@ def test_a_worker_killed_mid_job_is_restarted_and_the_job_completes(embedded_nod
     assert verdict.ok and verdict.claim["job_id"] == job["id"]
     assert leftovers(embedded_node) == []
     assert "generation worker exited with -9; restarting" in embedded_node.log()
+
+
+@pytest.fixture(scope="module")
+def hasty_node(nodes, tiny_models):
+    """Jobs get two seconds; a ten-second clip at 200 steps needs far longer."""
+    node = nodes("genhasty", overrides={"generation": {"job_timeout_seconds": 2, "steps": 200}})
+    worker = node.start_worker(models=tiny_models)
+    yield node
+    worker.stop()
+
+
+def test_a_job_past_its_time_limit_fails_with_the_reason(hasty_node):
+    client = hasty_node.mastodon()
+    api = hasty_node.api(client.access_token)
+    job = generate(api, prompt="an endless corridor", duration=10)
+    ended = wait_job(api, job["id"], timeout=120)
+    assert ended["state"] == "failed" and "time limit" in ended["error"], ended
+    assert ended["media_attachment"] is None and leftovers(hasty_node) == []
