@@ -76,6 +76,22 @@ def _trust(args) -> int:
         return 1
 
 
+def _rotate(args) -> int:
+    from node.app import load_identity
+    from node.cli import _config
+
+    config = _config(args)
+    identity = load_identity(config)
+    if args.ca:
+        identity.rotate_ca()
+    else:
+        identity.rotate_leaf()
+    print(f"rotated the {'CA and ' if args.ca else ''}signing certificate; new one valid until "
+          f"{identity.leaf_not_after.isoformat()}; {len(identity.published_ca_pems)} CA(s) published")
+    print("restart the web process to sign with it")
+    return 0
+
+
 def register(subparsers) -> None:
     verify = subparsers.add_parser("verify", help="print the C2PA provenance verdict and remix chain of a video")
     verify.add_argument("file")
@@ -88,6 +104,11 @@ def register(subparsers) -> None:
     asub = next(a for a in admin._actions if isinstance(a, argparse._SubParsersAction))
     trust = asub.add_parser("trust", help="peer nodes' C2PA certificate authorities")
     trust.add_argument("--config", default=argparse.SUPPRESS)
+    rotate = asub.add_parser("rotate-signing-key", help="renew the C2PA signing certificate (and the CA with --ca)")
+    rotate.add_argument("--ca", action="store_true", help="also start a new CA (the old one stays published)")
+    rotate.add_argument("--config", default=argparse.SUPPRESS)
+    rotate.set_defaults(func=_rotate)
+
     tsub = trust.add_subparsers(dest="trust_command", required=True)
     tsub.add_parser("list", help="known peers and their trust state").set_defaults(func=_trust)
     for name, text in (("pin", "learn a peer's CAs now (from the peer, or --ca FILE)"),

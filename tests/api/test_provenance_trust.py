@@ -83,3 +83,21 @@ def test_verify_command_prints_verdict(node, tmp_path):
     assert as_json["verified"] is True and as_json["node"] == node.domain
     bad = node.cli("verify", str(raw), check=False)
     assert bad.returncode == 1 and "missing" in bad.stdout.lower()
+
+
+def test_rotation_keeps_older_videos_verifiable(nodes, tmp_path):
+    rotating = nodes("rotating")
+    _, before = signed_clip(rotating, tmp_path, "before.mp4")
+    rotating.cli("admin", "rotate-signing-key", "--ca")
+    rotating.stop()
+    rotating.start()
+    published = requests.get(rotating.url + "/.well-known/vitascope/ca.pem").text
+    assert published.count("BEGIN CERTIFICATE") == 2  # old CA kept next to the new one
+    _, after = signed_clip(rotating, tmp_path, "after.mp4")
+    for clip in (before, after):
+        assert rotating.cli("verify", str(clip), check=False).returncode == 0
+    username, password = rotating.create_user()
+    api = rotating.api(rotating.token(username, password))
+    for clip in (before, after):
+        r = api.post("/api/v2/media", files={"file": (clip.name, clip.read_bytes(), "video/mp4")})
+        assert r.status_code == 200 and r.json()["provenance"]["verified"]
