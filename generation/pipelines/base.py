@@ -118,13 +118,3 @@ class StepCounter:
 
         return callback
 
-
-def bound_vae_memory(vae, *, temporal: bool) -> None:
-    """Decode one clip of a batch at a time, in spatial (and, if `temporal`, temporal) tiles.
-
-    At real sizes the decoder's activations for a batch of 10 s clips would need far more memory
-    than the transformer; tiles blend at their overlaps, so the output is unchanged in practice.
-    """
-    vae.use_slicing = True
-    vae.enable_tiling()
-    vae.use_framewise_decoding = temporal

@@ -15,7 +15,6 @@ from generation.pipelines.base import (
     Request,
     Resolution,
     StepCounter,
-    bound_vae_memory,
     generators,
     to_uint8,
 )
@@ -52,8 +51,9 @@ class LTXFamily:
         self.default_steps = TINY_STEPS if test_model else REAL_STEPS
         pipe.set_progress_bar_config(disable=True)
         if not test_model:
-            # Temporal tiling breaks the timestep-conditioned 0.9.1 decoder in diffusers 0.42.1.
-            bound_vae_memory(pipe.vae, temporal=False)
+            # Decode in overlapping (blended) spatial tiles to bound memory at real size. Batch slicing
+            # and temporal tiling both mishandle the 0.9.1 decoder's timestep input in diffusers 0.42.1.
+            pipe.vae.enable_tiling()
         self._variants: dict[str, Any] = {"text": pipe}
 
     @classmethod

@@ -15,7 +15,6 @@ from generation.pipelines.base import (
     Request,
     Resolution,
     StepCounter,
-    bound_vae_memory,
     generators,
     to_uint8,
 )
@@ -63,7 +62,11 @@ class LTX2Family:
         self.default_steps = TINY_STEPS if test_model else DISTILLED_STEPS if self.distilled else REAL_STEPS
         pipe.set_progress_bar_config(disable=True)
         if not test_model:
-            bound_vae_memory(pipe.vae, temporal=True)
+            # At real size the decoder's activations for a batch of 10 s clips dwarf the transformer's:
+            # decode one clip at a time, in overlapping (blended) spatial and temporal tiles.
+            pipe.vae.use_slicing = True
+            pipe.vae.enable_tiling()
+            pipe.vae.use_framewise_decoding = True
         self._variants: dict[str, Any] = {"text": pipe}
 
     @classmethod
