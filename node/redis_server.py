@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +17,15 @@ import redis.asyncio as aioredis
 from arq.connections import RedisSettings
 
 log = logging.getLogger(__name__)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the node dies, even by SIGKILL, so no Redis is orphaned
+    (SIGTERM lets Redis flush its append-only file)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def redis_executable() -> str:
@@ -46,7 +57,7 @@ class EmbeddedRedis:
         if self.socket.exists():
             self.socket.unlink()
         self.process = subprocess.Popen([redis_executable(), str(conf)], stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=_die_with_parent)
 
     async def _ping(self) -> bool:
         client = aioredis.Redis(unix_socket_path=str(self.socket))

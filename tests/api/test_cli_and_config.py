@@ -128,3 +128,22 @@ def test_registration_by_approval(nodes):
     r = requests.post(closed.url + "/api/v1/accounts", headers={"Authorization": f"Bearer {token}"},
                       data={"username": "nope", "password": "long enough pw", "agreement": "1"})
     assert r.status_code == 403 and "closed" in r.json()["error"]
+
+
+def test_embedded_redis_does_not_outlive_a_killed_node(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITASCOPE_")}
+    env.update(PYTHONPATH=str(ROOT), VITASCOPE_GENERATION_EMBEDDED_WORKER="false")
+    proc = subprocess.Popen([sys.executable, "-m", "node.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    pidfile = tmp_path / "data" / "redis" / "redis.pid"
+    deadline = time.time() + 30
+    while time.time() < deadline and not pidfile.exists():
+        time.sleep(0.1)
+    redis_pid = int(pidfile.read_text())
+    proc.kill()
+    proc.wait(10)
+    deadline = time.time() + 10
+    while time.time() < deadline and Path(f"/proc/{redis_pid}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{redis_pid}").exists()
