@@ -1,14 +1,18 @@
 """Benchmark inbox ingestion: signed activities accepted per second by one node process.
 
-Run from the repository root:  python bench/inbox.py [--count 2000] [--concurrency 32]
-(about a minute on 2 cores; loopback only).
+Run from the repository root:  python bench/inbox.py [--count 2000] [--concurrency 32] [--rounds 3]
+(about two minutes on 2 cores; loopback only).
 
 A node process (`vitascope serve`, SQLite, embedded Redis) receives pre-signed `Create{Note}`
 activities from one remote actor served by this script, first all signed with draft-cavage, then
 all with RFC 9421. Every one is verified (digest, signature, key owner, object origin) and stored
 before the 202; processing runs in the same process (it yields to the inbox while POSTs arrive),
-and the time until the last one was processed is printed too. The same requests then go to a
-bare aiohttp handler (own process, reads the body, answers 202); the ratio of the rates is printed.
+and the time until the last one was processed is printed too. Once the node has processed a round,
+the same requests go to a bare aiohttp handler (own process, reads the body, answers 202), so each
+round gives one ratio of the two rates. After one untimed warm-up round, `--rounds` rounds per
+scheme are measured and their medians printed: load from other processes on the machine comes and
+goes, and this way weighs on both sides alike. The CPU time each server process spent per request
+(all its threads, from /proc) is printed too; it depends far less on that load.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,13 +74,14 @@ async def serve_actor(port: int, private_pem: str) -> web.AppRunner:
 
 
 def signed_requests(count: int, inbox_url: str, actor_port: int, private_pem: str,
-                    scheme: str) -> list[tuple[bytes, dict]]:
+                    scheme: str, batch: str = "") -> list[tuple[bytes, dict]]:
+    """Activity i says "bench post i <batch>", so the end of each batch can be told apart."""
     actor_id = f"http://127.0.0.1:{actor_port}/users/sender"
     sign = sign_cavage if scheme == "cavage" else sign_rfc9421
     out = []
     for i in range(count):
         note = {"id": f"{actor_id}/notes/{uuid.uuid4().hex}", "type": "Note", "attributedTo": actor_id,
-                "content": f"<p>bench post {i}</p>", "to": [AS + "#Public"]}
+                "content": f"<p>bench post {i} {batch}</p>", "to": [AS + "#Public"]}
         doc = {"@context": AS, "id": note["id"] + "/activity", "type": "Create", "actor": actor_id, "object": note,
                "to": [AS + "#Public"]}
         body = json.dumps(doc).encode()
@@ -96,7 +103,15 @@ async def drained(node: LiveNode, marker: str, timeout: float = 300) -> float:
     raise RuntimeError("the node did not process the backlog in time")
 
 
-async def blast(url: str, requests: list[tuple[bytes, dict]], concurrency: int) -> tuple[float, dict[int, int]]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def blast(url: str, requests: list[tuple[bytes, dict]], concurrency: int,
+                server_pid: int | None = None) -> tuple[float, dict[int, int], float]:
+    """(seconds, status counts, server CPU seconds) for sending every request."""
     statuses: dict[int, int] = {}
     queue = list(reversed(requests))
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -108,12 +123,14 @@ async def blast(url: str, requests: list[tuple[bytes, dict]], concurrency: int) 
                     await response.read()
                     statuses[response.status] = statuses.get(response.status, 0) + 1
 
+        cpu = cpu_seconds(server_pid) if server_pid else 0.0
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started, statuses
+        elapsed = time.perf_counter() - started
+        return elapsed, statuses, (cpu_seconds(server_pid) - cpu if server_pid else 0.0)
 
 
-async def main(count: int, concurrency: int) -> None:
+async def main(count: int, concurrency: int, rounds: int) -> None:
     private_pem = generate_rsa_private_pem()
     actor_port = free_port()
     runner = await serve_actor(actor_port, private_pem)
@@ -127,7 +144,7 @@ async def main(count: int, concurrency: int) -> None:
             inbox = node.url + "/inbox"
             bare_url = f"http://127.0.0.1:{bare_port}/inbox"
             warm = signed_requests(1, inbox, actor_port, private_pem, "cavage")
-            _, first = await blast(inbox, warm, 1)  # the node fetches and caches the sender's key
+            _, first, _ = await blast(inbox, warm, 1)  # the node fetches and caches the sender's key
             assert first == {202: 1}, first
             for _ in range(100):
                 try:
@@ -135,23 +152,37 @@ async def main(count: int, concurrency: int) -> None:
                     break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)
+            # One untimed round first: both servers start measured rounds warm (the node's database
+            # file and write-ahead log have grown, its caches are filled).
+            warm_up = signed_requests(count, inbox, actor_port, private_pem, "cavage", "warm-up")
+            await blast(inbox, warm_up, concurrency)
+            await drained(node, f"bench post {count - 1} warm-up<")
+            await blast(bare_url, warm_up, concurrency)
             for scheme in ("cavage", "rfc9421"):
-                work = signed_requests(count, inbox, actor_port, private_pem, scheme)
-                node_seconds, node_statuses = await blast(inbox, work, concurrency)
-                assert node_statuses == {202: count}, node_statuses
-                drain = await drained(node, f"bench post {count - 1}<")
-                bare_seconds, bare_statuses = await blast(bare_url, work, concurrency)
-                assert bare_statuses == {202: count}, bare_statuses
-                results[scheme] = (count / node_seconds, count / bare_seconds, node_seconds + drain)
+                measured = []
+                for round_number in range(rounds):
+                    batch = f"{scheme}-{round_number}"
+                    work = signed_requests(count, inbox, actor_port, private_pem, scheme, batch)
+                    node_seconds, node_statuses, node_cpu = await blast(inbox, work, concurrency, node.process.pid)
+                    assert node_statuses == {202: count}, node_statuses
+                    drain = await drained(node, f"bench post {count - 1} {batch}<")  # the node is idle again
+                    bare_seconds, bare_statuses, bare_cpu = await blast(bare_url, work, concurrency, bare.pid)
+                    assert bare_statuses == {202: count}, bare_statuses
+                    measured.append((count / node_seconds, count / bare_seconds, bare_seconds / node_seconds,
+                                     node_seconds + drain, node_cpu / count * 1e6, bare_cpu / count * 1e6))
+                results[scheme] = [statistics.median(column) for column in zip(*measured)]
         finally:
             bare.terminate()
             bare.wait()
             await asyncio.to_thread(node.stop)
             await runner.cleanup()
-    print(f"{count} signed Create{{Note}} activities per scheme, {concurrency} concurrent, loopback, SQLite")
-    print(f"{'signature':<10} {'node /s':>9} {'bare /s':>9} {'ratio':>6}  {'all processed after':>20}")
-    for scheme, (node_rate, bare_rate, processed) in results.items():
-        print(f"{scheme:<10} {node_rate:9.0f} {bare_rate:9.0f} {node_rate / bare_rate:6.2f}  {processed:18.1f} s")
+    print(f"{count} signed Create{{Note}} activities per scheme and round, {concurrency} concurrent, loopback, "
+          f"SQLite; medians of {rounds} rounds")
+    print(f"{'signature':<10} {'node /s':>8} {'bare /s':>8} {'ratio':>6} {'processed after':>16} {'processed /s':>13}"
+          f" {'node CPU/req':>13} {'bare CPU/req':>13}")
+    for scheme, (node_rate, bare_rate, ratio, processed, node_cpu, bare_cpu) in results.items():
+        print(f"{scheme:<10} {node_rate:8.0f} {bare_rate:8.0f} {ratio:6.2f} {processed:14.1f} s"
+              f" {count / processed:13.0f} {node_cpu:10.0f} us {bare_cpu:10.0f} us")
     print("node: verified (digest, signature, key owner, object origin) and stored before the 202;")
     print("bare: an aiohttp handler that reads the body and answers 202. Goal: ratio >= 0.5.")
 
@@ -160,9 +191,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
         bare_server(args.bare_server)
     else:
-        asyncio.run(main(args.count, args.concurrency))
+        asyncio.run(main(args.count, args.concurrency, args.rounds))

@@ -148,7 +148,8 @@ async def listened_streams(node: Node, streams: list[str]) -> list[str]:
     """
     if not streams:
         return []
-    counts = await node.redis.pubsub_numsub(*(f"vitascope:stream:{name}" for name in streams))  # as Node.stream names them
+    channels = [f"vitascope:stream:{name}" for name in streams]  # as Node.stream names them
+    counts = await node.redis.pubsub_numsub(*channels)
     return [name for name, (_channel, count) in zip(streams, counts) if count]
 
 

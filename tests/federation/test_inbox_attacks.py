@@ -224,6 +224,19 @@ async def test_replayed_activity_is_refused(node, fake, http):
     assert (await public_contents(http, node)).count(text) == 1
 
 
+async def test_activity_that_cannot_be_stored_fails_alone(node, fake, http):
+    """An id longer than its column is refused; POSTs that share its database commit are stored."""
+    refused, accepted = words(), [words() for _ in range(5)]
+    too_long = fake.create("mallory", refused)
+    too_long["id"] = fake.actor_id("mallory") + "/activities/" + "x" * 2100
+    statuses = await asyncio.gather(*(post(http, node, doc, signer="mallory", fake=fake)
+                                      for doc in [too_long] + [fake.create("mallory", text) for text in accepted]))
+    assert [status for status, _ in statuses] == [400] + [202] * len(accepted)
+    for text in accepted:
+        await eventually_public(http, node, text)
+    assert refused not in await public_contents(http, node)
+
+
 async def test_key_owner_must_be_the_actor_unless_the_actor_signed_a_proof(node, fake, http):
     forged = words()
     status, _ = await post(http, node, fake.create("eve", forged), signer="mallory", fake=fake)

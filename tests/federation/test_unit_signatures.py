@@ -401,3 +401,88 @@ async def test_http_message_signatures_signer_verified_by_us(ed_key):
     )
     result = await verify_request("POST", INBOX, request.headers, BODY, Keys(public), now=NOW)
     assert result == VerifiedSignature(KEY_ID, OWNER, "rfc9421")
+
+
+async def test_every_url_component_and_parameter_verified_by_us(rsa_key):
+    """All derived components of a request URL, with every signature parameter, signed by the library."""
+    private, public = rsa_key
+    url = "https://bob.example/users/bob/outbox?page=true&q=a%20b"
+
+    @dataclass
+    class Request:
+        method: str
+        url: str
+        headers: dict
+
+    request = Request("POST", url, {"Content-Type": "application/activity+json", "X-Note": 'say "hi"\tthere'})
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={KEY_ID: private.encode()}),
+    )
+    signer.sign(
+        request,
+        key_id=KEY_ID,
+        created=datetime.datetime.fromtimestamp(NOW, tz=datetime.timezone.utc),
+        expires=datetime.datetime.fromtimestamp(NOW + 60, tz=datetime.timezone.utc),
+        nonce='n"1\\',
+        tag="fediverse",
+        include_alg=True,
+        label="sig1",
+        covered_component_ids=("@method", "@target-uri", "@authority", "@scheme", "@path", "@query",
+                               "@request-target", "content-type", "x-note"),
+        body=BODY,
+    )
+    result = await verify_request("POST", url, request.headers, BODY, Keys(public), now=NOW)
+    assert result == VerifiedSignature(KEY_ID, OWNER, "rfc9421")
+    for changed_url in (url.replace("q=a", "q=b"), url.replace("/outbox", "/inbox"), url.replace("https", "http")):
+        with pytest.raises(SignatureError, match="does not verify"):
+            await verify_request("POST", changed_url, request.headers, BODY, Keys(public), now=NOW)
+    tampered = {**request.headers, "X-Note": "say hello"}
+    with pytest.raises(SignatureError, match="does not verify"):
+        await verify_request("POST", url, tampered, BODY, Keys(public), now=NOW)
+
+
+@pytest.mark.parametrize("components", [
+    ("@method", "@target-uri", '"content-digest";sf'),
+    ("@method", "@target-uri", "content-digest", '"@query-param";name="page"'),
+], ids=["sf-field", "query-param"])
+async def test_component_parameters_verified_by_us(rsa_key, components):
+    """Component parameters are rarer in the fediverse; they must verify all the same."""
+    private, public = rsa_key
+    url = INBOX + "?page=2"
+
+    @dataclass
+    class Request:
+        method: str
+        url: str
+        headers: dict
+
+    request = Request("POST", url, {})
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.RSA_V1_5_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={}, private_keys={KEY_ID: private.encode()}),
+    )
+    signer.sign(request, key_id=KEY_ID, created=datetime.datetime.fromtimestamp(NOW, tz=datetime.timezone.utc),
+                label="sig1", covered_component_ids=components, body=BODY)
+    assert (await verify_request("POST", url, request.headers, BODY, Keys(public), now=NOW)).scheme == "rfc9421"
+    with pytest.raises(SignatureError, match="does not verify"):
+        await verify_request("POST", INBOX + "?page=3", request.headers, BODY, Keys(public), now=NOW)
+
+
+async def test_rfc9421_fields_in_unusual_spellings_verify(rsa_key):
+    """Extra spaces, unpadded base64, a second digest: still the same signature (RFC 8941 parsing)."""
+    private, public = rsa_key
+    headers = _signed(sign_rfc9421, "POST", INBOX, BODY, private)
+    spaced = {**headers, "Signature-Input": headers["Signature-Input"].replace('" "', '"  "').replace("(", "( ")}
+    assert (await verify_request("POST", INBOX, spaced, BODY, Keys(public), now=NOW)).key_id == KEY_ID
+    unpadded = {**headers, "Signature": headers["Signature"].replace("=", "").replace("sig1:", "sig1=:")}
+    assert (await verify_request("POST", INBOX, unpadded, BODY, Keys(public), now=NOW)).key_id == KEY_ID
+    sha512 = "sha-512=:" + base64.b64encode(hashlib.sha512(BODY).digest()).decode() + ":"
+    for digest in (sha512, headers["Content-Digest"] + ", " + sha512):
+        resigned = {"Content-Digest": digest}
+        resigned.update(sign_rfc9421("POST", INBOX, resigned, BODY, KEY_ID, private, now=NOW))
+        assert (await verify_request("POST", INBOX, resigned, BODY, Keys(public), now=NOW)).scheme == "rfc9421"
+        other = resigned["Content-Digest"].replace(sha512, "sha-512=:" + base64.b64encode(
+            hashlib.sha512(b"{}").digest()).decode() + ":")
+        with pytest.raises(SignatureError, match="Content-Digest does not match"):
+            await verify_request("POST", INBOX, {**resigned, "Content-Digest": other}, BODY, Keys(public), now=NOW)
