@@ -213,11 +213,14 @@ async def process_pending(node: Node, limit: int = BATCH) -> int:
 async def run_processor(node: Node) -> None:
     """Background task: drain pending items; woken by the inbox, polling as a fallback."""
     wakeup = federation(node).inbox_wakeup
-    stuck = datetime.now(timezone.utc) - STUCK_AFTER
-    await InboxItem.filter(state="processing", claimed_at__lt=stuck).update(state="pending")
+    processed = 0
     while True:
         wakeup.clear()
         try:
+            if processed == 0:
+                # Items claimed by a process that died go back to the queue (also on start).
+                stuck = datetime.now(timezone.utc) - STUCK_AFTER
+                await InboxItem.filter(state="processing", claimed_at__lt=stuck).update(state="pending")
             processed = await process_pending(node)
         except asyncio.CancelledError:
             raise
