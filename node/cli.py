@@ -78,8 +78,7 @@ def cmd_create_user(args) -> int:
     node = _offline_node(config)
 
     async def run():
-        user = await create_user(node, args.name, args.password, email=args.email, admin=args.admin)
-        return user
+        return await create_user(node, args.name, args.password, email=args.email, admin=args.admin)
 
     try:
         user = asyncio.run(_with_db(config, run))

@@ -28,7 +28,3 @@ def new_id(at_ms: int | None = None) -> int:
         _last_ms = max(_last_ms, now)
         return (now << 16) | (_node_bits << 10) | _seq
 
-
-def id_for_time(ms: int) -> int:
-    """Smallest id at a point in time, for date-based cursors."""
-    return ms << 16

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -131,6 +130,3 @@ def client(url: str) -> aioredis.Redis:
 def embedded_for(data_dir: Path) -> EmbeddedRedis:
     return EmbeddedRedis(data_dir / "redis")
 
-
-def socket_in_use(data_dir: Path) -> bool:
-    return (data_dir / "redis" / "redis.sock").exists() and os.access(data_dir / "redis" / "redis.sock", os.W_OK)
