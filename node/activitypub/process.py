@@ -12,16 +12,13 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from functools import cache
 from typing import Any
 
-from tortoise import timezone as orm_timezone
-from tortoise.exceptions import IntegrityError, ValidationError
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from federation import documents as ap
 from federation.fetcher import FetchError
-from federation.inbox import InboxRefused, ReceivedActivity
 from node.activitypub import resolve
 from node.activitypub.media import MediaRefused, ingest_remote_media
 from node.activitypub.runtime import federation
@@ -50,118 +47,6 @@ MAX_DEFER = 0.5
 
 class Ignored(Exception):
     """Nothing to do for this activity; the reason is recorded on the item."""
-
-
-# --------------------------------------------------------------------------- storing
-
-
-# Rows per INSERT statement (SQLite allows 32,766 parameters per statement).
-INSERT_CHUNK = 500
-_FIELDS = InboxItem._meta.fields_map
-_COLUMNS = InboxItem._meta.fields_db_projection
-# Every stored field except those the database fills itself (none today: the id is a snowflake).
-_INSERTED = [name for name in _COLUMNS if not _FIELDS[name].generated]
-
-
-def _db_row(activity: ReceivedActivity) -> list[Any]:
-    """The INSERT values of an activity's row, converted and validated by the model's own fields.
-
-    A value a field refuses (an id longer than the column, say) fails this one request only.
-    """
-    given = {"created_at": orm_timezone.now(), "activity_id": activity.activity_id, "actor_uri": activity.actor,
-             "type": activity.type, "document": activity.document, "signer": activity.signer}
-    row = []
-    for name in _INSERTED:
-        field = _FIELDS[name]
-        if name in given:
-            row.append(field.to_db_value(given[name], InboxItem))
-        elif callable(field.default):  # a new id
-            row.append(field.to_db_value(field.default(), InboxItem))
-        else:  # state "pending", attempts 0, no error…: the same for every row
-            row.append(_constant_default(name))
-    return row
-
-
-@cache
-def _constant_default(name: str) -> Any:
-    field = _FIELDS[name]
-    return field.to_db_value(field.default, InboxItem)
-
-
-async def insert_new_items(rows: list[list[Any]]) -> set[str]:
-    """Store the rows (from ``_db_row``) whose activity id is not stored yet; returns those ids.
-
-    One ``INSERT … ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id`` per chunk: a single
-    round trip to the database, atomic on its own, that dedupes against every process's rows.
-    """
-    db = InboxItem._meta.db
-    numbered = db.capabilities.dialect == "postgres"  # asyncpg numbers its parameters; SQLite takes ?
-    activity_id = _COLUMNS["activity_id"]
-    head = f'INSERT INTO "{InboxItem._meta.db_table}" (' + ",".join(f'"{_COLUMNS[n]}"' for n in _INSERTED) + ") VALUES "
-    tail = f' ON CONFLICT ("{activity_id}") DO NOTHING RETURNING "{activity_id}"'
-    width = len(_INSERTED)
-    inserted: set[str] = set()
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start:start + INSERT_CHUNK]
-        if numbered:
-            tuples = ("(" + ",".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(len(chunk)))
-        else:
-            tuples = ("(" + ",".join("?" * width) + ")" for _ in chunk)
-        result = await db.execute_query_dict(head + ",".join(tuples) + tail, [v for row in chunk for v in row])
-        inserted.update(row[activity_id] for row in result)
-    return inserted
-
-
-class InboxWriter:
-    """Group commit for the inbox: POSTs that arrive while a write is in flight share the next one.
-
-    Each POST still gets its 202 only after its row is committed; under load one statement (one
-    commit) carries many rows instead of one.
-    """
-
-    def __init__(self) -> None:
-        self._waiting: list[tuple[str, list[Any], asyncio.Future[bool]]] = []
-        self._flushing = False
-
-    async def store(self, activity: ReceivedActivity) -> bool:
-        """federation.inbox's InboxStore: False when the activity id was already stored."""
-        try:
-            row = _db_row(activity)
-        except ValidationError as exc:
-            raise InboxRefused(400, f"activity cannot be stored: {str(exc)[:200]}") from None
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((activity.activity_id, row, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    await self._write(batch)
-                except Exception as exc:
-                    for *_, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-        finally:
-            self._flushing = False
-
-    async def _write(self, batch: list[tuple[str, list[Any], asyncio.Future[bool]]]) -> None:
-        fresh: dict[str, tuple[list[Any], asyncio.Future[bool]]] = {}
-        for activity_id, row, future in batch:
-            if activity_id in fresh:
-                future.set_result(False)  # the same activity twice in one batch
-            else:
-                fresh[activity_id] = (row, future)
-        inserted = await insert_new_items([row for row, _ in fresh.values()])
-        for activity_id, (_, future) in fresh.items():
-            future.set_result(activity_id in inserted)
-
-
-store = InboxWriter().store
 
 
 # --------------------------------------------------------------------------- the loop

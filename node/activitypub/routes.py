@@ -22,7 +22,7 @@ from federation.signatures import SignatureError, verify_request
 from federation.fetcher import FetchError
 from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
 from node import __version__
-from node.activitypub import delivery, process, render, resolve
+from node.activitypub import delivery, inbox_store, process, render, resolve
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
@@ -330,7 +330,7 @@ async def _receive(request: web.Request) -> web.Response:
         received = await receive(
             "POST", _public_url(node, request), request.headers, body,
             resolve_key=partial(resolve.resolve_key, node), resolve_proof_key=partial(resolve.resolve_proof_key, node),
-            fetch_object=partial(resolve.fetch_object, node), store=process.store,
+            fetch_object=partial(resolve.fetch_object, node), store=inbox_store.store,
             handled_types=process.HANDLED_TYPES, max_skew=node.config["federation.signature_max_skew_seconds"])
     except InboxRefused as exc:
         log.info("inbox refused %s: %s", request.path, exc.reason)
