@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +45,11 @@ def origin(url: str | None) -> str:
     """
     if not url or not isinstance(url, str):
         return ""
+    return _origin(url)
+
+
+@lru_cache(maxsize=4096)  # the inbox asks about the same actor and ids several times per POST
+def _origin(url: str) -> str:
     try:
         return urlsplit(url).netloc.lower()
     except ValueError:

@@ -38,6 +38,8 @@ ROUTE_MODULES = [
     "node.api.provenance",
     "node.api.generations",
     "node.api.generation_admin",
+    "node.api.reports",
+    "node.api.admin",
     "node.web.pages",
     "node.activitypub.routes",
 ]

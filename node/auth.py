@@ -19,8 +19,10 @@ READ = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "
 WRITE = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists",
          "media", "mutes", "notifications", "reports", "statuses", "vitascope")
 FOLLOW = {"read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes", "write:mutes"}
+ADMIN = ("reports",)
 ALL_SCOPES = (["read", "write", "follow", "push", "profile", "admin:read", "admin:write"]
-              + [f"read:{s}" for s in READ] + [f"write:{s}" for s in WRITE])
+              + [f"read:{s}" for s in READ] + [f"write:{s}" for s in WRITE]
+              + [f"admin:read:{s}" for s in ADMIN] + [f"admin:write:{s}" for s in ADMIN])
 
 
 def valid_scopes(scopes: str) -> list[str] | None:
@@ -29,12 +31,13 @@ def valid_scopes(scopes: str) -> list[str] | None:
 
 
 def grants(token_scopes: str | list[str], required: str) -> bool:
-    """Whether a token's scopes include `required` (e.g. "write" covers "write:statuses")."""
+    """Whether a token's scopes include `required` ("write" covers "write:statuses", "admin:read"
+    covers "admin:read:reports")."""
     have = set(token_scopes.split() if isinstance(token_scopes, str) else token_scopes)
     if required in have:
         return True
-    top = required.split(":", 1)[0]
-    if ":" in required and top in have:
+    parent = required.rsplit(":", 1)[0]
+    if ":" in required and parent in have:
         return True
     if required in FOLLOW and "follow" in have:
         return True

@@ -166,6 +166,8 @@ def _validate(raw: dict[str, Any]) -> Config:
     for key in ("fetch_timeout_seconds", "max_fetch_bytes", "delivery_concurrency", "signature_max_skew_seconds"):
         if raw["federation"][key] <= 0:
             raise ConfigError(f"federation.{key}: must be positive")
+    if raw["federation"]["max_thread_fetch_depth"] < 0:
+        raise ConfigError("federation.max_thread_fetch_depth: must be zero or more")
     gen = raw["generation"]
     if gen["family"] not in ("ltx2", "ltx"):
         raise ConfigError(f"generation.family: must be ltx2 or ltx, got {gen['family']!r}")

@@ -10,7 +10,7 @@ from tortoise.functions import Count
 
 from node.context import Node
 from node.models import (Account, Block, Bookmark, Favourite, Follow, FollowRequest, MediaAttachment, Mention,
-                         Mute, Notification, Status, StatusTag)
+                         Mute, Notification, Status, StatusEdit, StatusTag)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -256,6 +256,43 @@ async def statuses_json(node: Node, viewer: Account | None, statuses: list[Statu
 
 async def status_json(node: Node, viewer: Account | None, status: Status) -> dict[str, Any]:
     return (await statuses_json(node, viewer, [status]))[0]
+
+
+async def status_edits_json(node: Node, status: Status) -> list[dict[str, Any]]:
+    """`GET /history`: Mastodon's StatusEdit list, oldest first; a status never edited has one
+    entry, itself. Media show as they were then (with that revision's descriptions)."""
+    edits = await StatusEdit.filter(status_id=status.id).order_by("id").prefetch_related("account")
+    if not edits:
+        media = await MediaAttachment.filter(status_id=status.id).order_by("id")
+        edits = [StatusEdit(status_id=status.id, account=await status.account, text=status.text, content=status.content,
+                            spoiler_text=status.spoiler_text, sensitive=status.sensitive,
+                            created_at=status.edited_at or status.created_at, media_ids=[m.id for m in media],
+                            media_descriptions=[m.description for m in media])]
+    wanted = {mid for edit in edits for mid in edit.media_ids}
+    media_by_id = {m.id: m for m in await MediaAttachment.filter(id__in=wanted)} if wanted else {}
+    editors = {edit.account_id: edit.account for edit in edits}
+    counts = await account_counts(editors.values())
+    accounts = {aid: account_json(node, a, counts[aid]) for aid, a in editors.items()}
+    out = []
+    for edit in edits:
+        descriptions = list(edit.media_descriptions or []) + [""] * len(edit.media_ids)
+        out.append({
+            "content": edit.content,
+            "spoiler_text": edit.spoiler_text,
+            "sensitive": edit.sensitive,
+            "created_at": iso(edit.created_at),
+            "account": accounts[edit.account_id],
+            "media_attachments": [{**media_json(node, media_by_id[mid]), "description": descriptions[i] or None}
+                                  for i, mid in enumerate(edit.media_ids) if mid in media_by_id],
+            "emojis": [],
+        })
+    return out
+
+
+def status_source_json(status: Status) -> dict[str, Any]:
+    """`GET /source`: what an edit starts from. Remote posts have no source: their HTML, as Mastodon."""
+    return {"id": str(status.id), "text": status.text if status.local else status.content,
+            "spoiler_text": status.spoiler_text}
 
 
 async def relationships(viewer: Account, targets: list[Account]) -> list[dict[str, Any]]:

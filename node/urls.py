@@ -71,3 +71,7 @@ class Urls:
     @property
     def instance_actor_key(self) -> str:
         return f"{self.base}/actor#main-key"
+
+    def instance_activity(self, kind: str, object_id: int | str) -> str:
+        """Ids of activities the instance actor sends (Flags of forwarded reports)."""
+        return f"{self.instance_actor}/{kind}/{object_id}"

@@ -21,7 +21,7 @@ from federation.delivery import Recipient, inboxes
 from node.activitypub import render
 from node.context import Node
 from node.ids import new_id
-from node.models import Account, Delivery, Follow, Mention, OutboxActivity, Status
+from node.models import Account, Delivery, Favourite, Follow, Mention, OutboxActivity, Report, Status
 from provenance.proofs import create_proof
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,15 @@ def sign(account: Account, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-async def publish(node: Node, account: Account, doc: dict[str, Any], targets: Iterable[Recipient], *,
+async def publish(node: Node, account: Account | None, doc: dict[str, Any], targets: Iterable[Recipient], *,
                   public: bool, audience: Iterable[str] = ()) -> OutboxActivity:
-    """Store a signed activity and queue its deliveries (one per distinct inbox)."""
+    """Store a signed activity and queue its deliveries (one per distinct inbox).
+
+    ``account`` None: the instance actor sends it (HTTP-signed with its RSA key; it has no Ed25519 key).
+    """
     from node.activitypub.delivery import enqueue
 
-    signed = sign(account, doc)
+    signed = sign(account, doc) if account is not None else doc
     destinations = inboxes(targets, exclude_origin=node.config.domain)
     async with in_transaction():
         activity = await OutboxActivity.create(uri=signed["id"], account=account, type=signed["type"],
@@ -92,7 +95,34 @@ async def on_status_created(node: Node, status: Status) -> None:
     if not status.local or account.domain is not None or status.reblog_of_id:
         return
     doc = await render.create(node, status)
-    to, cc, mentioned = await render.status_audience(node, status)
+    _to, _cc, mentioned = await render.status_audience(node, status)
+    await publish(node, account, doc, await _post_recipients(status, mentioned),
+                  public=status.visibility in ("public", "unlisted"), audience=[a.uri for a in mentioned])
+
+
+async def on_status_updated(node: Node, status: Status) -> None:
+    """An edit: `Update` with the post rendered as for `Create` (now with `updated`), to the Create's
+    audience and, as Mastodon's StatusReachFinder, remote accounts that boosted or liked it."""
+    account = status.account
+    if not status.local or account.domain is not None or status.reblog_of_id:
+        return
+    note = await render.note(node, status)
+    doc = ap.activity("Update", activity_id(node, account, "updates"), account.uri, note, to=note["to"],
+                      cc=note["cc"], published=status.edited_at)
+    _to, _cc, mentioned = await render.status_audience(node, status)
+    targets = await _post_recipients(status, mentioned)
+    boosters = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain__not_isnull=True) \
+        .prefetch_related("account")
+    likers = await Favourite.filter(status_id=status.id, account__domain__not_isnull=True).prefetch_related("account")
+    targets += [recipient(row.account) for row in [*boosters, *likers]]
+    await publish(node, account, doc, targets, public=status.visibility in ("public", "unlisted"),
+                  audience=[a.uri for a in mentioned])
+
+
+async def _post_recipients(status: Status, mentioned: list[Account]) -> list[Recipient]:
+    """Who receives one of our posts: followers (unless direct), mentioned remote actors, the
+    parent's author and, for public and unlisted remixes, the remix source's author."""
+    account = status.account
     targets = [] if status.visibility == "direct" else await follower_recipients(account)
     targets += [recipient(a) for a in mentioned if a.domain]
     if status.in_reply_to_account_id:
@@ -103,8 +133,7 @@ async def on_status_created(node: Node, status: Status) -> None:
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
         if source is not None and source.account.domain and status.visibility in ("public", "unlisted"):
             targets.append(recipient(source.account))
-    await publish(node, account, doc, targets, public=status.visibility in ("public", "unlisted"),
-                  audience=[a.uri for a in mentioned])
+    return targets
 
 
 async def _status_targets(node: Node, status: Status) -> list[Recipient]:
@@ -251,8 +280,22 @@ async def account_deleted(node: Node, account: Account) -> None:
                   public=True)
 
 
+async def on_report_created(node: Node, report: Report) -> None:
+    """A forwarded report: a Flag to the target's server, from the instance actor (as Mastodon sends it),
+    so the reporter stays anonymous to that server."""
+    if not report.forwarded or not report.uri:
+        return
+    target = await Account.get(id=report.target_account_id)
+    if target.domain is None:
+        return
+    uris = await Status.filter(id__in=report.status_ids, account_id=target.id).values_list("uri", flat=True)
+    doc = ap.activity("Flag", report.uri, node.urls.instance_actor, [target.uri, *uris], content=report.comment)
+    await publish(node, None, doc, [recipient(target)], public=False, audience=[target.uri])
+
+
 LISTENERS: dict[str, Callable[..., Awaitable[None]]] = {
     "status.created": on_status_created,
+    "status.updated": on_status_updated,
     "status.deleted": on_status_deleted,
     "reblog.created": on_reblog_created,
     "reblog.deleted": on_reblog_deleted,
@@ -266,6 +309,7 @@ LISTENERS: dict[str, Callable[..., Awaitable[None]]] = {
     "block.created": on_block_created,
     "block.deleted": on_block_deleted,
     "account.updated": on_account_updated,
+    "report.created": on_report_created,
 }
 
 

@@ -26,10 +26,9 @@ from node.context import Node
 from node.errors import ApiError
 from node.ids import new_id
 from node.models import (Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Mention,
-                         Notification, Report, Status, StatusTag, Tag, User)
-from node.services import social
+                         Notification, Status, StatusTag, Tag)
+from node.services import reports, social
 from node.services import statuses as status_service
-from node.services.notifications import notify
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
 
@@ -43,6 +42,9 @@ STUCK_AFTER = timedelta(minutes=5)
 # While the inbox is busy, processing waits for a LULL without POSTs, but never more than MAX_DEFER.
 LULL = 0.02
 MAX_DEFER = 0.5
+# Mentions read from one remote post, and how many unknown mentioned actors it may make us fetch.
+MAX_MENTIONS = 500
+MAX_MENTION_FETCHES = 10
 
 
 class Ignored(Exception):
@@ -249,18 +251,22 @@ async def handle_undo(node: Node, actor: Account, doc: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- posts
 
 
-async def store_remote_status(node: Node, author: Account, doc: dict[str, Any]) -> Status:
-    """A remote post as a Status row, with media, mentions and tags; notifies and streams like ours."""
+async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], *,
+                              ancestry: tuple[str, ...] = ()) -> Status:
+    """A remote post as a Status row, with media, mentions and tags; notifies and streams like ours.
+
+    Missing context is fetched as Mastodon does: an unknown parent (see `_parent_of`; ``ancestry``
+    holds the replies below this post while a thread is fetched upwards) and unknown mentioned actors.
+    """
     note = ap.parse_note(doc)
     if note.attributed_to != author.uri:
         raise Ignored("post is attributed to someone else than the actor")
     existing = await Status.get_or_none(uri=note.id)
     if existing is not None:
         return existing
-    parent = await Status.get_or_none(uri=note.in_reply_to).prefetch_related("account") if note.in_reply_to else None
+    parent = await _parent_of(node, note, ancestry) if note.in_reply_to else None
     remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
-    mentioned = [a for a in [await Account.get_or_none(uri=href, deleted_at=None) for href in dict.fromkeys(note.mentions)]
-                 if a is not None]
+    mentioned = await _mentioned_accounts(node, note.mentions)
     media: list[MediaAttachment] = []
     for attachment in note.attachments[:4]:
         try:
@@ -291,11 +297,72 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any]) 
                 await StatusTag.create(status=status, tag=tag)
             author.last_status_at = datetime.now(timezone.utc)
             await author.save(update_fields=["last_status_at"])
+            await _link_waiting_replies(status)
     except IntegrityError:
         return await Status.get(uri=note.id)
     status.account = author
     await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
     return status
+
+
+async def _parent_of(node: Node, note: ap.RemoteNote, ancestry: tuple[str, ...]) -> Status | None:
+    """The post a reply answers: known, or fetched from its origin (which fetches its own parent in
+    turn) while at most `federation.max_thread_fetch_depth` ancestors up from the post that arrived.
+
+    Never fatal: a parent that cannot be had leaves the reply with only `in_reply_to_uri`, and the
+    reply is linked when the parent arrives (`_link_waiting_replies`).
+    """
+    parent = await Status.get_or_none(uri=note.in_reply_to).prefetch_related("account")
+    if parent is not None:
+        return parent
+    below = (*ancestry, note.id)
+    if note.in_reply_to in below or len(ancestry) >= node.config["federation.max_thread_fetch_depth"]:
+        return None  # a cycle, or deep enough
+    try:
+        parent = await resolve.fetch_status(node, note.in_reply_to, ancestry=below)
+    except Ignored as exc:
+        log.info("parent %s of %s not stored: %s", note.in_reply_to, note.id, exc)
+        return None
+    if parent is not None:
+        await parent.fetch_related("account")
+    return parent
+
+
+async def _link_waiting_replies(status: Status) -> None:
+    """Replies stored before their parent ``status`` could be had are linked to it now, except its own
+    ancestors (a thread that loops back), so the reply graph never gets a cycle."""
+    waiting = await Status.filter(in_reply_to_uri=status.uri, in_reply_to_id=None).values_list("id", flat=True)
+    if not waiting:
+        return
+    ancestors = {status.id}
+    cursor = status.in_reply_to_id
+    while cursor is not None and cursor not in ancestors:
+        ancestors.add(cursor)
+        parents = await Status.filter(id=cursor).values_list("in_reply_to_id", flat=True)
+        cursor = parents[0] if parents else None
+    replies = [reply_id for reply_id in waiting if reply_id not in ancestors]
+    if replies:
+        await Status.filter(id__in=replies).update(in_reply_to_id=status.id, in_reply_to_account_id=status.account_id)
+
+
+async def _mentioned_accounts(node: Node, hrefs: list[str]) -> list[Account]:
+    """The accounts a post mentions. Unknown remote actors are fetched so its mentions show as on
+    Mastodon, at most MAX_MENTION_FETCHES per post; one that cannot be fetched is left out."""
+    hrefs = list(dict.fromkeys(hrefs))[:MAX_MENTIONS]
+    known = {account.uri: account for account in await Account.filter(uri__in=hrefs)} if hrefs else {}
+    found: dict[int, Account] = {}
+    fetches = 0
+    for href in hrefs:
+        account = known.get(href)
+        if account is None and not resolve.is_local(node, href) and fetches < MAX_MENTION_FETCHES:
+            fetches += 1
+            try:
+                account = await resolve.fetch_actor(node, href)
+            except (resolve.ResolveError, FetchError) as exc:
+                log.info("mentioned actor %s skipped: %s", href, exc)
+        if account is not None and account.deleted_at is None:
+            found.setdefault(account.id, account)
+    return list(found.values())
 
 
 async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None:
@@ -331,16 +398,45 @@ async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None
     note = ap.parse_note(obj)
     if note.attributed_to != actor.uri:
         raise Ignored("cannot update another actor's post")
+    if note.updated and status.edited_at and note.updated < status.edited_at:
+        raise Ignored("older than the edit we have")
+    media, added = await _edited_media(node, actor, status, note)
     summary = html_to_text(note.summary).strip()
-    status.content = sanitize_html(note.content_html)
-    status.spoiler_text = summary[:500]
-    status.sensitive = note.sensitive or bool(summary)
-    status.edited_at = note.updated or datetime.now(timezone.utc)
-    await status.save(update_fields=["content", "spoiler_text", "sensitive", "edited_at"])
-    from node.serializers import status_json
+    mentioned = await Account.filter(uri__in=list(dict.fromkeys(note.mentions))[:100], deleted_at=None)
+    status.account = actor
+    try:  # the edit is kept as a revision (GET /history), as for our own posts
+        changed = await status_service.save_edit(node, status, actor, fields={
+            "content": sanitize_html(note.content_html), "spoiler_text": summary[:500],
+            "sensitive": note.sensitive or bool(summary), "language": note.language or status.language},
+            media=media, tags=note.hashtags, mentioned=list(mentioned),
+            edited_at=note.updated or datetime.now(timezone.utc))
+    except Exception:
+        await MediaAttachment.filter(id__in=[m.id for m in added], status_id=None).delete()
+        raise
+    if not changed:
+        raise Ignored("the update changes nothing")
 
-    followers = await Follow.filter(target_id=actor.id, account__domain=None).values_list("account_id", flat=True)
-    await node.stream([f"user:{f}" for f in followers], "status.update", await status_json(node, None, status))
+
+async def _edited_media(node: Node, author: Account, status: Status,
+                        note: ap.RemoteNote) -> tuple[list[MediaAttachment], list[MediaAttachment]]:
+    """(all, newly stored) attachments of an edited remote post: those it had are kept by URL, new
+    ones are fetched and verified as on Create, and a refused one refuses the whole edit."""
+    had = {m.remote_url: m for m in await MediaAttachment.filter(status_id=status.id)}
+    media: list[MediaAttachment] = []
+    added: list[MediaAttachment] = []
+    for attachment in note.attachments[:4]:
+        if attachment.url in had:
+            media.append(had[attachment.url])
+            continue
+        try:
+            stored = await ingest_remote_media(node, author, attachment)
+        except MediaRefused as exc:
+            await MediaAttachment.filter(id__in=[m.id for m in added]).delete()
+            raise Ignored(f"refused {attachment.url}: {exc}") from None
+        if stored is not None:
+            media.append(stored)
+            added.append(stored)
+    return media, added
 
 
 async def delete_actor(node: Node, actor: Account) -> None:
@@ -417,11 +513,8 @@ async def handle_flag(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     if not targets:
         raise Ignored("report names none of our accounts")
     comment = doc.get("content") if isinstance(doc.get("content"), str) else ""
-    report = await Report.create(account=actor, target_account=targets[0], status_ids=[s.id for s in statuses],
-                                 comment=html_to_text(comment)[:5000], uri=doc.get("id"))
-    admins = await User.filter(admin=True).prefetch_related("account")
-    for admin in admins:
-        await notify(node, admin.account, actor, "admin.report")
+    report = await reports.file_report(node, actor, targets[0], statuses, html_to_text(comment)[:5000],
+                                       uri=doc.get("id"))
     log.info("report %s from %s about %s", report.id, actor.uri, targets[0].uri)
 
 

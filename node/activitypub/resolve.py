@@ -258,24 +258,28 @@ async def resolve_url(node: Node, url: str) -> Account | Status | None:
     return None
 
 
-async def fetch_status(node: Node, uri: str) -> Status | None:
-    """A post by id: ours, cached, or fetched from its origin and stored."""
+async def fetch_status(node: Node, uri: str, *, ancestry: tuple[str, ...] = ()) -> Status | None:
+    """A post by id: ours, cached, or fetched from its origin and stored.
+
+    ``ancestry``: when fetching the parent of a reply, the uris of the replies below it, which
+    bounds how far up a thread is fetched (see ``process.store_remote_status``).
+    """
     status = await Status.get_or_none(uri=uri)
     if status is not None or is_local(node, uri):
         return status
     try:
         doc = await fetch_document(node, uri)
-        return await status_from_document(node, doc)
+        return await status_from_document(node, doc, ancestry=ancestry)
     except (FetchError, ResolveError, DocumentError) as exc:
         log.info("cannot fetch post %s: %s", uri, exc)
         return None
 
 
-async def status_from_document(node: Node, doc: dict[str, Any]) -> Status:
+async def status_from_document(node: Node, doc: dict[str, Any], *, ancestry: tuple[str, ...] = ()) -> Status:
     from node.activitypub.process import store_remote_status
 
     author = await actor_for(node, doc.get("attributedTo"))
     if origin(author.uri) != origin(doc.get("id")):
         raise ResolveError("post and author live on different hosts")
-    return await store_remote_status(node, author, doc)
+    return await store_remote_status(node, author, doc, ancestry=ancestry)
 

@@ -1,4 +1,5 @@
-"""Statuses: post (with Idempotency-Key), read, delete, context, favourite, reblog, bookmark."""
+"""Statuses: post (with Idempotency-Key), read, edit (history, source), delete, context, favourite, reblog,
+bookmark."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from aiohttp import web
 
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id, viewer, visible_status
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, unprocessable
 from node.models import Favourite, Status
-from node.params import parse_id, read_params
-from node.serializers import accounts_many, status_json, statuses_json
+from node.params import Params, parse_id, read_params
+from node.serializers import accounts_many, status_edits_json, status_json, status_source_json, statuses_json
 from node.services import statuses as service
 from node.services.visibility import can_see
 
@@ -35,6 +36,46 @@ async def create(request: web.Request) -> web.Response:
 async def show(request: web.Request) -> web.Response:
     status = await visible_status(request, path_id(request))
     return web.json_response(await status_json(ctx(request), viewer(request), status))
+
+
+@routes.put("/api/v1/statuses/{id}")
+@scope("write:statuses")
+async def update(request: web.Request) -> web.Response:
+    """Edit a post, as Mastodon 4.x: only its author (anyone else gets 404); see service.edit_status."""
+    p = await read_params(request)
+    if p.raw("poll") not in (None, "", {}):
+        raise unprocessable("polls are not supported on this server")
+    status = await service.edit_status(
+        ctx(request), request["account"], path_id(request), text=p.str("status", "", max_len=100_000) or "",
+        spoiler_text=p.str("spoiler_text", "", max_len=10_000) or "", sensitive=p.bool("sensitive", False),
+        language=p.str("language", max_len=16), media_ids=[parse_id(m, "media_ids") for m in p.list("media_ids")],
+        media_attributes=_media_attributes(p))
+    return web.json_response(await status_json(ctx(request), request["account"], status))
+
+
+def _media_attributes(p: Params) -> list[dict]:
+    """`media_attributes` as a JSON array of objects, or Rails-style form fields (`[0][id]=…`)."""
+    value = p.raw("media_attributes")
+    if value in (None, ""):
+        return []
+    items = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise unprocessable("media_attributes must be a list of objects")
+    return items[:4]
+
+
+@routes.get("/api/v1/statuses/{id}/history")
+@scope("read:statuses", optional=True)
+async def history(request: web.Request) -> web.Response:
+    status = await visible_status(request, path_id(request))
+    return web.json_response(await status_edits_json(ctx(request), status))
+
+
+@routes.get("/api/v1/statuses/{id}/source")
+@scope("read:statuses")
+async def source(request: web.Request) -> web.Response:
+    status = await visible_status(request, path_id(request))
+    return web.json_response(status_source_json(status))
 
 
 @routes.delete("/api/v1/statuses/{id}")

@@ -1,9 +1,9 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-import functools
-from json import dumps, loads
 from node.ids import new_id
+from orjson import loads
 from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('locked', fields.BooleanField(default=False)),
                 ('bot', fields.BooleanField(default=False)),
                 ('discoverable', fields.BooleanField(default=True)),
-                ('fields_json', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('fields_json', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('avatar_path', fields.CharField(null=True, max_length=255)),
                 ('header_path', fields.CharField(null=True, max_length=255)),
                 ('avatar_remote_url', fields.CharField(null=True, max_length=2048)),
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('id', fields.BigIntField(primary_key=True, default=new_id, unique=True, db_index=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('holder', fields.CharField(max_length=255)),
-                ('terms', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('terms', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('note', fields.TextField(default='', unique=False)),
                 ('created_by', fields.ForeignKeyField('models.Account', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='copyright_opt_outs', on_delete=OnDelete.SET_NULL)),
             ],
@@ -124,7 +124,7 @@ class Migration(migrations.Migration):
                 ('activity_id', fields.CharField(unique=True, max_length=2048)),
                 ('actor_uri', fields.CharField(max_length=2048)),
                 ('type', fields.CharField(max_length=64)),
-                ('document', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('document', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('signer', fields.CharField(null=True, max_length=2048)),
                 ('state', fields.CharField(default='pending', db_index=True, max_length=16)),
                 ('error', fields.TextField(null=True, unique=False)),
@@ -184,9 +184,9 @@ class Migration(migrations.Migration):
                 ('uri', fields.CharField(unique=True, max_length=2048)),
                 ('account', fields.ForeignKeyField('models.Account', source_field='account_id', null=True, db_constraint=True, to_field='id', related_name='outbox_activities', on_delete=OnDelete.CASCADE)),
                 ('type', fields.CharField(max_length=32)),
-                ('document', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('document', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('public', fields.BooleanField(default=False)),
-                ('audience', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('audience', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
             ],
             options={'table': 'outbox_activities', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An activity we sent, exactly as signed, so its id dereferences and retries resend the same bytes.'},
             bases=['SnowflakeModel'],
@@ -231,12 +231,17 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='reports_made', on_delete=OnDelete.CASCADE)),
                 ('target_account', fields.ForeignKeyField('models.Account', source_field='target_account_id', db_constraint=True, to_field='id', related_name='reports_received', on_delete=OnDelete.CASCADE)),
-                ('status_ids', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('status_ids', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('comment', fields.TextField(default='', unique=False)),
+                ('category', fields.CharField(default='other', max_length=16)),
                 ('uri', fields.CharField(null=True, unique=True, max_length=2048)),
+                ('forwarded', fields.BooleanField(default=False)),
+                ('assigned_account', fields.ForeignKeyField('models.Account', source_field='assigned_account_id', null=True, db_constraint=True, to_field='id', related_name='reports_assigned', on_delete=OnDelete.SET_NULL)),
                 ('action_taken_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('action_taken_by_account', fields.ForeignKeyField('models.Account', source_field='action_taken_by_account_id', null=True, db_constraint=True, to_field='id', related_name='reports_resolved', on_delete=OnDelete.SET_NULL)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'reports', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A Flag from another server (or a local report): for the admins to review.'},
+            options={'table': 'reports', 'app': 'models', 'pk_attr': 'id', 'table_description': "A Flag from another server, or a local user's report: for the admins to review and resolve."},
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(
@@ -256,7 +261,7 @@ class Migration(migrations.Migration):
                 ('local', fields.BooleanField(default=True)),
                 ('in_reply_to', fields.ForeignKeyField('models.Status', source_field='in_reply_to_id', null=True, db_constraint=True, to_field='id', related_name='replies', on_delete=OnDelete.SET_NULL)),
                 ('in_reply_to_account', fields.ForeignKeyField('models.Account', source_field='in_reply_to_account_id', null=True, db_constraint=True, to_field='id', related_name='replied_by', on_delete=OnDelete.SET_NULL)),
-                ('in_reply_to_uri', fields.CharField(null=True, max_length=2048)),
+                ('in_reply_to_uri', fields.CharField(null=True, db_index=True, max_length=2048)),
                 ('reblog_of', fields.ForeignKeyField('models.Status', source_field='reblog_of_id', null=True, db_constraint=True, to_field='id', related_name='reblogs', on_delete=OnDelete.CASCADE)),
                 ('remix_of', fields.ForeignKeyField('models.Status', source_field='remix_of_id', null=True, db_constraint=True, to_field='id', related_name='remixes', on_delete=OnDelete.SET_NULL)),
                 ('remix_of_uri', fields.CharField(null=True, max_length=2048)),
@@ -314,7 +319,7 @@ class Migration(migrations.Migration):
                 ('focus_x', fields.FloatField(default=0.0)),
                 ('focus_y', fields.FloatField(default=0.0)),
                 ('sha256', fields.CharField(null=True, max_length=64)),
-                ('provenance', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('provenance', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('manifest_id', fields.CharField(null=True, max_length=255)),
                 ('generation_id', fields.BigIntField(null=True)),
             ],
@@ -351,7 +356,7 @@ class Migration(migrations.Migration):
                 ('model_version', fields.CharField(null=True, max_length=255)),
                 ('weights_digest', fields.CharField(null=True, max_length=128)),
                 ('test_model', fields.BooleanField(null=True)),
-                ('cameo_grants', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('cameo_grants', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('media', fields.ForeignKeyField('models.MediaAttachment', source_field='media_id', null=True, db_constraint=True, to_field='id', related_name='generation_jobs', on_delete=OnDelete.SET_NULL)),
                 ('started_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
@@ -382,6 +387,23 @@ class Migration(migrations.Migration):
                 ('status', fields.ForeignKeyField('models.Status', source_field='status_id', null=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
             ],
             options={'table': 'notifications', 'app': 'models', 'pk_attr': 'id'},
+            bases=['SnowflakeModel'],
+        ),
+        ops.CreateModel(
+            name='StatusEdit',
+            fields=[
+                ('id', fields.BigIntField(primary_key=True, default=new_id, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('status', fields.ForeignKeyField('models.Status', source_field='status_id', db_constraint=True, to_field='id', related_name='edits', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('models.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='status_edits', on_delete=OnDelete.CASCADE)),
+                ('text', fields.TextField(default='', unique=False)),
+                ('content', fields.TextField(default='', unique=False)),
+                ('spoiler_text', fields.TextField(default='', unique=False)),
+                ('sensitive', fields.BooleanField(default=False)),
+                ('media_ids', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('media_descriptions', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+            ],
+            options={'table': 'status_edits', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One revision of a status, kept as Mastodon keeps them: the first edit also saves the original'},
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(

@@ -8,12 +8,12 @@ from node.models.markers import Marker
 from node.models.notifications import Notification
 from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
 from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
-from node.models.statuses import IdempotencyKey, Mention, Status, StatusTag, Tag
+from node.models.statuses import IdempotencyKey, Mention, Status, StatusEdit, StatusTag, Tag
 from node.models.trust import NodeTrust
 
 __all__ = [
     "Account", "User", "MediaAttachment", "Marker", "Notification", "OAuthApplication", "OAuthCode",
     "OAuthToken", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "Mute", "IdempotencyKey",
-    "Mention", "Status", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
+    "Mention", "Status", "StatusEdit", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
 ]

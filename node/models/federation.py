@@ -1,6 +1,6 @@
 """Federation bookkeeping: received activities, activities we sent and their deliveries, peers' health,
-and reports from other servers. Each row is the truth for a piece of background work, so a restart
-of the node or of Redis loses nothing."""
+and reports (from other servers and from our users). Each row is the truth for a piece of background
+work, so a restart of the node or of Redis loses nothing."""
 
 from __future__ import annotations
 
@@ -81,16 +81,28 @@ class DomainHealth(Model):
         table = "domain_health"
 
 
+REPORT_CATEGORIES = ("spam", "legal", "violation", "other")
+
+
 class Report(SnowflakeModel):
-    """A Flag from another server (or a local report): for the admins to review."""
+    """A Flag from another server, or a local user's report: for the admins to review and resolve."""
 
     account = fields.ForeignKeyField("models.Account", related_name="reports_made", on_delete=fields.CASCADE)
     target_account = fields.ForeignKeyField("models.Account", related_name="reports_received",
                                             on_delete=fields.CASCADE)
     status_ids = fields.JSONField(default=list)
     comment = fields.TextField(default="")
+    category = fields.CharField(max_length=16, default="other")
+    # The Flag's id: theirs for a report from another server, ours when we forwarded it.
     uri = fields.CharField(max_length=2048, null=True, unique=True)
+    # A local user asked us to send the report to the target's server as well.
+    forwarded = fields.BooleanField(default=False)
+    assigned_account = fields.ForeignKeyField("models.Account", related_name="reports_assigned", null=True,
+                                              on_delete=fields.SET_NULL)
     action_taken_at = fields.DatetimeField(null=True)
+    action_taken_by_account = fields.ForeignKeyField("models.Account", related_name="reports_resolved", null=True,
+                                                     on_delete=fields.SET_NULL)
+    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "reports"

@@ -22,7 +22,8 @@ class Status(SnowflakeModel):
     local = fields.BooleanField(default=True)
     in_reply_to = fields.ForeignKeyField("models.Status", related_name="replies", null=True, on_delete=fields.SET_NULL)
     in_reply_to_account = fields.ForeignKeyField("models.Account", related_name="replied_by", null=True, on_delete=fields.SET_NULL)
-    in_reply_to_uri = fields.CharField(max_length=2048, null=True)
+    # Kept for every reply: a reply whose parent arrives later is linked to it by this uri.
+    in_reply_to_uri = fields.CharField(max_length=2048, null=True, db_index=True)
     reblog_of = fields.ForeignKeyField("models.Status", related_name="reblogs", null=True, on_delete=fields.CASCADE)
     # Remix: the status whose video this one's video was made from.
     remix_of = fields.ForeignKeyField("models.Status", related_name="remixes", null=True, on_delete=fields.SET_NULL)
@@ -70,3 +71,24 @@ class IdempotencyKey(SnowflakeModel):
     class Meta:
         table = "idempotency_keys"
         unique_together = (("user", "key"),)
+
+
+class StatusEdit(SnowflakeModel):
+    """One revision of a status, kept as Mastodon keeps them: the first edit also saves the original
+    (dated when it was posted), then every edit saves its result, so the history lists them in order.
+
+    Media are named by id with their descriptions of that moment: a video removed by a later edit
+    still shows in the revisions that had it.
+    """
+
+    status = fields.ForeignKeyField("models.Status", related_name="edits", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="status_edits", on_delete=fields.CASCADE)
+    text = fields.TextField(default="")  # source text (local statuses)
+    content = fields.TextField(default="")  # sanitised HTML as shown then
+    spoiler_text = fields.TextField(default="")
+    sensitive = fields.BooleanField(default=False)
+    media_ids = fields.JSONField(default=list)
+    media_descriptions = fields.JSONField(default=list)
+
+    class Meta:
+        table = "status_edits"

@@ -1,8 +1,9 @@
-"""Posting, deleting, favouriting, reblogging and bookmarking statuses."""
+"""Posting, editing, deleting, favouriting, reblogging and bookmarking statuses."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -11,8 +12,9 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
-                         Mention, Status, StatusTag, Tag, User)
+                         Mention, Status, StatusEdit, StatusTag, Tag, User)
 from node.models.statuses import VISIBILITIES
+from node.services.media import parse_focus
 from node.services.notifications import notify
 from node.services.visibility import can_see
 from node.text import find_mentions, find_tags, render
@@ -32,6 +34,41 @@ async def resolve_mentions(node: Node, text: str) -> list[Account]:
     return found
 
 
+def _check_text(node: Node, text: str, spoiler_text: str, media_ids: list[int]) -> None:
+    limit = node.config["limits.max_status_chars"]
+    if len(text) + len(spoiler_text) > limit:
+        raise unprocessable(f"text is too long (maximum is {limit} characters)")
+    if not text.strip() and not media_ids:
+        raise unprocessable("text can't be blank")
+    if len(media_ids) > 4:
+        raise unprocessable("too many media attachments (maximum is 4)")
+
+
+async def _own_media(account: Account, media_ids: list[int], status_id: int | None = None) -> list[MediaAttachment]:
+    """The author's own media for a post. A local MediaAttachment exists only for a video that passed
+    C2PA verification at upload (or came from our workers), so owning it is the whole check; it may
+    not belong to another post (``status_id``: the post being edited, which may keep its own)."""
+    media = []
+    for mid in media_ids:
+        m = await MediaAttachment.get_or_none(id=mid, account_id=account.id)
+        if m is None:
+            raise unprocessable(f"media {mid} not found")
+        if m.status_id is not None and m.status_id != status_id:
+            raise unprocessable(f"media {mid} is already attached to a status")
+        media.append(m)
+    return media
+
+
+async def compose(node: Node, text: str) -> tuple[str, list[Account], list[str]]:
+    """A local status's text as HTML, with the accounts it mentions and its hashtags."""
+    mentioned = await resolve_mentions(node, text)
+    tags = find_tags(text)
+    html = render(text, mention_urls={(a.acct() if a.domain else a.username).lower(): a.url or a.uri for a in mentioned}
+                  | {f"{a.username}@{a.domain or node.config.domain}".lower(): a.url or a.uri for a in mentioned},
+                  tag_url=node.urls.tag)
+    return html, mentioned, tags
+
+
 async def create_status(node: Node, user: User, *, text: str, visibility: str | None, spoiler_text: str = "",
                         sensitive: bool = False, in_reply_to_id: int | None = None, media_ids: list[int] = (),
                         language: str | None = None, idempotency_key: str | None = None,
@@ -44,26 +81,13 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     visibility = visibility or "public"
     if visibility not in VISIBILITIES:
         raise unprocessable(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    limit = node.config["limits.max_status_chars"]
-    if len(text) + len(spoiler_text) > limit:
-        raise unprocessable(f"text is too long (maximum is {limit} characters)")
-    if not text.strip() and not media_ids:
-        raise unprocessable("text can't be blank")
-    if len(media_ids) > 4:
-        raise unprocessable("too many media attachments (maximum is 4)")
+    _check_text(node, text, spoiler_text, media_ids)
     parent = None
     if in_reply_to_id is not None:
         parent = await Status.get_or_none(id=in_reply_to_id, deleted_at=None).prefetch_related("account")
         if parent is None or not await can_see(account, parent):
             raise ApiError(404, "Record not found")
-    media = []
-    for mid in media_ids:
-        m = await MediaAttachment.get_or_none(id=mid, account_id=account.id)
-        if m is None:
-            raise unprocessable(f"media {mid} not found")
-        if m.status_id is not None:
-            raise unprocessable(f"media {mid} is already attached to a status")
-        media.append(m)
+    media = await _own_media(account, media_ids)
     if remix_of_id is None:  # a post of a remixed video links the video's source
         made_by = [m.generation_id for m in media if m.generation_id]
         job = await GenerationJob.filter(id__in=made_by).exclude(remix_of_id=None).first() if made_by else None
@@ -73,11 +97,7 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
         remix_source = await Status.get_or_none(id=remix_of_id, deleted_at=None)
         if remix_source is None or not remix_source.remixable:
             raise unprocessable("the source video does not allow remixing")
-    mentioned = await resolve_mentions(node, text)
-    tags = find_tags(text)
-    html = render(text, mention_urls={(a.acct() if a.domain else a.username).lower(): a.url or a.uri for a in mentioned}
-                  | {f"{a.username}@{a.domain or node.config.domain}".lower(): a.url or a.uri for a in mentioned},
-                  tag_url=node.urls.tag)
+    html, mentioned, tags = await compose(node, text)
     status_id = new_id()
     async with in_transaction():
         status = await Status.create(
@@ -124,6 +144,16 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
         if source is not None:
             await notify(node, source.account, author, "remix", status)
+    listening = await listened_streams(node, await status_streams(status, tags))
+    if listening:  # rendering costs a dozen queries: only for someone who will see it
+        await node.stream(listening, "update", await status_json(node, None, status))
+    await node.emit("status.created", status=status)
+
+
+async def status_streams(status: Status, tags: list[str]) -> list[str]:
+    """The streams that show a status: its author's and local followers' homes, and for public posts
+    the public and hashtag timelines."""
+    author = status.account
     streams = [f"user:{author.id}"] if author.domain is None else []
     if status.visibility != "direct":
         followers = await Follow.filter(target_id=author.id, account__domain=None).values_list("account_id", flat=True)
@@ -134,10 +164,7 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
         streams += [f"hashtag:{t}" for t in tags]
         if author.domain is None:
             streams += [f"hashtag:local:{t}" for t in tags]
-    listening = await listened_streams(node, streams)
-    if listening:  # rendering costs a dozen queries: only for someone who will see it
-        await node.stream(listening, "update", await status_json(node, None, status))
-    await node.emit("status.created", status=status)
+    return streams
 
 
 async def listened_streams(node: Node, streams: list[str]) -> list[str]:
@@ -151,6 +178,139 @@ async def listened_streams(node: Node, streams: list[str]) -> list[str]:
     channels = [f"vitascope:stream:{name}" for name in streams]  # as Node.stream names them
     counts = await node.redis.pubsub_numsub(*channels)
     return [name for name, (_channel, count) in zip(streams, counts) if count]
+
+
+async def edit_status(node: Node, account: Account, status_id: int, *, text: str, spoiler_text: str = "",
+                      sensitive: bool = False, language: str | None = None, media_ids: list[int] = (),
+                      media_attributes: list[dict[str, Any]] = ()) -> Status:
+    """Edit one of the account's posts as Mastodon's `PUT /api/v1/statuses/:id` does.
+
+    Every field is replaced by what the client sent: media left out of ``media_ids`` are removed,
+    an absent spoiler is cleared; only the language is kept unless given. Visibility, reply and
+    remix source cannot change. ``media_attributes`` (`{"id", "description", "focus"}`) edit the
+    kept media. An edit that changes nothing records nothing (no revision, no `edited_at`).
+    """
+    status = await Status.get_or_none(id=status_id, account_id=account.id, deleted_at=None)
+    if status is None:
+        raise ApiError(404, "Record not found")
+    if status.reblog_of_id:
+        raise unprocessable("a reblog cannot be edited")
+    media_ids = list(dict.fromkeys(media_ids))
+    _check_text(node, text, spoiler_text, media_ids)
+    media = await _own_media(account, media_ids, status.id)
+    media_updates = _media_updates(media, media_attributes)
+    html, mentioned, tags = await compose(node, text)
+    status.account = account
+    await save_edit(node, status, account, fields={
+        "text": text, "content": html, "spoiler_text": spoiler_text, "sensitive": sensitive or bool(spoiler_text),
+        "language": language or status.language}, media=media, media_updates=media_updates, tags=tags,
+        mentioned=mentioned, edited_at=datetime.now(timezone.utc))
+    return status
+
+
+def _media_updates(media: list[MediaAttachment], attributes: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Validated description/focus changes by media id; attributes of media not kept are ignored
+    (as Mastodon). A custom thumbnail is refused: the poster is always a frame of the signed video."""
+    kept = {m.id: m for m in media}
+    updates: dict[int, dict[str, Any]] = {}
+    for attributes_of_one in attributes:
+        if not isinstance(attributes_of_one, dict):
+            raise unprocessable("media_attributes must be a list of objects")
+        if attributes_of_one.get("thumbnail") not in (None, ""):
+            raise unprocessable("custom thumbnails are not supported: the poster is a frame of the video")
+        mid = str(attributes_of_one.get("id", ""))
+        m = kept.get(int(mid)) if mid.isdigit() else None
+        if m is None:
+            continue
+        values: dict[str, Any] = {}
+        description = attributes_of_one.get("description")
+        if description is not None:
+            if not isinstance(description, str) or len(description) > 1500:
+                raise unprocessable("description must be a string of at most 1500 characters")
+            values["description"] = description
+        focus = attributes_of_one.get("focus")
+        if focus not in (None, ""):
+            if not isinstance(focus, str):
+                raise unprocessable("focus must be two numbers, like 0.5,-0.2")
+            values["focus_x"], values["focus_y"] = parse_focus(focus)
+        changed = {k: v for k, v in values.items() if getattr(m, k) != v}
+        if changed:
+            updates[m.id] = changed
+    return updates
+
+
+async def save_edit(node: Node, status: Status, editor: Account, *, fields: dict[str, Any],
+                    media: list[MediaAttachment], tags: list[str], mentioned: list[Account], edited_at: datetime,
+                    media_updates: dict[int, dict[str, Any]] | None = None) -> bool:
+    """Apply an edit of a local or remote status (``status.account`` loaded), then notify, stream and
+    federate it. False when it changes nothing, and then nothing is recorded.
+
+    In one transaction: the first edit saves the original as a revision dated when it was posted,
+    the status and its media, hashtags and mentions change, and the result is saved as a revision.
+    ``media`` are the kept and added attachments (added ones must be unattached); removed ones are
+    detached. Mentions are only added: whoever was mentioned keeps seeing the post, as on Mastodon.
+    """
+    media_updates = media_updates or {}
+    media = sorted(media, key=lambda m: m.id)  # the order statuses show them in
+    before = await MediaAttachment.filter(status_id=status.id).order_by("id")
+    if not media_updates and [m.id for m in before] == [m.id for m in media] \
+            and all(getattr(status, name) == value for name, value in fields.items()):
+        return False
+    async with in_transaction():
+        if not await StatusEdit.filter(status_id=status.id).exists():
+            await _save_revision(status, status.account_id, status.created_at, before)
+        kept = {m.id for m in media}
+        removed = [m.id for m in before if m.id not in kept]
+        if removed:
+            await MediaAttachment.filter(id__in=removed, status_id=status.id).update(status_id=None)
+        for m in media:
+            if m.status_id != status.id:
+                if not await MediaAttachment.filter(id=m.id, status_id=None).update(status_id=status.id):
+                    raise unprocessable(f"media {m.id} is already attached to a status")
+                m.status_id = status.id
+            if m.id in media_updates:
+                await MediaAttachment.filter(id=m.id).update(**media_updates[m.id])
+                for name, value in media_updates[m.id].items():
+                    setattr(m, name, value)
+        for name, value in fields.items():
+            setattr(status, name, value)
+        status.edited_at = edited_at
+        await status.save(update_fields=[*fields, "edited_at"])
+        await StatusTag.filter(status_id=status.id).delete()
+        for name in tags:
+            tag, _ = await Tag.get_or_create(name=name)
+            await StatusTag.create(status=status, tag=tag)
+        known = set(await Mention.filter(status_id=status.id).values_list("account_id", flat=True))
+        added = [a for a in mentioned if a.id not in known]
+        for a in added:
+            await Mention.create(status=status, account=a)
+        await _save_revision(status, editor.id, edited_at, media)
+    await after_status_edited(node, status, tags, added)
+    return True
+
+
+async def _save_revision(status: Status, account_id: int, at: datetime, media: list[MediaAttachment]) -> None:
+    await StatusEdit.create(status=status, account_id=account_id, text=status.text, content=status.content,
+                            spoiler_text=status.spoiler_text, sensitive=status.sensitive, created_at=at,
+                            media_ids=[m.id for m in media], media_descriptions=[m.description for m in media])
+
+
+async def after_status_edited(node: Node, status: Status, tags: list[str], mentioned: list[Account]) -> None:
+    """What Mastodon does after an edit: newly mentioned users and local boosters are notified
+    (`mention`, `update`), `status.update` goes to the streams that show the post, and listeners
+    (federation) get `status.updated`."""
+    from node.serializers import status_json
+
+    author = status.account
+    for a in mentioned:
+        await notify(node, a, author, "mention", status)
+    boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain=None).prefetch_related("account")
+    for boost in boosts:
+        await notify(node, boost.account, author, "update", status)
+    listening = await listened_streams(node, await status_streams(status, tags))
+    if listening:
+        await node.stream(listening, "status.update", await status_json(node, None, status))
+    await node.emit("status.updated", status=status)
 
 
 async def delete_status(node: Node, account: Account, status_id: int) -> Status:

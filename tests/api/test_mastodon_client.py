@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from urllib.parse import parse_qs, urlparse
 

@@ -1,0 +1,68 @@
+"""Received activities as the admins see them: what ended `error` or `ignored`, and why, and
+putting failed ones back in the queue once the cause is fixed.
+
+The inbox processor (node.activitypub.process) drains `pending` rows, so a retried item is picked
+up by the running node within its poll interval; nothing else needs waking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from node.errors import unprocessable
+from node.models import InboxItem
+from node.models.federation import INBOX_STATES
+from node.serializers import iso
+
+# Listed when no state is asked for: the items that carry a reason.
+NEEDS_ATTENTION = ("error", "ignored")
+# States an admin may send back to the processor (an ignored item too: its cause may be gone,
+# e.g. a peer's CA is trusted now).
+RETRYABLE = ("error", "ignored")
+
+
+def query(state: str | None) -> QuerySet[InboxItem]:
+    if state is None:
+        return InboxItem.filter(state__in=NEEDS_ATTENTION)
+    if state not in INBOX_STATES:
+        raise unprocessable(f"state must be one of {', '.join(INBOX_STATES)}")
+    return InboxItem.filter(state=state)
+
+
+def item_json(item: InboxItem) -> dict[str, Any]:
+    """One shape for the admin API and `vitascope admin inbox --json`."""
+    return {
+        "id": str(item.id),
+        "activity_id": item.activity_id,
+        "type": item.type,
+        "actor": item.actor_uri,
+        "signer": item.signer,
+        "received_at": iso(item.created_at),
+        "state": item.state,
+        "reason": item.error,
+        "attempts": item.attempts,
+        "processed_at": iso(item.processed_at),
+    }
+
+
+async def not_retryable(ids: list[int]) -> dict[int, str]:
+    """Why each of ``ids`` cannot be retried (missing, or in a state other than RETRYABLE)."""
+    states = dict(await InboxItem.filter(id__in=ids).values_list("id", "state"))
+    problems = {}
+    for item_id in ids:
+        if item_id not in states:
+            problems[item_id] = "no such inbox item"
+        elif states[item_id] not in RETRYABLE:
+            problems[item_id] = f"is {states[item_id]}; only {' or '.join(RETRYABLE)} items can be retried"
+    return problems
+
+
+async def retry(ids: list[int]) -> int:
+    """Put these error/ignored items back to pending; returns how many were."""
+    return await InboxItem.filter(id__in=ids, state__in=RETRYABLE).update(state="pending", error=None, claimed_at=None)
+
+
+async def retry_all_errors() -> int:
+    return await InboxItem.filter(state="error").update(state="pending", error=None, claimed_at=None)
