@@ -29,6 +29,8 @@ PUBLIC_ALIASES = frozenset({AS_PUBLIC, "as:Public", "Public"})
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question", "Video", "Image", "Audio", "Event"})
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 PAGE_SIZE = 20
+# alsoKnownAs entries kept from a remote actor (Mastodon users list a handful of old accounts).
+MAX_ALIASES = 20
 
 
 class DocumentError(ValueError):
@@ -187,6 +189,9 @@ class ActorInfo:
     discoverable: bool = True
     bot: bool = False
     fields: list[dict[str, str]] = field(default_factory=list)
+    # Account migration as Mastodon does it: the ids this actor also is, and the actor it moved to.
+    also_known_as: list[str] = field(default_factory=list)
+    moved_to: str | None = None
 
 
 def public_key(key_id: str, owner: str, pem: str) -> dict[str, Any]:
@@ -228,6 +233,10 @@ def person(actor: ActorInfo) -> dict[str, Any]:
         doc["icon"] = {"type": "Image", "url": actor.icon_url}
     if actor.image_url:
         doc["image"] = {"type": "Image", "url": actor.image_url}
+    if actor.also_known_as:
+        doc["alsoKnownAs"] = list(actor.also_known_as)
+    if actor.moved_to:
+        doc["movedTo"] = actor.moved_to
     return doc
 
 
@@ -469,6 +478,8 @@ class RemoteActor:
     manually_approves_followers: bool
     discoverable: bool
     fields: list[dict[str, str]]
+    also_known_as: tuple[str, ...] = ()
+    moved_to: str | None = None
 
 
 def _url_of(value: Any) -> str | None:
@@ -503,6 +514,10 @@ def _actor_multikey(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str
     return None, None
 
 
+def _aliases(value: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in ids_of(value) if len(i) <= 2048))[:MAX_ALIASES]
+
+
 def parse_actor(doc: dict[str, Any]) -> RemoteActor:
     actor_id = doc.get("id")
     kind = type_of(doc)
@@ -531,6 +546,7 @@ def parse_actor(doc: dict[str, Any]) -> RemoteActor:
         image_url=_url_of(doc.get("image")),
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         discoverable=doc.get("discoverable") is not False, fields=fields,
+        also_known_as=_aliases(doc.get("alsoKnownAs")), moved_to=id_of(doc.get("movedTo")),
     )
 
 

@@ -95,6 +95,7 @@ MASTODON_TERMS: dict[str, Any] = {
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},  # alsoKnownAs is in the ActivityStreams context
 }
 
 # Identical to the protected definitions in data-integrity/v1 and did/v1, so

@@ -40,6 +40,7 @@ ROUTE_MODULES = [
     "node.api.generation_admin",
     "node.api.reports",
     "node.api.admin",
+    "node.api.migration",
     "node.web.pages",
     "node.activitypub.routes",
 ]

@@ -27,9 +27,18 @@ def _media_url(node: Node, path: str | None, remote: str | None, default: str) -
     return remote or f"{node.urls.base}{default}"
 
 
-async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, int]]:
-    ids = [a.id for a in accounts]
-    out = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
+async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any]]:
+    """Per account: its counts and, for an account that moved, `moved`: (the account it moved to,
+    that account's counts) — what `account_json` renders, in a fixed number of queries."""
+    accounts = list(accounts)
+    moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}
+    targets = {t.id: t for t in await Account.filter(id__in=moved_ids, deleted_at=None, suspended_at=None)} \
+        if moved_ids else {}
+    ids = list({a.id for a in accounts} | set(targets))
+    out: dict[int, dict[str, Any]] = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
+    for account in accounts:
+        if account.moved_to_id in targets:
+            out[account.id]["moved"] = (targets[account.moved_to_id], out[account.moved_to_id])
     if not ids:
         return out
     for row in await Follow.filter(target_id__in=ids).group_by("target_id").annotate(n=Count("id")).values("target_id", "n"):
@@ -42,12 +51,12 @@ async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, int
     return out
 
 
-def account_json(node: Node, account: Account, counts: dict[str, int] | None = None) -> dict[str, Any]:
+def account_json(node: Node, account: Account, counts: dict[str, Any] | None = None) -> dict[str, Any]:
     counts = counts or {"followers": 0, "following": 0, "statuses": 0}
     avatar = _media_url(node, account.avatar_path, account.avatar_remote_url, "/static/avatar.png")
     header = _media_url(node, account.header_path, account.header_remote_url, "/static/header.png")
     created = account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
-    return {
+    data = {
         "id": str(account.id),
         "username": account.username,
         "acct": account.acct(),
@@ -76,6 +85,10 @@ def account_json(node: Node, account: Account, counts: dict[str, int] | None = N
         "fields": [{"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
                    for f in (account.fields_json or [])],
     }
+    if "moved" in counts:  # as Mastodon: the account it moved to, itself rendered without `moved`
+        target, target_counts = counts["moved"]
+        data["moved"] = account_json(node, target, {k: v for k, v in target_counts.items() if k != "moved"})
+    return data
 
 
 async def account_one(node: Node, account: Account) -> dict[str, Any]:
@@ -338,6 +351,8 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             "group_key": f"ungrouped-{n.id}",
             "account": account_json(node, n.from_account, counts[n.from_account_id]),
         }
+        if n.type == "move" and "moved" in counts[n.from_account_id]:
+            item["target"] = item["account"]["moved"]  # where the account moved (Pleroma's `move`)
         if n.status_id and str(n.status_id) in rendered:
             item["status"] = rendered[str(n.status_id)]
         out.append(item)

@@ -21,7 +21,7 @@ from federation.delivery import Recipient, inboxes
 from node.activitypub import render
 from node.context import Node
 from node.ids import new_id
-from node.models import Account, Delivery, Favourite, Follow, Mention, OutboxActivity, Report, Status
+from node.models import Account, Block, Delivery, Favourite, Follow, Mention, OutboxActivity, Report, Status
 from provenance.proofs import create_proof
 
 log = logging.getLogger(__name__)
@@ -268,8 +268,20 @@ async def on_account_updated(node: Node, account: Account) -> None:
     if account.domain is not None:
         return
     doc = ap.activity("Update", activity_id(node, account, "updates"), account.uri,
-                      ap.embedded(render.person(node, account)), to=[ap.AS_PUBLIC])
+                      ap.embedded(await render.person(node, account)), to=[ap.AS_PUBLIC])
     await publish(node, account, doc, await follower_recipients(account), public=True)
+
+
+async def on_account_moved(node: Node, account: Account, target: Account) -> None:
+    """Mastodon's Move (MoveDistributionWorker): to the followers, who follow the target, and to the
+    servers of those who block the account, who may carry the block over."""
+    if account.domain is not None:
+        return
+    doc = ap.activity("Move", activity_id(node, account, "moves"), account.uri, account.uri, target=target.uri,
+                      to=[node.urls.followers(account.username)])
+    blockers = await Block.filter(target_id=account.id, account__domain__not_isnull=True).prefetch_related("account")
+    targets = await follower_recipients(account) + [recipient(row.account) for row in blockers]
+    await publish(node, account, doc, targets, public=True)
 
 
 async def account_deleted(node: Node, account: Account) -> None:
@@ -309,6 +321,7 @@ LISTENERS: dict[str, Callable[..., Awaitable[None]]] = {
     "block.created": on_block_created,
     "block.deleted": on_block_deleted,
     "account.updated": on_account_updated,
+    "account.moved": on_account_moved,
     "report.created": on_report_created,
 }
 

@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from federation import documents as ap
 from federation.fetcher import FetchError
-from node.activitypub import resolve
+from node.activitypub import context_fetch, resolve
 from node.activitypub.media import MediaRefused, ingest_remote_media
 from node.activitypub.runtime import federation
 from node.context import Node
@@ -27,7 +27,7 @@ from node.errors import ApiError
 from node.ids import new_id
 from node.models import (Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Mention,
                          Notification, Status, StatusTag, Tag)
-from node.services import reports, social
+from node.services import migration, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -35,16 +35,13 @@ from node.text import html_to_text, sanitize_html
 log = logging.getLogger(__name__)
 
 HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
-                           "Block", "Flag"})
+                           "Block", "Flag", "Move"})
 BATCH = 50
 IDLE_POLL_SECONDS = 2.0
 STUCK_AFTER = timedelta(minutes=5)
 # While the inbox is busy, processing waits for a LULL without POSTs, but never more than MAX_DEFER.
 LULL = 0.02
 MAX_DEFER = 0.5
-# Mentions read from one remote post, and how many unknown mentioned actors it may make us fetch.
-MAX_MENTIONS = 500
-MAX_MENTION_FETCHES = 10
 
 
 class Ignored(Exception):
@@ -255,8 +252,10 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
                               ancestry: tuple[str, ...] = ()) -> Status:
     """A remote post as a Status row, with media, mentions and tags; notifies and streams like ours.
 
-    Missing context is fetched as Mastodon does: an unknown parent (see `_parent_of`; ``ancestry``
-    holds the replies below this post while a thread is fetched upwards) and unknown mentioned actors.
+    It is stored at once with the context we have; what is missing — an unknown parent (up the
+    thread; ``ancestry`` holds the replies below this post while a thread is fetched upwards) and
+    unknown mentioned actors — is fetched in the background (node.activitypub.context_fetch), so a
+    slow host never holds the inbox.
     """
     note = ap.parse_note(doc)
     if note.attributed_to != author.uri:
@@ -264,9 +263,10 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     existing = await Status.get_or_none(uri=note.id)
     if existing is not None:
         return existing
-    parent = await _parent_of(node, note, ancestry) if note.in_reply_to else None
+    below = (*ancestry, note.id)
+    parent = await context_fetch.known_parent(note, below)
     remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
-    mentioned = await _mentioned_accounts(node, note.mentions)
+    mentioned, unknown_mentions = await context_fetch.known_mentions(node, note.mentions)
     media: list[MediaAttachment] = []
     for attachment in note.attachments[:4]:
         try:
@@ -297,72 +297,13 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
                 await StatusTag.create(status=status, tag=tag)
             author.last_status_at = datetime.now(timezone.utc)
             await author.save(update_fields=["last_status_at"])
-            await _link_waiting_replies(status)
+            await context_fetch.link_waiting_replies(status)
     except IntegrityError:
         return await Status.get(uri=note.id)
     status.account = author
     await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
+    await context_fetch.fetch_missing(node, status, below, unknown_mentions)
     return status
-
-
-async def _parent_of(node: Node, note: ap.RemoteNote, ancestry: tuple[str, ...]) -> Status | None:
-    """The post a reply answers: known, or fetched from its origin (which fetches its own parent in
-    turn) while at most `federation.max_thread_fetch_depth` ancestors up from the post that arrived.
-
-    Never fatal: a parent that cannot be had leaves the reply with only `in_reply_to_uri`, and the
-    reply is linked when the parent arrives (`_link_waiting_replies`).
-    """
-    parent = await Status.get_or_none(uri=note.in_reply_to).prefetch_related("account")
-    if parent is not None:
-        return parent
-    below = (*ancestry, note.id)
-    if note.in_reply_to in below or len(ancestry) >= node.config["federation.max_thread_fetch_depth"]:
-        return None  # a cycle, or deep enough
-    try:
-        parent = await resolve.fetch_status(node, note.in_reply_to, ancestry=below)
-    except Ignored as exc:
-        log.info("parent %s of %s not stored: %s", note.in_reply_to, note.id, exc)
-        return None
-    if parent is not None:
-        await parent.fetch_related("account")
-    return parent
-
-
-async def _link_waiting_replies(status: Status) -> None:
-    """Replies stored before their parent ``status`` could be had are linked to it now, except its own
-    ancestors (a thread that loops back), so the reply graph never gets a cycle."""
-    waiting = await Status.filter(in_reply_to_uri=status.uri, in_reply_to_id=None).values_list("id", flat=True)
-    if not waiting:
-        return
-    ancestors = {status.id}
-    cursor = status.in_reply_to_id
-    while cursor is not None and cursor not in ancestors:
-        ancestors.add(cursor)
-        parents = await Status.filter(id=cursor).values_list("in_reply_to_id", flat=True)
-        cursor = parents[0] if parents else None
-    replies = [reply_id for reply_id in waiting if reply_id not in ancestors]
-    if replies:
-        await Status.filter(id__in=replies).update(in_reply_to_id=status.id, in_reply_to_account_id=status.account_id)
-
-
-async def _mentioned_accounts(node: Node, hrefs: list[str]) -> list[Account]:
-    """The accounts a post mentions. Unknown remote actors are fetched so its mentions show as on
-    Mastodon, at most MAX_MENTION_FETCHES per post; one that cannot be fetched is left out."""
-    hrefs = list(dict.fromkeys(hrefs))[:MAX_MENTIONS]
-    known = {account.uri: account for account in await Account.filter(uri__in=hrefs)} if hrefs else {}
-    found: dict[int, Account] = {}
-    fetches = 0
-    for href in hrefs:
-        account = known.get(href)
-        if account is None and not resolve.is_local(node, href) and fetches < MAX_MENTION_FETCHES:
-            fetches += 1
-            try:
-                account = await resolve.fetch_actor(node, href)
-            except (resolve.ResolveError, FetchError) as exc:
-                log.info("mentioned actor %s skipped: %s", href, exc)
-        if account is not None and account.deleted_at is None:
-            found.setdefault(account.id, account)
-    return list(found.values())
 
 
 async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None:
@@ -518,6 +459,31 @@ async def handle_flag(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     log.info("report %s from %s about %s", report.id, actor.uri, targets[0].uri)
 
 
+async def handle_move(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    """Mastodon's Move: the actor moved to `target`, and our users who followed it follow the target.
+
+    Only an account can move itself, and only to an account that, fetched afresh from its server,
+    names it in alsoKnownAs and has not moved on (services.migration.refusal). A replay (or a second
+    Move) finds it moved already and no followers left: ignored, nothing changes.
+    """
+    if ap.id_of(_object(doc)) != actor.uri:
+        raise Ignored("a Move must move the actor that sends it")
+    target_uri = ap.id_of(doc.get("target"))
+    if not target_uri:
+        raise Ignored("Move without a target")
+    try:
+        target = await resolve.fresh_actor(node, target_uri)
+    except (resolve.ResolveError, FetchError) as exc:
+        raise Ignored(f"move target could not be fetched: {exc}") from None
+    reason = migration.refusal(node, actor, target)
+    if reason:
+        raise Ignored(reason)
+    already, moved = await migration.follow_move(node, actor, target.account)
+    if already and not moved:
+        raise Ignored(f"already moved to {target.account.uri}; no followers here left to move")
+    log.info("%s moved to %s: %d local followers follow it now", actor.uri, target.account.uri, moved)
+
+
 HANDLERS = {
     "Follow": handle_follow,
     "Accept": handle_accept,
@@ -530,5 +496,6 @@ HANDLERS = {
     "Announce": handle_announce,
     "Block": handle_block,
     "Flag": handle_flag,
+    "Move": handle_move,
 }
 assert set(HANDLERS) == HANDLED_TYPES

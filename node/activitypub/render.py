@@ -10,7 +10,7 @@ from node.models import Account, MediaAttachment, Mention, Status, StatusTag
 from provenance.digests import digest_multibase
 
 
-def actor_info(node: Node, account: Account) -> ap.ActorInfo:
+def actor_info(node: Node, account: Account, *, moved_to: str | None = None) -> ap.ActorInfo:
     urls = node.urls
     u = account.username
 
@@ -25,12 +25,13 @@ def actor_info(node: Node, account: Account) -> ap.ActorInfo:
         ed25519_key_id=account.ed25519_key_id, ed25519_multikey=account.ed25519_public_multikey,
         published=account.created_at, icon_url=media(account.avatar_path), image_url=media(account.header_path),
         manually_approves_followers=account.locked, discoverable=account.discoverable, bot=account.bot,
-        fields=list(account.fields_json or []),
+        fields=list(account.fields_json or []), also_known_as=list(account.also_known_as or []), moved_to=moved_to,
     )
 
 
-def person(node: Node, account: Account) -> dict[str, Any]:
-    return ap.person(actor_info(node, account))
+async def person(node: Node, account: Account) -> dict[str, Any]:
+    moved_to = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
+    return ap.person(actor_info(node, account, moved_to=moved_to.uri if moved_to else None))
 
 
 def instance_actor(node: Node) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +73,7 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
         outbox_uri=actor.outbox, followers_uri=actor.followers, featured_uri=actor.featured,
         actor_type=actor.type, public_key_id=actor.public_key_id, public_key_pem=actor.public_key_pem,
         ed25519_key_id=actor.ed25519_key_id, ed25519_public_multikey=actor.ed25519_multikey,
+        also_known_as=list(actor.also_known_as), moved_to_id=await _moved_to_id(actor),
         fetched_at=datetime.now(timezone.utc),
     )
     account = await Account.get_or_none(uri=actor.id)
@@ -92,6 +94,15 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
     return account
 
 
+async def _moved_to_id(actor: RemoteActor) -> int | None:
+    """The account a remote actor says it moved to, believed (as Mastodon shows it) only when that
+    account is known and names the actor in its alsoKnownAs; a Move checks the target afresh."""
+    if not actor.moved_to or actor.moved_to == actor.id:
+        return None
+    target = await Account.get_or_none(uri=actor.moved_to, deleted_at=None)
+    return target.id if target is not None and actor.id in (target.also_known_as or []) else None
+
+
 async def fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> Account:
     """The Account for an actor id: cached for a day, then (or when ``refresh``) fetched again."""
     if is_local(node, uri):
@@ -105,16 +116,43 @@ async def fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> Account
     if account is not None and (fresh or account.deleted_at is not None) and not refresh:
         return account
     try:
-        doc = await fetch_document(node, uri)
-        actor = parse_actor(doc)
+        account, _ = await _fetch_remote_actor(node, uri)
     except (FetchError, DocumentError) as exc:
         if account is not None and not refresh:
             log.info("keeping cached actor %s: %s", uri, exc)
             return account
         raise ResolveError(f"{uri}: {exc}") from exc
+    return account
+
+
+async def _fetch_remote_actor(node: Node, uri: str) -> tuple[Account, RemoteActor]:
+    """A remote actor fetched from its origin now and stored: its Account and the document as read."""
+    actor = parse_actor(await fetch_document(node, uri))
     if actor.id != uri and not same_host_alias(uri, actor.id):
         raise ResolveError(f"{uri}: served an actor with another id")
-    return await upsert_actor(node, actor)
+    return await upsert_actor(node, actor), actor
+
+
+@dataclass(frozen=True)
+class FreshActor:
+    """An actor as its origin shows it right now (account migration must not trust a cached copy)."""
+
+    account: Account
+    also_known_as: tuple[str, ...]
+    moved_to: str | None  # the actor id it says it moved to, known to us or not
+
+
+async def fresh_actor(node: Node, uri: str) -> FreshActor:
+    """Ours from the database; a remote actor fetched from its origin now (ResolveError if it cannot be)."""
+    if is_local(node, uri):
+        account = await fetch_actor(node, uri)
+        moved = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
+        return FreshActor(account, tuple(account.also_known_as or ()), moved.uri if moved else None)
+    try:
+        account, actor = await _fetch_remote_actor(node, uri)
+    except (FetchError, DocumentError) as exc:
+        raise ResolveError(f"{uri}: {exc}") from exc
+    return FreshActor(account, actor.also_known_as, actor.moved_to)
 
 
 def same_host_alias(requested: str, actual: str) -> bool:
@@ -258,24 +296,23 @@ async def resolve_url(node: Node, url: str) -> Account | Status | None:
     return None
 
 
-async def fetch_status(node: Node, uri: str, *, ancestry: tuple[str, ...] = ()) -> Status | None:
-    """A post by id: ours, cached, or fetched from its origin and stored.
-
-    ``ancestry``: when fetching the parent of a reply, the uris of the replies below it, which
-    bounds how far up a thread is fetched (see ``process.store_remote_status``).
-    """
+async def fetch_status(node: Node, uri: str) -> Status | None:
+    """A post by id: ours, cached, or fetched from its origin and stored."""
     status = await Status.get_or_none(uri=uri)
     if status is not None or is_local(node, uri):
         return status
     try:
         doc = await fetch_document(node, uri)
-        return await status_from_document(node, doc, ancestry=ancestry)
+        return await status_from_document(node, doc)
     except (FetchError, ResolveError, DocumentError) as exc:
         log.info("cannot fetch post %s: %s", uri, exc)
         return None
 
 
 async def status_from_document(node: Node, doc: dict[str, Any], *, ancestry: tuple[str, ...] = ()) -> Status:
+    """A fetched post, stored with its author. ``ancestry``: when it is the parent of a reply, the
+    uris of the replies below it, which bounds how far up a thread is fetched (see
+    ``context_fetch.fetch_missing``)."""
     from node.activitypub.process import store_remote_status
 
     author = await actor_for(node, doc.get("attributedTo"))

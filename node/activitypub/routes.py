@@ -173,7 +173,7 @@ async def actor(request: web.Request) -> web.StreamResponse:
     if account.deleted_at is not None or account.suspended_at is not None:
         return _gone(account.uri, "Person", account.deleted_at)
     await guard(request)
-    return ap_response(render.person(_node(request), account))
+    return ap_response(await render.person(_node(request), account))
 
 
 def _page_url(collection: str, max_id: int | None = None) -> str:

@@ -1,5 +1,5 @@
 """The federation runtime of one web process: the instance actor's key, the one SafeFetcher, and the
-background tasks (inbox processor, delivery worker) started by `setup`."""
+background tasks (inbox processor, delivery worker, context worker) started by `setup`."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ async def _close_when_cancelled(runtime: Federation) -> None:
 
 async def setup(app: web.Application, node: Node) -> None:
     """Plugin entry point (node.app PLUGIN_MODULES): hooks, listeners and background tasks."""
-    from node.activitypub import delivery, outgoing, process, resolve
+    from node.activitypub import context_fetch, delivery, outgoing, process, resolve
 
     runtime = await start(node)
     node.extras["resolve_account"] = resolve.resolve_account
@@ -102,3 +102,4 @@ async def setup(app: web.Application, node: Node) -> None:
     app["background"].append(asyncio.create_task(_close_when_cancelled(runtime)))
     app["background"].append(asyncio.create_task(process.run_processor(node)))
     app["background"].extend(await delivery.start_worker(node))
+    app["background"].append(context_fetch.start_worker(node))

@@ -45,6 +45,8 @@ class Migration(migrations.Migration):
                 ('suspended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_status_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('moved_to', fields.ForeignKeyField('models.Account', source_field='moved_to_id', null=True, db_constraint=True, to_field='id', related_name='moved_from', on_delete=OnDelete.SET_NULL)),
+                ('also_known_as', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
             ],
             options={'table': 'accounts', 'app': 'models', 'unique_together': (('username', 'domain'),), 'pk_attr': 'id', 'table_description': 'An actor: local when `domain` is None. Remote rows are a cache of their actor document.'},
             bases=['SnowflakeModel'],

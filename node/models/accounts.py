@@ -42,6 +42,11 @@ class Account(SnowflakeModel):
     suspended_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     last_status_at = fields.DatetimeField(null=True)
+    # Account migration (ActivityPub Move, as Mastodon does it): the account this one moved to, and
+    # the actor ids it says it also is (a local user's aliases; a remote actor's alsoKnownAs).
+    moved_to = fields.ForeignKeyField("models.Account", related_name="moved_from", null=True,
+                                      on_delete=fields.SET_NULL)
+    also_known_as = fields.JSONField(default=list)
 
     class Meta:
         table = "accounts"

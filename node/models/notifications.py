@@ -7,7 +7,7 @@ from tortoise import fields
 from node.models.base import SnowflakeModel
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
-         "admin.sign_up", "admin.report", "remix", "generation")
+         "admin.sign_up", "admin.report", "remix", "generation", "move")
 
 
 class Notification(SnowflakeModel):

@@ -1,18 +1,23 @@
-"""Remote posts arrive with their context: unknown parents and mentioned actors are fetched.
+"""Remote posts arrive with their context: unknown parents and mentioned actors are fetched in the
+background, so a slow host never holds the inbox.
 
 Three live nodes: alpha (`node`), beta (`node_b`) and gamma, which fetches at most two ancestors.
 Gamma's users follow only beta users, so whatever gamma shows of alpha it had to fetch itself.
-A small origin server in this process (loopback) serves fixed documents and can go away.
+A small aiohttp origin server in this process (loopback) serves fixed documents, can go away, and
+can hang: accept every request and answer none.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 import pytest
+import redis
+from aiohttp import web
 
+from node.activitypub.context_fetch import QUEUE
 from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 from tests.support.servers import free_port
@@ -20,18 +25,26 @@ from tests.support.servers import free_port
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"
 MAX_DEPTH = 2
+# Gamma's per-request timeout: long, so that an inbox waiting on a hanging fetch would be obvious.
+FETCH_TIMEOUT = 30
+# Other activities must show well before that.
+PROMPTLY = 10
 
 
 class Origin:
-    """Fixed ActivityStreams documents by path on 127.0.0.1; stop() makes the host unreachable."""
+    """Fixed ActivityStreams documents by path on 127.0.0.1. stop() makes the host unreachable;
+    hang() makes it accept requests and answer none until release()."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.domain = f"127.0.0.1:{self.port}"
         self.documents: dict[str, dict] = {}
-        self.gets: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
+        self.gets: list[tuple[str, str]] = []  # (path, User-Agent)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._answering: asyncio.Event | None = None
 
     def actor(self, name: str) -> str:
         actor_id = f"{self.url}/users/{name}"
@@ -47,42 +60,67 @@ class Origin:
                                 "published": "2026-01-01T00:00:00Z", "inReplyTo": in_reply_to}
         return note_id
 
+    def fetches(self, path: str, by=None) -> int:
+        """GETs of ``path`` (by the live node ``by``: Vitascope names its base URL in User-Agent)."""
+        return sum(1 for got, agent in self.gets if got == path and (by is None or f"(+{by.url})" in agent))
+
+    async def _get(self, request: web.Request) -> web.Response:
+        self.gets.append((request.path, request.headers.get("User-Agent", "")))
+        await self._answering.wait()
+        document = self.documents.get(request.path)
+        return web.json_response(document or {}, status=200 if document else 404,
+                                 content_type="application/activity+json")
+
+    async def _post(self, request: web.Request) -> web.Response:  # deliveries to our actors' inboxes
+        await request.read()
+        return web.Response(status=202)
+
+    async def _serve(self) -> None:
+        self._answering = asyncio.Event()
+        self._answering.set()
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._get)
+        app.router.add_post("/{path:.*}", self._post)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    def _run(self, coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def _call(self, function) -> None:
+        async def call() -> None:
+            function()
+
+        self._run(call())
+
     def start(self) -> None:
-        origin = self
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._run(self._serve())
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                origin.gets.append(self.path)
-                document = origin.documents.get(self.path)
-                self._answer(200 if document else 404, json.dumps(document or {}).encode())
+    def hang(self) -> None:
+        self._call(self._answering.clear)
 
-            def do_POST(self) -> None:  # deliveries to our actors' inboxes
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._answer(202, b"")
-
-            def _answer(self, code: int, body: bytes) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/activity+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+    def release(self) -> None:
+        self._call(self._answering.set)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._loop is None:
+            return
+        self.release()
+        self._run(self._runner.cleanup())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+        self._loop = None
 
 
 @pytest.fixture(scope="module")
 def gamma(nodes):
-    return nodes("gamma", overrides={"federation": {"max_thread_fetch_depth": MAX_DEPTH}})
+    return nodes("gamma", overrides={"federation": {"max_thread_fetch_depth": MAX_DEPTH,
+                                                    "fetch_timeout_seconds": FETCH_TIMEOUT}})
 
 
 @pytest.fixture
@@ -91,6 +129,13 @@ def origin():
     server.start()
     yield server
     server.stop()
+
+
+def context_settled(live) -> bool:
+    """No context fetch due or running on ``live``: an arq job stays on its queue until it finishes
+    (one waiting to be tried again later is not due)."""
+    with redis.Redis.from_url(live.redis_url) as client:
+        return client.zcount(QUEUE, "-inf", time.time() * 1000) == 0
 
 
 def resolve_status(client, uri: str) -> dict:
@@ -110,8 +155,9 @@ def test_reply_brings_its_unknown_parent(node, node_b, gamma):
     reply = bob.status_post(marker("reply from beta"), in_reply_to_id=resolve_status(bob, post["uri"])["id"])
 
     seen = wait_for(lambda: in_home(carol, reply["uri"]), what="reply on gamma")
-    [parent] = carol.status_context(seen["id"])["ancestors"]
+    [parent] = wait_for(lambda: carol.status_context(seen["id"])["ancestors"], what="parent on gamma")
     assert parent["uri"] == post["uri"] and parent["account"]["acct"] == acct(node, alice.vs_username)
+    seen = carol.status(seen["id"])
     assert seen["in_reply_to_id"] == parent["id"]
     assert seen["in_reply_to_account_id"] == parent["account"]["id"]
     assert [s["uri"] for s in carol.status_context(parent["id"])["descendants"]] == [reply["uri"]]
@@ -129,7 +175,8 @@ def test_thread_is_fetched_up_to_the_depth_and_links_up_when_the_rest_arrives(no
 
     # Gamma fetched MAX_DEPTH (2) ancestors; the thread's first post is beyond that.
     seen = wait_for(lambda: in_home(carol, last["uri"]), what="last reply on gamma")
-    assert ancestor_uris(carol, seen["id"]) == [answer["uri"], follow_up["uri"]]
+    wait_for(lambda: ancestor_uris(carol, seen["id"]) == [answer["uri"], follow_up["uri"]] and context_settled(gamma),
+             what="two ancestors on gamma")
     answer_on_c = carol.status_context(seen["id"])["ancestors"][0]
     assert answer_on_c["in_reply_to_id"] is None
 
@@ -155,9 +202,10 @@ def test_unreachable_parent_and_mentions(node, node_b, gamma, origin):
     reply = bob.status_post(text, in_reply_to_id=resolve_status(bob, parent_uri)["id"])
     assert {m["acct"] for m in reply["mentions"]} == {f"frank@{origin.domain}", acct(node, dave)}
     seen = wait_for(lambda: in_home(carol, reply["uri"]), what="reply on gamma")
-    assert seen["in_reply_to_id"] is None
+    wait_for(lambda: carol.status(seen["id"])["mentions"] and context_settled(gamma), what="mentions on gamma")
+    assert [m["acct"] for m in carol.status(seen["id"])["mentions"]] == [acct(node, dave)]
+    assert carol.status(seen["id"])["in_reply_to_id"] is None
     assert carol.status_context(seen["id"])["ancestors"] == []
-    assert [m["acct"] for m in seen["mentions"]] == [acct(node, dave)]
 
     origin.start()
     parent = resolve_status(carol, parent_uri)
@@ -175,12 +223,64 @@ def test_reply_cycles_are_not_followed(gamma, origin):
     itself = origin.note("/notes/self", author, "me", in_reply_to=origin.url + "/notes/self")
 
     one_on_c = resolve_status(carol, one)
-    assert origin.gets.count("/notes/one") == 1 and origin.gets.count("/notes/two") == 1
+    wait_for(lambda: carol.status_context(one_on_c["id"])["ancestors"] and context_settled(gamma),
+             what="the post one answers")
     two_on_c = carol.status_context(one_on_c["id"])["ancestors"]
+    assert origin.fetches("/notes/one") == 1 and origin.fetches("/notes/two") == 1
     assert [s["uri"] for s in two_on_c] == [two] and two_on_c[0]["in_reply_to_id"] is None
     assert carol.status_context(one_on_c["id"])["descendants"] == []
     assert [s["uri"] for s in carol.status_context(two_on_c[0]["id"])["descendants"]] == [one]
 
     alone = resolve_status(carol, itself)
-    assert alone["in_reply_to_id"] is None and origin.gets.count("/notes/self") == 1
+    wait_for(lambda: context_settled(gamma), what="context fetches to finish")
+    assert alone["in_reply_to_id"] is None and origin.fetches("/notes/self") == 1
     assert carol.status_context(alone["id"]) == {"ancestors": [], "descendants": []}
+
+
+def test_a_hanging_parent_host_does_not_hold_the_inbox(node_b, gamma, origin):
+    """The parent's host accepts the connection and never answers: the reply shows at once without
+    its parent, later activities are processed promptly, and the parent is fetched once however
+    many replies wait for it."""
+    bob, carol = node_b.mastodon(), gamma.mastodon()
+    follow(carol, acct(node_b, bob.vs_username))
+    parent_uri = origin.note("/notes/slow", origin.actor("sloth"), "in my own time")
+    parent_on_b = resolve_status(bob, parent_uri)
+    origin.hang()
+
+    reply = bob.status_post(marker("reply to a slow host"), in_reply_to_id=parent_on_b["id"])
+    wait_for(lambda: origin.fetches("/notes/slow", by=gamma), what="gamma asking for the parent")
+    started = time.monotonic()
+    later = bob.status_post(marker("later post"))
+    wait_for(lambda: in_home(carol, later["uri"]), timeout=PROMPTLY, what="the later post, promptly")
+    assert time.monotonic() - started < PROMPTLY
+    seen = in_home(carol, reply["uri"])
+    assert seen is not None and seen["in_reply_to_id"] is None
+    assert carol.status_context(seen["id"])["ancestors"] == []
+
+    second = bob.status_post(marker("second reply"), in_reply_to_id=parent_on_b["id"])
+    second_seen = wait_for(lambda: in_home(carol, second["uri"]), timeout=PROMPTLY, what="the second reply")
+    origin.release()
+    wait_for(lambda: carol.status_context(seen["id"])["ancestors"] and context_settled(gamma),
+             what="the parent, once its host answers")
+    [parent] = carol.status_context(seen["id"])["ancestors"]
+    assert parent["uri"] == parent_uri
+    assert [carol.status(s["id"])["in_reply_to_id"] for s in (seen, second_seen)] == [parent["id"]] * 2
+    assert origin.fetches("/notes/slow", by=gamma) == 1
+
+
+def test_a_parent_fetch_survives_a_restart(node_b, gamma, origin):
+    """A parent fetch in flight when the node stops is done after it starts again."""
+    bob, carol = node_b.mastodon(), gamma.mastodon()
+    follow(carol, acct(node_b, bob.vs_username))
+    parent_uri = origin.note("/notes/later", origin.actor("sloth"), "after the restart")
+    parent_on_b = resolve_status(bob, parent_uri)
+    origin.hang()
+    reply = bob.status_post(marker("reply across a restart"), in_reply_to_id=parent_on_b["id"])
+    wait_for(lambda: origin.fetches("/notes/later", by=gamma), what="gamma asking for the parent")
+
+    gamma.stop()
+    origin.release()
+    gamma.start()
+    seen = wait_for(lambda: in_home(carol, reply["uri"]), what="the reply after the restart")
+    wait_for(lambda: ancestor_uris(carol, seen["id"]) == [parent_uri], timeout=60, what="the parent after the restart")
+    assert origin.fetches("/notes/later", by=gamma) == 2

@@ -1,0 +1,203 @@
+"""The context of remote posts, fetched in the background: unknown parents up the thread, and
+unknown mentioned actors (as Mastodon's ThreadResolveWorker does).
+
+A post is stored at once with what we already have (`process.store_remote_status`); what it lacks is
+queued here, so a host that accepts connections but answers slowly holds a context job, never the
+inbox processor. Jobs are arq jobs on their own queue, run by a worker inside the web process:
+- durable without new machinery: the node's Redis keeps an append-only file (node.redis_server),
+  and arq re-runs a job that was cancelled by a shutdown or whose worker died;
+- de-duplicated by job id: a parent's job id is derived from its uri, so many replies waiting on one
+  parent cause one fetch, and the kept result remembers a fetched or failed parent for a while;
+- bounded: `federation.context_fetch_concurrency` jobs at once, each request limited by
+  `federation.fetch_timeout_seconds`, each job by a multiple of it.
+A database table would need its own poller, claiming and de-duplication for the same result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from arq.worker import Retry, Worker, func
+
+from federation import documents as ap
+from federation.fetcher import FetchError, FetchFailed
+from node.activitypub import resolve
+from node.context import Node
+from node.models import Account, Mention, Status
+from node.redis_server import arq_settings
+
+log = logging.getLogger(__name__)
+
+QUEUE = "vitascope:context"
+# Mentions read from one remote post, and how many unknown mentioned actors it may make us fetch.
+MAX_MENTIONS = 500
+MAX_MENTION_FETCHES = 10
+# A job makes at most this many requests (a parent: its document, its author, its media; mentions:
+# MAX_MENTION_FETCHES actors), each within the fetch timeout.
+REQUESTS_PER_JOB = 10
+# A parent fetched (or not to be had) is not fetched again for this long, however many replies ask.
+REMEMBER_SECONDS = 600
+# A parent whose host did not answer is tried again after these many seconds (as Mastodon does).
+RETRY_DELAYS = (30, 300)
+
+
+# --------------------------------------------------------------------------- while storing a post
+
+
+async def known_parent(note: ap.RemoteNote, below: tuple[str, ...]) -> Status | None:
+    """The post a reply answers, if we have it — never one of the posts ``below`` it in the thread
+    being fetched (a reply cycle), so the reply graph stays acyclic."""
+    if not note.in_reply_to or note.in_reply_to in below:
+        return None
+    return await Status.get_or_none(uri=note.in_reply_to).prefetch_related("account")
+
+
+async def link_waiting_replies(status: Status) -> None:
+    """Replies stored before their parent ``status`` could be had are linked to it now, except its own
+    ancestors (a thread that loops back), so the reply graph never gets a cycle."""
+    waiting = await Status.filter(in_reply_to_uri=status.uri, in_reply_to_id=None).values_list("id", flat=True)
+    if not waiting:
+        return
+    ancestors = {status.id}
+    cursor = status.in_reply_to_id
+    while cursor is not None and cursor not in ancestors:
+        ancestors.add(cursor)
+        parents = await Status.filter(id=cursor).values_list("in_reply_to_id", flat=True)
+        cursor = parents[0] if parents else None
+    replies = [reply_id for reply_id in waiting if reply_id not in ancestors]
+    if replies:
+        await Status.filter(id__in=replies).update(in_reply_to_id=status.id, in_reply_to_account_id=status.account_id)
+
+
+async def known_mentions(node: Node, hrefs: list[str]) -> tuple[list[Account], list[str]]:
+    """(the accounts we know that a post mentions, the unknown remote actors to fetch for it — at most
+    MAX_MENTION_FETCHES)."""
+    hrefs = list(dict.fromkeys(hrefs))[:MAX_MENTIONS]
+    known = {account.uri: account for account in await Account.filter(uri__in=hrefs)} if hrefs else {}
+    found: dict[int, Account] = {}
+    unknown: list[str] = []
+    for href in hrefs:
+        account = known.get(href)
+        if account is None:
+            if not resolve.is_local(node, href) and len(unknown) < MAX_MENTION_FETCHES:
+                unknown.append(href)
+        elif account.deleted_at is None:
+            found.setdefault(account.id, account)
+    return list(found.values()), unknown
+
+
+async def fetch_missing(node: Node, status: Status, below: tuple[str, ...], actors: list[str]) -> None:
+    """Queue what a just-stored (committed) remote post lacks: its parent — unless we have it, it is in
+    the thread ``below`` (a cycle), or it is more than `federation.max_thread_fetch_depth` ancestors up
+    from the post that arrived — and its unknown mentioned ``actors``.
+
+    The post is already usable; a queue that cannot be reached is logged and costs only the context.
+    """
+    if node.arq is None:
+        return
+    parent_uri = status.in_reply_to_uri
+    jobs: list[tuple[str, str, tuple[Any, ...]]] = []
+    if parent_uri and status.in_reply_to_id is None and parent_uri not in below \
+            and not resolve.is_local(node, parent_uri) and len(below) <= node.config["federation.max_thread_fetch_depth"]:
+        jobs.append(("context_parent", parent_job_id(parent_uri), (parent_uri, list(below))))
+    if actors:
+        jobs.append(("context_mentions", f"context:mentions:{status.id}", (status.id, actors)))
+    for function, job_id, args in jobs:
+        try:
+            await node.arq.enqueue_job(function, *args, _job_id=job_id, _queue_name=QUEUE)
+        except Exception:  # Redis unreachable: the post stays as stored, its reply links up on arrival
+            log.exception("could not queue %s for %s", function, status.uri)
+
+
+def parent_job_id(uri: str) -> str:
+    return "context:parent:" + hashlib.sha256(uri.encode()).hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+async def fetch_parent(ctx: dict[str, Any], uri: str, below: list[str]) -> str:
+    """The arq job: fetch and store the parent ``uri`` of the replies ``below`` it. Storing it links
+    the replies waiting for it and queues its own parent in turn, up to the depth limit. A host that
+    does not answer is tried again after RETRY_DELAYS; one that refuses is not."""
+    from node.activitypub.process import Ignored
+
+    node: Node = ctx["node"]
+    parent = await Status.get_or_none(uri=uri)
+    if parent is not None:
+        # It arrived meanwhile; a reply committed after it was linking is linked now.
+        await link_waiting_replies(parent)
+        return "known"
+    try:
+        doc = await resolve.fetch_document(node, uri)
+        await resolve.status_from_document(node, doc, ancestry=tuple(below))
+    except (FetchError, resolve.ResolveError, ap.DocumentError, Ignored) as exc:
+        try_number = ctx.get("job_try", 1)
+        if _may_pass(exc) and try_number <= len(RETRY_DELAYS):
+            log.info("parent %s of %s: %s; trying again later", uri, below[-1], exc)
+            raise Retry(defer=RETRY_DELAYS[try_number - 1]) from exc
+        log.info("parent %s of %s not stored: %s", uri, below[-1], exc)
+        return f"not stored: {exc}"
+    return "stored"
+
+
+def _may_pass(exc: Exception) -> bool:
+    """Network trouble, timeouts, 5xx, 408 and 429 (also while fetching the author) may pass."""
+    cause = exc if isinstance(exc, FetchFailed) else exc.__cause__
+    return isinstance(cause, FetchFailed) and (cause.status is None or cause.status >= 500 or cause.status in (408, 429))
+
+
+async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) -> str:
+    """The arq job: fetch the unknown actors a remote post mentions and add its mentions of them;
+    one that cannot be fetched is left out."""
+    node: Node = ctx["node"]
+    if not await Status.exists(id=status_id, deleted_at=None):
+        return "post gone"
+    added = 0
+    for href in hrefs:
+        try:
+            account = await resolve.fetch_actor(node, href)
+        except (resolve.ResolveError, FetchError) as exc:
+            log.info("mentioned actor %s skipped: %s", href, exc)
+            continue
+        if account.deleted_at is None:
+            _, created = await Mention.get_or_create(status_id=status_id, account_id=account.id)
+            added += created
+    return f"{added} mentions added"
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def make_worker(node: Node) -> Worker:
+    return Worker(
+        functions=[func(fetch_parent, name="context_parent", max_tries=len(RETRY_DELAYS) + 1),
+                   func(fetch_mentions, name="context_mentions", max_tries=3)],
+        queue_name=QUEUE,
+        redis_settings=arq_settings(node.extras["redis_url"]),
+        max_jobs=max(node.config["federation.context_fetch_concurrency"], 1),
+        job_timeout=node.config["federation.fetch_timeout_seconds"] * REQUESTS_PER_JOB + 10,
+        keep_result=REMEMBER_SECONDS,
+        poll_delay=0.1,
+        handle_signals=False,
+        ctx={"node": node},
+        log_results=False,
+    )
+
+
+async def _run_worker(worker: Worker) -> None:
+    try:
+        await worker.main()
+    finally:
+        # Cancelled jobs are put back on the queue by arq and run again after a restart.
+        for task in list(worker.tasks.values()):
+            task.cancel()
+        await asyncio.shield(worker.close())
+
+
+def start_worker(node: Node) -> asyncio.Task:
+    """The in-process context worker, as a background task of the web app."""
+    return asyncio.create_task(_run_worker(make_worker(node)))

@@ -1,0 +1,307 @@
+"""Account migration (ActivityPub `Move`, as Mastodon does it) between live nodes.
+
+alpha (`node`) and beta (`node_b`) are the session's shared nodes and gamma one of this module's;
+every test makes its own users. A small fake server (a thread in this process) publishes actors whose
+keys the tests hold, so Moves that a real node would never send can be delivered exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from federation.signatures import sign_cavage
+from provenance.keys import generate_rsa_private_pem, public_pem
+from tests.federation.conftest import settle, wait_for
+from tests.support.servers import free_port
+
+AP = {"Accept": "application/activity+json"}
+AS = "https://www.w3.org/ns/activitystreams"
+
+
+class FakeServer:
+    """Actors at http://127.0.0.1:PORT/users/{name} with RSA keys the tests hold; `extra[name]` adds
+    fields to an actor's document (alsoKnownAs, movedTo); every POST to an inbox is kept."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.keys: dict[str, str] = {}
+        self.extra: dict[str, dict] = {}
+        self.received: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _json(self, doc: dict, content_type: str = "application/activity+json") -> None:
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if url.path == "/.well-known/webfinger":
+                    resource = parse_qs(url.query).get("resource", [""])[0]
+                    name = resource.removeprefix("acct:").split("@")[0]
+                    self._json({"subject": resource, "links": [{"rel": "self", "type": "application/activity+json",
+                                                                "href": fake.actor_id(name)}]},
+                               "application/jrd+json")
+                elif url.path.startswith("/users/") and url.path.count("/") == 2:
+                    self._json(fake.actor(url.path.rsplit("/", 1)[1]))
+                else:
+                    self.send_error(404)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                fake.received.append(json.loads(self.rfile.read(length)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def origin(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def actor_id(self, name: str) -> str:
+        return f"http://{self.origin}/users/{name}"
+
+    def key(self, name: str) -> str:
+        return self.keys.setdefault(name, generate_rsa_private_pem())
+
+    def actor(self, name: str) -> dict:
+        actor_id = self.actor_id(name)
+        return {"@context": [AS, "https://w3id.org/security/v1"], "id": actor_id, "type": "Person",
+                "preferredUsername": name, "inbox": actor_id + "/inbox",
+                "endpoints": {"sharedInbox": f"http://{self.origin}/inbox"}, "followers": actor_id + "/followers",
+                "publicKey": {"id": actor_id + "#main-key", "owner": actor_id,
+                              "publicKeyPem": public_pem(self.key(name))},
+                **self.extra.get(name, {})}
+
+    def activity(self, name: str, kind: str, obj, **fields) -> dict:
+        return {"@context": AS, "id": f"{self.actor_id(name)}/activities/{uuid.uuid4().hex}", "type": kind,
+                "actor": self.actor_id(name), "object": obj, **fields}
+
+    def move(self, name: str, target: str, *, obj: str | None = None) -> dict:
+        return self.activity(name, "Move", obj or self.actor_id(name), target=target)
+
+    def post(self, node, doc: dict, name: str) -> int:
+        """Deliver ``doc`` to the node's shared inbox, HTTP-signed by ``name``."""
+        body = json.dumps(doc).encode()
+        url = node.url + "/inbox"
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(sign_cavage("POST", url, headers, body, self.actor_id(name) + "#main-key", self.key(name)))
+        return requests.post(url, data=body, headers=headers, timeout=30).status_code
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def gamma(nodes):
+    return nodes("gamma")
+
+
+@pytest.fixture(scope="module")
+def gamma_admin(gamma):
+    """The admin API of gamma, which shows what its inbox did with each activity and why."""
+    username, password = gamma.create_user(admin=True)
+    return gamma.api(gamma.token(username, password, scopes="read write admin:read"))
+
+
+def acct(node, username: str) -> str:
+    return f"{username}@{node.domain}"
+
+
+def uri(node, username: str) -> str:
+    return f"{node.url}/users/{username}"
+
+
+def actor_doc(node, username: str) -> dict:
+    return requests.get(uri(node, username), headers=AP, timeout=30).json()
+
+
+def lookup(client, handle: str) -> str:
+    return client.account_lookup(handle)["id"]
+
+
+def relationship(client, account_id) -> dict:
+    return client.account_relationships(account_id)[0]
+
+
+def follow(client, handle: str) -> str:
+    """Follow an account and wait until it is followed (a remote server accepted)."""
+    account_id = lookup(client, handle)
+    client.account_follow(account_id)
+    wait_for(lambda: relationship(client, account_id)["following"], what=f"following {handle}")
+    return account_id
+
+
+def move_notifications(client) -> list:
+    return [n for n in client.notifications() if n["type"] == "move"]
+
+
+def processed(admin, activity_id: str) -> dict | None:
+    """The inbox item of an activity once processed (done, ignored or error), else None."""
+    for state in ("done", "ignored", "error"):
+        for item in admin.get("/api/v1/vitascope/admin/inbox", params={"state": state, "limit": 40}).json():
+            if item["activity_id"] == activity_id:
+                return item
+    return None
+
+
+def test_account_moves_to_another_node(node, node_b, gamma, gamma_admin):
+    """alice (alpha) moves to bob (beta): carol (gamma) and dave (alpha), who followed alice, follow bob."""
+    alpha, beta = node, node_b
+    alice, dave, bob, carol = alpha.mastodon(), alpha.mastodon(), beta.mastodon(), gamma.mastodon()
+    alice_acct, bob_acct = acct(alpha, alice.vs_username), acct(beta, bob.vs_username)
+    alice_uri, bob_uri = uri(alpha, alice.vs_username), uri(beta, bob.vs_username)
+    alice_on_gamma = follow(carol, alice_acct)
+    alice_id = follow(dave, alice.vs_username)
+    migrate = alpha.api(alice.access_token)
+
+    # Without the alias on the new account the old one cannot move (Mastodon's missing_also_known_as).
+    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": "@" + bob_acct})
+    assert refused.status_code == 422 and "alsoKnownAs" in refused.json()["error"], refused.text
+    assert "movedTo" not in actor_doc(alpha, alice.vs_username)
+
+    # The alias, added on the new account, is in its actor document.
+    added = beta.cli("admin", "alias", bob.vs_username, "@" + alice_acct)
+    assert alice_acct in added.stdout
+    assert actor_doc(beta, bob.vs_username)["alsoKnownAs"] == [alice_uri]
+    aliases = beta.api(bob.access_token).get("/api/v1/vitascope/aliases")
+    assert aliases.json() == [{"acct": alice_acct, "uri": alice_uri}]
+
+    moved = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["moved"]["acct"] == bob_acct and "moved" not in moved.json()["moved"]
+    assert actor_doc(alpha, alice.vs_username)["movedTo"] == bob_uri
+
+    # carol, on another node, follows bob once bob's server accepted, and follows alice no longer.
+    bob_on_gamma = wait_for(lambda: carol.account_search(bob_acct), what="bob known on gamma")[0]["id"]
+    wait_for(lambda: relationship(carol, bob_on_gamma)["following"], what="carol following bob")
+    assert relationship(carol, alice_on_gamma)["following"] is False
+    assert carol.account(alice_on_gamma)["moved"]["acct"] == bob_acct
+    [notification] = move_notifications(carol)
+    assert notification["account"]["acct"] == alice_acct and notification["target"]["acct"] == bob_acct
+    # dave, alice's follower on her own node, was moved directly.
+    bob_on_alpha = lookup(dave, bob_acct)
+    wait_for(lambda: relationship(dave, bob_on_alpha)["following"], what="dave following bob")
+    assert relationship(dave, alice_id)["following"] is False
+    assert len(move_notifications(dave)) == 1
+    bob_id = bob.account_verify_credentials()["id"]
+    wait_for(lambda: {a["acct"] for a in bob.account_followers(bob_id)} == {acct(gamma, carol.vs_username),
+                                                                           acct(alpha, dave.vs_username)},
+             what="bob's followers")
+
+    moves = [i for i in gamma_admin.get("/api/v1/vitascope/admin/inbox", params={"state": "done", "limit": 40}).json()
+             if i["type"] == "Move" and i["actor"] == alice_uri]
+    assert len(moves) == 1
+    # The same migration again is refused; nothing changes.
+    again = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct})
+    assert again.status_code == 422 and "already moved" in again.json()["error"]
+
+
+def test_a_move_is_checked_and_done_once(node_b, gamma, gamma_admin, fake):
+    """Moves from a fake server: refused unless the target, fetched afresh, lists the old account in
+    alsoKnownAs and has not moved on itself; accepted once; replayed or repeated, nothing changes."""
+    beta = node_b
+    olga = "olga" + uuid.uuid4().hex[:8]
+    olga_uri, olga_acct = fake.actor_id(olga), f"{olga}@{fake.origin}"
+    carol, nina = gamma.mastodon(), beta.mastodon()
+    nina_uri, nina_acct = uri(beta, nina.vs_username), acct(beta, nina.vs_username)
+    carol_uri = uri(gamma, carol.vs_username)
+
+    olga_on_gamma = lookup(carol, olga_acct)
+    carol.account_follow(olga_on_gamma)
+    their_follow = wait_for(lambda: next((d for d in fake.received if d.get("type") == "Follow"
+                                          and d.get("actor") == carol_uri), None), what="carol's Follow")
+    assert fake.post(gamma, fake.activity(olga, "Accept", their_follow), olga) == 202
+    wait_for(lambda: relationship(carol, olga_on_gamma)["following"], what="carol following olga")
+
+    def outcome(doc: dict) -> dict:
+        assert fake.post(gamma, doc, olga) == 202
+        return wait_for(lambda: processed(gamma_admin, doc["id"]), what=f"{doc['id']} processed")
+
+    # nina does not list olga in alsoKnownAs (yet).
+    refused = outcome(fake.move(olga, nina_uri))
+    assert refused["state"] == "ignored" and "alsoKnownAs" in refused["reason"]
+    # Only an account can move itself.
+    refused = outcome(fake.move(olga, nina_uri, obj=fake.actor_id("someone-else")))
+    assert refused["state"] == "ignored" and "must move the actor" in refused["reason"]
+    # A target that moved on itself.
+    pavel = "pavel" + uuid.uuid4().hex[:8]
+    fake.extra[pavel] = {"alsoKnownAs": [olga_uri], "movedTo": nina_uri}
+    refused = outcome(fake.move(olga, fake.actor_id(pavel)))
+    assert refused["state"] == "ignored" and "has itself moved" in refused["reason"]
+    assert relationship(carol, olga_on_gamma)["following"] is True
+    assert "moved" not in carol.account(olga_on_gamma) or carol.account(olga_on_gamma)["moved"] is None
+    assert move_notifications(carol) == []
+
+    nina_api = beta.api(nina.access_token)
+    alias = nina_api.post("/api/v1/vitascope/aliases", json={"acct": "@" + olga_acct})
+    assert alias.status_code == 200 and alias.json() == {"acct": olga_acct, "uri": olga_uri}, alias.text
+    move = fake.move(olga, nina_uri)
+    assert outcome(move)["state"] == "done"
+    nina_on_gamma = lookup(carol, nina_acct)
+    wait_for(lambda: relationship(carol, nina_on_gamma)["following"], what="carol following nina")
+    assert relationship(carol, olga_on_gamma)["following"] is False
+    assert carol.account(olga_on_gamma)["moved"]["acct"] == nina_acct
+    assert len(move_notifications(carol)) == 1
+    undo = wait_for(lambda: next((d for d in fake.received if d.get("type") == "Undo"
+                                  and d.get("actor") == carol_uri), None), what="carol's Undo{Follow}")
+    assert undo["object"]["object"] == olga_uri
+
+    # The same Move again is refused by the inbox; a new Move finds nothing left to do.
+    assert fake.post(gamma, move, olga) == 409
+    again = outcome(fake.move(olga, nina_uri))
+    assert again["state"] == "ignored" and "already moved" in again["reason"]
+    settle()
+    assert relationship(carol, nina_on_gamma)["following"] is True
+    assert relationship(carol, olga_on_gamma)["following"] is False
+    assert len(move_notifications(carol)) == 1
+
+    assert nina_api.delete("/api/v1/vitascope/aliases", json={"acct": olga_acct}).status_code == 200
+    assert nina_api.get("/api/v1/vitascope/aliases").json() == []
+    assert nina_api.delete("/api/v1/vitascope/aliases", json={"acct": olga_acct}).status_code == 404
+
+
+def test_move_from_the_command_line(node, node_b):
+    """`vitascope admin move`: refused with the reason until the new account has the alias."""
+    alpha, beta = node, node_b
+    erin, greta, frank = alpha.mastodon(), alpha.mastodon(), beta.mastodon()
+    frank_acct = acct(beta, frank.vs_username)
+    erin_id = follow(greta, erin.vs_username)
+
+    refused = alpha.cli("admin", "move", erin.vs_username, "--to", "@" + frank_acct, check=False)
+    assert refused.returncode == 1 and "alsoKnownAs" in refused.stderr
+    assert beta.api(frank.access_token).post("/api/v1/vitascope/aliases",
+                                             json={"acct": acct(alpha, erin.vs_username)}).status_code == 200
+    done = alpha.cli("admin", "move", erin.vs_username, "--to", "@" + frank_acct)
+    assert "1 local follower" in done.stdout
+    assert actor_doc(alpha, erin.vs_username)["movedTo"] == uri(beta, frank.vs_username)
+    assert greta.account(erin_id)["moved"]["acct"] == frank_acct
+    frank_on_alpha = lookup(greta, frank_acct)
+    wait_for(lambda: relationship(greta, frank_on_alpha)["following"], what="greta following frank")
+    assert relationship(greta, erin_id)["following"] is False
