@@ -50,8 +50,16 @@ def origin(url: str | None) -> str:
     return _origin(url)
 
 
+# The usual shape of an id: an ASCII scheme and authority (RFC 3986 characters, no brackets) and
+# printable ASCII after it. Anything else goes to urlsplit; the answers agree wherever this matches.
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9.:@%_~!$&'()*+,;=-]*)(?:[/?#][!-~]*)?")
+
+
 @lru_cache(maxsize=4096)  # the inbox asks about the same actor and ids several times per POST
 def _origin(url: str) -> str:
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        return plain[1].lower()
     try:
         return urlsplit(url).netloc.lower()
     except ValueError:

@@ -630,6 +630,8 @@ class _Rfc9421Signature:
         base = self._signature_base(method, target_uri, headers)
         if base is None:
             return self._verifies_with_library(method, target_uri, headers, key, algorithm)
+        if algorithm in (algorithms.RSA_V1_5_SHA256, algorithms.ED25519):  # what peers use: no wrapper object
+            return _verify_raw(key, self.signature_value, base)
         try:
             algorithm(public_key=key).verify(signature=self.signature_value, message=base)
         except (CryptoInvalidSignature, ValueError):

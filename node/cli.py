@@ -32,10 +32,27 @@ def cmd_serve(args) -> int:
         print(f"vitascope: configuration error: {exc}", file=sys.stderr)
         return 2
     app = create_app(config)
+    app.on_startup.append(_freeze_startup_objects)
     print(f"Vitascope serving {config.base_url} (database {config.database_url.split('@')[-1]}, "
           f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5,
+                loop=_event_loop(config["server.event_loop"]))
     return 0
+
+
+async def _freeze_startup_objects(app) -> None:
+    """Modules, models and caches live as long as the process: keep the collector off them."""
+    import gc
+
+    gc.freeze()
+
+
+def _event_loop(name: str) -> asyncio.AbstractEventLoop:
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 async def _with_db(config, fn):

@@ -181,7 +181,7 @@ def make_worker(node: Node) -> Worker:
         max_jobs=max(node.config["federation.context_fetch_concurrency"], 1),
         job_timeout=node.config["federation.fetch_timeout_seconds"] * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS,
-        poll_delay=0.1,
+        poll_delay=0.5,
         handle_signals=False,
         ctx={"node": node},
         log_results=False,

@@ -177,7 +177,7 @@ def make_worker(node: Node) -> Worker:
         max_jobs=max(node.config["federation.delivery_concurrency"], 1),
         job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10,
         keep_result=300,
-        poll_delay=0.05,
+        poll_delay=0.2,
         handle_signals=False,
         ctx={"node": node},
         log_results=False,

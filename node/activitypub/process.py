@@ -39,6 +39,7 @@ HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Upda
 BATCH = 50
 IDLE_POLL_SECONDS = 2.0
 STUCK_AFTER = timedelta(minutes=5)
+STUCK_CHECK_SECONDS = 60
 # While the inbox is busy, processing waits for a LULL without POSTs, but never more than MAX_DEFER.
 LULL = 0.02
 MAX_DEFER = 0.5
@@ -95,16 +96,23 @@ async def process_pending(node: Node, limit: int = BATCH) -> int:
 
 
 async def run_processor(node: Node) -> None:
-    """Background task: drain pending items; woken by the inbox, polling as a fallback."""
+    """Background task: drain pending items; woken by the inbox, polling as a fallback.
+
+    A wake-up from a busy inbox waits for a lull before querying, so a burst of POSTs does not
+    cost a query per POST; items claimed by a process that died go back to the queue on start
+    and every STUCK_CHECK_SECONDS.
+    """
     wakeup = federation(node).inbox_wakeup
     processed = 0
+    next_stuck_check = 0.0
     while True:
         wakeup.clear()
         try:
-            if processed == 0:
-                # Items claimed by a process that died go back to the queue (also on start).
+            if time.monotonic() >= next_stuck_check:
                 stuck = datetime.now(timezone.utc) - STUCK_AFTER
                 await InboxItem.filter(state="processing", claimed_at__lt=stuck).update(state="pending")
+                next_stuck_check = time.monotonic() + STUCK_CHECK_SECONDS
+            await _yield_to_inbox(node)
             processed = await process_pending(node)
         except asyncio.CancelledError:
             raise

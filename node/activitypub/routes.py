@@ -323,15 +323,23 @@ async def sent_activity(request: web.Request) -> web.Response:
 # --------------------------------------------------------------------------- inboxes
 
 
+def _inbox_options(node: Node) -> dict[str, Any]:
+    """federation.inbox.receive's storage and look-up hooks, made once per node (hot path)."""
+    options = node.extras.get("inbox_options")
+    if options is None:
+        options = node.extras["inbox_options"] = {
+            "resolve_key": partial(resolve.resolve_key, node),
+            "resolve_proof_key": partial(resolve.resolve_proof_key, node),
+            "fetch_object": partial(resolve.fetch_object, node), "store": inbox_store.store,
+            "handled_types": process.HANDLED_TYPES, "max_skew": node.config["federation.signature_max_skew_seconds"]}
+    return options
+
+
 async def _receive(request: web.Request) -> web.Response:
     node = _node(request)
     body = await request.read()
     try:
-        received = await receive(
-            "POST", _public_url(node, request), request.headers, body,
-            resolve_key=partial(resolve.resolve_key, node), resolve_proof_key=partial(resolve.resolve_proof_key, node),
-            fetch_object=partial(resolve.fetch_object, node), store=inbox_store.store,
-            handled_types=process.HANDLED_TYPES, max_skew=node.config["federation.signature_max_skew_seconds"])
+        received = await receive("POST", _public_url(node, request), request.headers, body, **_inbox_options(node))
     except InboxRefused as exc:
         log.info("inbox refused %s: %s", request.path, exc.reason)
         return web.json_response({"error": exc.reason}, status=exc.status)
