@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from arq import Worker
 from arq.connections import RedisSettings
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,28 @@ def arq_settings(url: str) -> RedisSettings:
     return RedisSettings(host=parts.hostname or "localhost", port=parts.port or 6379, database=db,
                          username=parts.username, password=parts.password, ssl=parts.scheme == "rediss",
                          conn_retries=10)
+
+
+def in_process_worker(node, functions: list, *, queue_name: str, max_jobs: int, job_timeout: float,
+                      keep_result: float, poll_delay: float) -> Worker:
+    """An arq worker that runs inside the web process (delivery, context fetching).
+
+    poll_delay only sets how soon the first job after an idle spell starts: a worker with jobs
+    waiting takes the next one as soon as a slot frees.
+    """
+    return Worker(functions=functions, queue_name=queue_name, redis_settings=arq_settings(node.extras["redis_url"]),
+                  max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
+                  poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False)
+
+
+async def run_in_process_worker(worker: Worker) -> None:
+    """Run until cancelled; jobs cut off by the shutdown stay queued and run again after a restart."""
+    try:
+        await worker.main()
+    finally:
+        for task in list(worker.tasks.values()):
+            task.cancel()
+        await asyncio.shield(worker.close())
 
 
 def client(url: str) -> aioredis.Redis:

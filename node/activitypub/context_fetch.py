@@ -27,7 +27,7 @@ from federation.fetcher import FetchError, FetchFailed
 from node.activitypub import resolve
 from node.context import Node
 from node.models import Account, Mention, Status
-from node.redis_server import arq_settings
+from node.redis_server import in_process_worker, run_in_process_worker
 
 log = logging.getLogger(__name__)
 
@@ -173,31 +173,14 @@ async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) 
 
 
 def make_worker(node: Node) -> Worker:
-    return Worker(
-        functions=[func(fetch_parent, name="context_parent", max_tries=len(RETRY_DELAYS) + 1),
-                   func(fetch_mentions, name="context_mentions", max_tries=3)],
-        queue_name=QUEUE,
-        redis_settings=arq_settings(node.extras["redis_url"]),
-        max_jobs=max(node.config["federation.context_fetch_concurrency"], 1),
+    return in_process_worker(
+        node, [func(fetch_parent, name="context_parent", max_tries=len(RETRY_DELAYS) + 1),
+               func(fetch_mentions, name="context_mentions", max_tries=3)],
+        queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
         job_timeout=node.config["federation.fetch_timeout_seconds"] * REQUESTS_PER_JOB + 10,
-        keep_result=REMEMBER_SECONDS,
-        poll_delay=0.5,
-        handle_signals=False,
-        ctx={"node": node},
-        log_results=False,
-    )
-
-
-async def _run_worker(worker: Worker) -> None:
-    try:
-        await worker.main()
-    finally:
-        # Cancelled jobs are put back on the queue by arq and run again after a restart.
-        for task in list(worker.tasks.values()):
-            task.cancel()
-        await asyncio.shield(worker.close())
+        keep_result=REMEMBER_SECONDS, poll_delay=0.5)
 
 
 def start_worker(node: Node) -> asyncio.Task:
     """The in-process context worker, as a background task of the web app."""
-    return asyncio.create_task(_run_worker(make_worker(node)))
+    return asyncio.create_task(run_in_process_worker(make_worker(node)))

@@ -21,7 +21,7 @@ from federation import delivery as policy
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Delivery, DomainHealth, OutboxActivity
-from node.redis_server import arq_settings
+from node.redis_server import in_process_worker, run_in_process_worker
 
 log = logging.getLogger(__name__)
 
@@ -170,29 +170,12 @@ async def _sweeper(node: Node) -> None:
 
 
 def make_worker(node: Node) -> Worker:
-    return Worker(
-        functions=[func(deliver, name="deliver", max_tries=3)],
-        queue_name=QUEUE,
-        redis_settings=arq_settings(node.extras["redis_url"]),
-        max_jobs=max(node.config["federation.delivery_concurrency"], 1),
-        job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10,
-        keep_result=300,
-        poll_delay=0.2,
-        handle_signals=False,
-        ctx={"node": node},
-        log_results=False,
-    )
-
-
-async def _run_worker(worker: Worker) -> None:
-    try:
-        await worker.main()
-    finally:
-        for task in list(worker.tasks.values()):
-            task.cancel()
-        await asyncio.shield(worker.close())
+    return in_process_worker(
+        node, [func(deliver, name="deliver", max_tries=3)], queue_name=QUEUE,
+        max_jobs=node.config["federation.delivery_concurrency"],
+        job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10, keep_result=300, poll_delay=0.2)
 
 
 async def start_worker(node: Node) -> list[asyncio.Task]:
     """The in-process delivery worker and the sweeper, as background tasks of the web app."""
-    return [asyncio.create_task(_run_worker(make_worker(node))), asyncio.create_task(_sweeper(node))]
+    return [asyncio.create_task(run_in_process_worker(make_worker(node))), asyncio.create_task(_sweeper(node))]
