@@ -79,9 +79,15 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
     account = await Account.get_or_none(uri=actor.id)
     if account is None:
         # Same name on the same host under a new id: the actor moved its id; keep one row.
-        account = await Account.get_or_none(username=actor.username, domain=domain)
+        account = await _holder_of_name(actor.username, domain)
         if account is not None:
             values["uri"] = actor.id
+    elif account.username != actor.username and await _holder_of_name(actor.username, domain, besides=account.id):
+        # A rename to a name another account of that host holds: one account per name and host
+        # (compared as lookups compare them, ignoring case), so it keeps its name; the rest applies.
+        log.info("%s renamed itself to %r, which another account of %s holds; keeping %r",
+                 actor.id, actor.username, domain, account.username)
+        values["username"] = account.username
     if account is None:
         try:
             return await Account.create(uri=actor.id, **values)
@@ -92,6 +98,14 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
     await account.save()
     _key_cache.pop(actor.public_key_id or "", None)
     return account
+
+
+async def _holder_of_name(username: str, domain: str, *, besides: int | None = None) -> Account | None:
+    """The account of ``domain`` called ``username`` (case-insensitively, as acct lookups match)."""
+    query = Account.filter(username__iexact=username, domain=domain)
+    if besides is not None:
+        query = query.exclude(id=besides)
+    return await query.order_by("id").first()
 
 
 async def _moved_to_id(actor: RemoteActor) -> int | None:

@@ -4,7 +4,7 @@ received activities that failed or were ignored.
     GET  /api/v1/admin/reports                 resolved, unresolved, account_id, target_account_id; Link pages
     GET  /api/v1/admin/reports/:id
     POST /api/v1/admin/reports/:id/resolve | reopen | assign_to_self | unassign
-    GET  /api/v1/vitascope/admin/inbox         state (default: error and ignored); Link pages
+    GET  /api/v1/admin/vitascope/inbox         state (default: error and ignored); Link pages
 
 Every route needs its admin scope and an admin user (403 otherwise).
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from node.api.common import ctx, page_limit, paged_json, paginate, path_id, viewer
+from node.api.common import ctx, page_limit, paged_json, paginate, path_id, require_admin, viewer
 from node.auth import scope
 from node.context import Node
-from node.errors import ApiError, forbidden
+from node.errors import ApiError
 from node.models import Account, Report, Status, User
 from node.params import read_params
 from node.serializers import account_counts, account_json, iso, statuses_json
@@ -26,13 +26,6 @@ from node.services import inbox_items
 from node.services import reports as service
 
 routes = web.RouteTableDef()
-
-
-def require_admin(request: web.Request) -> Account:
-    user = request.get("user")
-    if user is None or not user.admin:
-        raise forbidden("This action is for administrators")
-    return request["account"]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -174,7 +167,7 @@ async def unassign_report(request: web.Request) -> web.Response:
 # --------------------------------------------------------------------------- inbox (Vitascope extension)
 
 
-@routes.get("/api/v1/vitascope/admin/inbox")
+@routes.get("/api/v1/admin/vitascope/inbox")
 @scope("admin:read")
 async def list_inbox(request: web.Request) -> web.Response:
     require_admin(request)

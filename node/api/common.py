@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from node.context import Node
-from node.errors import ApiError
+from node.errors import ApiError, forbidden
 from node.models import Account, Status
 from node.params import Params, parse_id
 
@@ -19,6 +19,14 @@ def ctx(request: web.Request) -> Node:
 
 def viewer(request: web.Request) -> Account | None:
     return request.get("account")
+
+
+def require_admin(request: web.Request) -> Account:
+    """The signed-in admin's account; 403 for anyone else (the admin routes check the scope too)."""
+    user = request.get("user")
+    if user is None or not user.admin:
+        raise forbidden("This action is for administrators")
+    return request["account"]
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

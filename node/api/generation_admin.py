@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.api.common import page_limit, paged_json, paginate, path_id
+from node.api.common import page_limit, paged_json, paginate, path_id, require_admin
 from node.auth import scope
-from node.errors import ApiError, forbidden
+from node.errors import ApiError
 from node.models import CopyrightOptOut, PromptRefusal, User
 from node.params import read_params
 from node.serializers import iso
 from node.services import generation as service
 
 routes = web.RouteTableDef()
-
-
-def _require_admin(request: web.Request) -> None:
-    user = request.get("user")
-    if user is None or not user.admin:
-        raise forbidden("This action is for administrators")
 
 
 def opt_out_json(entry: CopyrightOptOut) -> dict:
@@ -34,7 +28,7 @@ def opt_out_json(entry: CopyrightOptOut) -> dict:
 @routes.get("/api/v1/admin/vitascope/copyright_opt_outs")
 @scope("admin:read")
 async def list_opt_outs(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     p = await read_params(request)
     rows = await paginate(CopyrightOptOut.all(), p, page_limit(request, p, 40))
     return paged_json(request, [opt_out_json(r) for r in rows], rows)
@@ -43,17 +37,17 @@ async def list_opt_outs(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/vitascope/copyright_opt_outs")
 @scope("admin:write")
 async def add_opt_out(request: web.Request) -> web.Response:
-    _require_admin(request)
+    admin = require_admin(request)
     p = await read_params(request)
     entry = await service.add_opt_out(p.str("holder", required=True, max_len=255) or "", p.list("terms"),
-                                      note=p.str("note", "", max_len=5000) or "", created_by=request["account"])
+                                      note=p.str("note", "", max_len=5000) or "", created_by=admin)
     return web.json_response(opt_out_json(entry))
 
 
 @routes.delete("/api/v1/admin/vitascope/copyright_opt_outs/{id}")
 @scope("admin:write")
 async def remove_opt_out(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     await service.remove_opt_out(path_id(request))
     return web.json_response({})
 
@@ -61,7 +55,7 @@ async def remove_opt_out(request: web.Request) -> web.Response:
 @routes.get("/api/v1/admin/vitascope/prompt_refusals")
 @scope("admin:read")
 async def refusals(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     p = await read_params(request)
     rows = await paginate(PromptRefusal.all().prefetch_related("account"), p, page_limit(request, p, 40))
     return paged_json(request, [{"id": str(r.id), "account": {"id": str(r.account.id), "acct": r.account.acct()},
@@ -72,7 +66,7 @@ async def refusals(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/vitascope/accounts/{id}/credits")
 @scope("admin:write")
 async def grant_credits(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     user = await User.get_or_none(account_id=path_id(request))
     if user is None:
         raise ApiError(404, "Record not found")

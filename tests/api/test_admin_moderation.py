@@ -22,6 +22,8 @@ from tests.support.servers import free_port
 
 REPORT_SCOPES = ("read", "write", "admin:read:reports", "admin:write:reports")
 AS = "https://www.w3.org/ns/activitystreams"
+PUBLIC = AS + "#Public"
+INBOX = "/api/v1/admin/vitascope/inbox"
 
 
 def marker(text: str) -> str:
@@ -141,7 +143,7 @@ def test_reports_are_for_admins_only(node, admin, local_report):
     for method, path in (("GET", "/api/v1/admin/reports"), ("GET", f"/api/v1/admin/reports/{filed['id']}"),
                          ("POST", f"/api/v1/admin/reports/{filed['id']}/resolve"),
                          ("POST", f"/api/v1/admin/reports/{filed['id']}/assign_to_self"),
-                         ("GET", "/api/v1/vitascope/admin/inbox")):
+                         ("GET", INBOX)):
         assert api.request(method, path).status_code == 403, path
     assert admin.admin_report(filed["id"])["action_taken"] is False  # the refused resolve changed nothing
 
@@ -180,19 +182,24 @@ def test_report_validation(node):
 
 
 class Peer:
-    """A tiny fediverse server in a thread: actor documents whose keys the test holds, and signed POSTs."""
+    """A tiny fediverse server in a thread: actors whose keys the test holds, posts they publish, and
+    signed POSTs. A path in ``unavailable`` answers 503, as a server having a bad moment does."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.keys: dict[str, str] = {}
+        self.documents: dict[str, dict] = {}  # by path
+        self.unavailable: set[str] = set()
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 name = self.path.removeprefix("/users/")
-                doc = peer.actor(name) if self.path.startswith("/users/") and name in peer.keys else None
-                body = json.dumps(doc).encode() if doc else b"{}"
-                self.send_response(200 if doc else 404)
+                doc = peer.documents.get(self.path) or (
+                    peer.actor(name) if self.path.startswith("/users/") and name in peer.keys else None)
+                status = 503 if self.path in peer.unavailable else 200 if doc else 404
+                body = json.dumps(doc).encode() if status == 200 else b"{}"
+                self.send_response(status)
                 self.send_header("Content-Type", "application/activity+json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -204,15 +211,30 @@ class Peer:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def actor_id(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/users/{name}"
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
-    def actor(self, name: str, username: str | None = None) -> dict:
+    def actor_id(self, name: str) -> str:
+        return f"http://{self.domain}/users/{name}"
+
+    def actor(self, name: str, username: str | None = None, display_name: str | None = None) -> dict:
         actor_id = self.actor_id(name)
         pem = self.keys.setdefault(name, generate_rsa_private_pem())
-        return {"@context": [AS, "https://w3id.org/security/v1"], "id": actor_id, "type": "Person",
-                "preferredUsername": username or name, "inbox": actor_id + "/inbox",
-                "publicKey": {"id": actor_id + "#main-key", "owner": actor_id, "publicKeyPem": public_pem(pem)}}
+        doc = {"@context": [AS, "https://w3id.org/security/v1"], "id": actor_id, "type": "Person",
+               "preferredUsername": username or name, "inbox": actor_id + "/inbox",
+               "publicKey": {"id": actor_id + "#main-key", "owner": actor_id, "publicKeyPem": public_pem(pem)}}
+        return {**doc, "name": display_name} if display_name else doc
+
+    def publish(self, name: str, text: str) -> str:
+        """A public post by `name`, served from now on; returns its id."""
+        self.actor(name)  # makes the key, so the author is served too
+        path = f"/users/{name}/statuses/{uuid.uuid4().hex}"
+        note_id = f"http://{self.domain}{path}"
+        self.documents[path] = {"@context": AS, "id": note_id, "type": "Note", "attributedTo": self.actor_id(name),
+                                "content": f"<p>{text}</p>", "to": [PUBLIC], "cc": [],
+                                "published": "2025-06-01T12:00:00Z"}
+        return note_id
 
     def post(self, node, name: str, kind: str, obj) -> str:
         """Deliver a signed activity by `name` to the node's shared inbox; returns the activity id."""
@@ -227,8 +249,9 @@ class Peer:
         assert response.status_code == 202, response.text
         return activity_id
 
-    def rename(self, node, name: str, username: str) -> str:
-        return self.post(node, name, "Update", self.actor(name, username))
+    def update_profile(self, node, name: str, username: str | None = None, display_name: str | None = None) -> str:
+        """Update{Person}: `name` sends its actor with another preferredUsername and/or display name."""
+        return self.post(node, name, "Update", self.actor(name, username, display_name))
 
     def close(self) -> None:
         self.server.shutdown()
@@ -242,57 +265,125 @@ def peer():
     server.close()
 
 
-def test_inbox_errors_are_listed_and_retried(node, peer):
+@pytest.fixture(scope="module")
+def other_peer():
+    server = Peer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def inbox_node(nodes):
+    """A node of its own: the failures provoked here must stay out of the shared node's log, which
+    tests/federation/test_pasture.py reads for failed inbox items."""
+    return nodes("inboxes")
+
+
+def admin_api(node):
     name, _ = node.create_user(admin=True)
-    api = node.api(node.token(name, scopes="read admin:read"))
+    return node.api(node.token(name, scopes="read admin:read"))
+
+
+def inbox_item(api, activity_id: str, state: str) -> dict | None:
+    """The item of that activity, if it is in that state now."""
+    listed = api.get(INBOX, params={"state": state, "limit": 40})
+    assert listed.status_code == 200
+    return next((i for i in listed.json() if i["activity_id"] == activity_id), None)
+
+
+def test_inbox_items_are_listed_and_retried(inbox_node, peer, other_peer):
+    node, api = inbox_node, admin_api(inbox_node)
 
     def item(activity_id: str, state: str):
-        listed = api.get("/api/v1/vitascope/admin/inbox", params={"state": state, "limit": 40})
-        assert listed.status_code == 200
-        return next((i for i in listed.json() if i["activity_id"] == activity_id), None)
+        return inbox_item(api, activity_id, state)
 
-    # Ignored: a Like of a post we do not have. Error: two actors of that peer take mallory's name,
-    # which the database refuses (one account per name and host).
-    like = peer.post(node, "mallory", "Like", f"{peer.actor_id('mallory')}/notes/unknown")
+    # Ignored: mallory likes a post of alice's (same server) that this node has not seen yet.
+    post = peer.publish("alice", "first light")
+    like = peer.post(node, "mallory", "Like", post)
     ignored = wait_for(lambda: item(like, "ignored"), what="the ignored Like")
-    assert ignored["reason"] == "unknown post" and ignored["type"] == "Like"
-    eve_update, zoe_update = peer.rename(node, "eve", "mallory"), peer.rename(node, "zoe", "mallory")
-    eve = wait_for(lambda: item(eve_update, "error"), what="eve's failed Update")
-    zoe = wait_for(lambda: item(zoe_update, "error"), what="zoe's failed Update")
-    assert eve["reason"].startswith("IntegrityError") and eve["attempts"] == 1
-    assert eve["actor"] == peer.actor_id("eve") and eve["type"] == "Update" and eve["received_at"]
+    assert ignored["reason"] == "unknown post" and ignored["type"] == "Like" and ignored["attempts"] == 1
+    assert ignored["actor"] == peer.actor_id("mallory") and ignored["received_at"]
+
+    # Error: mallory passes on, by id, bob's post from another server, which cannot serve bob's actor
+    # just now; without its author the post cannot be stored.
+    relayed = other_peer.publish("bob", "from elsewhere")
+    other_peer.unavailable.add("/users/bob")
+    create = peer.post(node, "mallory", "Create", relayed)
+    failed = wait_for(lambda: item(create, "error"), what="the failed Create")
+    assert failed["reason"].startswith(f"ResolveError: {other_peer.actor_id('bob')}") and "503" in failed["reason"]
+    assert failed["attempts"] == 1 and failed["type"] == "Create" and failed["actor"] == peer.actor_id("mallory")
 
     # Without a state the API and the CLI list what needs attention: errors and ignored items.
-    default = ids(api.get("/api/v1/vitascope/admin/inbox").json())
-    assert {ignored["id"], eve["id"], zoe["id"]} <= set(default)
-    table = node.cli("admin", "inbox").stdout
-    eve_line = next(line for line in table.splitlines() if line.startswith(eve["id"]))
-    assert "Update" in eve_line and "error" in eve_line and peer.actor_id("eve") in eve_line
-    assert "IntegrityError" in eve_line
-    assert "unknown post" in next(line for line in table.splitlines() if line.startswith(ignored["id"]))
-    listed = json.loads(node.cli("admin", "inbox", "--state", "error", "--json", "--limit", "10").stdout)
-    assert eve in listed and zoe in listed and all(i["state"] == "error" for i in listed)
-    assert api.get("/api/v1/vitascope/admin/inbox", params={"state": "nonsense"}).status_code == 422
+    assert {ignored["id"], failed["id"]} <= set(ids(api.get(INBOX).json()))
+    table = node.cli("admin", "inbox").stdout.splitlines()
+    like_line = next(line for line in table if line.startswith(ignored["id"]))
+    assert "Like" in like_line and "ignored" in like_line and "unknown post" in like_line
+    create_line = next(line for line in table if line.startswith(failed["id"]))
+    assert "Create" in create_line and " error " in create_line and peer.actor_id("mallory") in create_line
+    assert "ResolveError" in create_line
+    assert json.loads(node.cli("admin", "inbox", "--state", "error", "--json", "--limit", "10").stdout) == [failed]
+    listed = json.loads(node.cli("admin", "inbox", "--state", "ignored", "--json").stdout)
+    assert ignored in listed and all(i["state"] == "ignored" for i in listed)
+    assert api.get(INBOX, params={"state": "nonsense"}).status_code == 422
 
-    # mallory gives the name up; then eve's Update can be applied.
-    freed = peer.rename(node, "mallory", "mallory-old")
-    freed_item = wait_for(lambda: item(freed, "done"), what="mallory's rename")
-    retried = node.cli("admin", "inbox", "retry", eve["id"])
-    assert "1 inbox item back to pending" in retried.stdout
-    done = wait_for(lambda: item(eve_update, "done"), what="eve's Update after the retry")
-    assert done["attempts"] == 2 and done["reason"] is None
-    renamed = node.api().get("/api/v1/accounts/lookup", params={"acct": f"mallory@127.0.0.1:{peer.port}"})
-    assert renamed.status_code == 200 and renamed.json()["uri"] == peer.actor_id("eve")
+    # Someone here looks alice's post up; now that it is known, the retried Like applies.
+    reader = node.mastodon()
+    found = reader.search_v2(post, resolve=True)["statuses"]
+    assert [s["uri"] for s in found] == [post] and found[0]["favourites_count"] == 0
+    assert "1 inbox item back to pending" in node.cli("admin", "inbox", "retry", ignored["id"]).stdout
+    liked = wait_for(lambda: item(like, "done"), what="the Like after the retry")
+    assert liked["attempts"] == 2 and liked["reason"] is None
+    assert reader.status(found[0]["id"])["favourites_count"] == 1
 
-    # --all-errors sends zoe's back too; the name is eve's now, so it fails again, with its reason.
-    assert "back to pending" in node.cli("admin", "inbox", "retry", "--all-errors").stdout
-    again = wait_for(lambda: (i := item(zoe_update, "error")) and i["attempts"] == 2 and i,
-                     what="zoe's Update failing again")
-    assert again["reason"].startswith("IntegrityError")
+    # --all-errors sends the Create back while bob's server still fails: an error again, one more attempt.
+    assert "1 inbox item back to pending" in node.cli("admin", "inbox", "retry", "--all-errors").stdout
+    again = wait_for(lambda: (i := item(create, "error")) and i["attempts"] == 2 and i,
+                     what="the Create failing again")
+    assert again["reason"].startswith("ResolveError")
 
     # Only error or ignored items go back; nothing changes when one of the ids cannot.
-    refused = node.cli("admin", "inbox", "retry", freed_item["id"], zoe["id"], check=False)
+    refused = node.cli("admin", "inbox", "retry", liked["id"], failed["id"], check=False)
     assert refused.returncode == 1 and "is done" in refused.stderr
-    assert item(zoe_update, "error")["attempts"] == 2
+    assert item(create, "error")["attempts"] == 2
     missing = node.cli("admin", "inbox", "retry", "123", check=False)
     assert missing.returncode == 1 and "no such inbox item" in missing.stderr
+
+    # bob's server is back: the retried Create stores bob's post, and nothing is left in error.
+    other_peer.unavailable.clear()
+    node.cli("admin", "inbox", "retry", failed["id"])
+    stored = wait_for(lambda: item(create, "done"), what="the Create after bob's server came back")
+    assert stored["attempts"] == 3 and stored["reason"] is None
+    bob = reader.account_lookup(f"bob@{other_peer.domain}")
+    assert [s["uri"] for s in reader.account_statuses(bob["id"])] == [relayed]
+    assert node.cli("admin", "inbox", "--state", "error").stdout.startswith("no inbox items in error")
+    assert "0 inbox items back to pending" in node.cli("admin", "inbox", "retry", "--all-errors").stdout
+
+
+def test_rename_to_a_name_taken_on_that_server_keeps_the_old_name(node, peer):
+    """One account per name and server: a remote actor renaming itself to a name another actor of its
+    server holds (in any case) keeps its name; the rest of the Update applies, and a free name is taken."""
+    api = admin_api(node)
+
+    def applied(activity_id: str) -> None:
+        processed = wait_for(lambda: next(filter(None, (inbox_item(api, activity_id, state)
+                                                         for state in ("done", "error", "ignored"))), None),
+                             what=f"{activity_id} processed")
+        assert processed["state"] == "done", processed
+
+    def lookup(username: str):
+        found = node.api().get("/api/v1/accounts/lookup", params={"acct": f"{username}@{peer.domain}"})
+        return found.json() if found.status_code == 200 else None
+
+    applied(peer.update_profile(node, "zoe", display_name="Zoe"))
+    applied(peer.update_profile(node, "eve", display_name="Eve"))
+    zoe = lookup("zoe")
+    assert zoe["uri"] == peer.actor_id("zoe") and zoe["display_name"] == "Zoe"
+
+    applied(peer.update_profile(node, "eve", username="zoe", display_name="Eve who would be Zoe"))
+    applied(peer.update_profile(node, "eve", username="ZOE", display_name="Eve, shouting"))
+    eve = lookup("eve")
+    assert eve["uri"] == peer.actor_id("eve") and eve["display_name"] == "Eve, shouting"
+    assert lookup("zoe") == zoe  # untouched
+
+    applied(peer.update_profile(node, "eve", username="evelyn"))
+    assert lookup("evelyn")["uri"] == peer.actor_id("eve") and lookup("eve") is None

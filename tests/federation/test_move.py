@@ -165,7 +165,7 @@ def move_notifications(client) -> list:
 def processed(admin, activity_id: str) -> dict | None:
     """The inbox item of an activity once processed (done, ignored or error), else None."""
     for state in ("done", "ignored", "error"):
-        for item in admin.get("/api/v1/vitascope/admin/inbox", params={"state": state, "limit": 40}).json():
+        for item in admin.get("/api/v1/admin/vitascope/inbox", params={"state": state, "limit": 40}).json():
             if item["activity_id"] == activity_id:
                 return item
     return None
@@ -215,7 +215,7 @@ def test_account_moves_to_another_node(node, node_b, gamma, gamma_admin):
                                                                            acct(alpha, dave.vs_username)},
              what="bob's followers")
 
-    moves = [i for i in gamma_admin.get("/api/v1/vitascope/admin/inbox", params={"state": "done", "limit": 40}).json()
+    moves = [i for i in gamma_admin.get("/api/v1/admin/vitascope/inbox", params={"state": "done", "limit": 40}).json()
              if i["type"] == "Move" and i["actor"] == alice_uri]
     assert len(moves) == 1
     # The same migration again is refused; nothing changes.
