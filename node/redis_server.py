@@ -49,9 +49,12 @@ class EmbeddedRedis:
     def _spawn(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         conf = self.directory / "redis.conf"
+        # Persistence is the append-only file alone: with RDB save points, a Redis told to stop
+        # whose directory is gone (the node's data dir removed after a crash) refuses to exit
+        # because its final snapshot fails, and lives on as an orphan.
         conf.write_text(
             f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\ndir {self.directory}\n"
-            "appendonly yes\nappendfsync everysec\nsave 60 1\ndaemonize no\nloglevel warning\n"
+            "appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\nloglevel warning\n"
             f"logfile {self.directory / 'redis.log'}\npidfile {self.directory / 'redis.pid'}\n"
         )
         if self.socket.exists():
