@@ -36,7 +36,9 @@ async def profile(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(account.uri)
     statuses = await (Status.filter(account_id=account.id, deleted_at=None, visibility="public", reblog_of_id=None)
                       .order_by("-id").limit(30).prefetch_related("media"))
-    return render("profile.html", node=node, account=account, statuses=statuses, node_name=node.config["server.name"])
+    moved_to = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
+    return render("profile.html", node=node, account=account, statuses=statuses, moved_to=moved_to,
+                  node_name=node.config["server.name"])
 
 
 @routes.get("/@{username}/{id}")

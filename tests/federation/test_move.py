@@ -305,3 +305,7 @@ def test_move_from_the_command_line(node, node_b):
     frank_on_alpha = lookup(greta, frank_acct)
     wait_for(lambda: relationship(greta, frank_on_alpha)["following"], what="greta following frank")
     assert relationship(greta, erin_id)["following"] is False
+    # The old profile page points people to the new account.
+    page = requests.get(f"{alpha.url}/@{erin.vs_username}", timeout=10)
+    assert page.status_code == 200 and "This account has moved to" in page.text and f"@{frank_acct}" in page.text
+    assert "has moved" not in requests.get(f"{alpha.url}/@{greta.vs_username}", timeout=10).text
