@@ -15,7 +15,7 @@ import logging
 from node.activitypub import resolve
 from node.context import Node
 from node.errors import ApiError, unprocessable
-from node.models import Account, Follow
+from node.models import Account, Block, Follow, Mute
 from node.services import social
 from node.services.notifications import notify
 
@@ -125,6 +125,7 @@ async def migrate(node: Node, account: Account, acct: str) -> tuple[Account, int
     await node.emit("account.updated", account=account)
     await node.emit("account.moved", account=account, target=target.account)
     moved = await move_local_followers(node, account, target.account)
+    await carry_blocks_and_mutes(node, account, target.account)
     log.info("%s moved to %s; %d local followers moved", account.uri, target.account.uri, moved)
     return target.account, moved
 
@@ -136,7 +137,20 @@ async def follow_move(node: Node, source: Account, target: Account) -> tuple[boo
     if not already:
         source.moved_to = target
         await source.save(update_fields=["moved_to_id"])
-    return already, await move_local_followers(node, source, target)
+    moved = await move_local_followers(node, source, target)
+    await carry_blocks_and_mutes(node, source, target)
+    return already, moved
+
+
+async def carry_blocks_and_mutes(node: Node, source: Account, target: Account) -> None:
+    """As Mastodon's MoveWorker: whoever here blocked or muted ``source`` has ``target`` blocked or
+    muted too, so moving is no way around a block (the Block federates as any other)."""
+    for row in await Block.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id) \
+            .prefetch_related("account"):
+        await social.block(node, row.account, target)
+    for row in await Mute.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id) \
+            .prefetch_related("account"):
+        await social.mute(row.account, target, notifications=row.notifications)
 
 
 async def move_local_followers(node: Node, source: Account, target: Account) -> int:

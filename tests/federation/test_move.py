@@ -298,8 +298,16 @@ def test_move_from_the_command_line(node, node_b):
     assert refused.returncode == 1 and "alsoKnownAs" in refused.stderr
     assert beta.api(frank.access_token).post("/api/v1/vitascope/aliases",
                                              json={"acct": acct(alpha, erin.vs_username)}).status_code == 200
+    henry, ida = alpha.mastodon(), alpha.mastodon()
+    henry.account_block(erin_id)
+    ida.account_mute(erin_id, notifications=False)
     done = alpha.cli("admin", "move", erin.vs_username, "--to", "@" + frank_acct)
     assert "1 local follower" in done.stdout
+    # Blocks and mutes of the old account carry over to the new one.
+    frank_for_henry, frank_for_ida = lookup(henry, frank_acct), lookup(ida, frank_acct)
+    assert relationship(henry, frank_for_henry)["blocking"] is True
+    assert relationship(ida, frank_for_ida)["muting"] is True
+    assert relationship(ida, frank_for_ida)["muting_notifications"] is False
     assert actor_doc(alpha, erin.vs_username)["movedTo"] == uri(beta, frank.vs_username)
     assert greta.account(erin_id)["moved"]["acct"] == frank_acct
     frank_on_alpha = lookup(greta, frank_acct)
