@@ -165,7 +165,8 @@ def _validate(raw: dict[str, Any]) -> Config:
     for key, value in raw["limits"].items():
         if value <= 0:
             raise ConfigError(f"limits.{key}: must be positive")
-    for key in ("fetch_timeout_seconds", "max_fetch_bytes", "delivery_concurrency", "signature_max_skew_seconds"):
+    for key in ("fetch_timeout_seconds", "max_fetch_bytes", "delivery_concurrency", "signature_max_skew_seconds",
+                "context_fetch_per_host"):
         if raw["federation"][key] <= 0:
             raise ConfigError(f"federation.{key}: must be positive")
     if raw["federation"]["max_thread_fetch_depth"] < 0:

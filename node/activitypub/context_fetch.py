@@ -9,17 +9,26 @@ inbox processor. Jobs are arq jobs on their own queue, run by a worker inside th
 - de-duplicated by job id: a parent's job id is derived from its uri, so many replies waiting on one
   parent cause one fetch, and the kept result remembers a fetched or failed parent for a while;
 - bounded: `federation.context_fetch_concurrency` jobs at once, each request limited by
-  `federation.fetch_timeout_seconds`, each job by a multiple of it.
+  `federation.fetch_timeout_seconds`, each job by a multiple of it;
+- fair to healthy hosts: a job counts against the host of the documents it fetches (a parent and its
+  author share a host; mentions are queued per host), and at most `federation.context_fetch_per_host`
+  jobs wait on one host at once.
+  A job whose host is at that cap is deferred for HOST_BUSY_DEFER seconds rather than holding a slot,
+  so one slow host never occupies every slot.
 A database table would need its own poller, claiming and de-duplication for the same result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
+from arq.constants import retry_key_prefix
 from arq.worker import Retry, Worker, func
 
 from federation import documents as ap
@@ -42,6 +51,9 @@ REQUESTS_PER_JOB = 10
 REMEMBER_SECONDS = 600
 # A parent whose host did not answer is tried again after these many seconds (as Mastodon does).
 RETRY_DELAYS = (30, 300)
+# A job whose host already has `federation.context_fetch_per_host` jobs waiting on it looks again after
+# this many seconds.
+HOST_BUSY_DEFER = 2
 
 
 # --------------------------------------------------------------------------- while storing a post
@@ -103,8 +115,11 @@ async def fetch_missing(node: Node, status: Status, below: tuple[str, ...], acto
     if parent_uri and status.in_reply_to_id is None and parent_uri not in below \
             and not resolve.is_local(node, parent_uri) and len(below) <= node.config["federation.max_thread_fetch_depth"]:
         jobs.append(("context_parent", parent_job_id(parent_uri), (parent_uri, list(below))))
-    if actors:
-        jobs.append(("context_mentions", f"context:mentions:{status.id}", (status.id, actors)))
+    by_host: dict[str, list[str]] = {}
+    for href in actors:
+        by_host.setdefault(ap.origin(href), []).append(href)
+    for host, hrefs in by_host.items():
+        jobs.append(("context_mentions", f"context:mentions:{status.id}:{host}", (status.id, hrefs)))
     for function, job_id, args in jobs:
         try:
             await node.arq.enqueue_job(function, *args, _job_id=job_id, _queue_name=QUEUE)
@@ -117,6 +132,26 @@ def parent_job_id(uri: str) -> str:
 
 
 # --------------------------------------------------------------------------- jobs
+
+
+@contextlib.asynccontextmanager
+async def host_slot(ctx: dict[str, Any], url: str) -> AsyncIterator[None]:
+    """Hold one of the `federation.context_fetch_per_host` slots of ``url``'s host for the job's
+    requests. When the host has none free, the job is deferred (arq Retry) without counting as a try:
+    arq counts every run it starts, so the run is taken back first, and a job deferred many times
+    behind a slow host still has all its tries for that host's failures (RETRY_DELAYS)."""
+    busy: Counter[str] = ctx["busy_hosts"]
+    host = ap.origin(url)
+    if busy[host] >= ctx["node"].config["federation.context_fetch_per_host"]:
+        await ctx["redis"].decr(retry_key_prefix + ctx["job_id"])
+        raise Retry(defer=HOST_BUSY_DEFER)
+    busy[host] += 1
+    try:
+        yield
+    finally:
+        busy[host] -= 1
+        if not busy[host]:
+            del busy[host]
 
 
 async def fetch_parent(ctx: dict[str, Any], uri: str, below: list[str]) -> str:
@@ -132,8 +167,9 @@ async def fetch_parent(ctx: dict[str, Any], uri: str, below: list[str]) -> str:
         await link_waiting_replies(parent)
         return "known"
     try:
-        doc = await resolve.fetch_document(node, uri)
-        await resolve.status_from_document(node, doc, ancestry=tuple(below))
+        async with host_slot(ctx, uri):
+            doc = await resolve.fetch_document(node, uri)
+            await resolve.status_from_document(node, doc, ancestry=tuple(below))
     except (FetchError, resolve.ResolveError, ap.DocumentError, Ignored) as exc:
         try_number = ctx.get("job_try", 1)
         if _may_pass(exc) and try_number <= len(RETRY_DELAYS):
@@ -151,21 +187,22 @@ def _may_pass(exc: Exception) -> bool:
 
 
 async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) -> str:
-    """The arq job: fetch the unknown actors a remote post mentions and add its mentions of them;
-    one that cannot be fetched is left out."""
+    """The arq job: fetch the unknown actors (on one host) a remote post mentions and add its mentions
+    of them; one that cannot be fetched is left out."""
     node: Node = ctx["node"]
     if not await Status.exists(id=status_id, deleted_at=None):
         return "post gone"
     added = 0
-    for href in hrefs:
-        try:
-            account = await resolve.fetch_actor(node, href)
-        except (resolve.ResolveError, FetchError) as exc:
-            log.info("mentioned actor %s skipped: %s", href, exc)
-            continue
-        if account.deleted_at is None:
-            _, created = await Mention.get_or_create(status_id=status_id, account_id=account.id)
-            added += created
+    async with host_slot(ctx, hrefs[0]):
+        for href in hrefs:
+            try:
+                account = await resolve.fetch_actor(node, href)
+            except (resolve.ResolveError, FetchError) as exc:
+                log.info("mentioned actor %s skipped: %s", href, exc)
+                continue
+            if account.deleted_at is None:
+                _, created = await Mention.get_or_create(status_id=status_id, account_id=account.id)
+                added += created
     return f"{added} mentions added"
 
 
@@ -173,12 +210,14 @@ async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) 
 
 
 def make_worker(node: Node) -> Worker:
-    return in_process_worker(
+    worker = in_process_worker(
         node, [func(fetch_parent, name="context_parent", max_tries=len(RETRY_DELAYS) + 1),
                func(fetch_mentions, name="context_mentions", max_tries=3)],
         queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
         job_timeout=node.config["federation.fetch_timeout_seconds"] * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS, poll_delay=0.5)
+    worker.ctx["busy_hosts"] = Counter()  # host -> jobs of this worker waiting on it (see host_slot)
+    return worker
 
 
 def start_worker(node: Node) -> asyncio.Task:

@@ -1,8 +1,9 @@
 """Remote posts arrive with their context: unknown parents and mentioned actors are fetched in the
 background, so a slow host never holds the inbox.
 
-Three live nodes: alpha (`node`), beta (`node_b`) and gamma, which fetches at most two ancestors.
-Gamma's users follow only beta users, so whatever gamma shows of alpha it had to fetch itself.
+Three live nodes: alpha (`node`), beta (`node_b`) and gamma, which fetches at most two ancestors,
+runs two context fetches at once and at most one per host. Gamma's users follow only beta users, so
+whatever gamma shows of alpha it had to fetch itself.
 A small aiohttp origin server in this process (loopback) serves fixed documents, can go away, and
 can hang: accept every request and answer none.
 """
@@ -17,7 +18,7 @@ import pytest
 import redis
 from aiohttp import web
 
-from node.activitypub.context_fetch import QUEUE
+from node.activitypub.context_fetch import QUEUE, RETRY_DELAYS, parent_job_id
 from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 from tests.support.servers import free_port
@@ -120,7 +121,9 @@ class Origin:
 @pytest.fixture(scope="module")
 def gamma(nodes):
     return nodes("gamma", overrides={"federation": {"max_thread_fetch_depth": MAX_DEPTH,
-                                                    "fetch_timeout_seconds": FETCH_TIMEOUT}})
+                                                    "fetch_timeout_seconds": FETCH_TIMEOUT,
+                                                    "context_fetch_concurrency": 2,
+                                                    "context_fetch_per_host": 1}})
 
 
 @pytest.fixture
@@ -136,6 +139,13 @@ def context_settled(live) -> bool:
     (one waiting to be tried again later is not due)."""
     with redis.Redis.from_url(live.redis_url) as client:
         return client.zcount(QUEUE, "-inf", time.time() * 1000) == 0
+
+
+def put_off(live, uris: list[str]) -> int:
+    """How many times ``live``'s context worker has put off fetching one of these parents (arq logs
+    each run that ends in a Retry)."""
+    log = live.log_path.read_text(errors="replace")
+    return sum(log.count(f"{parent_job_id(uri)}:context_parent retrying job") for uri in uris)
 
 
 def resolve_status(client, uri: str) -> dict:
@@ -266,6 +276,43 @@ def test_a_hanging_parent_host_does_not_hold_the_inbox(node_b, gamma, origin):
     assert parent["uri"] == parent_uri
     assert [carol.status(s["id"])["in_reply_to_id"] for s in (seen, second_seen)] == [parent["id"]] * 2
     assert origin.fetches("/notes/slow", by=gamma) == 1
+
+
+def test_a_hanging_host_does_not_hold_other_hosts_fetches(node, node_b, gamma, origin):
+    """One host hangs on two parents while gamma runs two fetches at once, at most one per host: the
+    second waits without holding a slot, so a parent on a healthy host is fetched and linked long
+    before the hanging fetch would time out; once the host answers, every reply links up."""
+    alice, bob, carol = node.mastodon(), node_b.mastodon(), gamma.mastodon()
+    follow(carol, acct(node_b, bob.vs_username))
+    sloth = origin.actor("sloth")
+    slow_parents = [origin.note(f"/notes/slow-{n}", sloth, f"slow {n}") for n in (1, 2)]
+    on_b = [resolve_status(bob, uri) for uri in slow_parents]
+    origin.hang()
+
+    slow_replies = [bob.status_post(marker("reply to a hanging host"), in_reply_to_id=parent["id"]) for parent in on_b]
+    slow_seen = [wait_for(lambda uri=r["uri"]: in_home(carol, uri), what="a reply to the hanging host") for r in slow_replies]
+    wait_for(lambda: origin.fetches("/notes/slow-1", by=gamma) or origin.fetches("/notes/slow-2", by=gamma),
+             what="gamma asking the hanging host")
+
+    healthy = alice.status_post(marker("parent on a healthy host"))
+    started = time.monotonic()
+    reply = bob.status_post(marker("reply to a healthy host"), in_reply_to_id=resolve_status(bob, healthy["uri"])["id"])
+    seen = wait_for(lambda: in_home(carol, reply["uri"]), timeout=PROMPTLY, what="the healthy reply")
+    linked = wait_for(lambda: carol.status(seen["id"])["in_reply_to_id"], timeout=PROMPTLY, what="its parent, promptly")
+    assert time.monotonic() - started < PROMPTLY < FETCH_TIMEOUT
+    assert carol.status(linked)["uri"] == healthy["uri"]
+    assert sum(origin.fetches(f"/notes/slow-{n}", by=gamma) for n in (1, 2)) == 1  # the other one waits its turn
+    assert [carol.status(s["id"])["in_reply_to_id"] for s in slow_seen] == [None, None]
+
+    # Put off more often than a parent fetch may be tried, the waiting one still gets its turn.
+    wait_for(lambda: put_off(gamma, slow_parents) > len(RETRY_DELAYS) + 1, timeout=FETCH_TIMEOUT / 2,
+             what="the waiting fetch put off again and again")
+    origin.release()
+    wait_for(lambda: all(carol.status(s["id"])["in_reply_to_id"] for s in slow_seen) and context_settled(gamma),
+             what="both slow parents, once their host answers")
+    for uri, reply_seen in zip(slow_parents, slow_seen):
+        assert ancestor_uris(carol, reply_seen["id"]) == [uri]
+    assert [origin.fetches(f"/notes/slow-{n}", by=gamma) for n in (1, 2)] == [1, 1]
 
 
 def test_a_parent_fetch_survives_a_restart(node_b, gamma, origin):
