@@ -4,6 +4,8 @@ Every remote URL (actors, keys, objects, media, WebFinger, inbox deliveries)
 goes through ``SafeFetcher`` so the rules live in one place:
 
 * only http(s); plain http only when ``allow_http`` (development);
+* the destination host must pass the caller's host policy, if any (the node's domain
+  blocks), on every redirect hop;
 * the destination address must pass the address policy (no loopback,
   private, link-local, multicast, reserved or unspecified addresses unless
   ``allow_private``) on every redirect hop;
@@ -33,6 +35,8 @@ from .vocab import AP_ACCEPT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
+# host_policy("host[:port]") -> whether requests to that host are allowed at all.
+HostPolicy = Callable[[str], bool]
 # sign(method, url, headers, body) -> headers to add, e.g. signatures.sign_cavage bound to a key.
 Signer = Callable[[str, str, Mapping[str, str], bytes | None], Mapping[str, str]]
 
@@ -52,6 +56,10 @@ class FetchError(Exception):
 
 class UnsafeURL(FetchError):
     """The URL's scheme or destination address is not allowed."""
+
+
+class BlockedHost(FetchError):
+    """The caller's host policy forbids talking to this host."""
 
 
 class ResponseTooLarge(FetchError):
@@ -139,6 +147,7 @@ class SafeFetcher:
     ``allow_private``) and ``resolver`` (default: the system resolver) are
     injectable so the SSRF rules can be tested against loopback servers.
     ``sign`` signs GETs made with ``signed=True``; without it they go unsigned.
+    ``host_policy`` refuses hosts by name (``BlockedHost``) before any connection is made.
     """
 
     def __init__(
@@ -152,6 +161,7 @@ class SafeFetcher:
         sign: Signer | None = None,
         address_policy: AddressPolicy | None = None,
         resolver: AbstractResolver | None = None,
+        host_policy: HostPolicy | None = None,
     ) -> None:
         self.allow_private = allow_private
         self.allow_http = allow_http
@@ -161,6 +171,7 @@ class SafeFetcher:
         self._sign = sign
         self._policy = address_policy or (_allow_any_address if allow_private else is_public_address)
         self._inner_resolver = resolver
+        self._host_policy = host_policy
         self._resolver: _PolicyResolver | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -206,6 +217,8 @@ class SafeFetcher:
             raise UnsafeURL("URL has no host")
         if parsed.user is not None or parsed.password is not None:
             raise UnsafeURL("URL carries credentials")
+        if self._host_policy is not None and not self._host_policy(parsed.host_port_subcomponent.lower()):
+            raise BlockedHost(f"{parsed.host_port_subcomponent} is blocked by this server")
         try:
             literal = ipaddress.ip_address(parsed.host.split("%", 1)[0])
         except ValueError:

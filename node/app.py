@@ -40,12 +40,14 @@ ROUTE_MODULES = [
     "node.api.generation_admin",
     "node.api.reports",
     "node.api.admin",
+    "node.api.moderation",
     "node.api.migration",
     "node.web.pages",
     "node.activitypub.routes",
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
-PLUGIN_MODULES: list[str] = ["node.generation_collector", "node.generation_worker", "node.activitypub.runtime"]
+PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation_collector", "node.generation_worker",
+                              "node.activitypub.runtime"]
 
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 

@@ -13,13 +13,14 @@ from aiohttp import web
 
 from node.errors import ApiError
 from node.models import OAuthToken
+from node.services.accounts import login_refusal
 
 READ = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists", "mutes",
         "notifications", "search", "statuses", "vitascope")
 WRITE = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists",
          "media", "mutes", "notifications", "reports", "statuses", "vitascope")
 FOLLOW = {"read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes", "write:mutes"}
-ADMIN = ("reports",)
+ADMIN = ("accounts", "domain_blocks", "reports")
 ALL_SCOPES = (["read", "write", "follow", "push", "profile", "admin:read", "admin:write"]
               + [f"read:{s}" for s in READ] + [f"write:{s}" for s in WRITE]
               + [f"admin:read:{s}" for s in ADMIN] + [f"admin:write:{s}" for s in ADMIN])
@@ -65,8 +66,8 @@ async def load_token(request: web.Request) -> OAuthToken | None:
         now = datetime.now(timezone.utc)
         if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
             raise ApiError(401, "The access token is invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        if token.user is not None and (token.user.disabled or not token.user.approved):
-            raise ApiError(403, "Your login is currently disabled")
+        if token.user is not None and (refusal := login_refusal(token.user)):
+            raise ApiError(403, refusal)
     request["token"] = token
     request["user"] = token.user if token else None
     request["account"] = token.user.account if token and token.user else None

@@ -225,7 +225,9 @@ class StatusRenderer:
             "account": self.accounts[s.account_id],
             "content": "" if reblog else s.content,
             "visibility": s.visibility,
-            "sensitive": s.sensitive,
+            # A sensitized account's media show as sensitive to all but itself (as Mastodon).
+            "sensitive": s.sensitive or (s.account.sensitized_at is not None
+                                         and (self.viewer is None or self.viewer.id != s.account_id)),
             "spoiler_text": s.spoiler_text,
             "media_attachments": [] if reblog else self.media[s.id],
             "application": None,

@@ -35,10 +35,11 @@ async def _stop(node, embedded) -> None:
 
 
 async def run_delivery_worker(args) -> int:
-    from node.activitypub import delivery, runtime
+    from node.activitypub import blocked_domains, delivery, runtime
 
     node, embedded = await _services(args)
     fed = await runtime.start(node)
+    blocks = await blocked_domains.start(node)
     worker = delivery.make_worker(node)
     task = asyncio.create_task(worker.main())
     loop = asyncio.get_running_loop()
@@ -50,6 +51,7 @@ async def run_delivery_worker(args) -> int:
     except asyncio.CancelledError:
         pass
     finally:
+        blocks.cancel()
         await worker.close()
         await fed.fetcher.__aexit__(None, None, None)
         await _stop(node, embedded)

@@ -18,6 +18,7 @@ from typing import Any
 from arq.worker import Worker, func
 
 from federation import delivery as policy
+from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Delivery, DomainHealth, OutboxActivity
@@ -99,6 +100,10 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     row = await Delivery.get_or_none(id=delivery_id)
     if row is None or row.state != "pending":
         return "nothing to do"
+    if blocked_domains.suspends(row.domain):
+        row.state, row.last_error = "skipped", "domain is suspended by this server"
+        await row.save(update_fields=["state", "last_error"])
+        return "skipped"
     now = _now()
     health = await DomainHealth.get_or_none(domain=row.domain)
     if health is not None and health.unavailable:

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from federation.documents import RemoteMedia
 from federation.fetcher import FetchError
+from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.media_files import MediaError, new_media_path, poster, probe
@@ -91,11 +92,16 @@ async def ingest_remote_media(node: Node, account: Account, media: RemoteMedia) 
     Videos must be the file the post names (digestMultibase) and carry a valid C2PA manifest
     declaring AI origin from a node we trust (the origin's CA is pinned on first use); otherwise
     MediaRefused — or, with provenance.unverified_media = "mark", kept with an unverified mark.
-    Other attachment kinds (images from other software) keep only their remote URL.
+    Other attachment kinds (images from other software) keep only their remote URL. Media of a
+    domain whose media an admin rejects (a domain block's reject_media) are never downloaded.
     """
     stored = None
     provenance = None
-    if media.kind == "video":
+    if media.kind == "video" and blocked_domains.rejects_media(account.domain):
+        if node.config["provenance.unverified_media"] == "refuse":
+            raise MediaRefused(f"media from {account.domain} are rejected by this server")
+        provenance = {"verified": False, "state": "rejected", "reason": f"media from {account.domain} are rejected"}
+    elif media.kind == "video":
         stored = await _download_video(node, media)
         if stored is not None:
             provenance = await _check_provenance(node, account, media, stored[0])

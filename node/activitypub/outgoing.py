@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from federation import documents as ap
 from federation.delivery import Recipient, inboxes
-from node.activitypub import render
+from node.activitypub import blocked_domains, render
 from node.context import Node
 from node.ids import new_id
 from node.models import Account, Block, Delivery, Favourite, Follow, Mention, OutboxActivity, Report, Status
@@ -49,11 +49,13 @@ async def publish(node: Node, account: Account | None, doc: dict[str, Any], targ
     """Store a signed activity and queue its deliveries (one per distinct inbox).
 
     ``account`` None: the instance actor sends it (HTTP-signed with its RSA key; it has no Ed25519 key).
+    Nothing goes to suspended domains.
     """
     from node.activitypub.delivery import enqueue
 
     signed = sign(account, doc) if account is not None else doc
-    destinations = inboxes(targets, exclude_origin=node.config.domain)
+    destinations = [inbox for inbox in inboxes(targets, exclude_origin=node.config.domain)
+                    if not blocked_domains.suspends(ap.origin(inbox))]
     async with in_transaction():
         activity = await OutboxActivity.create(uri=signed["id"], account=account, type=signed["type"],
                                                document=signed, public=public, audience=list(audience))

@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from federation import documents as ap
 from federation.fetcher import FetchError
-from node.activitypub import context_fetch, resolve
+from node.activitypub import blocked_domains, context_fetch, resolve
 from node.activitypub.media import MediaRefused, ingest_remote_media
 from node.activitypub.runtime import federation
 from node.context import Node
@@ -54,9 +54,13 @@ class Ignored(Exception):
 
 async def process_item(node: Node, item: InboxItem) -> None:
     try:
+        if blocked_domains.suspends(ap.origin(item.actor_uri)):
+            raise Ignored("the actor's domain is suspended by this server")
         actor = await resolve.fetch_actor(node, item.actor_uri)
         if actor.deleted_at is not None and item.type != "Delete":
             raise Ignored("actor is deleted")
+        if actor.suspended_at is not None:
+            raise Ignored("actor is suspended by this server")
         await HANDLERS[item.type](node, actor, item.document)
     except (Ignored, ap.DocumentError) as exc:  # nothing to do, or a document we cannot use
         item.state, item.error = "ignored", str(exc)
@@ -268,6 +272,8 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     note = ap.parse_note(doc)
     if note.attributed_to != author.uri:
         raise Ignored("post is attributed to someone else than the actor")
+    if author.suspended_at is not None:
+        raise Ignored("author is suspended by this server")
     existing = await Status.get_or_none(uri=note.id)
     if existing is not None:
         return existing
@@ -446,7 +452,10 @@ async def handle_block(node: Node, actor: Account, doc: dict[str, Any]) -> None:
 
 
 async def handle_flag(node: Node, actor: Account, doc: dict[str, Any]) -> None:
-    """A report from another server: stored for our admins, who are notified."""
+    """A report from another server: stored for our admins, who are notified (unless an admin
+    rejects reports from that server)."""
+    if blocked_domains.rejects_reports(actor.domain):
+        raise Ignored(f"reports from {actor.domain} are rejected by this server")
     targets: list[Account] = []
     statuses: list[Status] = []
     for object_id in ap.ids_of(doc.get("object")):

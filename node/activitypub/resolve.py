@@ -23,6 +23,7 @@ from federation.fetcher import FetchError
 from federation.signatures import PublicKeyInfo
 from federation.webfinger import JRD_MEDIA_TYPE
 from federation.vocab import is_ap_media_type
+from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Status
@@ -89,8 +90,8 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
                  actor.id, actor.username, domain, account.username)
         values["username"] = account.username
     if account is None:
-        try:
-            return await Account.create(uri=actor.id, **values)
+        try:  # an account of a blocked domain starts suspended or silenced, as its domain's others
+            return await Account.create(uri=actor.id, **values, **blocked_domains.limits_for_new_account(domain))
         except IntegrityError:
             account = await Account.get(uri=actor.id)
     for name, value in values.items():
@@ -332,5 +333,7 @@ async def status_from_document(node: Node, doc: dict[str, Any], *, ancestry: tup
     author = await actor_for(node, doc.get("attributedTo"))
     if origin(author.uri) != origin(doc.get("id")):
         raise ResolveError("post and author live on different hosts")
+    if author.suspended_at is not None:
+        raise ResolveError(f"{author.uri} is suspended by this server")
     return await store_remote_status(node, author, doc, ancestry=ancestry)
 

@@ -22,7 +22,7 @@ from federation.signatures import SignatureError, verify_request
 from federation.fetcher import FetchError
 from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
 from node import __version__
-from node.activitypub import delivery, inbox_store, process, render, resolve
+from node.activitypub import blocked_domains, delivery, inbox_store, process, render, resolve
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
@@ -57,6 +57,8 @@ async def requester(request: web.Request) -> str | None:
     if not any(h in headers for h in ("Signature", "Signature-Input")) and \
             not headers.get("Authorization", "").lower().startswith("signature "):
         return None
+    if (refusal := blocked_domains.signature_refusal(headers)) is not None:
+        raise ApiError(403, refusal)
     node = _node(request)
     try:
         verified = await verify_request("GET", _public_url(node, request), headers, None,
@@ -275,7 +277,7 @@ async def _local_status(request: web.Request) -> Status:
     status = await Status.get_or_none(id=int(raw), local=True, reblog_of_id=None,
                                       account__username=request.match_info["username"],
                                       account__domain=None).prefetch_related("account")
-    if status is None:
+    if status is None or status.account.suspended_at is not None:
         raise ApiError(404, "Record not found")
     return status
 
@@ -337,6 +339,9 @@ def _inbox_options(node: Node) -> dict[str, Any]:
 
 async def _receive(request: web.Request) -> web.Response:
     node = _node(request)
+    if (refusal := blocked_domains.signature_refusal(request.headers)) is not None:
+        log.info("inbox refused %s: %s", request.path, refusal)
+        return web.json_response({"error": refusal}, status=403)
     body = await request.read()
     try:
         received = await receive("POST", _public_url(node, request), request.headers, body, **_inbox_options(node))

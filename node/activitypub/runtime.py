@@ -15,6 +15,7 @@ from aiohttp import web
 from federation.fetcher import SafeFetcher
 from federation.signatures import sign_cavage
 from node import __version__
+from node.activitypub import blocked_domains
 from node.context import Node
 from provenance.keys import generate_rsa_private_pem, public_pem
 
@@ -63,7 +64,8 @@ def instance_key(data_dir: Path) -> str:
 
 
 def make_fetcher(node: Node, private_pem: str, key_id: str) -> SafeFetcher:
-    """Every remote request goes through this; GETs are signed as the instance actor."""
+    """Every remote request goes through this; GETs are signed as the instance actor. Suspended
+    domains are refused by name (node.activitypub.blocked_domains)."""
 
     def sign(method, url, headers, body):
         return sign_cavage(method, url, headers, body, key_id, private_pem)
@@ -71,7 +73,8 @@ def make_fetcher(node: Node, private_pem: str, key_id: str) -> SafeFetcher:
     dev = node.config.dev_mode
     return SafeFetcher(allow_private=dev, allow_http=dev, max_bytes=MAX_DOCUMENT_BYTES,
                        timeout=node.config["federation.fetch_timeout_seconds"],
-                       user_agent=f"Vitascope/{__version__} (+{node.urls.base})", sign=sign)
+                       user_agent=f"Vitascope/{__version__} (+{node.urls.base})", sign=sign,
+                       host_policy=blocked_domains.host_allowed)
 
 
 async def start(node: Node) -> Federation:

@@ -74,10 +74,11 @@ def paged_json(request: web.Request, data: list, items: list, cursor: Callable[[
 
 
 async def visible_status(request: web.Request, status_id: int) -> Status:
-    """A status the viewer may see, or 404 (never reveal that a private one exists)."""
+    """A status the viewer may see, or 404 (never reveal that a private one exists). A suspended
+    account's posts are hidden like deleted ones."""
     from node.services.visibility import can_see
 
     status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
-    if status is None or not await can_see(viewer(request), status):
+    if status is None or status.account.suspended_at is not None or not await can_see(viewer(request), status):
         raise ApiError(404, "Record not found")
     return status

@@ -19,7 +19,7 @@ routes = web.RouteTableDef()
 async def index(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    query = Notification.filter(account_id=me.id)
+    query = Notification.filter(account_id=me.id, from_account__suspended_at=None)
     if p.list("types"):
         query = query.filter(type__in=p.list("types"))
     if p.list("exclude_types"):

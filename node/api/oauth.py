@@ -91,10 +91,11 @@ async def authorize_submit(request: web.Request) -> web.Response:
             return render("error.html", http_status=403, title="Denied", message="You denied access.", node_name="Vitascope")
         raise web.HTTPFound(_with_query(redirect, {"error": "access_denied", **state}))
     user = await accounts.authenticate(form.str("username", "") or "", form.str("password", "") or "")
-    if user is None or user.disabled or not user.approved:
+    refusal = accounts.login_refusal(user) if user is not None else None
+    if user is None or refusal:
         hidden = {k: v for k, v in values.items()}
-        return render("authorize.html", http_status=401, app_name=app.name, scopes=scopes, hidden=hidden,
-                      error="Invalid username or password, or the account is not approved yet.",
+        return render("authorize.html", http_status=403 if refusal else 401, app_name=app.name, scopes=scopes,
+                      hidden=hidden, error=f"{refusal}." if refusal else "Invalid username or password.",
                       node_name=ctx(request).config["server.name"])
     code = await oauth.issue_code(app, user, redirect, scopes, values.get("code_challenge"),
                                   values.get("code_challenge_method"))
@@ -134,8 +135,8 @@ async def token(request: web.Request) -> web.Response:
         user = await accounts.authenticate(p.str("username", "") or "", p.str("password", "") or "")
         if user is None:
             raise oauth.OAuthError("invalid_grant", "The provided authorization grant is invalid, expired, revoked, or was issued to another client.")
-        if user.disabled or not user.approved:
-            raise oauth.OAuthError("invalid_grant", "Your login is currently disabled or awaiting approval.")
+        if refusal := accounts.login_refusal(user):
+            raise oauth.OAuthError("invalid_grant", f"{refusal}.", 403)
         tok = await oauth.issue_token(app, user, scopes)
     elif grant == "client_credentials":
         oauth._check_secret(app, secret, required=True)

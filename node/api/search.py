@@ -66,14 +66,14 @@ async def search(request: web.Request) -> web.Response:
     if kind in (None, "statuses") and q.strip():
         statuses: list[Status] = []
         if q.startswith(("http://", "https://")):
-            found = await Status.get_or_none(Q(uri=q) | Q(url=q), deleted_at=None)
+            found = await Status.get_or_none(Q(uri=q) | Q(url=q), deleted_at=None, account__suspended_at=None)
             if found is None and resolve and node.extras.get("resolve_url"):
                 resolved = await node.extras["resolve_url"](node, q)
                 found = resolved if isinstance(resolved, Status) else None
             statuses = [found] if found and found.visibility in ("public", "unlisted") else []
         elif me is not None:
             statuses = list(await Status.filter(deleted_at=None, visibility="public", reblog_of_id=None,
-                                                text__icontains=q).order_by("-id").offset(offset).limit(limit))
+                                                account__suspended_at=None, text__icontains=q).order_by("-id").offset(offset).limit(limit))
         out["statuses"] = await statuses_json(node, me, statuses)
     if kind in (None, "hashtags") and q.strip():
         name = q.lstrip("#").lower()

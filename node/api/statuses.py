@@ -99,7 +99,7 @@ async def context(request: web.Request) -> web.Response:
     ancestors: list[Status] = []
     cursor = status
     while cursor.in_reply_to_id and len(ancestors) < 40:
-        parent = await Status.get_or_none(id=cursor.in_reply_to_id, deleted_at=None)
+        parent = await Status.get_or_none(id=cursor.in_reply_to_id, deleted_at=None, account__suspended_at=None)
         if parent is None or not await can_see(me, parent):
             break
         ancestors.insert(0, parent)
@@ -107,7 +107,8 @@ async def context(request: web.Request) -> web.Response:
     descendants: list[Status] = []
     frontier = [status.id]
     while frontier and len(descendants) < 100:
-        children = await Status.filter(in_reply_to_id__in=frontier, deleted_at=None).order_by("id")
+        children = await Status.filter(in_reply_to_id__in=frontier, deleted_at=None,
+                                       account__suspended_at=None).order_by("id")
         frontier = []
         for child in children:
             if await can_see(me, child):

@@ -23,9 +23,11 @@ async def home(request: web.Request) -> web.Response:
     follows = await Follow.filter(account_id=me.id).values("target_id", "show_reblogs")
     following = [f["target_id"] for f in follows]
     no_reblogs = [f["target_id"] for f in follows if not f["show_reblogs"]]
-    query = (Status.filter(deleted_at=None)
+    # Suspended accounts' posts (and shares of them) are hidden; a silenced account reaches only its
+    # followers, so its mentions of anyone else stay out.
+    query = (Status.filter(deleted_at=None, account__suspended_at=None, reblog_of__account__suspended_at=None)
              .filter(Q(account_id=me.id) | Q(account_id__in=following, visibility__in=["public", "unlisted", "private"])
-                     | Q(mentions__account_id=me.id))
+                     | Q(mentions__account_id=me.id, account__silenced_at=None))
              .exclude(account_id__in=await hidden_account_ids(me)))
     if no_reblogs:
         query = query.exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
@@ -34,7 +36,9 @@ async def home(request: web.Request) -> web.Response:
 
 
 def _public_query(p) -> Status:
-    query = Status.filter(deleted_at=None, visibility="public", reblog_of_id=None)
+    """Public posts, without those of suspended or silenced accounts."""
+    query = Status.filter(deleted_at=None, visibility="public", reblog_of_id=None, account__suspended_at=None,
+                          account__silenced_at=None)
     if p.bool("local", False):
         query = query.filter(local=True)
     elif p.bool("remote", False):

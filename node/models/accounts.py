@@ -40,6 +40,9 @@ class Account(SnowflakeModel):
     ed25519_private_pem = fields.TextField(null=True)
     fetched_at = fields.DatetimeField(null=True)
     suspended_at = fields.DatetimeField(null=True)
+    # Moderation (Mastodon's): silenced posts reach followers only; sensitized media show as sensitive.
+    silenced_at = fields.DatetimeField(null=True)
+    sensitized_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     last_status_at = fields.DatetimeField(null=True)
     # Account migration (ActivityPub Move, as Mastodon does it): the account this one moved to, and

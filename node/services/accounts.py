@@ -86,6 +86,18 @@ async def authenticate(login: str, password: str) -> User | None:
     return user
 
 
+def login_refusal(user: User) -> str | None:
+    """Why this user may not sign in or use a token although the password is right; None if it may.
+    Needs ``user.account`` loaded."""
+    if user.account.suspended_at is not None:
+        return "Your account is suspended"
+    if user.disabled:
+        return "Your login is currently disabled"
+    if not user.approved:
+        return "Your account is awaiting approval"
+    return None
+
+
 async def update_profile(account: Account, *, display_name: str | None, note: str | None, locked: bool | None,
                          bot: bool | None, discoverable: bool | None, fields: list[dict] | None) -> Account:
     from node.text import render

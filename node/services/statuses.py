@@ -152,13 +152,13 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
 
 async def status_streams(status: Status, tags: list[str]) -> list[str]:
     """The streams that show a status: its author's and local followers' homes, and for public posts
-    the public and hashtag timelines."""
+    the public and hashtag timelines (not for a silenced author)."""
     author = status.account
     streams = [f"user:{author.id}"] if author.domain is None else []
     if status.visibility != "direct":
         followers = await Follow.filter(target_id=author.id, account__domain=None).values_list("account_id", flat=True)
         streams += [f"user:{fid}" for fid in followers]
-    if status.visibility == "public" and status.reblog_of_id is None:
+    if status.visibility == "public" and status.reblog_of_id is None and author.silenced_at is None:
         streams.append("public")
         streams.append("public:local" if author.domain is None else "public:remote")
         streams += [f"hashtag:{t}" for t in tags]

@@ -1,0 +1,32 @@
+"""Admin decisions about whole remote servers (Mastodon's domain blocks)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from node.models.base import SnowflakeModel
+
+SEVERITIES = ("silence", "suspend", "noop")
+
+
+class DomainBlock(SnowflakeModel):
+    """A limit on a remote domain and its subdomains.
+
+    suspend: nothing is accepted from it, fetched from it or sent to it, its accounts are suspended;
+    silence: its accounts are silenced (out of public timelines, seen by their followers only);
+    noop: only the media/report rejections apply. Accounts limited by a block carry its
+    `created_at` as their `suspended_at`/`silenced_at` (as Mastodon), so lifting the block lifts
+    exactly those limits and keeps an admin's own actions on single accounts.
+    """
+
+    domain = fields.CharField(max_length=255, unique=True)
+    severity = fields.CharField(max_length=16, default="silence")
+    reject_media = fields.BooleanField(default=False)
+    reject_reports = fields.BooleanField(default=False)
+    private_comment = fields.TextField(null=True)
+    public_comment = fields.TextField(null=True)
+    obfuscate = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "domain_blocks"

@@ -1,0 +1,88 @@
+"""Admin actions on one account, local or remote (Mastodon's Admin::AccountAction and its undo
+actions). The limits live on the rows and every reader checks them:
+
+- suspend: a local account cannot sign in or use its tokens, its actor answers 410 and its posts
+  are no longer served; a remote account's activities are ignored (kept with the reason) and its
+  follows of our users end with a Reject{Follow} (as Mastodon's SuspendAccountService). Either way
+  its posts leave every timeline. Reversible: unsuspend lifts it (removed follows stay removed).
+- silence: posts stay out of public timelines and reach followers only.
+- sensitive: its media show as sensitive to everyone but itself.
+- disable (local accounts): no sign-in, no tokens.
+- none: only a warning (`text`), recorded in the log.
+
+Any action but `none` resolves the open reports about the account; `none` resolves the report it
+names, if any.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from node.context import Node
+from node.errors import unprocessable
+from node.models import Account, Follow, FollowRequest, Report, User
+from node.services import reports
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("none", "sensitive", "disable", "silence", "suspend")
+TEXT_LIMIT = 5000
+
+
+async def take_action(node: Node, admin: Account, target: Account, kind: str, *, text: str = "",
+                      report: Report | None = None) -> None:
+    if kind not in ACTIONS:
+        raise unprocessable(f"type must be one of {', '.join(ACTIONS)}")
+    if kind == "disable" and target.domain is not None:
+        raise unprocessable("disable applies to local accounts only")
+    if len(text) > TEXT_LIMIT:
+        raise unprocessable(f"text is too long (maximum is {TEXT_LIMIT} characters)")
+    if report is not None and report.target_account_id != target.id:
+        raise unprocessable("the report is about another account")
+    now = datetime.now(timezone.utc)
+    if kind == "disable":
+        await User.filter(account_id=target.id).update(disabled=True)
+    elif kind == "sensitive" and target.sensitized_at is None:
+        target.sensitized_at = now
+        await target.save(update_fields=["sensitized_at"])
+    elif kind == "silence" and target.silenced_at is None:
+        target.silenced_at = now
+        await target.save(update_fields=["silenced_at"])
+    elif kind == "suspend":
+        await suspend(node, target, now)
+    if kind == "none":
+        resolved = [report] if report is not None else []
+    else:
+        resolved = list(await Report.filter(target_account_id=target.id, action_taken_at=None))
+    for row in resolved:
+        await reports.resolve(row, admin)
+    log.info("%s took action %r on %s%s", admin.acct(), kind, target.uri, f": {text}" if text else "")
+
+
+async def suspend(node: Node, target: Account, when: datetime) -> None:
+    if target.suspended_at is None:
+        target.suspended_at = when
+        await target.save(update_fields=["suspended_at"])
+    if target.domain is None:
+        return
+    # A remote account is not suspended on its own server: it must stop following our users.
+    for follow in await Follow.filter(account_id=target.id, target__domain=None).prefetch_related("target"):
+        await follow.delete()
+        await node.emit("follow.removed", follow=follow, account=target, target=follow.target)
+    for request in await FollowRequest.filter(account_id=target.id, target__domain=None).prefetch_related("target"):
+        await request.delete()
+        await node.emit("follow.rejected", request=request, account=target, target=request.target)
+
+
+async def lift(target: Account, kind: str) -> Account:
+    """Undo one limit: unsuspend, unsilence, unsensitive, enable."""
+    if kind == "enable":
+        await User.filter(account_id=target.id).update(disabled=False)
+        return target
+    column = {"unsuspend": "suspended_at", "unsilence": "silenced_at", "unsensitive": "sensitized_at"}[kind]
+    if getattr(target, column) is not None:
+        setattr(target, column, None)
+        await target.save(update_fields=[column])
+    log.info("%s: %s", kind, target.uri)
+    return target
