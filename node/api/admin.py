@@ -15,10 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from node.api.common import ctx, page_limit, paged_json, paginate, path_id, require_admin, viewer
+from node.api.common import ctx, get_or_404, page_limit, paged_json, paginate, path_id, require_admin, viewer
 from node.auth import scope
 from node.context import Node
-from node.errors import ApiError
 from node.models import Account, Report, Status, User
 from node.params import read_params
 from node.serializers import account_counts, account_json, iso, statuses_json
@@ -100,10 +99,7 @@ async def _one(request: web.Request, report: Report) -> web.Response:
 
 
 async def _report(request: web.Request) -> Report:
-    report = await Report.get_or_none(id=path_id(request))
-    if report is None:
-        raise ApiError(404, "Record not found")
-    return report
+    return await get_or_404(Report, id=path_id(request))
 
 
 # --------------------------------------------------------------------------- reports

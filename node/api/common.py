@@ -6,6 +6,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
+from tortoise.models import Model
 
 from node.context import Node
 from node.errors import ApiError, forbidden
@@ -31,6 +32,14 @@ def require_admin(request: web.Request) -> Account:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     return parse_id(request.match_info[name])
+
+
+async def get_or_404(model: type[Model], **filters: Any) -> Any:
+    """The one row the filters name, or Mastodon's 404."""
+    row = await model.get_or_none(**filters)
+    if row is None:
+        raise ApiError(404, "Record not found")
+    return row
 
 
 async def get_account(account_id: int) -> Account:

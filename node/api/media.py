@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.api.common import ctx, path_id
+from node.api.common import ctx, get_or_404, path_id
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import unprocessable
 from node.models import MediaAttachment
 from node.params import read_params
 from node.serializers import media_json
@@ -32,10 +32,7 @@ async def upload(request: web.Request) -> web.Response:
 
 
 async def _own_media(request: web.Request) -> MediaAttachment:
-    media = await MediaAttachment.get_or_none(id=path_id(request), account_id=request["account"].id)
-    if media is None:
-        raise ApiError(404, "Record not found")
-    return media
+    return await get_or_404(MediaAttachment, id=path_id(request), account_id=request["account"].id)
 
 
 @routes.get("/api/v1/media/{id}")

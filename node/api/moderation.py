@@ -22,7 +22,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.api.admin import admin_accounts
-from node.api.common import ctx, paged_json, paginate, path_id, require_admin
+from node.api.common import ctx, get_or_404, paged_json, paginate, path_id, require_admin
 from node.auth import scope
 from node.errors import ApiError, forbidden
 from node.models import Account, DomainBlock, Report, User
@@ -50,10 +50,7 @@ def _changes(p: Params) -> dict:
 
 
 async def _block(request: web.Request) -> DomainBlock:
-    block = await DomainBlock.get_or_none(id=path_id(request))
-    if block is None:
-        raise ApiError(404, "Record not found")
-    return block
+    return await get_or_404(DomainBlock, id=path_id(request))
 
 
 # --------------------------------------------------------------------------- domain blocks
