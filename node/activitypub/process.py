@@ -281,16 +281,7 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     parent = await context_fetch.known_parent(note, below)
     remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
     mentioned, unknown_mentions = await context_fetch.known_mentions(node, note.mentions)
-    media: list[MediaAttachment] = []
-    for attachment in note.attachments[:4]:
-        try:
-            stored = await ingest_remote_media(node, author, attachment)
-        except MediaRefused as exc:
-            # Only verified AI video enters timelines: the whole post is refused, with the reason kept.
-            await MediaAttachment.filter(id__in=[m.id for m in media]).delete()
-            raise Ignored(f"refused {attachment.url}: {exc}") from None
-        if stored is not None:
-            media.append(stored)
+    media, _ = await _ingest_attachments(node, author, note, {})
     summary = html_to_text(note.summary).strip()
     status_id = new_id()
     try:
@@ -377,6 +368,13 @@ async def _edited_media(node: Node, author: Account, status: Status,
     """(all, newly stored) attachments of an edited remote post: those it had are kept by URL, new
     ones are fetched and verified as on Create, and a refused one refuses the whole edit."""
     had = {m.remote_url: m for m in await MediaAttachment.filter(status_id=status.id)}
+    return await _ingest_attachments(node, author, note, had)
+
+
+async def _ingest_attachments(node: Node, author: Account, note: ap.RemoteNote, had: dict[str, MediaAttachment]
+                              ) -> tuple[list[MediaAttachment], list[MediaAttachment]]:
+    """(all, newly stored) media of a remote post; ``had`` (by URL) are kept as they are. Only
+    verified AI video enters timelines: one refused file refuses the whole post, with the reason."""
     media: list[MediaAttachment] = []
     added: list[MediaAttachment] = []
     for attachment in note.attachments[:4]:
