@@ -7,6 +7,8 @@ works from the stored rows later, so an item survives restarts because the row i
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from functools import cache
 from typing import Any
 
@@ -16,6 +18,7 @@ from tortoise.exceptions import ValidationError
 from federation.inbox import InboxRefused, ReceivedActivity
 from node.models import InboxItem
 
+log = logging.getLogger(__name__)
 
 # Rows per INSERT statement (SQLite allows 32,766 parameters per statement).
 INSERT_CHUNK = 500
@@ -50,6 +53,28 @@ def _constant_default(name: str) -> Any:
     return field.to_db_value(field.default, InboxItem)
 
 
+@cache
+def _statements() -> tuple[str, str, str]:
+    """INSERT head, ON CONFLICT tail, and the name of the activity id column."""
+    activity_id = _COLUMNS["activity_id"]
+    head = f'INSERT INTO "{InboxItem._meta.db_table}" (' + ",".join(f'"{_COLUMNS[n]}"' for n in _INSERTED) + ") VALUES "
+    tail = f' ON CONFLICT ("{activity_id}") DO NOTHING RETURNING "{activity_id}"'
+    return head, tail, activity_id
+
+
+def _chunks(rows: list[list[Any]], numbered: bool):
+    """(SQL, parameters) per INSERT_CHUNK rows; asyncpg numbers its parameters, SQLite takes ?."""
+    head, tail, _ = _statements()
+    width = len(_INSERTED)
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        if numbered:
+            tuples = ("(" + ",".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(len(chunk)))
+        else:
+            tuples = ("(" + ",".join("?" * width) + ")" for _ in chunk)
+        yield head + ",".join(tuples) + tail, [v for row in chunk for v in row]
+
+
 async def insert_new_items(rows: list[list[Any]]) -> set[str]:
     """Store the rows (from ``_db_row``) whose activity id is not stored yet; returns those ids.
 
@@ -57,21 +82,68 @@ async def insert_new_items(rows: list[list[Any]]) -> set[str]:
     round trip to the database, atomic on its own, that dedupes against every process's rows.
     """
     db = InboxItem._meta.db
-    numbered = db.capabilities.dialect == "postgres"  # asyncpg numbers its parameters; SQLite takes ?
-    activity_id = _COLUMNS["activity_id"]
-    head = f'INSERT INTO "{InboxItem._meta.db_table}" (' + ",".join(f'"{_COLUMNS[n]}"' for n in _INSERTED) + ") VALUES "
-    tail = f' ON CONFLICT ("{activity_id}") DO NOTHING RETURNING "{activity_id}"'
-    width = len(_INSERTED)
-    inserted: set[str] = set()
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start:start + INSERT_CHUNK]
-        if numbered:
-            tuples = ("(" + ",".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(len(chunk)))
-        else:
-            tuples = ("(" + ",".join("?" * width) + ")" for _ in chunk)
-        result = await db.execute_query_dict(head + ",".join(tuples) + tail, [v for row in chunk for v in row])
-        inserted.update(row[activity_id] for row in result)
+    dialect = db.capabilities.dialect
+    if dialect == "sqlite" and (inserted := _direct_sqlite.insert(db.filename, rows)) is not None:
+        return inserted
+    activity_id = _statements()[2]
+    inserted = set()
+    for sql, values in _chunks(rows, numbered=dialect == "postgres"):
+        inserted.update(row[activity_id] for row in await db.execute_query_dict(sql, values))
     return inserted
+
+
+class _DirectSqlite:
+    """Inbox rows written on the event loop's thread with a connection of their own (SQLite only).
+
+    Tortoise runs every SQLite statement on aiosqlite's thread. For an inbox batch that costs more
+    than the write itself: two thread hand-offs and a wait for the GIL, which a busy event loop
+    gives up only every switch interval, so the loop sits idle while POSTs wait for their commit.
+    A batch of rows commits in well under a millisecond here (WAL, synchronous=NORMAL: no fsync),
+    so it is written in place. This connection never waits for a lock (busy_timeout=0) and never
+    checkpoints the WAL (the shared connection does): when another connection holds the write lock,
+    ``insert`` returns None and the caller writes through the shared connection, which waits.
+    """
+
+    def __init__(self) -> None:
+        self._connection: sqlite3.Connection | None = None
+        self._filename: str | None = None
+
+    def insert(self, filename: str, rows: list[list[Any]]) -> set[str] | None:
+        if filename == ":memory:":
+            return None  # a private database only the shared connection can see
+        connection = self._connect(filename)
+        inserted: set[str] = set()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, values in _chunks(rows, numbered=False):
+                    inserted.update(row[0] for row in connection.execute(sql, values).fetchall())
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return None
+            raise
+        return inserted
+
+    def _connect(self, filename: str) -> sqlite3.Connection:
+        if self._connection is None or self._filename != filename:
+            self.close()
+            connection = sqlite3.connect(filename, isolation_level=None)
+            connection.executescript("PRAGMA busy_timeout=0; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")
+            self._connection, self._filename = connection, filename
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+_direct_sqlite = _DirectSqlite()
+close = _direct_sqlite.close
 
 
 class InboxWriter:

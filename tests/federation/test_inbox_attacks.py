@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -235,6 +236,30 @@ async def test_activity_that_cannot_be_stored_fails_alone(node, fake, http):
     for text in accepted:
         await eventually_public(http, node, text)
     assert refused not in await public_contents(http, node)
+
+
+async def test_post_while_another_connection_writes_is_stored_when_it_is_done(node, fake, http):
+    """SQLite: inbox rows are written on the event loop with a connection that never waits; while
+    another connection holds the write lock, a POST must wait for it (not fail) and then be stored."""
+    database = node.data_dir / "vitascope.sqlite3"
+    if not database.exists():
+        pytest.skip("the node runs on PostgreSQL")
+    warm_up, text = words(), words()
+    status, _ = await post(http, node, fake.create("mallory", warm_up), signer="mallory", fake=fake)
+    assert status == 202  # mallory's key is known now: the next POST needs the database only for its row
+    await eventually_public(http, node, warm_up)
+    locker = sqlite3.connect(database, isolation_level=None)
+    try:
+        locker.execute("BEGIN IMMEDIATE")
+        pending = asyncio.create_task(post(http, node, fake.create("mallory", text), signer="mallory", fake=fake))
+        await asyncio.sleep(1.0)
+        assert not pending.done(), "the POST was answered while its row could not be written"
+        locker.execute("COMMIT")
+    finally:
+        locker.close()
+    status, _ = await asyncio.wait_for(pending, 10)
+    assert status == 202
+    await eventually_public(http, node, text)
 
 
 async def test_key_owner_must_be_the_actor_unless_the_actor_signed_a_proof(node, fake, http):
