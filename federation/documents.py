@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -200,6 +200,8 @@ class ActorInfo:
     # Account migration as Mastodon does it: the ids this actor also is, and the actor it moved to.
     also_known_as: list[str] = field(default_factory=list)
     moved_to: str | None = None
+    # Suspended by its server's admins: the actor stays, with `suspended` and no profile (as Mastodon).
+    suspended: bool = False
 
 
 def public_key(key_id: str, owner: str, pem: str) -> dict[str, Any]:
@@ -212,6 +214,10 @@ def multikey(key_id: str, controller: str, multibase: str) -> dict[str, Any]:
 
 
 def person(actor: ActorInfo) -> dict[str, Any]:
+    if actor.suspended:  # Mastodon's ActorSerializer for an unavailable account: keys and endpoints only
+        actor = replace(actor, name=actor.username, summary_html="", icon_url=None, image_url=None,
+                        manually_approves_followers=False, discoverable=False, fields=[], also_known_as=[],
+                        moved_to=None)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": actor.id,
@@ -245,6 +251,8 @@ def person(actor: ActorInfo) -> dict[str, Any]:
         doc["alsoKnownAs"] = list(actor.also_known_as)
     if actor.moved_to:
         doc["movedTo"] = actor.moved_to
+    if actor.suspended:
+        doc["suspended"] = True
     return doc
 
 
@@ -440,6 +448,53 @@ def ordered_collection_page(page_id: str, part_of: str, items: list[Any], *, nex
     return doc
 
 
+def collection(collection_id: str, total: int, *, first: str) -> dict[str, Any]:
+    """An unordered ``Collection`` (a post's ``replies``, as Mastodon serves them), paged from ``first``."""
+    return {"@context": CONTEXT, "id": collection_id, "type": "Collection", "totalItems": total, "first": first}
+
+
+def collection_page(page_id: str, part_of: str, items: list[Any], *, next_page: str | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"@context": CONTEXT, "id": page_id, "type": "CollectionPage", "partOf": part_of,
+                           "items": items}
+    if next_page:
+        doc["next"] = next_page
+    return doc
+
+
+# --------------------------------------------------------------------------- reading collections
+
+COLLECTION_TYPES = frozenset({"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"})
+
+
+@dataclass(frozen=True)
+class RemoteCollectionPage:
+    """One document of a remote collection. ``first`` and ``next`` are as given: an id to fetch, an
+    embedded page (a dict), or None."""
+
+    id: str | None
+    items: list[str]
+    first: Any
+    next: Any
+
+
+def _link(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value
+    return value if isinstance(value, str) and value else None
+
+
+def parse_collection_page(doc: Any) -> RemoteCollectionPage:
+    """A Collection, OrderedCollection or one of their pages: its item ids (``items`` or
+    ``orderedItems``, as its type says) and the links onwards."""
+    kind = type_of(doc)
+    if kind not in COLLECTION_TYPES:
+        raise DocumentError(f"not a collection: type {kind!r}")
+    raw = doc.get("orderedItems") if kind.startswith("Ordered") else doc.get("items")
+    items = [i for i in ids_of(raw) if len(i) <= 2048]
+    return RemoteCollectionPage(id=doc.get("id") if isinstance(doc.get("id"), str) else None, items=items,
+                                first=_link(doc.get("first")), next=_link(doc.get("next")))
+
+
 # --------------------------------------------------------------------------- NodeInfo
 
 
@@ -488,6 +543,7 @@ class RemoteActor:
     fields: list[dict[str, str]]
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
+    suspended: bool = False  # its server suspended it (Mastodon's `suspended`, toot namespace)
 
 
 def _url_of(value: Any) -> str | None:
@@ -555,6 +611,7 @@ def parse_actor(doc: dict[str, Any]) -> RemoteActor:
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         discoverable=doc.get("discoverable") is not False, fields=fields,
         also_known_as=_aliases(doc.get("alsoKnownAs")), moved_to=id_of(doc.get("movedTo")),
+        suspended=doc.get("suspended") is True,
     )
 
 

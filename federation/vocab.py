@@ -96,6 +96,7 @@ MASTODON_TERMS: dict[str, Any] = {
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
     "movedTo": {"@id": "as:movedTo", "@type": "@id"},  # alsoKnownAs is in the ActivityStreams context
+    "suspended": "toot:suspended",
 }
 
 # Identical to the protected definitions in data-integrity/v1 and did/v1, so

@@ -2,7 +2,10 @@
 (the same steps as the API extension in node.api.migration, see node.services.migration).
 
     vitascope admin alias USER [@old@host] [--remove]   on the NEW account: list, add or remove an alias
-    vitascope admin move USER --to @new@host            on the OLD account: move it and its followers
+    vitascope admin move USER --to @new@host [--force]  on the OLD account: move it and its followers
+
+A move is refused within 30 days of the account's last one (Mastodon's cooldown, which tootctl cannot
+lift either); --force, as tootctl's, only allows moving an account that has moved elsewhere already.
 
 Registered through node.cli.EXTRA_COMMANDS. Both need the federation runtime (WebFinger and actor
 fetches, and deliveries queued for the running node's workers).
@@ -71,7 +74,7 @@ def _move(args) -> int:
     from node.services import migration
 
     async def work(node, account) -> int:
-        target, moved = await migration.migrate(node, account, args.to)
+        target, moved = await migration.migrate(node, account, args.to, retarget=args.force)
         print(f"{account.username} moved to {migration.full_acct(node, target)}: Update and Move sent to its "
               f"followers; {moved} local follower{'' if moved == 1 else 's'} now follow{'s' if moved == 1 else ''} "
               f"the new account")
@@ -94,5 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                         "alias; its followers follow the new account")
     move.add_argument("username", help="the local user (the old account)")
     move.add_argument("--to", required=True, metavar="@USER@HOST", help="the new account")
+    move.add_argument("--force", action="store_true",
+                      help="move it even if it has already moved to another account (never within 30 days of "
+                           "its last move)")
     move.add_argument("--config", default=argparse.SUPPRESS)
     move.set_defaults(func=_move)

@@ -41,6 +41,8 @@ ROUTE_MODULES = [
     "node.api.reports",
     "node.api.admin",
     "node.api.moderation",
+    "node.api.admin_accounts",
+    "node.api.warnings",
     "node.api.migration",
     "node.web.pages",
     "node.activitypub.routes",

@@ -169,8 +169,11 @@ def _validate(raw: dict[str, Any]) -> Config:
                 "context_fetch_per_host"):
         if raw["federation"][key] <= 0:
             raise ConfigError(f"federation.{key}: must be positive")
-    if raw["federation"]["max_thread_fetch_depth"] < 0:
-        raise ConfigError("federation.max_thread_fetch_depth: must be zero or more")
+    # Zero turns the thread or replies fetch off (a zero cooldown: fetched on every view).
+    for key in ("max_thread_fetch_depth", "replies_fetch_max_pages", "replies_fetch_max_items",
+                "replies_fetch_cooldown_seconds"):
+        if raw["federation"][key] < 0:
+            raise ConfigError(f"federation.{key}: must be zero or more")
     gen = raw["generation"]
     if gen["family"] not in ("ltx2", "ltx"):
         raise ConfigError(f"generation.family: must be ltx2 or ltx, got {gen['family']!r}")
@@ -181,6 +184,9 @@ def _validate(raw: dict[str, Any]) -> Config:
             raise ConfigError(f"generation.{key}: must be at least 1")
     if gen["dtype"] not in ("float32", "bfloat16", "float16"):
         raise ConfigError(f"generation.dtype: must be float32, bfloat16 or float16, got {gen['dtype']!r}")
+    for key in ("show_domain_blocks", "show_domain_blocks_rationale"):
+        if raw["moderation"][key] not in ("disabled", "users", "all"):
+            raise ConfigError(f"moderation.{key}: must be disabled, users or all, got {raw['moderation'][key]!r}")
     if raw["provenance"]["unverified_media"] not in ("refuse", "mark"):
         raise ConfigError("provenance.unverified_media: must be refuse or mark")
 

@@ -344,6 +344,12 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
     rendered = {s["id"]: s for s in await statuses_json(node, viewer, statuses)} if statuses else {}
     accounts = {n.from_account_id: n.from_account for n in notes}
     counts = await account_counts(accounts.values())
+    warning_ids = [n.account_warning_id for n in notes if n.account_warning_id]
+    warnings: dict[int, dict[str, Any]] = {}
+    if warning_ids:
+        from node.services.account_warnings import by_id
+
+        warnings = await by_id(node, warning_ids)
     out = []
     for n in notes:
         item = {
@@ -357,5 +363,7 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             item["target"] = item["account"]["moved"]  # where the account moved (Pleroma's `move`)
         if n.status_id and str(n.status_id) in rendered:
             item["status"] = rendered[str(n.status_id)]
+        if n.account_warning_id in warnings:  # moderation_warning (Mastodon 4.3)
+            item["moderation_warning"] = warnings[n.account_warning_id]
         out.append(item)
     return out

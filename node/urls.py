@@ -36,6 +36,10 @@ class Urls:
     def status(self, username: str, status_id: int | str) -> str:
         return f"{self.actor(username)}/statuses/{status_id}"
 
+    def status_replies(self, username: str, status_id: int | str) -> str:
+        """A post's `replies` collection: its public and unlisted replies, oldest first."""
+        return f"{self.status(username, status_id)}/replies"
+
     def status_activity(self, username: str, status_id: int | str) -> str:
         return f"{self.status(username, status_id)}/activity"
 

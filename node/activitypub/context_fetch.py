@@ -1,5 +1,7 @@
 """The context of remote posts, fetched in the background: unknown parents up the thread, and
-unknown mentioned actors (as Mastodon's ThreadResolveWorker does).
+unknown mentioned actors (as Mastodon's ThreadResolveWorker does), and — when a local user opens a
+remote post's thread — the replies its server lists that we never received (as Mastodon 4.4's
+FetchAllRepliesWorker does).
 
 A post is stored at once with what we already have (`process.store_remote_status`); what it lacks is
 queued here, so a host that accepts connections but answers slowly holds a context job, never the
@@ -11,7 +13,8 @@ inbox processor. Jobs are arq jobs on their own queue, run by a worker inside th
 - bounded: `federation.context_fetch_concurrency` jobs at once, each request limited by
   `federation.fetch_timeout_seconds`, each job by a multiple of it;
 - fair to healthy hosts: a job counts against the host of the documents it fetches (a parent and its
-  author share a host; mentions are queued per host), and at most `federation.context_fetch_per_host`
+  author share a host; mentions are queued per host; a replies collection lives on its post's host,
+  and each reply is a job of its own), and at most `federation.context_fetch_per_host`
   jobs wait on one host at once.
   A job whose host is at that cap is deferred for HOST_BUSY_DEFER seconds rather than holding a slot,
   so one slow host never occupies every slot.
@@ -26,14 +29,16 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from arq.constants import retry_key_prefix
 from arq.worker import Retry, Worker, func
+from tortoise.expressions import Q
 
 from federation import documents as ap
 from federation.fetcher import FetchError, FetchFailed
-from node.activitypub import resolve
+from node.activitypub import blocked_domains, resolve
 from node.context import Node
 from node.models import Account, Mention, Status
 from node.redis_server import in_process_worker, run_in_process_worker
@@ -44,8 +49,9 @@ QUEUE = "vitascope:context"
 # Mentions read from one remote post, and how many unknown mentioned actors it may make us fetch.
 MAX_MENTIONS = 500
 MAX_MENTION_FETCHES = 10
-# A job makes at most this many requests (a parent: its document, its author, its media; mentions:
-# MAX_MENTION_FETCHES actors), each within the fetch timeout.
+# A job makes at most this many requests (a parent or a reply: its document, its author, its media;
+# mentions: MAX_MENTION_FETCHES actors), each within the fetch timeout. A replies job has its own
+# limit, from federation.replies_fetch_max_pages.
 REQUESTS_PER_JOB = 10
 # A parent fetched (or not to be had) is not fetched again for this long, however many replies ask.
 REMEMBER_SECONDS = 600
@@ -171,11 +177,7 @@ async def fetch_parent(ctx: dict[str, Any], uri: str, below: list[str]) -> str:
             doc = await resolve.fetch_document(node, uri)
             await resolve.status_from_document(node, doc, ancestry=tuple(below))
     except (FetchError, resolve.ResolveError, ap.DocumentError, Ignored) as exc:
-        try_number = ctx.get("job_try", 1)
-        if _may_pass(exc) and try_number <= len(RETRY_DELAYS):
-            log.info("parent %s of %s: %s; trying again later", uri, below[-1], exc)
-            raise Retry(defer=RETRY_DELAYS[try_number - 1]) from exc
-        log.info("parent %s of %s not stored: %s", uri, below[-1], exc)
+        _try_again_later(ctx, exc, f"parent {uri} of {below[-1]}")
         return f"not stored: {exc}"
     return "stored"
 
@@ -184,6 +186,16 @@ def _may_pass(exc: Exception) -> bool:
     """Network trouble, timeouts, 5xx, 408 and 429 (also while fetching the author) may pass."""
     cause = exc if isinstance(exc, FetchFailed) else exc.__cause__
     return isinstance(cause, FetchFailed) and (cause.status is None or cause.status >= 500 or cause.status in (408, 429))
+
+
+def _try_again_later(ctx: dict[str, Any], exc: Exception, what: str) -> None:
+    """A failed fetch: arq's Retry after RETRY_DELAYS when the trouble may pass and tries are left;
+    otherwise it is logged and the job ends."""
+    try_number = ctx.get("job_try", 1)
+    if _may_pass(exc) and try_number <= len(RETRY_DELAYS):
+        log.info("%s: %s; trying again later", what, exc)
+        raise Retry(defer=RETRY_DELAYS[try_number - 1]) from exc
+    log.info("%s: %s; given up", what, exc)
 
 
 async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) -> str:
@@ -206,15 +218,142 @@ async def fetch_mentions(ctx: dict[str, Any], status_id: int, hrefs: list[str]) 
     return f"{added} mentions added"
 
 
+# --------------------------------------------------------------------------- replies (a thread opened here)
+
+
+async def fetch_replies_later(node: Node, status: Status) -> bool:
+    """node.extras["fetch_replies"], when a signed-in local user opens the context of ``status``: for a
+    remote public or unlisted post whose replies were not fetched within
+    `federation.replies_fetch_cooldown_seconds`, queue the job that reads its `replies` collection.
+    Returns whether it queued one. The cooldown is claimed by one conditional UPDATE, so of many
+    views at once (in any process) one queues the job."""
+    config = node.config
+    if node.arq is None or status.local or status.reblog_of_id is not None or status.deleted_at is not None \
+            or status.visibility not in ("public", "unlisted") or blocked_domains.suspends(ap.origin(status.uri)) \
+            or not config["federation.replies_fetch_max_pages"] or not config["federation.replies_fetch_max_items"]:
+        return False
+    now = datetime.now(timezone.utc)
+    due = now - timedelta(seconds=config["federation.replies_fetch_cooldown_seconds"])
+    claimed = await Status.filter(Q(fetched_replies_at__isnull=True) | Q(fetched_replies_at__lte=due), id=status.id) \
+        .update(fetched_replies_at=now)
+    if not claimed:
+        return False
+    try:  # one job per cooldown period: its id names the claim, so a kept result never hides a new one
+        await node.arq.enqueue_job("context_replies", status.id, _queue_name=QUEUE,
+                                   _job_id=f"context:replies:{status.id}:{int(now.timestamp() * 1000)}")
+    except Exception:  # Redis unreachable: the thread shows what we have; the next view may try again
+        log.exception("could not queue the replies of %s", status.uri)
+        await Status.filter(id=status.id, fetched_replies_at=now).update(fetched_replies_at=status.fetched_replies_at)
+        return False
+    return True
+
+
+async def fetch_replies(ctx: dict[str, Any], status_id: int) -> str:
+    """The arq job: read the remote post's `replies` collection at its origin and queue a fetch
+    (`context_reply`) of each reply we do not have, except ours and those of suspended domains."""
+    node: Node = ctx["node"]
+    status = await Status.get_or_none(id=status_id, deleted_at=None, local=False)
+    if status is None:
+        return "post gone"
+    try:
+        async with host_slot(ctx, status.uri):
+            uris = await read_replies(node, status.uri)
+    except (FetchError, resolve.ResolveError, ap.DocumentError) as exc:
+        _try_again_later(ctx, exc, f"replies of {status.uri}")
+        return f"replies not read: {exc}"
+    known = set(await Status.filter(uri__in=uris).values_list("uri", flat=True)) if uris else set()
+    unknown = [uri for uri in uris if uri not in known and not resolve.is_local(node, uri)
+               and uri.startswith(("https://", "http://")) and not blocked_domains.suspends(ap.origin(uri))]
+    for uri in unknown:
+        await ctx["redis"].enqueue_job("context_reply", status.id, uri, _job_id=reply_job_id(uri), _queue_name=QUEUE)
+    return f"{len(unknown)} of {len(uris)} replies queued"
+
+
+async def read_replies(node: Node, post_uri: str) -> list[str]:
+    """The reply ids a remote post's origin lists in its `replies` collection, as Mastodon's
+    FetchRepliesService reads them: from the collection's `first` page on, following `next`, at most
+    `federation.replies_fetch_max_pages` pages and `federation.replies_fetch_max_items` ids. The
+    collection and its pages must live on the post's host (or be embedded in what it served), so a
+    post cannot make us crawl another server."""
+    max_pages = node.config["federation.replies_fetch_max_pages"]
+    max_items = node.config["federation.replies_fetch_max_items"]
+    doc = await resolve.fetch_document(node, post_uri)
+    if doc["id"] != post_uri:
+        raise resolve.ResolveError(f"{post_uri}: served a document with another id")
+    if not doc.get("replies"):
+        return []
+    page = await _collection_page(node, post_uri, doc["replies"])
+    if page.first is not None:
+        page = await _collection_page(node, post_uri, page.first)
+    uris: dict[str, None] = {}
+    seen = {page.id}
+    pages = 1
+    while True:
+        uris.update(dict.fromkeys(page.items))
+        onward = page.next
+        looped = isinstance(onward, str) and onward in seen
+        if len(uris) >= max_items or pages >= max_pages or onward is None or looped:
+            break
+        page = await _collection_page(node, post_uri, onward)
+        if page.id is not None and page.id in seen:
+            break
+        seen.add(page.id)
+        pages += 1
+    return list(uris)[:max_items]
+
+
+async def _collection_page(node: Node, post_uri: str, value: Any) -> ap.RemoteCollectionPage:
+    """A collection document embedded in what the post's origin served, or fetched from that host."""
+    if isinstance(value, dict):
+        return ap.parse_collection_page(value)
+    if ap.origin(value) != ap.origin(post_uri):
+        raise resolve.ResolveError(f"{value}: the replies of {post_uri} are not on its host")
+    return ap.parse_collection_page(await resolve.fetch_document(node, value))
+
+
+def reply_job_id(uri: str) -> str:
+    return "context:reply:" + hashlib.sha256(uri.encode()).hexdigest()[:32]
+
+
+async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str) -> str:
+    """The arq job: fetch one reply that the collection of the post ``post_id`` listed and store it
+    as a parent is stored (served by its origin, its author on that host, its media verified), if it
+    does answer that post. Like a parent, tried again after RETRY_DELAYS when its host does not answer."""
+    from node.activitypub.process import Ignored
+
+    node: Node = ctx["node"]
+    if await Status.exists(uri=uri):
+        return "known"
+    post = await Status.get_or_none(id=post_id, deleted_at=None)
+    if post is None:
+        return "post gone"
+    try:
+        async with host_slot(ctx, uri):
+            doc = await resolve.fetch_document(node, uri)
+            if ap.id_of(doc.get("inReplyTo")) != post.uri:
+                log.info("%s, listed as a reply of %s, answers %s", uri, post.uri, ap.id_of(doc.get("inReplyTo")))
+                return "not a reply to the post"
+            await resolve.status_from_document(node, doc)
+    except (FetchError, resolve.ResolveError, ap.DocumentError, Ignored) as exc:
+        _try_again_later(ctx, exc, f"reply {uri} of {post.uri}")
+        return f"not stored: {exc}"
+    return "stored"
+
+
 # --------------------------------------------------------------------------- worker
 
 
 def make_worker(node: Node) -> Worker:
+    timeout = node.config["federation.fetch_timeout_seconds"]
     worker = in_process_worker(
         node, [func(fetch_parent, name="context_parent", max_tries=len(RETRY_DELAYS) + 1),
-               func(fetch_mentions, name="context_mentions", max_tries=3)],
+               func(fetch_mentions, name="context_mentions", max_tries=3),
+               # the post, the collection, and its pages: one request each
+               func(fetch_replies, name="context_replies", max_tries=len(RETRY_DELAYS) + 1,
+                    timeout=timeout * (node.config["federation.replies_fetch_max_pages"] + 2) + 10),
+               func(fetch_reply, name="context_reply", max_tries=len(RETRY_DELAYS) + 1)],
         queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
-        job_timeout=node.config["federation.fetch_timeout_seconds"] * REQUESTS_PER_JOB + 10,
+        job_timeout=timeout * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS, poll_delay=0.5)
     worker.ctx["busy_hosts"] = Counter()  # host -> jobs of this worker waiting on it (see host_slot)
     return worker

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
                            "Block", "Flag", "Move"})
+# What a suspended actor may still do (Mastodon's activity_allowed_while_suspended?): take things
+# back, and update itself (how its server tells us it is no longer suspended).
+ALLOWED_WHILE_SUSPENDED = frozenset({"Delete", "Reject", "Undo", "Update"})
 BATCH = 50
 IDLE_POLL_SECONDS = 2.0
 STUCK_AFTER = timedelta(minutes=5)
@@ -59,8 +62,8 @@ async def process_item(node: Node, item: InboxItem) -> None:
         actor = await resolve.fetch_actor(node, item.actor_uri)
         if actor.deleted_at is not None and item.type != "Delete":
             raise Ignored("actor is deleted")
-        if actor.suspended_at is not None:
-            raise Ignored("actor is suspended by this server")
+        if actor.suspended_at is not None and item.type not in ALLOWED_WHILE_SUSPENDED:
+            raise Ignored("actor is suspended " + ("by its server" if actor.suspended_remotely else "by this server"))
         await HANDLERS[item.type](node, actor, item.document)
     except (Ignored, ap.DocumentError) as exc:  # nothing to do, or a document we cannot use
         item.state, item.error = "ignored", str(exc)
@@ -173,6 +176,9 @@ async def handle_follow(node: Node, actor: Account, doc: dict[str, Any]) -> None
             await existing.save(update_fields=["uri"])
         await _answer(node, "Accept", follow_uri, actor, target)
         return
+    if target.suspended_at is not None:  # no new followers while suspended (its follows stay)
+        await _answer(node, "Reject", follow_uri, actor, target)
+        raise Ignored("the account is suspended by this server")
     try:
         await social.follow(node, actor, target, uri=follow_uri)
     except ApiError:

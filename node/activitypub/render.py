@@ -26,6 +26,7 @@ def actor_info(node: Node, account: Account, *, moved_to: str | None = None) -> 
         published=account.created_at, icon_url=media(account.avatar_path), image_url=media(account.header_path),
         manually_approves_followers=account.locked, discoverable=account.discoverable, bot=account.bot,
         fields=list(account.fields_json or []), also_known_as=list(account.also_known_as or []), moved_to=moved_to,
+        suspended=account.suspended_at is not None,
     )
 
 
@@ -80,6 +81,7 @@ async def note_info(node: Node, status: Status) -> ap.NoteInfo:
                   for a in mentioned],
         hashtags=[(node.urls.tag(t.tag.name), "#" + t.tag.name) for t in tags],
         remix_of=status.remix_of_uri, remixable=status.remixable, ai_generated=ai, manifest_id=manifest,
+        replies=node.urls.status_replies(account.username, status.id),
     )
 
 

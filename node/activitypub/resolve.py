@@ -90,15 +90,35 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
                  actor.id, actor.username, domain, account.username)
         values["username"] = account.username
     if account is None:
-        try:  # an account of a blocked domain starts suspended or silenced, as its domain's others
-            return await Account.create(uri=actor.id, **values, **blocked_domains.limits_for_new_account(domain))
+        # An account of a blocked domain starts suspended or silenced, as its domain's others; one
+        # its server suspended starts suspended (remotely).
+        limits = blocked_domains.limits_for_new_account(domain)
+        if actor.suspended and "suspended_at" not in limits:
+            limits |= {"suspended_at": values["fetched_at"], "suspended_remotely": True}
+        try:
+            return await Account.create(uri=actor.id, **values, **limits)
         except IntegrityError:
             account = await Account.get(uri=actor.id)
+    values |= _remote_suspension(account, actor.suspended, values["fetched_at"])
     for name, value in values.items():
         setattr(account, name, value)
     await account.save()
     _key_cache.pop(actor.public_key_id or "", None)
     return account
+
+
+def _remote_suspension(account: Account, suspended: bool, now: datetime) -> dict[str, Any]:
+    """Follow the actor's `suspended` (Mastodon's set_suspension!): its server suspending it suspends
+    it here, and lifting it lifts ours only if it was theirs; our own suspension stays either way."""
+    if account.suspended_at is not None and not account.suspended_remotely:
+        return {}
+    if account.suspended_remotely and not suspended:
+        log.info("%s is no longer suspended by its server", account.uri)
+        return {"suspended_at": None, "suspended_remotely": False}
+    if account.suspended_at is None and suspended:
+        log.info("%s is suspended by its server", account.uri)
+        return {"suspended_at": now, "suspended_remotely": True}
+    return {}
 
 
 async def _holder_of_name(username: str, domain: str, *, besides: int | None = None) -> Account | None:

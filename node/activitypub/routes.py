@@ -163,6 +163,17 @@ async def _local(request: web.Request) -> Account:
     return account
 
 
+async def _available(request: web.Request) -> Account:
+    """A local account whose collections may be served: a deleted one's answer 410, a suspended
+    one's 403 (as Mastodon)."""
+    account = await _local(request)
+    if account.deleted_at is not None:
+        raise ApiError(410, "This account is gone")
+    if account.suspended_at is not None:
+        raise ApiError(403, "This account is suspended")
+    return account
+
+
 def _gone(doc_id: str, former_type: str, deleted_at: datetime | None) -> web.Response:
     return ap_response(ap.tombstone(doc_id, former_type, deleted_at), status=410)
 
@@ -172,9 +183,9 @@ async def actor(request: web.Request) -> web.StreamResponse:
     account = await _local(request)
     if not wants_ap(request):
         raise web.HTTPFound(account.url or _node(request).urls.profile(account.username))
-    if account.deleted_at is not None or account.suspended_at is not None:
+    if account.deleted_at is not None:
         return _gone(account.uri, "Person", account.deleted_at)
-    await guard(request)
+    await guard(request)  # a suspended account is still served, saying `suspended` (as Mastodon)
     return ap_response(await render.person(_node(request), account))
 
 
@@ -201,7 +212,7 @@ async def _paged(request: web.Request, collection: str, total: int, fetch_page) 
 @routes.get("/users/{username}/outbox")
 async def outbox(request: web.Request) -> web.Response:
     node = _node(request)
-    account = await _local(request)
+    account = await _available(request)
     await guard(request)
     base = Status.filter(account_id=account.id, deleted_at=None, visibility__in=["public", "unlisted"])
 
@@ -222,7 +233,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 async def _follow_collection(request: web.Request, *, followers: bool) -> web.Response:
     node = _node(request)
-    account = await _local(request)
+    account = await _available(request)
     await guard(request)
     base = Follow.filter(target_id=account.id) if followers else Follow.filter(account_id=account.id)
     related = "account" if followers else "target"
@@ -248,7 +259,7 @@ async def following(request: web.Request) -> web.Response:
 
 @routes.get("/users/{username}/collections/featured")
 async def featured(request: web.Request) -> web.Response:
-    account = await _local(request)
+    account = await _available(request)
     await guard(request)
     return ap_response(ap.ordered_collection(_node(request).urls.featured(account.username), 0, items=[]))
 
@@ -304,6 +315,27 @@ async def status_activity(request: web.Request) -> web.Response:
     if not await may_read(status, await guard(request)):
         raise ApiError(404, "Record not found")
     return ap_response(await render.create(node, status))
+
+
+@routes.get("/users/{username}/statuses/{id}/replies")
+async def status_replies(request: web.Request) -> web.Response:
+    """A post's `replies`: its public and unlisted replies (ours and those we know of), oldest first,
+    as ids, so other servers can fetch the replies they never received (Mastodon 4.4 does)."""
+    node = _node(request)
+    status = await _local_status(request)
+    if status.deleted_at is not None or not await may_read(status, await guard(request)):
+        raise ApiError(404, "Record not found")
+    collection = node.urls.status_replies(status.account.username, status.id)
+    replies = Status.filter(in_reply_to_id=status.id, deleted_at=None, visibility__in=["public", "unlisted"],
+                            account__suspended_at=None)
+    if request.query.get("page") != "true":
+        return ap_response(ap.collection(collection, await replies.count(), first=f"{collection}?page=true"))
+    after = request.query.get("min_id", "")
+    query = replies.filter(id__gt=int(after)) if after.isdigit() and len(after) < 20 else replies
+    rows = await query.order_by("id").limit(PAGE).values("id", "uri")
+    next_page = f"{collection}?page=true&min_id={rows[-1]['id']}" if len(rows) == PAGE else None
+    return ap_response(ap.collection_page(_public_url(node, request), collection, [r["uri"] for r in rows],
+                                          next_page=next_page))
 
 
 @routes.get(r"/users/{username}/{kind:[a-z]+}/{id:\d+}")

@@ -15,7 +15,7 @@ from aiohttp import web
 from federation.fetcher import SafeFetcher
 from federation.signatures import sign_cavage
 from node import __version__
-from node.activitypub import blocked_domains
+from node.activitypub import blocked_domains, inbox_store
 from node.context import Node
 from provenance.keys import generate_rsa_private_pem, public_pem
 
@@ -92,6 +92,7 @@ async def _close_when_cancelled(runtime: Federation) -> None:
         await asyncio.Event().wait()
     finally:
         await runtime.fetcher.__aexit__(None, None, None)
+        inbox_store.close()
 
 
 async def setup(app: web.Application, node: Node) -> None:
@@ -101,6 +102,7 @@ async def setup(app: web.Application, node: Node) -> None:
     runtime = await start(node)
     node.extras["resolve_account"] = resolve.resolve_account
     node.extras["resolve_url"] = resolve.resolve_url
+    node.extras["fetch_replies"] = context_fetch.fetch_replies_later
     outgoing.register(node)
     app["background"].append(asyncio.create_task(_close_when_cancelled(runtime)))
     app["background"].append(asyncio.create_task(process.run_processor(node)))

@@ -104,7 +104,7 @@ async def lookup(request: web.Request) -> web.Response:
         account = await Account.get_or_none(domain=domain.lower(), username__iexact=username, deleted_at=None)
         if account is None:
             account = await resolve_remote(node, acct)
-    if account is None:
+    if account is None or account.suspended_at is not None:  # hidden, as GET /api/v1/accounts/:id hides it
         raise ApiError(404, "Record not found")
     return web.json_response(await account_one(node, account))
 
@@ -282,9 +282,12 @@ async def mutes(request: web.Request) -> web.Response:
 
 
 async def _status_list(request: web.Request, model) -> web.Response:
+    """Favourites or bookmarks: without deleted posts and those of suspended accounts (an admin's
+    suspension, or a suspended domain's), which come back when the suspension is lifted."""
     p = await read_params(request)
     me = request["account"]
-    rows = await paginate(model.filter(account_id=me.id, status__deleted_at=None).prefetch_related("status"), p,
+    rows = await paginate(model.filter(account_id=me.id, status__deleted_at=None,
+                                       status__account__suspended_at=None).prefetch_related("status"), p,
                           page_limit(request, p))
     return paged_json(request, await statuses_json(ctx(request), me, [r.status for r in rows]), rows)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import __version__
+from node.activitypub import blocked_domains
 from node.api.common import ctx
 from node.models import Account, Status, User
 
@@ -95,8 +96,10 @@ async def instance_v2(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/instance/peers")
 async def peers(request: web.Request) -> web.Response:
-    domains = sorted(set(await Account.exclude(domain=None).values_list("domain", flat=True)))
-    return web.json_response(domains)
+    """Domains we know accounts of, less those under a domain block of any severity (as Mastodon;
+    here a block covers subdomains too)."""
+    known = set(await Account.exclude(domain=None).values_list("domain", flat=True))
+    return web.json_response(sorted(d for d in known if blocked_domains.rule_for(d) is None))
 
 
 @routes.get("/api/v1/instance/activity")

@@ -1,5 +1,5 @@
-"""Federation moderation for admins, as Mastodon 4.x's admin API: domain blocks and account actions;
-and the public list of blocked domains.
+"""Domain blocks for admins, as Mastodon 4.x's admin API, and the public list of blocked domains
+(account actions: node.api.admin_accounts).
 
     GET    /api/v1/admin/domain_blocks            newest first; limit (≤ 500), max_id, since_id, min_id; Link pages
     POST   /api/v1/admin/domain_blocks            domain, severity (silence|suspend|noop), reject_media,
@@ -7,27 +7,23 @@ and the public list of blocked domains.
     GET    /api/v1/admin/domain_blocks/:id
     PUT    /api/v1/admin/domain_blocks/:id        the same fields but domain
     DELETE /api/v1/admin/domain_blocks/:id
-    GET    /api/v1/admin/accounts/:id
-    POST   /api/v1/admin/accounts/:id/action      type (none|sensitive|disable|silence|suspend), text, report_id
-    POST   /api/v1/admin/accounts/:id/unsuspend | unsilence | unsensitive | enable
-    GET    /api/v1/instance/domain_blocks         public: domain (obfuscated if asked), digest, severity, comment
+    GET    /api/v1/instance/domain_blocks         domain (obfuscated if asked), digest, severity, comment;
+                                                  to whom moderation.show_domain_blocks(_rationale) say
 
-Admin routes need their admin scope (admin:read / admin:write, or the :domain_blocks / :accounts
-ones) and an admin user (403 otherwise). Mastodon.py sends the list and create with a trailing
-slash; both forms are served.
+Admin routes need their admin scope (admin:read / admin:write, or the :domain_blocks ones) and an
+admin user (403 otherwise). Mastodon.py sends the list and create with a trailing slash; both forms
+are served.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from node.api.admin import admin_accounts
 from node.api.common import ctx, get_or_404, paged_json, paginate, path_id, require_admin
 from node.auth import scope
-from node.errors import ApiError, forbidden
-from node.models import Account, DomainBlock, Report, User
+from node.models import DomainBlock
 from node.params import Params, read_params
-from node.services import account_moderation, domain_blocks
+from node.services import domain_blocks
 
 routes = web.RouteTableDef()
 
@@ -102,60 +98,20 @@ async def delete_domain_block(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/instance/domain_blocks")
+@scope(None, optional=True)
 async def public_domain_blocks(request: web.Request) -> web.Response:
-    """Suspended and silenced domains (Mastodon's with_user_facing_limitations), silence first."""
+    """Suspended and silenced domains (Mastodon's with_user_facing_limitations), silence first, to
+    whom `moderation.show_domain_blocks` says (Mastodon answers anyone else a bare 404), with their
+    public comment where `moderation.show_domain_blocks_rationale` allows it (null otherwise)."""
+    config = ctx(request).config
+    signed_in = request.get("user") is not None
+    show, rationale = config["moderation.show_domain_blocks"], config["moderation.show_domain_blocks_rationale"]
+    if not (show == "all" or (show == "users" and signed_in)):
+        return web.Response(status=404)
+    with_comment = rationale == "all" or (rationale == "users" and signed_in)
     rows = await DomainBlock.filter(severity__in=["silence", "suspend"]).order_by("domain")
     rows.sort(key=lambda b: b.severity == "suspend")
-    return web.json_response([domain_blocks.public_json(b) for b in rows],
-                             headers={"Cache-Control": "public, max-age=180"})
-
-
-# --------------------------------------------------------------------------- accounts
-
-
-async def _account(request: web.Request) -> Account:
-    account = await Account.get_or_none(id=path_id(request))
-    if account is None:
-        raise ApiError(404, "Record not found")
-    return account
-
-
-async def _admin_account_response(request: web.Request, account: Account) -> web.Response:
-    return web.json_response((await admin_accounts(ctx(request), [account]))[account.id])
-
-
-@routes.get("/api/v1/admin/accounts/{id}")
-@scope("admin:read:accounts")
-async def show_account(request: web.Request) -> web.Response:
-    require_admin(request)
-    return await _admin_account_response(request, await _account(request))
-
-
-@routes.post("/api/v1/admin/accounts/{id}/action")
-@scope("admin:write:accounts")
-async def account_action(request: web.Request) -> web.Response:
-    admin = require_admin(request)
-    target = await _account(request)
-    if await User.filter(account_id=target.id, admin=True).exists():
-        raise forbidden("Administrators cannot be moderated through the API")
-    p = await read_params(request)
-    report = None
-    if (report_id := p.id("report_id")) is not None:
-        report = await Report.get_or_none(id=report_id)
-        if report is None:
-            raise ApiError(404, "Record not found")
-    await account_moderation.take_action(ctx(request), admin, target, p.str("type", "none", max_len=16) or "none",
-                                         text=p.str("text", "", max_len=account_moderation.TEXT_LIMIT) or "",
-                                         report=report)
-    return web.json_response({})
-
-
-@routes.post(r"/api/v1/admin/accounts/{id}/{undo:unsuspend|unsilence|unsensitive|enable}")
-@scope("admin:write:accounts")
-async def undo_action(request: web.Request) -> web.Response:
-    require_admin(request)
-    target = await _account(request)
-    undo = request.match_info["undo"]
-    if undo == "enable" and target.domain is not None:
-        raise forbidden("Only local accounts can be enabled")
-    return await _admin_account_response(request, await account_moderation.lift(target, undo))
+    # Cached publicly only when every viewer gets the same answer.
+    same_for_all = show == "all" and rationale != "users"
+    return web.json_response([domain_blocks.public_json(b, with_comment=with_comment) for b in rows],
+                             headers={"Cache-Control": "public, max-age=180" if same_for_all else "private, no-store"})

@@ -115,6 +115,10 @@ async def context(request: web.Request) -> web.Response:
                 descendants.append(child)
                 frontier.append(child.id)
     node = ctx(request)
+    if me is not None and not status.local and (fetch_replies := node.extras.get("fetch_replies")):
+        # As Mastodon 4.4: a signed-in user's view of a remote thread fetches the replies its server
+        # lists that never reached us (in the background, at most once per cooldown).
+        await fetch_replies(node, status)
     return web.json_response({"ancestors": await statuses_json(node, me, ancestors),
                               "descendants": await statuses_json(node, me, descendants)})
 

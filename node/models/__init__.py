@@ -4,7 +4,7 @@ from node.models.accounts import Account, User
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
 from node.models.generation import CopyrightOptOut, GenerationCredits, GenerationJob, PromptRefusal
 from node.models.media import MediaAttachment
-from node.models.moderation import DomainBlock
+from node.models.moderation import AccountWarning, DomainBlock
 from node.models.markers import Marker
 from node.models.notifications import Notification
 from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
@@ -17,5 +17,5 @@ __all__ = [
     "OAuthToken", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "Mute", "IdempotencyKey",
     "Mention", "Status", "StatusEdit", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
-    "DomainBlock",
+    "DomainBlock", "AccountWarning",
 ]

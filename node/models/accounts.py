@@ -40,6 +40,10 @@ class Account(SnowflakeModel):
     ed25519_private_pem = fields.TextField(null=True)
     fetched_at = fields.DatetimeField(null=True)
     suspended_at = fields.DatetimeField(null=True)
+    # True when `suspended_at` came from the account's own server (its actor says `suspended`, as
+    # Mastodon's suspension_origin remote): an actor saying otherwise lifts it. Our own suspensions
+    # (an admin's, a domain block's) are never lifted by what the actor says.
+    suspended_remotely = fields.BooleanField(default=False)
     # Moderation (Mastodon's): silenced posts reach followers only; sensitized media show as sensitive.
     silenced_at = fields.DatetimeField(null=True)
     sensitized_at = fields.DatetimeField(null=True)
@@ -50,6 +54,9 @@ class Account(SnowflakeModel):
     moved_to = fields.ForeignKeyField("models.Account", related_name="moved_from", null=True,
                                       on_delete=fields.SET_NULL)
     also_known_as = fields.JSONField(default=list)
+    # When this (local) account last moved (Mastodon's AccountMigration#created_at): it may not move
+    # again within node.services.migration.COOLDOWN.
+    moved_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "accounts"

@@ -12,8 +12,9 @@ CHARGES = ("free", "credit")
 
 
 class GenerationJob(SnowflakeModel):
-    """One prompt on its way to a signed video. The row is the truth: the collector moves it
-    queued → running (step i of N, ETA) → done | failed(reason) | cancelled, and a node that
+    """One prompt on its way to a signed video.
+
+    The row is the truth: the collector moves it queued → running (step i of N, ETA) → done | failed(reason) | cancelled, and a node that
     restarts finds every unfinished job here and settles it from the queue's records."""
 
     account = fields.ForeignKeyField("models.Account", related_name="generation_jobs", on_delete=fields.CASCADE)

@@ -1,4 +1,5 @@
-"""Admin decisions about whole remote servers (Mastodon's domain blocks)."""
+"""Admin decisions: about whole remote servers (Mastodon's domain blocks) and single accounts
+(Mastodon's strikes, AccountWarning)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,21 @@ class DomainBlock(SnowflakeModel):
 
     class Meta:
         table = "domain_blocks"
+
+
+class AccountWarning(SnowflakeModel):
+    """A strike: one admin action on an account (Mastodon's AccountWarning).
+
+    Kept so the account's user (and other admins) can see what was decided and why. `status_ids`
+    are the posts of the report the action came from (None without a report, as Mastodon)."""
+
+    target_account = fields.ForeignKeyField("models.Account", related_name="strikes", on_delete=fields.CASCADE)
+    account = fields.ForeignKeyField("models.Account", related_name="issued_warnings", null=True,
+                                     on_delete=fields.SET_NULL)  # the acting admin
+    action = fields.CharField(max_length=16)
+    text = fields.TextField(default="")
+    report = fields.ForeignKeyField("models.Report", related_name="warnings", null=True, on_delete=fields.SET_NULL)
+    status_ids = fields.JSONField(null=True)
+
+    class Meta:
+        table = "account_warnings"

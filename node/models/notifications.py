@@ -7,7 +7,7 @@ from tortoise import fields
 from node.models.base import SnowflakeModel
 
 TYPES = ("mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
-         "admin.sign_up", "admin.report", "remix", "generation", "move")
+         "admin.sign_up", "admin.report", "remix", "generation", "move", "moderation_warning")
 
 
 class Notification(SnowflakeModel):
@@ -15,6 +15,9 @@ class Notification(SnowflakeModel):
     from_account = fields.ForeignKeyField("models.Account", related_name="caused_notifications", on_delete=fields.CASCADE)
     type = fields.CharField(max_length=32)
     status = fields.ForeignKeyField("models.Status", related_name="notifications", null=True, on_delete=fields.CASCADE)
+    # moderation_warning: the strike it tells of (its `from_account` is the recipient, as Mastodon).
+    account_warning = fields.ForeignKeyField("models.AccountWarning", related_name="notifications", null=True,
+                                             on_delete=fields.CASCADE)
 
     class Meta:
         table = "notifications"

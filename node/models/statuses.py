@@ -31,6 +31,9 @@ class Status(SnowflakeModel):
     remixable = fields.BooleanField(default=True)
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
+    # A remote post: when its `replies` collection was last queued for fetching (Mastodon's
+    # fetched_replies_at), so it is fetched again only after federation.replies_fetch_cooldown_seconds.
+    fetched_replies_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "statuses"
@@ -74,8 +77,10 @@ class IdempotencyKey(SnowflakeModel):
 
 
 class StatusEdit(SnowflakeModel):
-    """One revision of a status, kept as Mastodon keeps them: the first edit also saves the original
-    (dated when it was posted), then every edit saves its result, so the history lists them in order.
+    """One revision of a status, kept as Mastodon keeps them.
+
+    The first edit also saves the original (dated when it was posted), then every edit saves its
+    result, so the history lists them in order.
 
     Media are named by id with their descriptions of that moment: a video removed by a later edit
     still shows in the revisions that had it.

@@ -1,17 +1,20 @@
 """Admin actions on one account, local or remote (Mastodon's Admin::AccountAction and its undo
 actions). The limits live on the rows and every reader checks them:
 
-- suspend: a local account cannot sign in or use its tokens, its actor answers 410 and its posts
-  are no longer served; a remote account's activities are ignored (kept with the reason) and its
-  follows of our users end with a Reject{Follow} (as Mastodon's SuspendAccountService). Either way
-  its posts leave every timeline. Reversible: unsuspend lifts it (removed follows stay removed).
+- suspend: a local account cannot sign in or use its tokens, its posts are no longer served, and
+  its actor (still served, as Mastodon serves a suspended one) says `suspended`: an Update of it goes
+  to its followers' servers, and another when it is unsuspended (Mastodon's Suspend/
+  UnsuspendAccountService); its follows stay, for when it comes back. A remote account's activities
+  are ignored (kept with the reason) and its follows of our users end with a Reject{Follow}. Either
+  way its posts leave every timeline. Reversible: unsuspend lifts it (removed follows stay removed).
 - silence: posts stay out of public timelines and reach followers only.
 - sensitive: its media show as sensitive to everyone but itself.
 - disable (local accounts): no sign-in, no tokens.
-- none: only a warning (`text`), recorded in the log.
+- none: only a warning (`text`).
 
-Any action but `none` resolves the open reports about the account; `none` resolves the report it
-names, if any.
+Every action is kept as a strike (node.services.account_warnings), with the admin's text and the
+report's posts, and a local account is notified of it. Any action but `none` resolves the open
+reports about the account; `none` resolves the report it names, if any.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from datetime import datetime, timezone
 
 from node.context import Node
 from node.errors import unprocessable
-from node.models import Account, Follow, FollowRequest, Report, User
-from node.services import reports
+from node.models import Account, AccountWarning, Follow, FollowRequest, Report, User
+from node.services import account_warnings, reports
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ TEXT_LIMIT = 5000
 
 
 async def take_action(node: Node, admin: Account, target: Account, kind: str, *, text: str = "",
-                      report: Report | None = None) -> None:
+                      report: Report | None = None, notify: bool = True) -> AccountWarning:
     if kind not in ACTIONS:
         raise unprocessable(f"type must be one of {', '.join(ACTIONS)}")
     if kind == "disable" and target.domain is not None:
@@ -55,16 +58,23 @@ async def take_action(node: Node, admin: Account, target: Account, kind: str, *,
         resolved = [report] if report is not None else []
     else:
         resolved = list(await Report.filter(target_account_id=target.id, action_taken_at=None))
+    warning = await account_warnings.record(node, admin, target, kind, text=text, report=report, notify=notify)
     for row in resolved:
         await reports.resolve(row, admin)
     log.info("%s took action %r on %s%s", admin.acct(), kind, target.uri, f": {text}" if text else "")
+    return warning
 
 
 async def suspend(node: Node, target: Account, when: datetime) -> None:
-    if target.suspended_at is None:
-        target.suspended_at = when
-        await target.save(update_fields=["suspended_at"])
+    """Our suspension (one its own server had put on it becomes ours: no actor update lifts it)."""
+    newly = target.suspended_at is None
+    if newly or target.suspended_remotely:
+        target.suspended_at = target.suspended_at or when
+        target.suspended_remotely = False
+        await target.save(update_fields=["suspended_at", "suspended_remotely"])
     if target.domain is None:
+        if newly:  # its actor now says `suspended`: tell its followers' servers
+            await node.emit("account.updated", account=target)
         return
     # A remote account is not suspended on its own server: it must stop following our users.
     for follow in await Follow.filter(account_id=target.id, target__domain=None).prefetch_related("target"):
@@ -75,14 +85,21 @@ async def suspend(node: Node, target: Account, when: datetime) -> None:
         await node.emit("follow.rejected", request=request, account=target, target=request.target)
 
 
-async def lift(target: Account, kind: str) -> Account:
-    """Undo one limit: unsuspend, unsilence, unsensitive, enable."""
+async def lift(node: Node, target: Account, kind: str) -> Account:
+    """Undo one limit: unsuspend, unsilence, unsensitive, enable. Unsuspending a local account
+    sends its actor, no longer `suspended`, to its followers' servers."""
     if kind == "enable":
         await User.filter(account_id=target.id).update(disabled=False)
         return target
     column = {"unsuspend": "suspended_at", "unsilence": "silenced_at", "unsensitive": "sensitized_at"}[kind]
     if getattr(target, column) is not None:
         setattr(target, column, None)
-        await target.save(update_fields=[column])
+        if column != "suspended_at":
+            await target.save(update_fields=[column])
+        else:  # whoever had suspended it, an admin lifts it
+            target.suspended_remotely = False
+            await target.save(update_fields=[column, "suspended_remotely"])
+            if target.domain is None:
+                await node.emit("account.updated", account=target)
     log.info("%s: %s", kind, target.uri)
     return target

@@ -73,16 +73,16 @@ def admin_json(block: DomainBlock) -> dict[str, Any]:
     }
 
 
-def public_json(block: DomainBlock) -> dict[str, Any]:
+def public_json(block: DomainBlock, *, with_comment: bool) -> dict[str, Any]:
     """Mastodon's REST::DomainBlockSerializer (GET /api/v1/instance/domain_blocks): an obfuscated
     domain shows with its middle starred out (dots kept); the SHA-256 digest lets anyone check a
-    domain they know."""
+    domain they know; the public comment only ``with_comment`` (null otherwise)."""
     domain = block.domain
     if block.obfuscate:
         keep = len(domain) // 4
         domain = "".join("*" if keep < i < len(domain) - keep and c != "." else c for i, c in enumerate(domain))
     return {"domain": domain, "digest": hashlib.sha256(block.domain.encode()).hexdigest(),
-            "severity": block.severity, "comment": block.public_comment}
+            "severity": block.severity, "comment": block.public_comment if with_comment else None}
 
 
 def _check(severity: str | None, private_comment: str | None, public_comment: str | None) -> None:

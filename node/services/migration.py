@@ -6,11 +6,16 @@ gets `movedTo`, an Update and a Move go to its followers (node.activitypub.outgo
 `account.updated` and `account.moved`), and its followers here follow the new account at once.
 A Move we receive is checked the same way (`refusal`, on the target fetched afresh) before our
 users who followed the old account follow the new one (`follow_move`).
+As on Mastodon, an account that moved may not move again for COOLDOWN; the API asks for the
+user's password first (node.api.migration).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
+
+from tortoise.expressions import Q
 
 from node.activitypub import resolve
 from node.context import Node
@@ -22,6 +27,9 @@ from node.services.notifications import notify
 log = logging.getLogger(__name__)
 
 MAX_ALIASES = 20
+# Mastodon's AccountMigration::COOLDOWN_PERIOD: no new move until 30 days after the last one was made
+# (a move started within it is refused), so followers cannot be bounced from account to account.
+COOLDOWN = timedelta(days=30)
 
 
 def full_acct(node: Node, account: Account) -> str:
@@ -105,11 +113,23 @@ def refusal(node: Node, source: Account, target: resolve.FreshActor) -> str | No
     return None
 
 
-async def migrate(node: Node, account: Account, acct: str) -> tuple[Account, int]:
-    """Move our ``account`` to ``acct``: checked on the target as its server shows it now; then
-    `movedTo` is set, its followers elsewhere get an Update and a Move, and its followers here follow
-    the new account. Returns (the new account, how many local followers moved); 422 with the reason
-    when the target does not name this account as an alias."""
+def cooldown_refusal(account: Account, now: datetime) -> str | None:
+    """Why ``account`` may not move yet (None when it may): it moved less than COOLDOWN ago."""
+    if account.moved_at is None or now >= account.moved_at + COOLDOWN:
+        return None
+    return (f"this account moved less than {COOLDOWN.days} days ago (on {account.moved_at:%Y-%m-%d %H:%M} UTC); "
+            f"it may move again from {account.moved_at + COOLDOWN:%Y-%m-%d %H:%M} UTC")
+
+
+async def migrate(node: Node, account: Account, acct: str, *, retarget: bool = True) -> tuple[Account, int]:
+    """Move our ``account`` to ``acct``: not within COOLDOWN of its last move, and checked on the
+    target as its server shows it now; then `movedTo` is set, its followers elsewhere get an Update
+    and a Move, and its followers here follow the new account. Returns (the new account, how many
+    local followers moved); 422 with the reason when it may not. ``retarget=False`` (the CLI without
+    --force, as tootctl) also refuses to move an account that has moved to another account already."""
+    now = datetime.now(timezone.utc)
+    if reason := cooldown_refusal(account, now):
+        raise unprocessable(reason)
     found = await find_account(node, acct)
     try:
         target = await resolve.fresh_actor(node, found.uri)
@@ -117,11 +137,20 @@ async def migrate(node: Node, account: Account, acct: str) -> tuple[Account, int
         raise unprocessable(f"{acct} could not be fetched: {exc}") from None
     if account.moved_to_id == target.account.id:
         raise unprocessable(f"this account has already moved to {full_acct(node, target.account)}")
+    if account.moved_to_id is not None and not retarget:
+        moved_to = await Account.get(id=account.moved_to_id)
+        raise unprocessable(f"this account has already moved to {full_acct(node, moved_to)}: moving it to "
+                            f"{full_acct(node, target.account)} instead must be forced")
     reason = refusal(node, account, target)
     if reason:
         raise unprocessable(reason)
-    account.moved_to = target.account
-    await account.save(update_fields=["moved_to_id"])
+    # One conditional UPDATE claims the move, so of two started at once (API and CLI) one is made.
+    claimed = await Account.filter(Q(moved_at__isnull=True) | Q(moved_at__lte=now - COOLDOWN), id=account.id) \
+        .update(moved_at=now, moved_to_id=target.account.id)
+    if not claimed:
+        await account.refresh_from_db(fields=["moved_at"])
+        raise unprocessable(cooldown_refusal(account, now) or "this account is being moved already")
+    account.moved_to, account.moved_at = target.account, now
     await node.emit("account.updated", account=account)
     await node.emit("account.moved", account=account, target=target.account)
     moved = await move_local_followers(node, account, target.account)

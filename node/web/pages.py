@@ -21,7 +21,8 @@ def _not_found(node) -> web.Response:
 @routes.get("/")
 async def home(request: web.Request) -> web.Response:
     node = ctx(request)
-    recent = await (Status.filter(local=True, deleted_at=None, visibility="public", reblog_of_id=None)
+    recent = await (Status.filter(local=True, deleted_at=None, visibility="public", reblog_of_id=None,
+                                  account__suspended_at=None)
                     .order_by("-id").limit(20).prefetch_related("account", "media"))
     return render("home.html", node=node, statuses=recent, node_name=node.config["server.name"])
 
@@ -34,6 +35,9 @@ async def profile(request: web.Request) -> web.StreamResponse:
         return _not_found(node)
     if "activity+json" in request.headers.get("Accept", "") or "ld+json" in request.headers.get("Accept", ""):
         raise web.HTTPFound(account.uri)
+    if account.suspended_at is not None:  # as Mastodon: a notice, nothing of the profile
+        return render("error.html", http_status=403, title="Suspended", message="This account is suspended.",
+                      node_name=node.config["server.name"])
     statuses = await (Status.filter(account_id=account.id, deleted_at=None, visibility="public", reblog_of_id=None)
                       .order_by("-id").limit(30).prefetch_related("media"))
     moved_to = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
@@ -50,7 +54,7 @@ async def status_page(request: web.Request) -> web.StreamResponse:
         return _not_found(node)
     status = await Status.get_or_none(id=status_id, deleted_at=None, visibility__in=["public", "unlisted"],
                                       account__username__iexact=request.match_info["username"],
-                                      account__domain=None).prefetch_related("account")
+                                      account__domain=None, account__suspended_at=None).prefetch_related("account")
     if status is None:
         return _not_found(node)
     if "activity+json" in request.headers.get("Accept", "") or "ld+json" in request.headers.get("Accept", ""):

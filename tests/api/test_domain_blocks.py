@@ -8,17 +8,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import tomllib
 import uuid
 
 import pytest
 import pytest_asyncio
 import requests
+import tomli_w
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from mastodon import MastodonAPIError, MastodonIllegalArgumentError
 
 from federation.fetcher import BlockedHost, SafeFetcher
 from node.activitypub.blocked_domains import covers, names
+from node.config import ConfigError, load_config
 from tests.federation.conftest import settle, wait_for
 from tests.federation.test_inbox_attacks import AS, eventually_public, http, post  # noqa: F401
 from tests.federation.test_provenance_ingest import VideoPeer, sign_as
@@ -75,7 +78,9 @@ def signed_looking_post(node, key_id: str) -> requests.Response:
 
 @pytest.fixture(scope="module")
 def home(nodes):
-    return nodes("mod-home")
+    """Shows its domain blocks, with their comments, to anyone (the default shows them to nobody)."""
+    return nodes("mod-home", overrides={"moderation": {"show_domain_blocks": "all",
+                                                        "show_domain_blocks_rationale": "all"}})
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +236,54 @@ def test_moderation_is_for_admins_only(home, admin):
     assert admin.admin_account(victim_id)["suspended"] is False
 
 
+def _reconfigure(live, **moderation) -> None:
+    """Restart ``live`` with other [moderation] settings (same database and Redis)."""
+    config = tomllib.loads(live.config_path.read_text())
+    config.setdefault("moderation", {}).update(moderation)
+    live.config_path.write_text(tomli_w.dumps(config))
+    live.stop()
+    live.start()
+
+
+def test_who_sees_the_public_list_of_blocks(node, nodes):
+    """moderation.show_domain_blocks and show_domain_blocks_rationale, as Mastodon's settings: anyone
+    not allowed gets a bare 404; a comment not to be shown is null."""
+    path = "/api/v1/instance/domain_blocks"
+    default = requests.get(node.url + path)  # the shared node keeps the defaults: disabled
+    assert default.status_code == 404 and default.content == b""
+    assert node.api(node.token(node.create_user()[0])).get(path).status_code == 404
+    with pytest.raises(ConfigError, match="moderation.show_domain_blocks: must be disabled, users or all"):
+        load_config(overrides={"moderation": {"show_domain_blocks": "everyone"}})
+
+    live = nodes("mod-visibility", overrides={"moderation": {"show_domain_blocks": "users",
+                                                              "show_domain_blocks_rationale": "users"}})
+    name, password = live.create_user(admin=True)
+    live.mastodon(name, password, scopes=ADMIN_SCOPES).admin_create_domain_block(
+        "spam.example", severity="suspend", public_comment="spam wave")
+    member = live.api(live.token(live.create_user()[0]))
+    anonymous = requests.get(live.url + path)
+    assert anonymous.status_code == 404 and anonymous.content == b""
+    assert live.api("not-a-token").get(path).status_code == 401
+    shown = member.get(path)
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "private, no-store"
+    assert [(b["domain"], b["comment"]) for b in shown.json()] == [("spam.example", "spam wave")]
+
+    _reconfigure(live, show_domain_blocks="all")  # the rationale still for users only
+    anonymous = requests.get(live.url + path)
+    assert anonymous.status_code == 200 and anonymous.headers["Cache-Control"] == "private, no-store"
+    assert [(b["domain"], b["severity"], b["comment"]) for b in anonymous.json()] == [
+        ("spam.example", "suspend", None)]
+    assert member.get(path).json()[0]["comment"] == "spam wave"
+
+    _reconfigure(live, show_domain_blocks_rationale="all")
+    anonymous = requests.get(live.url + path)
+    assert anonymous.headers["Cache-Control"] == "public, max-age=180"
+    assert anonymous.json()[0]["comment"] == "spam wave"
+
+    _reconfigure(live, show_domain_blocks="disabled")
+    assert member.get(path).status_code == 404
+
+
 # --------------------------------------------------------------------------- suspending a server
 
 
@@ -245,6 +298,9 @@ def test_suspended_domain_is_cut_off_and_lifting_lets_it_back(home, peer, admin)
     first, second = alice.status_post(marker("first")), alice.status_post(marker("second"))
     wait_for(lambda: has(bob.timeline_home(), second["uri"]), what="alice's posts on peer")
     on_peer = {s["uri"]: s["id"] for s in bob.timeline_home()}
+    alice.status_favourite(earlier_here)
+    alice.status_bookmark(earlier_here)
+    assert peer.domain in requests.get(f"{home.url}/api/v1/instance/peers").json()
 
     received = inbox_items(admin, home, actor_uri(peer, bob))  # his Follow and nothing else
     block = admin.admin_create_domain_block(peer.domain, severity="suspend")
@@ -253,6 +309,8 @@ def test_suspended_domain_is_cut_off_and_lifting_lets_it_back(home, peer, admin)
         assert not has(alice.timeline_home(), earlier["uri"])
         assert not has(alice.timeline_public(remote=True, limit=40), earlier["uri"])
         assert home.api(alice.access_token).get(f"/api/v1/statuses/{earlier_here}").status_code == 404
+        assert alice.favourites() == [] and alice.bookmarks() == []
+        assert peer.domain not in requests.get(f"{home.url}/api/v1/instance/peers").json()
         assert admin.admin_account(bob_here)["suspended"] is True
         me = alice.me()["id"]
         assert alice.account_following(me) == [] and alice.account_followers(me) == []
@@ -277,6 +335,8 @@ def test_suspended_domain_is_cut_off_and_lifting_lets_it_back(home, peer, admin)
     # Lifted: the account is no longer suspended and new activities come in again.
     assert admin.admin_account(bob_here)["suspended"] is False
     assert has(alice.timeline_public(remote=True, limit=40), earlier["uri"])
+    assert [s["uri"] for s in alice.favourites()] == [s["uri"] for s in alice.bookmarks()] == [earlier["uri"]]
+    assert peer.domain in requests.get(f"{home.url}/api/v1/instance/peers").json()
     wait_for(lambda: signed_looking_post(home, f"{peer.url}/users/{bob.vs_username}#main-key").status_code == 401,
              what="the running node reloading its blocks")
     bob.status_favourite(on_peer[second["uri"]])
@@ -317,6 +377,8 @@ def test_silenced_domain_reaches_followers_only(home, third, admin):
     try:
         carol_here = follower.account_lookup(acct(third, carol))["id"]
         assert admin.admin_account(carol_here)["silenced"] is True
+        # Mastodon lists no domain under a block of any severity among its peers.
+        assert third.domain not in requests.get(f"{home.url}/api/v1/instance/peers").json()
         assert not has(follower.timeline_public(remote=True, limit=40), loud["uri"])
         quiet = carol.status_post(f"@{acct(home, stranger)} {marker('quiet')}")
         wait_for(lambda: has(follower.timeline_home(), quiet["uri"]), what="the silenced post in a follower's home")
@@ -336,8 +398,9 @@ def test_suspending_a_local_account(home, admin):
     name, password = home.create_user()
     user = home.mastodon(name, password)
     user_id = user.me()["id"]
-    post = user.status_post(marker("soon hidden"))
+    post = user.status_post(text := marker("soon hidden"))
     assert has(admin.timeline_public(local=True, limit=40), post["uri"])
+    assert text in requests.get(f"{home.url}/@{name}").text
 
     admin.admin_account_moderate(user_id, "suspend", text="spam")
     assert admin.admin_account(user_id)["suspended"] is True
@@ -353,15 +416,22 @@ def test_suspending_a_local_account(home, admin):
     assert login.status_code == 403 and login.json()["error_description"] == "Your account is suspended."
     with pytest.raises(MastodonIllegalArgumentError):
         home.mastodon(name, password)
-    assert requests.get(f"{home.url}/users/{name}", headers=AP).status_code == 410
+    actor = requests.get(f"{home.url}/users/{name}", headers=AP)  # still served, as Mastodon does
+    assert actor.status_code == 200 and actor.json()["suspended"] is True
     assert requests.get(post["uri"], headers=AP).status_code == 404
+    for outside in (actor.json()["outbox"], actor.json()["followers"]):
+        assert requests.get(outside, headers=AP).status_code == 403
+    page = requests.get(f"{home.url}/@{name}")  # its web pages: a notice, no posts
+    assert page.status_code == 403 and "suspended" in page.text and text not in page.text
+    assert requests.get(post["url"]).status_code == 404
     assert not has(admin.timeline_public(local=True, limit=40), post["uri"])
     assert home.api(admin.access_token).get(f"/api/v1/statuses/{post['id']}").status_code == 404
 
     restored = admin.admin_account_unsuspend(user_id)
     assert restored["suspended"] is False
     assert user.me()["id"] == user_id and has(admin.timeline_public(local=True, limit=40), post["uri"])
-    assert requests.get(f"{home.url}/users/{name}", headers=AP).status_code == 200
+    assert "suspended" not in requests.get(f"{home.url}/users/{name}", headers=AP).json()
+    assert requests.get(post["url"]).status_code == 200 and requests.get(f"{home.url}/@{name}").status_code == 200
 
 
 def test_silence_sensitive_and_disable_local_accounts(home, admin):

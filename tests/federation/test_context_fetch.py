@@ -120,10 +120,13 @@ class Origin:
 
 @pytest.fixture(scope="module")
 def gamma(nodes):
+    # Opening a remote thread also reads its replies collection (test_replies_fetch.py); off here,
+    # so the fetches these tests count are the ancestor and mention fetches alone.
     return nodes("gamma", overrides={"federation": {"max_thread_fetch_depth": MAX_DEPTH,
                                                     "fetch_timeout_seconds": FETCH_TIMEOUT,
                                                     "context_fetch_concurrency": 2,
-                                                    "context_fetch_per_host": 1}})
+                                                    "context_fetch_per_host": 1,
+                                                    "replies_fetch_max_pages": 0}})
 
 
 @pytest.fixture

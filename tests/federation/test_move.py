@@ -7,9 +7,13 @@ keys the tests hold, so Moves that a real node would never send can be delivered
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import threading
+import tomllib
 import uuid
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +27,7 @@ from tests.support.servers import free_port
 
 AP = {"Accept": "application/activity+json"}
 AS = "https://www.w3.org/ns/activitystreams"
+PASSWORD = "correct horse battery"  # every test user's (LiveNode.create_user)
 
 
 class FakeServer:
@@ -158,6 +163,23 @@ def follow(client, handle: str) -> str:
     return account_id
 
 
+def backdate_move(live, username: str, days: int) -> None:
+    """Make the last move of ``live``'s local account ``username`` ``days`` old, straight in the node's
+    database (the 30-day cooldown cannot be waited out in a test)."""
+    moved_at = datetime.now(timezone.utc) - timedelta(days=days)
+    url = tomllib.loads(live.config_path.read_text())["database"]["url"]
+    statement = "UPDATE accounts SET moved_at = {0} WHERE username = {0} AND domain IS NULL"
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            updated = conn.execute(statement.format("%s"), (moved_at, username)).rowcount
+    else:  # stored as Tortoise stores datetimes in SQLite
+        with contextlib.closing(sqlite3.connect(live.data_dir / "vitascope.sqlite3", timeout=10)) as conn, conn:
+            updated = conn.execute(statement.format("?"), (moved_at.isoformat(" "), username)).rowcount
+    assert updated == 1
+
+
 def move_notifications(client) -> list:
     return [n for n in client.notifications() if n["type"] == "move"]
 
@@ -182,7 +204,7 @@ def test_account_moves_to_another_node(node, node_b, gamma, gamma_admin):
     migrate = alpha.api(alice.access_token)
 
     # Without the alias on the new account the old one cannot move (Mastodon's missing_also_known_as).
-    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": "@" + bob_acct})
+    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": "@" + bob_acct, "current_password": PASSWORD})
     assert refused.status_code == 422 and "alsoKnownAs" in refused.json()["error"], refused.text
     assert "movedTo" not in actor_doc(alpha, alice.vs_username)
 
@@ -193,7 +215,15 @@ def test_account_moves_to_another_node(node, node_b, gamma, gamma_admin):
     aliases = beta.api(bob.access_token).get("/api/v1/vitascope/aliases")
     assert aliases.json() == [{"acct": alice_acct, "uri": alice_uri}]
 
-    moved = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct})
+    # As Mastodon's settings form: the account's password, checked before anything else.
+    for password, reason in ((None, "current_password is missing"), ("", "current_password is missing"),
+                             ("not the password", "current_password is invalid")):
+        body = {"acct": bob_acct} if password is None else {"acct": bob_acct, "current_password": password}
+        refused = migrate.post("/api/v1/vitascope/migration", json=body)
+        assert refused.status_code == 422 and reason in refused.json()["error"], refused.text
+    assert "movedTo" not in actor_doc(alpha, alice.vs_username)
+
+    moved = migrate.post("/api/v1/vitascope/migration", data={"acct": bob_acct, "current_password": PASSWORD})
     assert moved.status_code == 200, moved.text
     assert moved.json()["moved"]["acct"] == bob_acct and "moved" not in moved.json()["moved"]
     assert actor_doc(alpha, alice.vs_username)["movedTo"] == bob_uri
@@ -218,9 +248,13 @@ def test_account_moves_to_another_node(node, node_b, gamma, gamma_admin):
     moves = [i for i in gamma_admin.get("/api/v1/admin/vitascope/inbox", params={"state": "done", "limit": 40}).json()
              if i["type"] == "Move" and i["actor"] == alice_uri]
     assert len(moves) == 1
-    # The same migration again is refused; nothing changes.
-    again = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct})
-    assert again.status_code == 422 and "already moved" in again.json()["error"]
+    # Another migration within 30 days is refused (Mastodon's cooldown); nothing changes.
+    again = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct, "current_password": PASSWORD})
+    assert again.status_code == 422 and "moved less than 30 days ago" in again.json()["error"], again.text
+    # After it, moving to the same account again is still refused, for what it is.
+    backdate_move(alpha, alice.vs_username, days=31)
+    again = migrate.post("/api/v1/vitascope/migration", json={"acct": bob_acct, "current_password": PASSWORD})
+    assert again.status_code == 422 and "already moved" in again.json()["error"], again.text
 
 
 def test_a_move_is_checked_and_done_once(node_b, gamma, gamma_admin, fake):
@@ -317,3 +351,40 @@ def test_move_from_the_command_line(node, node_b):
     page = requests.get(f"{alpha.url}/@{erin.vs_username}", timeout=10)
     assert page.status_code == 200 and "This account has moved to" in page.text and f"@{frank_acct}" in page.text
     assert "has moved" not in requests.get(f"{alpha.url}/@{greta.vs_username}", timeout=10).text
+
+
+def test_moving_again_waits_30_days(node, node_b):
+    """An account that moved may not move again for 30 days, from the API or the command line (which,
+    as tootctl, cannot lift that either); afterwards the command line moves it elsewhere only with
+    --force, as tootctl."""
+    alpha, beta = node, node_b
+    kim, lena, mona = alpha.mastodon(), beta.mastodon(), beta.mastodon()
+    kim_acct = acct(alpha, kim.vs_username)
+    lena_acct, mona_acct = acct(beta, lena.vs_username), acct(beta, mona.vs_username)
+    for new in (lena, mona):
+        assert beta.api(new.access_token).post("/api/v1/vitascope/aliases", json={"acct": kim_acct}).status_code == 200
+    alpha.cli("admin", "move", kim.vs_username, "--to", "@" + lena_acct)
+    assert actor_doc(alpha, kim.vs_username)["movedTo"] == uri(beta, lena.vs_username)
+
+    migrate = alpha.api(kim.access_token)
+    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": mona_acct, "current_password": PASSWORD})
+    assert refused.status_code == 422, refused.text
+    assert "moved less than 30 days ago" in refused.json()["error"] and "may move again from" in refused.json()["error"]
+    for extra in ((), ("--force",)):
+        refused = alpha.cli("admin", "move", kim.vs_username, "--to", "@" + mona_acct, *extra, check=False)
+        assert refused.returncode == 1 and "moved less than 30 days ago" in refused.stderr, refused.stderr
+    backdate_move(alpha, kim.vs_username, days=29)
+    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": mona_acct, "current_password": PASSWORD})
+    assert refused.status_code == 422 and "moved less than 30 days ago" in refused.json()["error"]
+    assert actor_doc(alpha, kim.vs_username)["movedTo"] == uri(beta, lena.vs_username)
+
+    backdate_move(alpha, kim.vs_username, days=31)
+    refused = alpha.cli("admin", "move", kim.vs_username, "--to", "@" + mona_acct, check=False)
+    assert refused.returncode == 1 and f"already moved to {lena_acct}" in refused.stderr, refused.stderr
+    assert "must be forced" in refused.stderr
+    done = alpha.cli("admin", "move", kim.vs_username, "--to", "@" + mona_acct, "--force")
+    assert mona_acct in done.stdout
+    assert actor_doc(alpha, kim.vs_username)["movedTo"] == uri(beta, mona.vs_username)
+    # That move starts a new cooldown.
+    refused = migrate.post("/api/v1/vitascope/migration", json={"acct": lena_acct, "current_password": PASSWORD})
+    assert refused.status_code == 422 and "moved less than 30 days ago" in refused.json()["error"]

@@ -1,0 +1,207 @@
+"""Replies a node never received are fetched when one of its users opens the thread, as Mastodon 4.4
+does: our posts list their public and unlisted replies in a `replies` collection, and opening the
+context of a remote post (`GET /api/v1/statuses/:id/context`, signed in) queues a background fetch of
+the replies its server lists, bounded in pages and items and repeated only after a cooldown.
+
+alpha (`node`, default settings) and beta (`node_b`) are the session's nodes; `reader` is this
+module's, with small bounds and a short cooldown. Small aiohttp origin servers in this process
+(loopback) serve hand-made collections.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.federation.conftest import settle, wait_for
+from tests.federation.test_context_fetch import AS, Origin, context_settled, resolve_status
+from tests.federation.test_two_nodes import acct, marker
+
+AP = {"Accept": "application/activity+json"}
+MAX_PAGES = 2
+MAX_ITEMS = 3
+COOLDOWN = 15
+
+
+@pytest.fixture(scope="module")
+def reader(nodes):
+    return nodes("reader", overrides={"federation": {"replies_fetch_max_pages": MAX_PAGES,
+                                                     "replies_fetch_max_items": MAX_ITEMS,
+                                                     "replies_fetch_cooldown_seconds": COOLDOWN}})
+
+
+@pytest.fixture
+def origins():
+    """Starts origin servers on demand; stops them after the test."""
+    started: list[Origin] = []
+
+    def start() -> Origin:
+        server = Origin()
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def descendants(client, status_id) -> list[str]:
+    """The uris of a post's replies on the client's node (opening the thread, as an app does)."""
+    return [s["uri"] for s in client.status_context(status_id)["descendants"]]
+
+
+def known(client, uri: str) -> bool:
+    """Whether the client's node has this post, without fetching it."""
+    return bool(client.search_v2(uri, resolve=False, result_type="statuses")["statuses"])
+
+
+def get_ap(url: str) -> dict:
+    response = requests.get(url, headers=AP, timeout=10)
+    assert response.status_code == 200, (url, response.status_code, response.text)
+    return response.json()
+
+
+def test_opening_a_thread_brings_the_replies_this_node_never_received(node, node_b):
+    """bob's post on beta has replies from beta users that alpha never received. beta lists the public
+    and unlisted ones in the post's `replies`; once carol on alpha opens the thread, alpha has them."""
+    alpha, beta = node, node_b
+    bob, erin, frank, gina = beta.mastodon(), beta.mastodon(), beta.mastodon(), beta.mastodon()
+    carol = alpha.mastodon()
+    post = bob.status_post(marker("a post with replies"))
+    first = erin.status_post(marker("public reply"), in_reply_to_id=post["id"])
+    second = frank.status_post(marker("unlisted reply"), in_reply_to_id=post["id"], visibility="unlisted")
+    hidden = gina.status_post(marker("followers-only reply"), in_reply_to_id=post["id"], visibility="private")
+
+    # beta serves the collection: a paged Collection of the public and unlisted replies, oldest first.
+    replies_url = get_ap(post["uri"])["replies"]
+    collection = get_ap(replies_url)
+    assert collection["type"] == "Collection" and collection["id"] == replies_url
+    assert collection["totalItems"] == 2
+    page = get_ap(collection["first"])
+    assert page["type"] == "CollectionPage" and page["partOf"] == replies_url
+    assert page["items"] == [first["uri"], second["uri"]] and "next" not in page
+
+    seen = resolve_status(carol, post["uri"])
+    # Looking without signing in fetches nothing (as Mastodon: only a signed-in user's view does).
+    assert requests.get(f"{alpha.url}/api/v1/statuses/{seen['id']}/context", timeout=10).status_code == 200
+    settle(2)
+    assert descendants(carol, seen["id"]) == []  # the context as it was; this view queues the fetch
+    # Fetched side by side, they are stored in whichever order their fetches end.
+    wait_for(lambda: sorted(descendants(carol, seen["id"])) == sorted([first["uri"], second["uri"]]),
+             what="the replies on alpha")
+    replies = {r["uri"]: r for r in carol.status_context(seen["id"])["descendants"]}
+    assert replies[first["uri"]]["account"]["acct"] == acct(beta, erin.vs_username)
+    assert replies[second["uri"]]["account"]["acct"] == acct(beta, frank.vs_username)
+    assert [replies[r["uri"]]["visibility"] for r in (first, second)] == ["public", "unlisted"]
+    assert all(r["in_reply_to_id"] == seen["id"] for r in replies.values())
+    assert not known(carol, hidden["uri"])
+
+
+def test_our_replies_collection_pages(node_b):
+    """A post's `replies`: pages of 20 ids, oldest first, without direct replies or deleted ones."""
+    bob, erin = node_b.mastodon(), node_b.mastodon()
+    post = bob.status_post(marker("many replies"))
+    replies = [erin.status_post(marker(f"reply {n}"), in_reply_to_id=post["id"]) for n in range(22)]
+    erin.status_delete(replies.pop()["id"])
+    erin.status_post(f"@{bob.vs_username} " + marker("direct"), in_reply_to_id=post["id"], visibility="direct")
+
+    collection = get_ap(get_ap(post["uri"])["replies"])
+    assert collection["totalItems"] == 21
+    first = get_ap(collection["first"])
+    assert first["items"] == [r["uri"] for r in replies[:20]]
+    second = get_ap(first["next"])
+    assert second["items"] == [replies[20]["uri"]] and "next" not in second
+    # Deleted posts have no replies to show; unknown ones none at all.
+    bob.status_delete(post["id"])
+    assert requests.get(collection["id"], headers=AP, timeout=10).status_code == 404
+
+
+def test_replies_are_fetched_again_only_after_the_cooldown(node_b, reader):
+    bob, erin, carol = node_b.mastodon(), node_b.mastodon(), reader.mastodon()
+    post = bob.status_post(marker("a post that gets more replies"))
+    first = erin.status_post(marker("first reply"), in_reply_to_id=post["id"])
+    seen = resolve_status(carol, post["uri"])
+
+    started = time.monotonic()
+    wait_for(lambda: descendants(carol, seen["id"]) == [first["uri"]], what="the first reply")
+    second = erin.status_post(marker("second reply"), in_reply_to_id=post["id"])
+    wait_for(lambda: context_settled(reader), what="the fetch to end")
+    settle(2)
+    assert descendants(carol, seen["id"]) == [first["uri"]]
+    assert time.monotonic() - started < COOLDOWN  # every view so far was within the cooldown
+
+    wait_for(lambda: descendants(carol, seen["id"]) == [first["uri"], second["uri"]], timeout=COOLDOWN + 30,
+             what="the second reply, after the cooldown")
+    assert time.monotonic() - started >= COOLDOWN
+
+
+def test_reading_a_replies_collection_is_bounded(reader, origins):
+    """At most MAX_PAGES pages and MAX_ITEMS reply ids per post; what lies beyond is never fetched."""
+    origin = origins()
+    carol = reader.mastodon()
+    author, replier = origin.actor("poster"), origin.actor("replier")
+
+    # Three pages of one reply each, the first embedded in the post: two pages are read.
+    paged = origin.note("/notes/paged", author, "paged")
+    paged_replies = [origin.note(f"/notes/paged-{n}", replier, f"reply {n}", in_reply_to=paged) for n in (1, 2, 3)]
+    origin.documents["/notes/paged"]["replies"] = {
+        "id": paged + "/replies", "type": "Collection",
+        "first": {"type": "CollectionPage", "partOf": paged + "/replies", "items": [paged_replies[0]],
+                  "next": paged + "/replies/2"}}
+    for n in (2, 3):
+        origin.documents[f"/notes/paged/replies/{n}"] = {
+            "@context": AS, "id": f"{paged}/replies/{n}", "type": "CollectionPage", "partOf": paged + "/replies",
+            "items": [paged_replies[n - 1]], **({"next": paged + "/replies/3"} if n == 2 else {})}
+    # Five replies on one page of an OrderedCollection given by its id: three are fetched.
+    many = origin.note("/notes/many", author, "many")
+    many_replies = [origin.note(f"/notes/many-{n}", replier, f"reply {n}", in_reply_to=many) for n in range(1, 6)]
+    origin.documents["/notes/many"]["replies"] = many + "/replies"
+    origin.documents["/notes/many/replies"] = {"@context": AS, "id": many + "/replies", "type": "OrderedCollection",
+                                               "totalItems": 5, "first": many + "/replies/page"}
+    origin.documents["/notes/many/replies/page"] = {"@context": AS, "id": many + "/replies/page",
+                                                    "type": "OrderedCollectionPage", "orderedItems": many_replies}
+
+    for post_uri, expected in ((paged, paged_replies[:MAX_PAGES]), (many, many_replies[:MAX_ITEMS])):
+        seen = resolve_status(carol, post_uri)
+        assert descendants(carol, seen["id"]) == []
+        wait_for(lambda: sorted(descendants(carol, seen["id"])) == sorted(expected) and context_settled(reader),
+                 what=f"the replies of {post_uri}")
+    assert origin.fetches("/notes/paged/replies/2") == 1 and origin.fetches("/notes/paged/replies/3") == 0
+    assert [origin.fetches(f"/notes/paged-{n}") for n in (1, 2, 3)] == [1, 1, 0]
+    assert [origin.fetches(f"/notes/many-{n}") for n in range(1, 6)] == [1, 1, 1, 0, 0]
+
+
+def test_listed_replies_are_checked(reader, origins):
+    """A collection on another host than its post is not read; a listed reply of a suspended domain is
+    never fetched; one that answers another post is fetched but not stored; a reply from another
+    host is fetched from that host and stored."""
+    origin, elsewhere, suspended = origins(), origins(), origins()
+    carol = reader.mastodon()
+    reader.cli("admin", "domain-block", "add", suspended.domain, "--severity", "suspend")
+    try:
+        author = origin.actor("poster")
+        far = origin.note("/notes/far", author, "my replies are kept elsewhere")
+        origin.documents["/notes/far"]["replies"] = elsewhere.url + "/replies/far"
+        elsewhere.documents["/replies/far"] = {"@context": AS, "id": elsewhere.url + "/replies/far",
+                                               "type": "CollectionPage", "items": [elsewhere.url + "/notes/x"]}
+
+        mixed = origin.note("/notes/mixed", author, "replies from everywhere")
+        from_elsewhere = elsewhere.note("/notes/answer", elsewhere.actor("visitor"), "hello", in_reply_to=mixed)
+        from_suspended = suspended.note("/notes/answer", suspended.actor("spammer"), "buy", in_reply_to=mixed)
+        unrelated = origin.note("/notes/unrelated", author, "not an answer", in_reply_to=origin.url + "/notes/other")
+        origin.documents["/notes/mixed"]["replies"] = {
+            "type": "Collection", "first": {"type": "CollectionPage",
+                                            "items": [from_elsewhere, from_suspended, from_elsewhere, unrelated]}}
+
+        far_seen, mixed_seen = resolve_status(carol, far), resolve_status(carol, mixed)
+        assert descendants(carol, far_seen["id"]) == [] and descendants(carol, mixed_seen["id"]) == []
+        wait_for(lambda: descendants(carol, mixed_seen["id"]) == [from_elsewhere] and context_settled(reader),
+                 what="the reply from another host")
+        assert origin.fetches("/notes/unrelated") == 1 and not known(carol, unrelated)
+        assert suspended.gets == [] and not known(carol, from_suspended)
+        assert elsewhere.fetches("/replies/far") == 0 and descendants(carol, far_seen["id"]) == []
+    finally:
+        reader.cli("admin", "domain-block", "remove", suspended.domain)
