@@ -1,7 +1,7 @@
 """The context of remote posts, fetched in the background: unknown parents up the thread, and
 unknown mentioned actors (as Mastodon's ThreadResolveWorker does), and — when a local user opens a
-remote post's thread — the replies its server lists that we never received (as Mastodon 4.4's
-FetchAllRepliesWorker does).
+remote post's thread — the replies its server lists that we never received, and the replies listed by
+those replies in turn, within one budget per thread (as Mastodon 4.4's FetchAllRepliesWorker does).
 
 A post is stored at once with what we already have (`process.store_remote_status`); what it lacks is
 queued here, so a host that accepts connections but answers slowly holds a context job, never the
@@ -50,8 +50,8 @@ QUEUE = "vitascope:context"
 MAX_MENTIONS = 500
 MAX_MENTION_FETCHES = 10
 # A job makes at most this many requests (a parent or a reply: its document, its author, its media;
-# mentions: MAX_MENTION_FETCHES actors), each within the fetch timeout. A replies job has its own
-# limit, from federation.replies_fetch_max_pages.
+# mentions: MAX_MENTION_FETCHES actors), each within the fetch timeout. A replies job, and a reply job
+# (which reads the reply's own collection), have more, from federation.replies_fetch_max_pages.
 REQUESTS_PER_JOB = 10
 # A parent fetched (or not to be had) is not fetched again for this long, however many replies ask.
 REMEMBER_SECONDS = 600
@@ -60,6 +60,10 @@ RETRY_DELAYS = (30, 300)
 # A job whose host already has `federation.context_fetch_per_host` jobs waiting on it looks again after
 # this many seconds.
 HOST_BUSY_DEFER = 2
+# One round of fetching a thread's replies shares a budget (ThreadBudget) under this prefix, for this
+# long: longer than its jobs take, tries again after RETRY_DELAYS included, level after level.
+BUDGET_PREFIX = "vitascope:context:thread-budget:"
+BUDGET_SECONDS = 3600
 
 
 # --------------------------------------------------------------------------- while storing a post
@@ -226,11 +230,14 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
     remote public or unlisted post whose replies were not fetched within
     `federation.replies_fetch_cooldown_seconds`, queue the job that reads its `replies` collection.
     Returns whether it queued one. The cooldown is claimed by one conditional UPDATE, so of many
-    views at once (in any process) one queues the job."""
+    views at once (in any process) one queues the job. A post published less than
+    `federation.replies_fetch_initial_wait_seconds` ago is put off by that job, which alone knows when
+    it was published (see `fetch_replies`)."""
     config = node.config
     if node.arq is None or status.local or status.reblog_of_id is not None or status.deleted_at is not None \
             or status.visibility not in ("public", "unlisted") or blocked_domains.suspends(ap.origin(status.uri)) \
-            or not config["federation.replies_fetch_max_pages"] or not config["federation.replies_fetch_max_items"]:
+            or not all(config[f"federation.replies_fetch_{key}"] for key in
+                       ("max_pages", "max_items", "max_total", "max_total_pages")):
         return False
     now = datetime.now(timezone.utc)
     due = now - timedelta(seconds=config["federation.replies_fetch_cooldown_seconds"])
@@ -248,57 +255,147 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
     return True
 
 
+class ThreadBudget:
+    """What one round of fetching a thread's replies (one `context_replies` job and the `context_reply`
+    jobs it leads to, at every depth) may still fetch: `federation.replies_fetch_max_total` replies and
+    `federation.replies_fetch_max_total_pages` collection pages in all, as Mastodon's
+    FetchAllRepliesWorker bounds its walk (MAX_REPLIES, MAX_PAGES), there within a single job.
+
+    It is a Redis hash named after the round's root job, because the jobs that share it live in that
+    Redis: with its append-only file it survives a restart exactly as the queued jobs do, each job
+    reserves from it with one atomic script (no database row that every reply job of a thread would
+    write), and it expires BUDGET_SECONDS after the round began, where a column on the root post would
+    outlive its round. A job that finds it gone (expired, or from before an upgrade) walks no further:
+    the bound fails closed."""
+
+    _OPEN = "if redis.call('hsetnx', KEYS[1], 'replies', 0) == 1 then redis.call('expire', KEYS[1], ARGV[1]) end"
+    _TAKE = """
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+local granted = math.min(tonumber(ARGV[2]), tonumber(ARGV[3]) - tonumber(redis.call('hget', KEYS[1], ARGV[1]) or '0'))
+if granted <= 0 then return 0 end
+redis.call('hincrby', KEYS[1], ARGV[1], granted)
+return granted"""
+    _GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then redis.call('hincrby', KEYS[1], ARGV[1], -ARGV[2]) end"
+
+    def __init__(self, ctx: dict[str, Any], key: str) -> None:
+        self.key = key
+        self._redis = ctx["redis"]
+        config = ctx["node"].config
+        self._limits = {"replies": config["federation.replies_fetch_max_total"],
+                        "pages": config["federation.replies_fetch_max_total_pages"]}
+
+    @classmethod
+    def of_root_job(cls, ctx: dict[str, Any]) -> ThreadBudget:
+        return cls(ctx, BUDGET_PREFIX + ctx["job_id"])
+
+    async def open(self) -> None:
+        """Start the round's budget (again on a retried root job: it keeps what was spent)."""
+        await self._redis.eval(self._OPEN, 1, self.key, BUDGET_SECONDS)
+
+    async def take(self, kind: str, wanted: int) -> int:
+        """Reserve up to ``wanted`` replies or pages; returns how many were granted (0 when spent)."""
+        if wanted <= 0:
+            return 0
+        return int(await self._redis.eval(self._TAKE, 1, self.key, kind, wanted, self._limits[kind]))
+
+    async def give_back(self, kind: str, unused: int) -> None:
+        if unused > 0:
+            await self._redis.eval(self._GIVE_BACK, 1, self.key, kind, unused)
+
+
 async def fetch_replies(ctx: dict[str, Any], status_id: int) -> str:
-    """The arq job: read the remote post's `replies` collection at its origin and queue a fetch
-    (`context_reply`) of each reply we do not have, except ours and those of suspended domains."""
+    """The arq job: fetch the remote post from its origin, read its `replies` collection and queue a
+    fetch (`context_reply`) of each reply we do not have, except ours and those of suspended domains;
+    each reply fetched reads its own collection in turn, breadth-first through the thread, within the
+    round's ThreadBudget (Mastodon 4.4's FetchAllRepliesWorker).
+
+    A post published less than `federation.replies_fetch_initial_wait_seconds` ago (Mastodon's
+    FETCH_REPLIES_CREATED_RECENTLY, 5 minutes: its replies still arrive by delivery) is left alone: its
+    claim is moved so the first view after that time is due to queue it again. `published` is read here,
+    from the post as its origin serves it: our row's created_at is when we stored it."""
     node: Node = ctx["node"]
     status = await Status.get_or_none(id=status_id, deleted_at=None, local=False)
     if status is None:
         return "post gone"
+    budget = ThreadBudget.of_root_job(ctx)
     try:
         async with host_slot(ctx, status.uri):
-            uris = await read_replies(node, status.uri)
+            doc = await resolve.fetch_document(node, status.uri)
+            if doc["id"] != status.uri:
+                raise resolve.ResolveError(f"{status.uri}: served a document with another id")
+            if ready := await _put_off_while_new(node, status, doc):
+                return f"published less than {node.config['federation.replies_fetch_initial_wait_seconds']} s ago; " \
+                       f"due again at {ready:%H:%M:%S}"
+            await budget.open()
+            uris = await read_replies(node, doc, budget)
     except (FetchError, resolve.ResolveError, ap.DocumentError) as exc:
         _try_again_later(ctx, exc, f"replies of {status.uri}")
         return f"replies not read: {exc}"
+    return await _queue_replies(ctx, status, uris, budget)
+
+
+async def _put_off_while_new(node: Node, status: Status, doc: dict[str, Any]) -> datetime | None:
+    """When the post was published within the initial wait: when it is due (its claim, fetched_replies_at,
+    set so the cooldown ends then). None when it may be read now."""
+    now = datetime.now(timezone.utc)
+    published = min(ap.parse_datetime(doc.get("published")) or status.created_at, now)
+    ready = published + timedelta(seconds=node.config["federation.replies_fetch_initial_wait_seconds"])
+    if ready <= now:
+        return None
+    cooldown = timedelta(seconds=node.config["federation.replies_fetch_cooldown_seconds"])
+    await Status.filter(id=status.id).update(fetched_replies_at=ready - cooldown)
+    return ready
+
+
+async def _queue_replies(ctx: dict[str, Any], post: Status, uris: list[str], budget: ThreadBudget) -> str:
+    """Queue a `context_reply` of each of the reply ``uris`` of ``post`` that we do not have, is not ours
+    and not on a suspended domain, as far as the thread's budget allows."""
+    node: Node = ctx["node"]
     known = set(await Status.filter(uri__in=uris).values_list("uri", flat=True)) if uris else set()
     unknown = [uri for uri in uris if uri not in known and not resolve.is_local(node, uri)
                and uri.startswith(("https://", "http://")) and not blocked_domains.suspends(ap.origin(uri))]
-    for uri in unknown:
-        await ctx["redis"].enqueue_job("context_reply", status.id, uri, _job_id=reply_job_id(uri), _queue_name=QUEUE)
-    return f"{len(unknown)} of {len(uris)} replies queued"
+    granted = await budget.take("replies", len(unknown))
+    for uri in unknown[:granted]:
+        await ctx["redis"].enqueue_job("context_reply", post.id, uri, budget.key, _job_id=reply_job_id(uri),
+                                       _queue_name=QUEUE)
+    spent = f"; the thread's budget is spent ({len(unknown) - granted} left out)" if granted < len(unknown) else ""
+    return f"{granted} of {len(uris)} replies queued{spent}"
 
 
-async def read_replies(node: Node, post_uri: str) -> list[str]:
-    """The reply ids a remote post's origin lists in its `replies` collection, as Mastodon's
-    FetchRepliesService reads them: from the collection's `first` page on, following `next`, at most
-    `federation.replies_fetch_max_pages` pages and `federation.replies_fetch_max_items` ids. The
-    collection and its pages must live on the post's host (or be embedded in what it served), so a
-    post cannot make us crawl another server."""
-    max_pages = node.config["federation.replies_fetch_max_pages"]
-    max_items = node.config["federation.replies_fetch_max_items"]
-    doc = await resolve.fetch_document(node, post_uri)
-    if doc["id"] != post_uri:
-        raise resolve.ResolveError(f"{post_uri}: served a document with another id")
-    if not doc.get("replies"):
+async def read_replies(node: Node, post: dict[str, Any], budget: ThreadBudget) -> list[str]:
+    """The reply ids a remote post's origin lists in its `replies` collection (``post`` is the post as
+    its origin served it), as Mastodon's FetchRepliesService reads them: from the collection's `first`
+    page on, following `next`, at most `federation.replies_fetch_max_pages` pages (and no more than the
+    thread's budget has left) and `federation.replies_fetch_max_items` ids. The collection and its
+    pages must live on the post's host (or be embedded in what it served), so a post cannot make us
+    crawl another server."""
+    if not post.get("replies"):
         return []
-    page = await _collection_page(node, post_uri, doc["replies"])
-    if page.first is not None:
-        page = await _collection_page(node, post_uri, page.first)
+    max_items = node.config["federation.replies_fetch_max_items"]
+    max_pages = await budget.take("pages", node.config["federation.replies_fetch_max_pages"])
+    pages = 0
     uris: dict[str, None] = {}
-    seen = {page.id}
-    pages = 1
-    while True:
-        uris.update(dict.fromkeys(page.items))
-        onward = page.next
-        looped = isinstance(onward, str) and onward in seen
-        if len(uris) >= max_items or pages >= max_pages or onward is None or looped:
-            break
-        page = await _collection_page(node, post_uri, onward)
-        if page.id is not None and page.id in seen:
-            break
-        seen.add(page.id)
-        pages += 1
+    try:
+        if not max_pages:
+            return []
+        page = await _collection_page(node, post["id"], post["replies"])
+        if page.first is not None:
+            page = await _collection_page(node, post["id"], page.first)
+        seen = {page.id}
+        pages = 1
+        while True:
+            uris.update(dict.fromkeys(page.items))
+            onward = page.next
+            looped = isinstance(onward, str) and onward in seen
+            if len(uris) >= max_items or pages >= max_pages or onward is None or looped:
+                break
+            page = await _collection_page(node, post["id"], onward)
+            if page.id is not None and page.id in seen:
+                break
+            seen.add(page.id)
+            pages += 1
+    finally:
+        await budget.give_back("pages", max_pages - pages)
     return list(uris)[:max_items]
 
 
@@ -315,10 +412,12 @@ def reply_job_id(uri: str) -> str:
     return "context:reply:" + hashlib.sha256(uri.encode()).hexdigest()[:32]
 
 
-async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str) -> str:
+async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str, budget_key: str | None = None) -> str:
     """The arq job: fetch one reply that the collection of the post ``post_id`` listed and store it
     as a parent is stored (served by its origin, its author on that host, its media verified), if it
-    does answer that post. Like a parent, tried again after RETRY_DELAYS when its host does not answer."""
+    does answer that post. Like a parent, tried again after RETRY_DELAYS when its host does not answer.
+    A public or unlisted reply stored here has its own `replies` collection read in turn, within the
+    thread's budget (``budget_key``; a job queued before replies of replies were fetched has none)."""
     from node.activitypub.process import Ignored
 
     node: Node = ctx["node"]
@@ -327,17 +426,26 @@ async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str) -> str:
     post = await Status.get_or_none(id=post_id, deleted_at=None)
     if post is None:
         return "post gone"
+    budget = ThreadBudget(ctx, budget_key) if budget_key else None
+    uris: list[str] = []
     try:
         async with host_slot(ctx, uri):
             doc = await resolve.fetch_document(node, uri)
             if ap.id_of(doc.get("inReplyTo")) != post.uri:
                 log.info("%s, listed as a reply of %s, answers %s", uri, post.uri, ap.id_of(doc.get("inReplyTo")))
                 return "not a reply to the post"
-            await resolve.status_from_document(node, doc)
+            reply = await resolve.status_from_document(node, doc)
+            if budget is None or reply.visibility not in ("public", "unlisted"):
+                return "stored"
+            try:  # the reply is stored whatever its collection holds: this is not tried again
+                uris = await read_replies(node, doc, budget)
+            except (FetchError, resolve.ResolveError, ap.DocumentError) as exc:
+                log.info("replies of %s (in the thread of %s) not read: %s", uri, post.uri, exc)
+                return f"stored; its replies not read: {exc}"
     except (FetchError, resolve.ResolveError, ap.DocumentError, Ignored) as exc:
         _try_again_later(ctx, exc, f"reply {uri} of {post.uri}")
         return f"not stored: {exc}"
-    return "stored"
+    return "stored; " + await _queue_replies(ctx, reply, uris, budget)
 
 
 # --------------------------------------------------------------------------- worker
@@ -351,7 +459,9 @@ def make_worker(node: Node) -> Worker:
                # the post, the collection, and its pages: one request each
                func(fetch_replies, name="context_replies", max_tries=len(RETRY_DELAYS) + 1,
                     timeout=timeout * (node.config["federation.replies_fetch_max_pages"] + 2) + 10),
-               func(fetch_reply, name="context_reply", max_tries=len(RETRY_DELAYS) + 1)],
+               # a reply's requests, then its own collection and pages
+               func(fetch_reply, name="context_reply", max_tries=len(RETRY_DELAYS) + 1,
+                    timeout=timeout * (REQUESTS_PER_JOB + node.config["federation.replies_fetch_max_pages"] + 1) + 10)],
         queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
         job_timeout=timeout * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS, poll_delay=0.5)

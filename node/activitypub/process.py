@@ -46,6 +46,8 @@ STUCK_CHECK_SECONDS = 60
 # While the inbox is busy, processing waits for a LULL without POSTs, but never more than MAX_DEFER.
 LULL = 0.02
 MAX_DEFER = 0.5
+# Mastodon's ActivityPub::Activity::Move::PROCESSING_COOLDOWN: one Move per actor is taken up in this time.
+MOVE_PROCESSING_COOLDOWN = timedelta(days=7)
 
 
 class Ignored(Exception):
@@ -484,22 +486,33 @@ async def handle_move(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     """Mastodon's Move: the actor moved to `target`, and our users who followed it follow the target.
 
     Only an account can move itself, and only to an account that, fetched afresh from its server,
-    names it in alsoKnownAs and has not moved on (services.migration.refusal). A replay (or a second
-    Move) finds it moved already and no followers left: ignored, nothing changes.
+    names it in alsoKnownAs and has not moved on (services.migration.refusal). As Mastodon
+    (ActivityPub::Activity::Move), a Move taken up holds the actor's `move_in_progress` key in Redis for
+    MOVE_PROCESSING_COOLDOWN, so another Move from it in that time is ignored, to whatever target; a
+    refused (or failed) one lets the key go. A replay after that finds it moved already and no
+    followers left: ignored, nothing changes.
     """
     if ap.id_of(_object(doc)) != actor.uri:
         raise Ignored("a Move must move the actor that sends it")
     target_uri = ap.id_of(doc.get("target"))
     if not target_uri:
         raise Ignored("Move without a target")
+    key = f"vitascope:move_in_progress:{actor.id}"
+    if not await node.redis.set(key, target_uri, nx=True, ex=MOVE_PROCESSING_COOLDOWN):
+        raise Ignored(f"already moved: a Move from this account was taken up less than "
+                      f"{MOVE_PROCESSING_COOLDOWN.days} days ago, and another is ignored until then")
     try:
-        target = await resolve.fresh_actor(node, target_uri)
-    except (resolve.ResolveError, FetchError) as exc:
-        raise Ignored(f"move target could not be fetched: {exc}") from None
-    reason = migration.refusal(node, actor, target)
-    if reason:
-        raise Ignored(reason)
-    already, moved = await migration.follow_move(node, actor, target.account)
+        try:
+            target = await resolve.fresh_actor(node, target_uri)
+        except (resolve.ResolveError, FetchError) as exc:
+            raise Ignored(f"move target could not be fetched: {exc}") from None
+        reason = migration.refusal(node, actor, target)
+        if reason:
+            raise Ignored(reason)
+        already, moved = await migration.follow_move(node, actor, target.account)
+    except BaseException:  # refused, or failed (it may be retried): not taken up
+        await node.redis.delete(key)
+        raise
     if already and not moved:
         raise Ignored(f"already moved to {target.account.uri}; no followers here left to move")
     log.info("%s moved to %s: %d local followers follow it now", actor.uri, target.account.uri, moved)

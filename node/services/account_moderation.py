@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from node.activitypub import resolve
 from node.context import Node
 from node.errors import unprocessable
 from node.models import Account, AccountWarning, Follow, FollowRequest, Report, User
@@ -87,7 +88,9 @@ async def suspend(node: Node, target: Account, when: datetime) -> None:
 
 async def lift(node: Node, target: Account, kind: str) -> Account:
     """Undo one limit: unsuspend, unsilence, unsensitive, enable. Unsuspending a local account
-    sends its actor, no longer `suspended`, to its followers' servers."""
+    sends its actor, no longer `suspended`, to its followers' servers; a remote one is fetched again
+    from its server (Mastodon's UnsuspendAccountService), so its profile and keys are current and a
+    suspension its server made meanwhile applies (see `refresh_remote`)."""
     if kind == "enable":
         await User.filter(account_id=target.id).update(disabled=False)
         return target
@@ -101,5 +104,17 @@ async def lift(node: Node, target: Account, kind: str) -> Account:
             await target.save(update_fields=[column, "suspended_remotely"])
             if target.domain is None:
                 await node.emit("account.updated", account=target)
+            else:
+                target = await refresh_remote(node, target)
     log.info("%s: %s", kind, target.uri)
     return target
+
+
+async def refresh_remote(node: Node, account: Account) -> Account:
+    """A remote account fetched afresh from its server; as it was when that server cannot be had (the
+    next activity or lookup after a day fetches it again)."""
+    try:
+        return await resolve.fetch_actor(node, account.uri, refresh=True)
+    except resolve.ResolveError as exc:
+        log.info("%s unsuspended but not refreshed: %s", account.uri, exc)
+        return account

@@ -21,10 +21,7 @@ def ids(items) -> list[str]:
 
 @pytest.fixture(scope="module")
 def admin(node):
-    name, password = node.create_user(admin=True)
-    client = node.mastodon(name, password, scopes=ADMIN_SCOPES)
-    client.vs_id = str(client.me()["id"])
-    return client
+    return node.admin_mastodon(ADMIN_SCOPES)
 
 
 @pytest.fixture(scope="module")

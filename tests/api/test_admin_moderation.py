@@ -37,10 +37,7 @@ def ids(items) -> list[str]:
 @pytest.fixture(scope="module")
 def admin(node):
     """An admin of alpha, with a Mastodon.py client limited to the report scopes."""
-    name, password = node.create_user(admin=True)
-    client = node.mastodon(name, password, scopes=REPORT_SCOPES)
-    client.vs_id = str(client.me()["id"])
-    return client
+    return node.admin_mastodon(REPORT_SCOPES)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 
-ADMIN_SCOPES = ("read", "write", "admin:read", "admin:write")
 OWN = "/api/v1/vitascope/warnings"
 ALL = "/api/v1/admin/vitascope/warnings"
 
@@ -25,10 +24,7 @@ def warnings_of(client) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def admin(node):
-    name, password = node.create_user(admin=True)
-    client = node.mastodon(name, password, scopes=ADMIN_SCOPES)
-    client.vs_id = str(client.me()["id"])
-    return client
+    return node.admin_mastodon()
 
 
 def test_an_action_is_a_strike_the_user_is_told_of(node, admin):

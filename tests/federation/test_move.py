@@ -307,10 +307,16 @@ def test_a_move_is_checked_and_done_once(node_b, gamma, gamma_admin, fake):
                                   and d.get("actor") == carol_uri), None), what="carol's Undo{Follow}")
     assert undo["object"]["object"] == olga_uri
 
-    # The same Move again is refused by the inbox; a new Move finds nothing left to do.
+    # The same Move again is refused by the inbox; a new one within 7 days is ignored (Mastodon's
+    # move_in_progress), even to another account that would take olga (the refusals above held nothing).
     assert fake.post(gamma, move, olga) == 409
     again = outcome(fake.move(olga, nina_uri))
-    assert again["state"] == "ignored" and "already moved" in again["reason"]
+    assert again["state"] == "ignored" and "already moved" in again["reason"] and "7 days" in again["reason"]
+    quinn = "quinn" + uuid.uuid4().hex[:8]
+    fake.extra[quinn] = {"alsoKnownAs": [olga_uri]}
+    elsewhere = outcome(fake.move(olga, fake.actor_id(quinn)))
+    assert elsewhere["state"] == "ignored" and "7 days" in elsewhere["reason"], elsewhere
+    assert carol.account(olga_on_gamma)["moved"]["acct"] == nina_acct
     settle()
     assert relationship(carol, nina_on_gamma)["following"] is True
     assert relationship(carol, olga_on_gamma)["following"] is False

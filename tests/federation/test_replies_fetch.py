@@ -1,11 +1,12 @@
 """Replies a node never received are fetched when one of its users opens the thread, as Mastodon 4.4
 does: our posts list their public and unlisted replies in a `replies` collection, and opening the
 context of a remote post (`GET /api/v1/statuses/:id/context`, signed in) queues a background fetch of
-the replies its server lists, bounded in pages and items and repeated only after a cooldown.
+the replies its server lists, and the replies those replies list in turn, bounded in pages and items
+per post and in all per thread, not while the post is new, and repeated only after a cooldown.
 
-alpha (`node`, default settings) and beta (`node_b`) are the session's nodes; `reader` is this
-module's, with small bounds and a short cooldown. Small aiohttp origin servers in this process
-(loopback) serve hand-made collections.
+alpha (`node`, default settings) and beta (`node_b`) are the session's nodes; `walker` (default bounds)
+and `reader` (small bounds and a short cooldown) are this module's, and read the replies of posts
+however new. Small aiohttp origin servers in this process (loopback) serve hand-made collections.
 """
 
 from __future__ import annotations
@@ -22,14 +23,22 @@ from tests.federation.test_two_nodes import acct, marker
 AP = {"Accept": "application/activity+json"}
 MAX_PAGES = 2
 MAX_ITEMS = 3
+MAX_TOTAL = 4
 COOLDOWN = 15
+
+
+@pytest.fixture(scope="module")
+def walker(nodes):
+    return nodes("walker", overrides={"federation": {"replies_fetch_initial_wait_seconds": 0}})
 
 
 @pytest.fixture(scope="module")
 def reader(nodes):
     return nodes("reader", overrides={"federation": {"replies_fetch_max_pages": MAX_PAGES,
                                                      "replies_fetch_max_items": MAX_ITEMS,
-                                                     "replies_fetch_cooldown_seconds": COOLDOWN}})
+                                                     "replies_fetch_max_total": MAX_TOTAL,
+                                                     "replies_fetch_cooldown_seconds": COOLDOWN,
+                                                     "replies_fetch_initial_wait_seconds": 0}})
 
 
 @pytest.fixture
@@ -64,10 +73,10 @@ def get_ap(url: str) -> dict:
     return response.json()
 
 
-def test_opening_a_thread_brings_the_replies_this_node_never_received(node, node_b):
-    """bob's post on beta has replies from beta users that alpha never received. beta lists the public
-    and unlisted ones in the post's `replies`; once carol on alpha opens the thread, alpha has them."""
-    alpha, beta = node, node_b
+def test_opening_a_thread_brings_the_replies_this_node_never_received(walker, node_b):
+    """bob's post on beta has replies from beta users that walker never received. beta lists the public
+    and unlisted ones in the post's `replies`; once carol on walker opens the thread, walker has them."""
+    alpha, beta = walker, node_b
     bob, erin, frank, gina = beta.mastodon(), beta.mastodon(), beta.mastodon(), beta.mastodon()
     carol = alpha.mastodon()
     post = bob.status_post(marker("a post with replies"))
@@ -205,3 +214,69 @@ def test_listed_replies_are_checked(reader, origins):
         assert elsewhere.fetches("/replies/far") == 0 and descendants(carol, far_seen["id"]) == []
     finally:
         reader.cli("admin", "domain-block", "remove", suspended.domain)
+
+
+def test_replies_of_replies_are_fetched_through_the_thread(walker, node_b):
+    """A thread on beta three replies deep, none of it delivered to walker: opening the root's thread
+    brings every level (each reply's own `replies` is read in turn), each linked to its parent."""
+    bob, erin, frank, carol = node_b.mastodon(), node_b.mastodon(), node_b.mastodon(), walker.mastodon()
+    root = bob.status_post(marker("the root of a deep thread"))
+    child = erin.status_post(marker("child"), in_reply_to_id=root["id"])
+    sibling = frank.status_post(marker("sibling"), in_reply_to_id=root["id"])
+    grandchildren = [bob.status_post(marker(f"grandchild {n}"), in_reply_to_id=child["id"]) for n in (1, 2)]
+    great = frank.status_post(marker("great-grandchild"), in_reply_to_id=grandchildren[0]["id"])
+    parent_of = {child["uri"]: root, sibling["uri"]: root, grandchildren[0]["uri"]: child,
+                 grandchildren[1]["uri"]: child, great["uri"]: grandchildren[0]}
+
+    seen = resolve_status(carol, root["uri"])
+    assert descendants(carol, seen["id"]) == []
+    wait_for(lambda: set(descendants(carol, seen["id"])) == set(parent_of), what="the whole thread on walker")
+    on_walker = {s["uri"]: s for s in carol.status_context(seen["id"])["descendants"]}
+    on_walker[root["uri"]] = seen
+    for uri, parent in parent_of.items():
+        assert on_walker[uri]["in_reply_to_id"] == on_walker[parent["uri"]]["id"], uri
+
+
+def test_a_thread_is_fetched_within_its_budget(node_b, reader):
+    """Two replies, each with two replies of its own: 6 in all, and one opened thread may fetch
+    MAX_TOTAL (4). The root's collection is read first, so both replies are had, and two of their
+    replies; the others are never fetched (the budget is the thread's, whichever job spends it)."""
+    bob, erin, carol = node_b.mastodon(), node_b.mastodon(), reader.mastodon()
+    root = bob.status_post(marker("a thread larger than the budget"))
+    children = [erin.status_post(marker(f"child {n}"), in_reply_to_id=root["id"]) for n in (1, 2)]
+    for child in children:
+        for n in (1, 2):
+            bob.status_post(marker(f"reply {n} to {child['uri']}"), in_reply_to_id=child["id"])
+
+    seen = resolve_status(carol, root["uri"])
+    assert descendants(carol, seen["id"]) == []
+    wait_for(lambda: len(descendants(carol, seen["id"])) == MAX_TOTAL and context_settled(reader),
+             what="the thread, as far as its budget goes")
+    settle(2)
+    fetched = descendants(carol, seen["id"])
+    assert len(fetched) == MAX_TOTAL and {c["uri"] for c in children} <= set(fetched)
+
+
+def test_the_replies_of_a_new_post_are_left_for_later(node, node_b, origins):
+    """As Mastodon: a post published less than 5 minutes ago (alpha's default) has its replies still
+    coming by delivery, so opening its thread fetches none, however often; a post published long ago
+    has its replies fetched at once, however recently this node came to know it."""
+    alpha = node
+    bob, erin, carol = node_b.mastodon(), node_b.mastodon(), alpha.mastodon()
+    post = bob.status_post(marker("just posted"))
+    erin.status_post(marker("a reply alpha never received"), in_reply_to_id=post["id"])
+    seen = resolve_status(carol, post["uri"])
+    for _ in range(3):
+        assert descendants(carol, seen["id"]) == []
+        wait_for(lambda: context_settled(alpha), what="alpha's context fetches to end")
+        settle(1)
+    assert descendants(carol, seen["id"]) == []
+
+    origin = origins()
+    old = origin.note("/notes/old", origin.actor("poster"), "published in January")  # 2026-01-01
+    reply = origin.note("/notes/old-reply", origin.actor("replier"), "a late answer", in_reply_to=old)
+    origin.documents["/notes/old"]["replies"] = {"type": "Collection",
+                                                 "first": {"type": "CollectionPage", "items": [reply]}}
+    seen = resolve_status(carol, old)
+    assert descendants(carol, seen["id"]) == []
+    wait_for(lambda: descendants(carol, seen["id"]) == [reply], what="the reply of the old post")

@@ -124,3 +124,29 @@ def test_a_suspended_account_gains_no_followers(node, admins, peer):
     assert refused["reason"] == "the account is suspended by this server"
     admin_a.admin_account_unsuspend(lena_id)
     assert lena.account_followers(lena_id) == []
+
+
+def test_unsuspending_a_remote_account_fetches_it_again(node, admins, peer):
+    """As Mastodon's UnsuspendAccountService: lifting our suspension of a remote account fetches its actor
+    again, so what changed on its server while we ignored it (its name, a suspension of its own) shows."""
+    admin_a, _ = admins
+    api = node.api(admin_a.access_token)
+    update = peer.post(node, "uma", "Update", peer.actor("uma", display_name="Uma"))
+    wait_for(lambda: inbox_item(api, update, "done"), what="uma's Update")
+    [uma] = admin_a.admin_accounts_v2(by_domain=peer.domain, username="uma")
+    assert uma["account"]["display_name"] == "Uma"
+
+    admin_a.admin_account_moderate(uma["id"], "suspend")
+    peer.documents["/users/uma"] = peer.actor("uma", display_name="Uma, renamed")  # never sent to us
+    admin_a.admin_account_unsuspend(uma["id"])
+    after = admin_a.admin_account(uma["id"])
+    assert after["suspended"] is False and after["account"]["display_name"] == "Uma, renamed"
+    lookup = node.api().get("/api/v1/accounts/lookup", params={"acct": f"uma@{peer.domain}"})
+    assert lookup.status_code == 200 and lookup.json()["display_name"] == "Uma, renamed"
+
+    # Her server suspended her while we had: lifting ours leaves hers.
+    admin_a.admin_account_moderate(uma["id"], "suspend")
+    peer.documents["/users/uma"] = {**peer.actor("uma"), "suspended": True}
+    admin_a.admin_account_unsuspend(uma["id"])
+    assert admin_a.admin_account(uma["id"])["suspended"] is True
+    assert node.api().get("/api/v1/accounts/lookup", params={"acct": f"uma@{peer.domain}"}).status_code == 404

@@ -131,6 +131,13 @@ class LiveNode:
         client.vs_username = username
         return client
 
+    def admin_mastodon(self, scopes: tuple[str, ...] = ("read", "write", "admin:read", "admin:write")):
+        """A Mastodon.py client of a new admin, with its account id as ``vs_id``."""
+        username, password = self.create_user(admin=True)
+        client = self.mastodon(username, password, scopes=scopes)
+        client.vs_id = str(client.me()["id"])
+        return client
+
     def api(self, token: str | None = None) -> "Api":
         return Api(self.url, token)
 
