@@ -144,7 +144,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(primary_key=True, default=new_id, unique=True, db_index=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
-                ('activity_id', fields.CharField(unique=True, max_length=2048)),
+                ('activity_key', fields.BigIntField(unique=True)),
+                ('activity_id', fields.CharField(max_length=2048)),
                 ('actor_uri', fields.CharField(max_length=2048)),
                 ('type', fields.CharField(max_length=64)),
                 ('document', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
