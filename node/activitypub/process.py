@@ -292,10 +292,14 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     media, _ = await _ingest_attachments(node, author, note, {})
     summary = html_to_text(note.summary).strip()
     status_id = new_id()
+    # Dated when its author published it (as Mastodon), never later than now: a post fetched a year
+    # after it was written shows its own date, and a date in the future cannot pin it to the top.
+    now = datetime.now(timezone.utc)
+    created_at = min(note.published, now) if note.published else now
     try:
         async with in_transaction():
             status = await Status.create(
-                id=status_id, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
+                id=status_id, created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
                 content=sanitize_html(note.content_html), spoiler_text=summary[:500],
                 sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
                 language=note.language, local=False, in_reply_to=parent,

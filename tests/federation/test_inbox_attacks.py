@@ -7,6 +7,7 @@ so requests can be signed, mis-signed, replayed and tampered with exactly.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import sqlite3
 import time
@@ -260,6 +261,26 @@ async def test_post_while_another_connection_writes_is_stored_when_it_is_done(no
     status, _ = await asyncio.wait_for(pending, 10)
     assert status == 202
     await eventually_public(http, node, text)
+
+
+async def test_remote_post_keeps_its_published_date_but_never_a_future_one(node, fake, http):
+    """Clients show a remote post's `published` (a year-old post fetched today is a year old); one
+    dated in the future shows the time it arrived instead."""
+    old_text, future_text = words(), words()
+    old, future = fake.create("mallory", old_text), fake.create("mallory", future_text)
+    old["object"]["published"] = "2025-03-04T05:06:07Z"
+    future["object"]["published"] = "2099-01-01T00:00:00Z"
+    before = time.time()
+    for doc in (old, future):
+        status, _ = await post(http, node, doc, signer="mallory", fake=fake)
+        assert status == 202
+    await eventually_public(http, node, future_text)
+    await eventually_public(http, node, old_text)
+    async with http.get(node.url + "/api/v1/timelines/public?remote=true&limit=40") as response:
+        posts = {text: s for s in await response.json() for text in (old_text, future_text) if text in s["content"]}
+    assert posts[old_text]["created_at"].startswith("2025-03-04T05:06:07")
+    arrived = datetime.datetime.fromisoformat(posts[future_text]["created_at"].replace("Z", "+00:00")).timestamp()
+    assert before - 1 <= arrived <= time.time() + 1
 
 
 async def test_key_owner_must_be_the_actor_unless_the_actor_signed_a_proof(node, fake, http):
