@@ -95,8 +95,7 @@ def third(nodes):
 
 @pytest.fixture(scope="module")
 def admin(home):
-    name, password = home.create_user(admin=True)
-    return home.mastodon(name, password, scopes=ADMIN_SCOPES)
+    return home.admin_mastodon(ADMIN_SCOPES)
 
 
 # --------------------------------------------------------------------------- pure pieces

@@ -24,14 +24,9 @@ def marker(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:12]}"
 
 
-def admin_of(live):
-    name, password = live.create_user(admin=True)
-    return live.mastodon(name, password, scopes=ADMIN_SCOPES)
-
-
 @pytest.fixture(scope="module")
 def admins(node, node_b):
-    return admin_of(node), admin_of(node_b)
+    return node.admin_mastodon(ADMIN_SCOPES), node_b.admin_mastodon(ADMIN_SCOPES)
 
 
 def test_a_local_suspension_reaches_the_followers_servers(node, node_b, admins):
