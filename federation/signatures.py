@@ -567,8 +567,14 @@ def _printable_derived(value: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Rfc9421Signature:
-    label: str
+class _SignatureInput:
+    """One Signature-Input member, parsed and checked once per distinct header value.
+
+    A peer's Signature-Input differs from one request to the next only in ``created``, so a busy
+    peer sends the same value for every request within a second: it is read once (``_signature_input``).
+    Read-only: every request with that value shares it.
+    """
+
     key_id: str
     alg: str | None
     covered: tuple[str, ...]
@@ -577,17 +583,89 @@ class _Rfc9421Signature:
     # As parsed, for rebuilding the signature base.
     members: tuple[tuple[object, dict[str, object]], ...]
     params: dict[str, object]
+    member: tuple  # as parsed, for the library's verifier
+    # The lean signature base (None: the library builds it): the covered names and the last line.
+    lean_names: tuple[str, ...] | None
+    params_line: str | None
+
+
+@lru_cache(maxsize=256)
+def _signature_inputs(value: str) -> dict[str, tuple]:
+    """The Signature-Input dictionary; read-only (cached and shared, see ``_SignatureInput``)."""
+    return _parse_sf_dictionary(value)
+
+
+@lru_cache(maxsize=256)
+def _signature_input(value: str, label: str) -> _SignatureInput:
+    members, params = _signature_inputs(value)[label]
+    if not isinstance(members, list):
+        raise SignatureError("Signature-Input member is not a list")
+    unexpected = set(params) - _RFC9421_PARAMETERS
+    if unexpected:
+        raise SignatureError(f"unexpected signature parameter {sorted(unexpected)[0]}")
+    keyid, created, expires, alg = (params.get(name) for name in ("keyid", "created", "expires", "alg"))
+    if not isinstance(keyid, str) or not keyid:
+        raise SignatureError("signature lacks keyid")
+    if type(created) is not int:
+        raise SignatureError("signature lacks created")
+    if expires is not None and type(expires) is not int:
+        raise SignatureError("malformed expires")
+    if alg is not None and not isinstance(alg, str):
+        raise SignatureError("malformed alg")
+    members = tuple(members)
+    lean_names, params_line = _lean_base_shape(members, params)
+    return _SignatureInput(key_id=keyid, alg=alg, covered=tuple(str(name) for name, _component_params in members),
+                           created=created, expires=expires, members=members, params=params,
+                           member=_signature_inputs(value)[label], lean_names=lean_names, params_line=params_line)
+
+
+def _lean_base_shape(members: tuple, params: dict[str, object]) -> tuple[tuple[str, ...] | None, str | None]:
+    """The covered names and the ``@signature-params`` line when the lean path can build the base.
+
+    The usual shape: plain lowercase header fields (not the signature's own) and the URL's derived
+    components, each once, no component parameters, string or integer signature parameters.
+    Everything else (``;sf``, ``;key``, ``@query-param``…) goes to http-message-signatures, which
+    handles it fully but parses every structured field several times over.
+    """
+    serialized = _sf_params(params)
+    names: list[str] = []
+    for name, component_params in members:
+        if type(name) is not str or component_params or name in names or _sf_string(name) != f'"{name}"':
+            return None, None
+        if name.startswith("@"):
+            if name not in _URL_COMPONENTS:
+                return None, None
+        elif name in ("signature", "signature-input") or name != name.lower():
+            return None, None
+        names.append(name)
+    if serialized is None:
+        return None, None
+    inner = "(" + " ".join(_sf_string(name) for name in names) + ")"
+    return tuple(names), f'"@signature-params": {inner}{serialized}'
+
+
+@dataclass(frozen=True)
+class _Rfc9421Signature:
+    label: str
+    input: _SignatureInput
     signature_value: object  # bytes for a well-formed signature
-    # The selected Signature-Input and Signature members, as parsed (for the library's verifier).
-    input_member: tuple
-    signature_member: tuple
+    signature_member: tuple  # as parsed, for the library's verifier
+
+    @property
+    def key_id(self) -> str:
+        return self.input.key_id
+
+    @property
+    def covered(self) -> tuple[str, ...]:
+        return self.input.covered
 
     @classmethod
     def parse(cls, headers: dict[str, str]) -> _Rfc9421Signature:
         if "signature" not in headers:
             raise SignatureError("Signature-Input without Signature")
+        value = headers["signature-input"]
         try:
-            inputs = _parse_sf_dictionary(headers["signature-input"])
+            inputs = _signature_inputs(value)
             signatures = _parse_sf_dictionary(headers["signature"])
         except (ValueError, TypeError, UnicodeEncodeError) as exc:
             raise SignatureError("malformed Signature-Input or Signature") from exc
@@ -596,35 +674,8 @@ class _Rfc9421Signature:
             raise SignatureError("no signature matches Signature-Input")
         # Peers send one signature; when there are more, ours-by-convention first.
         label = RFC9421_LABEL if RFC9421_LABEL in candidates else candidates[0]
-        members, params = inputs[label]
-        if not isinstance(members, list):
-            raise SignatureError("Signature-Input member is not a list")
-        unexpected = set(params) - _RFC9421_PARAMETERS
-        if unexpected:
-            raise SignatureError(f"unexpected signature parameter {sorted(unexpected)[0]}")
-        keyid, created, expires, alg = (params.get(name) for name in ("keyid", "created", "expires", "alg"))
-        if not isinstance(keyid, str) or not keyid:
-            raise SignatureError("signature lacks keyid")
-        if type(created) is not int:
-            raise SignatureError("signature lacks created")
-        if expires is not None and type(expires) is not int:
-            raise SignatureError("malformed expires")
-        if alg is not None and not isinstance(alg, str):
-            raise SignatureError("malformed alg")
-        covered = tuple(str(name) for name, _component_params in members)
-        return cls(
-            label=label,
-            key_id=keyid,
-            alg=alg,
-            covered=covered,
-            created=created,
-            expires=expires,
-            members=tuple(members),
-            params=params,
-            signature_value=signatures[label][0],
-            input_member=inputs[label],
-            signature_member=signatures[label],
-        )
+        return cls(label=label, input=_signature_input(value, label), signature_value=signatures[label][0],
+                   signature_member=signatures[label])
 
     def check(self, method: str, headers: dict[str, str], body: bytes | None, now: float, max_skew: float) -> None:
         for component in RFC9421_COMPONENTS:
@@ -639,13 +690,13 @@ class _Rfc9421Signature:
         for name in self.covered:
             if not name.startswith("@") and name not in headers:
                 raise SignatureError(f"signed header {name} missing")
-        _check_window(self.created, now, max_skew, "signature")
-        if self.expires is not None and self.expires < now:
+        _check_window(self.input.created, now, max_skew, "signature")
+        if self.input.expires is not None and self.input.expires < now:
             raise SignatureError("signature has expired")
 
     def verifies(self, method: str, url: str, headers: dict[str, str], public_pem: str) -> bool:
         key = _load_public_key(public_pem)
-        algorithm = _rfc9421_algorithm(key, self.alg)
+        algorithm = _rfc9421_algorithm(key, self.input.alg)
         try:
             method, target_uri = method.upper(), _target_uri(url)
         except ValueError as exc:
@@ -662,47 +713,34 @@ class _Rfc9421Signature:
         return True
 
     def _signature_base(self, method: str, target_uri: str, headers: dict[str, str]) -> bytes | None:
-        """RFC 9421 section 2.5 signature base for the usual shape of signature, else None.
-
-        The usual shape: plain header fields and the URL's derived components, no
-        component parameters, string or integer signature parameters, a byte-sequence
-        signature. Everything else (``;sf``, ``;key``, ``@query-param``, odd values…)
-        goes to http-message-signatures, which handles it fully but parses every
-        structured field several times over.
-        """
-        if not isinstance(self.signature_value, bytes):
+        """RFC 9421 section 2.5 signature base for the usual shape of signature (see ``_lean_base_shape``), else None."""
+        names = self.input.lean_names
+        if names is None or not isinstance(self.signature_value, bytes):
             return None
-        params = _sf_params(self.params)
         derived = _url_components(method, target_uri)
-        if params is None or derived is None:
+        if derived is None:
             return None
         lines = []
-        names = []
-        for name, component_params in self.members:
-            if type(name) is not str or component_params or name in names:
-                return None
-            if name.startswith("@"):
-                value = derived.get(name)
-                if value is None or not _printable_derived(value):
+        for name in names:
+            if name[0] == "@":
+                value = derived[name]
+                if not _printable_derived(value):
                     return None
             else:
                 value = headers.get(name)
-                if value is None or name in ("signature", "signature-input") or not _printable_field(value) \
-                        or name != name.lower():
+                if value is None or not _printable_field(value):
                     return None
             if "\r" in value or "\n" in value:
                 return None
-            names.append(name)
-            lines.append(f"{_sf_string(name)}: {value}")
-        inner = "(" + " ".join(_sf_string(name) for name in names) + ")"
-        lines.append(f'"@signature-params": {inner}{params}')
+            lines.append(f'"{name}": {value}')
+        lines.append(self.input.params_line)
         base = "\n".join(lines)
         return base.encode("ascii") if base.isascii() else None
 
     def _verifies_with_library(self, method: str, target_uri: str, headers: dict[str, str], key: object,
                                algorithm: type[algorithms.HTTPSignatureAlgorithm]) -> bool:
         selected = dict(headers)
-        selected["signature-input"] = http_sf.ser({self.label: self.input_member})
+        selected["signature-input"] = http_sf.ser({self.label: self.input.member})
         selected["signature"] = http_sf.ser({self.label: self.signature_member})
         verifier = _WindowCheckedVerifier(signature_algorithm=algorithm, key_resolver=_OneKey(self.key_id, key))
         try:

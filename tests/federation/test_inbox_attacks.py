@@ -227,16 +227,20 @@ async def test_replayed_activity_is_refused(node, fake, http):
 
 
 async def test_activity_that_cannot_be_stored_fails_alone(node, fake, http):
-    """An id longer than its column is refused; POSTs that share its database commit are stored."""
-    refused, accepted = words(), [words() for _ in range(5)]
+    """An id longer than its column, or a lone surrogate escape (valid JSON text that our JSON column
+    cannot hold), is refused with a 400; POSTs that share its database commit are stored."""
+    refused, surrogate, accepted = words(), words(), [words() for _ in range(5)]
     too_long = fake.create("mallory", refused)
     too_long["id"] = fake.actor_id("mallory") + "/activities/" + "x" * 2100
+    lone_surrogate = fake.create("mallory", surrogate)
+    lone_surrogate["object"]["summary"] = "\ud800"  # json.dumps writes it as the escape \ud800
     statuses = await asyncio.gather(*(post(http, node, doc, signer="mallory", fake=fake)
-                                      for doc in [too_long] + [fake.create("mallory", text) for text in accepted]))
-    assert [status for status, _ in statuses] == [400] + [202] * len(accepted)
+                                      for doc in [too_long, lone_surrogate] + [fake.create("mallory", text) for text in accepted]))
+    assert [status for status, _ in statuses] == [400, 400] + [202] * len(accepted)
     for text in accepted:
         await eventually_public(http, node, text)
-    assert refused not in await public_contents(http, node)
+    contents = await public_contents(http, node)
+    assert refused not in contents and surrogate not in contents
 
 
 async def test_post_while_another_connection_writes_is_stored_when_it_is_done(node, fake, http):
