@@ -17,7 +17,7 @@ from aiohttp import web
 from node import db
 from node.config import Config
 from node.context import Node
-from node.errors import ApiError, error_middleware
+from node.errors import ApiError, error_response
 from node.redis_server import client as redis_client, embedded_for
 from node.urls import Urls
 
@@ -54,23 +54,50 @@ PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generatio
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 
+CORS_PATHS = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo")
+CORS_PREFLIGHT_PATHS = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo")
+RATE_LIMITED_PATHS = ("/api/", "/oauth/")
+
+
 @web.middleware
-async def body_limit_middleware(request: web.Request, handler):
+async def request_policies(request: web.Request, handler):
+    """What every request goes through: CORS, errors in Mastodon's shape, body size and rate limits.
+
+    One middleware rather than one per policy: each layer costs every request a coroutine, which
+    shows in the inbox's throughput (about 4 µs of 150 per POST for four layers).
+    """
+    path = request.path
+    if request.method == "OPTIONS" and path.startswith(CORS_PREFLIGHT_PATHS):
+        response: web.StreamResponse = web.Response(status=204)
+    else:
+        try:
+            _limit_body(request, path)
+            if path.startswith(RATE_LIMITED_PATHS):
+                response = await _rate_limited(request, handler)
+            else:
+                response = await handler(request)
+        except Exception as exc:
+            response = error_response(request, exc)
+    if path.startswith(CORS_PATHS):  # Mastodon's API is usable from browser clients on other origins
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+        response.headers["Access-Control-Expose-Headers"] = "Link, X-RateLimit-Limit, X-RateLimit-Remaining"
+    return response
+
+
+def _limit_body(request: web.Request, path: str) -> None:
     """Small bodies everywhere except uploads; Content-Length and streamed bodies both capped."""
-    node: Node = request.app["node"]
-    limit = node.config["limits.max_upload_bytes"] if request.path.startswith(UPLOAD_PATHS) else node.config["limits.max_body_bytes"]
+    config = request.app["config"]
+    limit = config["limits.max_upload_bytes"] if path.startswith(UPLOAD_PATHS) else config["limits.max_body_bytes"]
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"Request body is too large (limit {limit} bytes)")
     request._client_max_size = limit  # aiohttp enforces it while reading chunked bodies
-    return await handler(request)
 
 
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler):
+async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
     """Fixed one-minute windows in Redis, per token or per client address."""
     node: Node = request.app["node"]
-    if not request.path.startswith(("/api/", "/oauth/")):
-        return await handler(request)
     who = request.headers.get("Authorization") or request.remote or "unknown"
     window = int(time.time() // 60)
     key = f"vitascope:rl:{hashlib.sha256(who.encode()).hexdigest()[:24]}:{window}"
@@ -84,21 +111,6 @@ async def rate_limit_middleware(request: web.Request, handler):
     response = await handler(request)
     response.headers["X-RateLimit-Limit"] = str(limit)
     response.headers["X-RateLimit-Remaining"] = str(max(0, limit - count))
-    return response
-
-
-@web.middleware
-async def cors_middleware(request: web.Request, handler):
-    """Mastodon's API is usable from browser clients on other origins."""
-    if request.method == "OPTIONS" and request.path.startswith(("/api/", "/oauth/", "/.well-known/", "/nodeinfo")):
-        response = web.Response(status=204)
-    else:
-        response = await handler(request)
-    if request.path.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo")):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-        response.headers["Access-Control-Expose-Headers"] = "Link, X-RateLimit-Limit, X-RateLimit-Remaining"
     return response
 
 
@@ -139,7 +151,7 @@ def load_identity(config: Config):
 
 
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, error_middleware, body_limit_middleware, rate_limit_middleware],
+    app = web.Application(middlewares=[request_policies],
                           client_max_size=config["limits.max_upload_bytes"])
     app["config"] = config
     for name in ROUTE_MODULES:

@@ -40,25 +40,24 @@ _REASONS = {400: "Bad request", 401: "The access token is invalid", 403: "This a
             415: "Unsupported media type", 429: "Too many requests"}
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler):
-    """Turn every failure into JSON for the API and clean pages elsewhere; log real bugs."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
+def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The answer to a failed request: JSON for the API and clean pages elsewhere; real bugs logged.
+
+    Re-raises what aiohttp answers better itself (redirects, error pages of the web UI).
+    """
+    if isinstance(exc, ApiError):
         return exc.response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400 or not _wants_json(request):
-            raise
+            raise exc
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else _REASONS.get(exc.status, exc.reason)
         return web.json_response({"error": message}, status=exc.status, headers=_keep_headers(exc))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return web.json_response({"error": "Malformed request body"}, status=400)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        if _wants_json(request):
-            return web.json_response({"error": "Internal server error"}, status=500)
-        raise
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    if _wants_json(request):
+        return web.json_response({"error": "Internal server error"}, status=500)
+    raise exc
 
 
 def _wants_json(request: web.Request) -> bool:

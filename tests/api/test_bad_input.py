@@ -162,3 +162,30 @@ def test_camera_roll_video_is_refused_by_media_upload(user, tmp_path):
     r = api.post("/api/v2/media", files={"file": ("photo.jpg", b"\xff\xd8\xff", "image/jpeg")})
     _is_error(r, 422)
     _is_error(api.post("/api/v2/media", data={"description": "no file"}), 422)
+
+
+def test_cors_for_browser_clients_errors_included(user, node):
+    """Browser clients on other origins can use the API: preflights answer 204, and every API
+    answer carries the CORS headers, errors and rate-limit headers included; ActivityPub routes
+    do not."""
+    api, _ = user
+    preflight = requests.options(node.url + "/api/v1/statuses", headers={
+        "Origin": "https://client.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization, Content-Type"})
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    ok = api.get("/api/v1/accounts/verify_credentials")
+    assert ok.status_code == 200 and ok.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-RateLimit-Remaining" in ok.headers["Access-Control-Expose-Headers"]
+    assert int(ok.headers["X-RateLimit-Limit"]) >= int(ok.headers["X-RateLimit-Remaining"]) >= 0
+    missing = api.get("/api/v1/statuses/1")
+    _is_error(missing, 404)
+    assert missing.headers["Access-Control-Allow-Origin"] == "*"
+    too_big = requests.post(node.url + "/api/v1/statuses", data=b"x" * (2 * 1024 * 1024),
+                            headers={"Content-Type": "application/json"})
+    _is_error(too_big, 413)
+    assert too_big.headers["Access-Control-Allow-Origin"] == "*"
+    actor = requests.get(node.url + "/actor", headers={"Accept": "application/activity+json"})
+    assert actor.status_code == 200 and "Access-Control-Allow-Origin" not in actor.headers
