@@ -102,8 +102,9 @@ def _chunks(rows: list[list[Any]], numbered: bool):
 async def insert_new_items(rows: list[list[Any]]) -> set[int]:
     """Store the rows (from ``_db_row``) whose activity key is not stored yet; returns those keys.
 
-    One ``INSERT … ON CONFLICT (activity_key) DO NOTHING RETURNING activity_key`` per chunk: a single
-    round trip to the database, atomic on its own, that dedupes against every process's rows.
+    Duplicates are skipped by ``ON CONFLICT (activity_key) DO NOTHING``, which dedupes against every
+    process's rows. On SQLite the rows go in on the loop's thread (``_DirectSqlite``); otherwise one
+    ``INSERT … RETURNING activity_key`` per chunk: a single round trip, atomic on its own.
     """
     db = InboxItem._meta.db
     dialect = db.capabilities.dialect
