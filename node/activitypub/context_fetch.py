@@ -1,7 +1,8 @@
 """The context of remote posts, fetched in the background: unknown parents up the thread, and
 unknown mentioned actors (as Mastodon's ThreadResolveWorker does), and — when a local user opens a
 remote post's thread — the replies its server lists that we never received, and the replies listed by
-those replies in turn, within one budget per thread (as Mastodon 4.4's FetchAllRepliesWorker does).
+those replies, and by the replies we already held, in turn, within one budget per thread (as
+Mastodon 4.4's FetchAllRepliesWorker does).
 
 A post is stored at once with what we already have (`process.store_remote_status`); what it lacks is
 queued here, so a host that accepts connections but answers slowly holds a context job, never the
@@ -240,10 +241,7 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
                        ("max_pages", "max_items", "max_total", "max_total_pages")):
         return False
     now = datetime.now(timezone.utc)
-    due = now - timedelta(seconds=config["federation.replies_fetch_cooldown_seconds"])
-    claimed = await Status.filter(Q(fetched_replies_at__isnull=True) | Q(fetched_replies_at__lte=due), id=status.id) \
-        .update(fetched_replies_at=now)
-    if not claimed:
+    if not await _claim(node, now, id=status.id):
         return False
     try:  # one job per cooldown period: its id names the claim, so a kept result never hides a new one
         await node.arq.enqueue_job("context_replies", status.id, _queue_name=QUEUE,
@@ -255,11 +253,24 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
     return True
 
 
+def _due(node: Node, now: datetime) -> Q:
+    """Posts whose replies were not read within `federation.replies_fetch_cooldown_seconds`."""
+    due = now - timedelta(seconds=node.config["federation.replies_fetch_cooldown_seconds"])
+    return Q(fetched_replies_at__isnull=True) | Q(fetched_replies_at__lte=due)
+
+
+async def _claim(node: Node, now: datetime, **post: Any) -> bool:
+    """Claim the reading of a post's replies for one cooldown with one conditional UPDATE, so that of
+    many claimants at once (views, jobs, in any process) one wins."""
+    return bool(await Status.filter(_due(node, now), **post).update(fetched_replies_at=now))
+
+
 class ThreadBudget:
     """What one round of fetching a thread's replies (one `context_replies` job and the `context_reply`
-    jobs it leads to, at every depth) may still fetch: `federation.replies_fetch_max_total` replies and
-    `federation.replies_fetch_max_total_pages` collection pages in all, as Mastodon's
-    FetchAllRepliesWorker bounds its walk (MAX_REPLIES, MAX_PAGES), there within a single job.
+    and `context_known_reply` jobs it leads to, at every depth) may still fetch:
+    `federation.replies_fetch_max_total` replies and `federation.replies_fetch_max_total_pages`
+    collection pages in all, as Mastodon's FetchAllRepliesWorker bounds its walk (MAX_REPLIES,
+    MAX_PAGES), there within a single job.
 
     It is a Redis hash named after the round's root job, because the jobs that share it live in that
     Redis: with its append-only file it survives a restart exactly as the queued jobs do, each job
@@ -348,18 +359,39 @@ async def _put_off_while_new(node: Node, status: Status, doc: dict[str, Any]) ->
 
 
 async def _queue_replies(ctx: dict[str, Any], post: Status, uris: list[str], budget: ThreadBudget) -> str:
-    """Queue a `context_reply` of each of the reply ``uris`` of ``post`` that we do not have, is not ours
-    and not on a suspended domain, as far as the thread's budget allows."""
+    """Queue, as far as the thread's budget allows, a `context_reply` of each of the reply ``uris`` of
+    ``post`` that we do not have, and a `context_known_reply` of each that we hold and whose own
+    replies are due to be read (as FetchAllRepliesWorker walks known statuses, so a thread fills in
+    below a reply that reached us by delivery) — never ours or those of suspended domains.
+
+    A held reply is walked only if it is a remote public or unlisted reply to ``post`` that is claimed
+    here for one cooldown (`_claim`): concurrent rounds walk it once, and a reply listing one of its
+    ancestors (already claimed by this round) does not make the walk loop. Both kinds cost one reply
+    of the budget, given back when no job is queued."""
     node: Node = ctx["node"]
-    known = set(await Status.filter(uri__in=uris).values_list("uri", flat=True)) if uris else set()
-    unknown = [uri for uri in uris if uri not in known and not resolve.is_local(node, uri)
-               and uri.startswith(("https://", "http://")) and not blocked_domains.suspends(ap.origin(uri))]
-    granted = await budget.take("replies", len(unknown))
-    for uri in unknown[:granted]:
-        await ctx["redis"].enqueue_job("context_reply", post.id, uri, budget.key, _job_id=reply_job_id(uri),
-                                       _queue_name=QUEUE)
-    spent = f"; the thread's budget is spent ({len(unknown) - granted} left out)" if granted < len(unknown) else ""
-    return f"{granted} of {len(uris)} replies queued{spent}"
+    listed = [uri for uri in uris if not resolve.is_local(node, uri) and uri.startswith(("https://", "http://"))
+              and not blocked_domains.suspends(ap.origin(uri))]
+    held = set(await Status.filter(uri__in=listed).values_list("uri", flat=True)) if listed else set()
+    now = datetime.now(timezone.utc)
+    walkable = set(await Status.filter(
+        _due(node, now), uri__in=held, local=False, deleted_at=None, reblog_of_id=None, in_reply_to_uri=post.uri,
+        visibility__in=("public", "unlisted")).values_list("uri", flat=True)) if held else set()
+    wanted = [uri for uri in listed if uri not in held or uri in walkable]
+    granted = await budget.take("replies", len(wanted))
+    queued = 0
+    for uri in wanted[:granted]:
+        if uri not in held:
+            job = await ctx["redis"].enqueue_job("context_reply", post.id, uri, budget.key, _job_id=reply_job_id(uri),
+                                                 _queue_name=QUEUE)
+        elif await _claim(node, now, uri=uri):
+            job = await ctx["redis"].enqueue_job("context_known_reply", uri, budget.key,
+                                                 _job_id=known_reply_job_id(uri), _queue_name=QUEUE)
+        else:  # claimed meanwhile by another round or view
+            job = None
+        queued += job is not None
+    await budget.give_back("replies", granted - queued)
+    spent = f"; the thread's budget is spent ({len(wanted) - granted} left out)" if granted < len(wanted) else ""
+    return f"{queued} of {len(uris)} replies queued{spent}"
 
 
 async def read_replies(node: Node, post: dict[str, Any], budget: ThreadBudget) -> list[str]:
@@ -412,12 +444,17 @@ def reply_job_id(uri: str) -> str:
     return "context:reply:" + hashlib.sha256(uri.encode()).hexdigest()[:32]
 
 
+def known_reply_job_id(uri: str) -> str:
+    return "context:known-reply:" + hashlib.sha256(uri.encode()).hexdigest()[:32]
+
+
 async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str, budget_key: str | None = None) -> str:
     """The arq job: fetch one reply that the collection of the post ``post_id`` listed and store it
     as a parent is stored (served by its origin, its author on that host, its media verified), if it
     does answer that post. Like a parent, tried again after RETRY_DELAYS when its host does not answer.
     A public or unlisted reply stored here has its own `replies` collection read in turn, within the
-    thread's budget (``budget_key``; a job queued before replies of replies were fetched has none)."""
+    thread's budget (``budget_key``; a job queued before replies of replies were fetched has none), and
+    is marked as read (fetched_replies_at) so no round or view reads it again within the cooldown."""
     from node.activitypub.process import Ignored
 
     node: Node = ctx["node"]
@@ -437,6 +474,7 @@ async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str, budget_key: s
             reply = await resolve.status_from_document(node, doc)
             if budget is None or reply.visibility not in ("public", "unlisted"):
                 return "stored"
+            await Status.filter(id=reply.id).update(fetched_replies_at=datetime.now(timezone.utc))
             try:  # the reply is stored whatever its collection holds: this is not tried again
                 uris = await read_replies(node, doc, budget)
             except (FetchError, resolve.ResolveError, ap.DocumentError) as exc:
@@ -446,6 +484,28 @@ async def fetch_reply(ctx: dict[str, Any], post_id: int, uri: str, budget_key: s
         _try_again_later(ctx, exc, f"reply {uri} of {post.uri}")
         return f"not stored: {exc}"
     return "stored; " + await _queue_replies(ctx, reply, uris, budget)
+
+
+async def fetch_known_reply(ctx: dict[str, Any], uri: str, budget_key: str) -> str:
+    """The arq job: read the current `replies` collection of a reply we already hold (claimed by
+    `_queue_replies`), fetched from its origin within the thread's budget, and queue its replies as
+    those of a reply just fetched are. Nothing else of the reply is refreshed: its updates and
+    deletion reach us as activities."""
+    node: Node = ctx["node"]
+    reply = await Status.get_or_none(uri=uri, local=False, deleted_at=None)
+    if reply is None:
+        return "reply gone"
+    budget = ThreadBudget(ctx, budget_key)
+    try:
+        async with host_slot(ctx, uri):
+            doc = await resolve.fetch_document(node, uri)
+            if doc["id"] != uri:
+                raise resolve.ResolveError(f"{uri}: served a document with another id")
+            uris = await read_replies(node, doc, budget)
+    except (FetchError, resolve.ResolveError, ap.DocumentError) as exc:
+        _try_again_later(ctx, exc, f"replies of the known reply {uri}")
+        return f"replies not read: {exc}"
+    return await _queue_replies(ctx, reply, uris, budget)
 
 
 # --------------------------------------------------------------------------- worker
@@ -461,7 +521,11 @@ def make_worker(node: Node) -> Worker:
                     timeout=timeout * (node.config["federation.replies_fetch_max_pages"] + 2) + 10),
                # a reply's requests, then its own collection and pages
                func(fetch_reply, name="context_reply", max_tries=len(RETRY_DELAYS) + 1,
-                    timeout=timeout * (REQUESTS_PER_JOB + node.config["federation.replies_fetch_max_pages"] + 1) + 10)],
+                    timeout=timeout * (REQUESTS_PER_JOB + node.config["federation.replies_fetch_max_pages"] + 1) + 10),
+               # a known reply's document, then its collection and pages; its claim (fetched_replies_at)
+               # is what keeps it from being walked again, so its id is kept only while it is queued
+               func(fetch_known_reply, name="context_known_reply", max_tries=len(RETRY_DELAYS) + 1, keep_result=0,
+                    timeout=timeout * (node.config["federation.replies_fetch_max_pages"] + 2) + 10)],
         queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
         job_timeout=timeout * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS, poll_delay=0.5)

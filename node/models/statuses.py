@@ -31,8 +31,9 @@ class Status(SnowflakeModel):
     remixable = fields.BooleanField(default=True)
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
-    # A remote post: when its `replies` collection was last queued for fetching (Mastodon's
-    # fetched_replies_at), so it is fetched again only after federation.replies_fetch_cooldown_seconds.
+    # A remote post: when its `replies` collection was last claimed for reading — by a view of its
+    # thread, or by a round walking a thread it is in (Mastodon's fetched_replies_at) — so it is read
+    # again only after federation.replies_fetch_cooldown_seconds.
     fetched_replies_at = fields.DatetimeField(null=True)
 
     class Meta:

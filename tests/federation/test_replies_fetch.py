@@ -1,8 +1,9 @@
 """Replies a node never received are fetched when one of its users opens the thread, as Mastodon 4.4
 does: our posts list their public and unlisted replies in a `replies` collection, and opening the
 context of a remote post (`GET /api/v1/statuses/:id/context`, signed in) queues a background fetch of
-the replies its server lists, and the replies those replies list in turn, bounded in pages and items
-per post and in all per thread, not while the post is new, and repeated only after a cooldown.
+the replies its server lists, and the replies those replies list in turn — also below the replies the
+node already holds — bounded in pages and items per post and in all per thread, not while the post is
+new, and repeated (per post) only after a cooldown.
 
 alpha (`node`, default settings) and beta (`node_b`) are the session's nodes; `walker` (default bounds)
 and `reader` (small bounds and a short cooldown) are this module's, and read the replies of posts
@@ -18,7 +19,7 @@ import requests
 
 from tests.federation.conftest import settle, wait_for
 from tests.federation.test_context_fetch import AS, Origin, context_settled, resolve_status
-from tests.federation.test_two_nodes import acct, marker
+from tests.federation.test_two_nodes import acct, follow, in_home, marker
 
 AP = {"Accept": "application/activity+json"}
 MAX_PAGES = 2
@@ -280,3 +281,59 @@ def test_the_replies_of_a_new_post_are_left_for_later(node, node_b, origins):
     seen = resolve_status(carol, old)
     assert descendants(carol, seen["id"]) == []
     wait_for(lambda: descendants(carol, seen["id"]) == [reply], what="the reply of the old post")
+
+
+def test_replies_below_replies_we_hold_are_fetched(walker, node_b):
+    """carol on walker follows erin, so erin's replies in bob's thread reached walker by delivery; frank's
+    replies to them did not. Opening the root's thread walks the replies walker holds as well (their own
+    `replies` are read from beta), so frank's replies come, at every depth, each linked to its parent."""
+    bob, erin, frank, carol = node_b.mastodon(), node_b.mastodon(), node_b.mastodon(), walker.mastodon()
+    follow(carol, acct(node_b, erin.vs_username))
+    root = bob.status_post(marker("a thread partly delivered"))
+    held = erin.status_post(marker("delivered reply"), in_reply_to_id=root["id"])
+    held_below = erin.status_post(marker("delivered reply to a delivered reply"), in_reply_to_id=held["id"])
+    missing = frank.status_post(marker("reply to a delivered reply"), in_reply_to_id=held["id"])
+    deeper = frank.status_post(marker("reply to that"), in_reply_to_id=missing["id"])
+    missing_below = frank.status_post(marker("reply two delivered replies down"), in_reply_to_id=held_below["id"])
+    parent_of = {held["uri"]: root, held_below["uri"]: held, missing["uri"]: held, deeper["uri"]: missing,
+                 missing_below["uri"]: held_below}
+
+    wait_for(lambda: in_home(carol, held_below["uri"]), what="erin's replies on walker")
+    seen = resolve_status(carol, root["uri"])
+    assert set(descendants(carol, seen["id"])) == {held["uri"], held_below["uri"]}
+    wait_for(lambda: set(descendants(carol, seen["id"])) == set(parent_of), what="the replies below erin's")
+    on_walker = {s["uri"]: s for s in carol.status_context(seen["id"])["descendants"]}
+    on_walker[root["uri"]] = seen
+    for uri, parent in parent_of.items():
+        assert on_walker[uri]["in_reply_to_id"] == on_walker[parent["uri"]]["id"], uri
+
+
+def test_a_reply_we_hold_is_walked_once_per_cooldown(walker, origins):
+    """Replies a and c of root are held (found by search). a's thread was opened, so its replies were
+    read just now; opening root's thread reads c's replies (its reply c1 comes) but not a's again. c
+    lists its ancestor root and itself: neither is walked again (a cycle ends at the claim)."""
+    origin = origins()
+    carol = walker.mastodon()
+    author, replier = origin.actor("poster"), origin.actor("replier")
+    root = origin.note("/notes/root", author, "root")
+    a = origin.note("/notes/a", replier, "a", in_reply_to=root)
+    c = origin.note("/notes/c", replier, "c", in_reply_to=root)
+    a1 = origin.note("/notes/a1", author, "a1", in_reply_to=a)
+    c1 = origin.note("/notes/c1", author, "c1", in_reply_to=c)
+    for path, items in (("/notes/root", [a, c]), ("/notes/a", [a1]), ("/notes/c", [c1, root, c])):
+        origin.documents[path]["replies"] = {"type": "Collection", "first": {"type": "CollectionPage", "items": items}}
+
+    a_seen = resolve_status(carol, a)
+    resolve_status(carol, c)
+    assert descendants(carol, a_seen["id"]) == []
+    wait_for(lambda: descendants(carol, a_seen["id"]) == [a1] and context_settled(walker), what="a's reply")
+    paths = ("/notes/root", "/notes/a", "/notes/c", "/notes/a1", "/notes/c1")
+    before = {path: origin.fetches(path, by=walker) for path in paths}
+
+    root_seen = resolve_status(carol, root)
+    assert set(descendants(carol, root_seen["id"])) == {a, c, a1}
+    wait_for(lambda: c1 in descendants(carol, root_seen["id"]) and context_settled(walker), what="c's reply")
+    settle(1)
+    assert set(descendants(carol, root_seen["id"])) == {a, c, a1, c1}
+    fetched = {path: origin.fetches(path, by=walker) - before[path] for path in paths}
+    assert fetched == {"/notes/root": 1, "/notes/a": 0, "/notes/c": 1, "/notes/a1": 0, "/notes/c1": 1}
