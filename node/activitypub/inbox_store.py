@@ -188,9 +188,10 @@ close = _direct_sqlite.close
 
 
 # Turns of the event loop a commit waits for more rows before it is written. Under load each turn
-# reads and verifies several POSTs, so a commit carries about three times as many rows (each commit
-# costs about 100 µs on SQLite however few rows it carries); idle, a turn takes microseconds.
-COMMIT_GATHER_TURNS = 3
+# reads and verifies several POSTs (about a millisecond's work), so a commit carries two to three
+# times as many rows — on SQLite a commit costs 100–200 µs however few rows it carries; idle, a
+# turn takes microseconds.
+COMMIT_GATHER_TURNS = 5
 
 
 class InboxWriter:
