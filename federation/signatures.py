@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import http_sf
@@ -68,8 +68,9 @@ class PublicKeyInfo:
     public_pem: str
 
 
-@dataclass(frozen=True)
-class VerifiedSignature:
+class VerifiedSignature(NamedTuple):
+    """Who signed a request (a tuple: made for every inbox POST, where a frozen dataclass costs more)."""
+
     key_id: str
     owner: str
     scheme: Scheme
@@ -342,7 +343,7 @@ def _plain_cavage_params(value: str) -> dict[str, str] | None:
     return params
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # read-only by convention: one per request, where frozen costs more to build
 class _CavageSignature:
     key_id: str
     algorithm: str | None
@@ -659,7 +660,7 @@ def _lean_base_shape(members: tuple, params: dict[str, object]) -> tuple[tuple[s
     return tuple(names), f'"@signature-params": {inner}{serialized}'
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # read-only by convention: one per request, where frozen costs more to build
 class _Rfc9421Signature:
     label: str
     input: _SignatureInput

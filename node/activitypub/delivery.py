@@ -147,6 +147,11 @@ async def requeue_lost(node: Node) -> int:
     return len(rows)
 
 
+def is_unhealthy(domain: str) -> bool:
+    """Whether deliveries to ``domain`` are failing (asked on every inbox POST: no database)."""
+    return domain in _unhealthy
+
+
 async def heard_from(node: Node, domain: str) -> None:
     """A peer we had trouble reaching talked to us: mark it healthy and resend what was skipped."""
     if domain not in _unhealthy:

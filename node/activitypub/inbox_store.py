@@ -16,10 +16,10 @@ import asyncio
 import hashlib
 import logging
 import sqlite3
+from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
-from tortoise import timezone as orm_timezone
 
 from federation.inbox import InboxRefused, ReceivedActivity
 from node.models import InboxItem
@@ -45,7 +45,7 @@ def _db_row(activity: ReceivedActivity, key: int) -> list[Any]:
     Values are what the model's fields would write; a value a field would refuse (an id longer than
     its column, a document its JSON encoder cannot write) fails this one request with a 400.
     """
-    values = {"id": _new_id(), "created_at": orm_timezone.now(), "activity_key": key,
+    values = {"id": _new_id(), "created_at": datetime.now(timezone.utc), "activity_key": key,
               "activity_id": activity.activity_id, "actor_uri": activity.actor, "type": activity.type,
               "signer": activity.signer}
     for name, limit in _MAX_LENGTHS:

@@ -385,14 +385,13 @@ async def _receive(request: web.Request) -> web.Response:
         return web.Response(status=202)
     if received is not None:
         federation(node).inbox_posted()
-        await delivery.heard_from(node, ap.origin(received.actor))
+        if delivery.is_unhealthy(domain := ap.origin(received.actor)):
+            await delivery.heard_from(node, domain)
     return web.Response(status=202)
 
 
-@routes.post("/inbox")
-@routes.post("/actor/inbox")
-async def shared_inbox(request: web.Request) -> web.Response:
-    return await _receive(request)
+routes.post("/inbox")(_receive)  # the shared inbox: registered as is, one coroutine less per POST
+routes.post("/actor/inbox")(_receive)
 
 
 @routes.post("/users/{username}/inbox")
