@@ -109,28 +109,31 @@ async def _proof_by(document: dict[str, Any], expected_controller: str, resolve_
     return True
 
 
-async def _check_object_origin(document: dict[str, Any], actor: str, kind: str, proof_verified: bool,
-                               resolve_proof_key: ResolveProofKey, fetch_object: FetchObject) -> dict[str, Any]:
-    """Refuse objects another origin would have to vouch for; returns the document to store.
-
-    An embedded object from a foreign origin is kept only if it carries a valid
-    proof by its author on that origin, or if the origin serves it; in the
-    latter case the origin's copy replaces the embedded one.
-    """
+def _object_on_actor_origin(document: dict[str, Any], actor_origin: str, kind: str) -> bool:
+    """True when the object needs no one else to vouch for it (the usual case, checked without a
+    coroutine); refuses what can be refused on sight. Otherwise ``_check_object_origin`` decides."""
     obj = document.get("object")
     object_id = id_of(obj)
     if kind in _SAME_ORIGIN_TARGET_TYPES:
         if object_id is None:
             raise InboxRefused(400, f"{kind} without an object")
-        if origin(object_id) != origin(actor):
+        if origin(object_id) != actor_origin:
             raise InboxRefused(403, "object id is on a foreign host")
-        return document
+        return True
     if kind not in _OWN_OBJECT_TYPES or not isinstance(obj, dict):
-        return document
+        return True
     if not isinstance(obj.get("id"), str):
         raise InboxRefused(400, f"{kind} of an object without an id")
-    if origin(object_id) == origin(actor):
-        return document
+    return origin(object_id) == actor_origin
+
+
+async def _check_object_origin(document: dict[str, Any], resolve_proof_key: ResolveProofKey,
+                               fetch_object: FetchObject) -> dict[str, Any]:
+    """An embedded object from a foreign origin (see ``_object_on_actor_origin``) is kept only if it
+    carries a valid proof by its author on that origin, or if the origin serves it; in the latter case
+    the origin's copy replaces the embedded one. Returns the document to store."""
+    obj = document["object"]
+    object_id = obj["id"]
     author = id_of(obj.get("attributedTo")) or object_id
     if origin(author) == origin(object_id) and await _proof_by(obj, author, resolve_proof_key):
         return document
@@ -181,6 +184,7 @@ async def receive(
             raise InboxIgnored("actor deleted itself and its key is gone") from exc
         raise InboxRefused(401, f"cannot fetch the signing key: {exc.reason}") from exc
 
+    actor_origin = origin(actor)
     proof_verified = False
     if verified.owner != actor:
         proof_verified = await _proof_by(document, actor, resolve_proof_key)
@@ -193,12 +197,13 @@ async def receive(
     if activity_id is None:
         # Transient activities have no id; the body itself identifies a replay.
         activity_id = "urn:sha256:" + hashlib.sha256(body).hexdigest()
-    elif origin(activity_id) != origin(actor) and not proof_verified:
+    elif origin(activity_id) != actor_origin and not proof_verified:
         raise InboxRefused(403, "activity id is on a foreign host")
 
     if kind not in handled_types:
         return None
-    document = await _check_object_origin(document, actor, kind, proof_verified, resolve_proof_key, fetch_object)
+    if not _object_on_actor_origin(document, actor_origin, kind):
+        document = await _check_object_origin(document, resolve_proof_key, fetch_object)
     received = ReceivedActivity(activity_id=activity_id, actor=actor, type=kind, document=document,
                                 signer=verified.owner, scheme=verified.scheme, proof_verified=proof_verified)
     if not await store(received):
