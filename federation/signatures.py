@@ -343,6 +343,33 @@ def _plain_cavage_params(value: str) -> dict[str, str] | None:
     return params
 
 
+def _cavage_fields(params: dict[str, str]) -> tuple[str, str | None, tuple[str, ...], int | None, int | None]:
+    """keyId, algorithm, covered headers, created and expires of a Signature header's parameters."""
+    if not params.get("keyId"):
+        raise SignatureError("Signature header lacks keyId or signature")
+    algorithm = params.get("algorithm", "").lower() or None
+    if algorithm is not None and algorithm not in CAVAGE_ALGORITHMS:
+        raise SignatureError(f"unsupported signature algorithm {algorithm}")
+    try:
+        created = int(params["created"]) if "created" in params else None
+        expires = int(params["expires"]) if "expires" in params else None
+    except ValueError as exc:
+        raise SignatureError("malformed Signature header") from exc
+    default = "(created)" if created is not None and algorithm in (None, "hs2019") else "date"
+    return params["keyId"], algorithm, tuple(params.get("headers", default).lower().split()), created, expires
+
+
+@lru_cache(maxsize=256)
+def _cavage_head(head: str) -> tuple[str, str | None, tuple[str, ...], int | None, int | None]:
+    """``_cavage_fields`` of the parameters before a trailing ``signature``, read as the whole
+    header would be (a ``signature`` among them is overridden by the trailing one, as a repeated
+    parameter is)."""
+    params = _plain_cavage_params(head)
+    if params is None:
+        params = _cavage_params(head)
+    return _cavage_fields(params)
+
+
 @dataclass(slots=True)  # read-only by convention: one per request, where frozen costs more to build
 class _CavageSignature:
     key_id: str
@@ -354,23 +381,25 @@ class _CavageSignature:
 
     @classmethod
     def parse(cls, value: str) -> _CavageSignature:
-        params = _plain_cavage_params(value)
-        if params is None:
-            params = _cavage_params(value)
-        if not params.get("keyId") or not params.get("signature"):
+        # Senders put the signature last (Mastodon, us, most others): what comes before it is the
+        # same on every request from one sender, so it is read once (``_cavage_head``).
+        head, last, signature = value.rpartition(',signature="')
+        if head and last and signature.endswith('"') and '"' not in signature[:-1] and "\\" not in signature:
+            key_id, algorithm, covered, created, expires = _cavage_head(head)
+            encoded = signature[:-1]
+        else:
+            params = _plain_cavage_params(value)
+            if params is None:
+                params = _cavage_params(value)
+            key_id, algorithm, covered, created, expires = _cavage_fields(params)
+            encoded = params.get("signature")
+        if not encoded:
             raise SignatureError("Signature header lacks keyId or signature")
-        algorithm = params.get("algorithm", "").lower() or None
-        if algorithm is not None and algorithm not in CAVAGE_ALGORITHMS:
-            raise SignatureError(f"unsupported signature algorithm {algorithm}")
         try:
-            signature = base64.b64decode(params["signature"], validate=True)
-            created = int(params["created"]) if "created" in params else None
-            expires = int(params["expires"]) if "expires" in params else None
+            decoded = base64.b64decode(encoded, validate=True)
         except ValueError as exc:
             raise SignatureError("malformed Signature header") from exc
-        default = "(created)" if created is not None and algorithm in (None, "hs2019") else "date"
-        covered = tuple(params.get("headers", default).lower().split())
-        return cls(params["keyId"], algorithm, covered, signature, created, expires)
+        return cls(key_id, algorithm, covered, decoded, created, expires)
 
     def check(self, method: str, headers: dict[str, str], body: bytes | None, now: float, max_skew: float) -> None:
         """Everything that can be refused before spending a key lookup."""

@@ -504,6 +504,23 @@ async def test_cavage_headers_in_unusual_spellings_verify(rsa_key):
     assert verified.key_id == quoted_key
 
 
+async def test_cavage_trailing_signature_is_read_like_the_rest(rsa_key):
+    """What precedes a trailing `signature` is read once per distinct value; a repeated parameter
+    still means its last value, and what cannot be split there is read the general way."""
+    private, public = rsa_key
+    headers = _signed(sign_cavage, "POST", INBOX, BODY, private)
+    head, _, signature = headers["Signature"].rpartition(',signature="')
+    for value in (headers["Signature"], f'{head},signature="AAAA",signature="{signature}'):
+        verified = await verify_request("POST", INBOX, {**headers, "Signature": value}, BODY, Keys(public), now=NOW)
+        assert verified.key_id == KEY_ID
+    for value, reason in ((f'{head},signature="{signature},signature="AAAA"', "does not verify"),
+                          (f',signature="{signature}', "malformed"),
+                          (f'{head},signature=""', "lacks keyId or signature"),
+                          (f'{head},signature="not base64!"', "malformed")):
+        with pytest.raises(SignatureError, match=reason):
+            await verify_request("POST", INBOX, {**headers, "Signature": value}, BODY, Keys(public), now=NOW)
+
+
 def test_plain_cavage_spelling_reads_as_the_general_parser_does():
     """The fast reading of the usual spelling agrees with the general one on everything it accepts."""
     import random
