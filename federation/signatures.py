@@ -689,6 +689,26 @@ def _lean_base_shape(members: tuple, params: dict[str, object]) -> tuple[tuple[s
     return tuple(names), f'"@signature-params": {inner}{serialized}'
 
 
+@lru_cache(maxsize=256)
+def _base_template(names: tuple[str, ...], method: str, target_uri: str) -> tuple[tuple[str, str | None], ...] | None:
+    """The lines of a lean signature base that depend only on the request's method and URL, made once:
+    per covered name, a derived component's whole line and None, or a header field's ``"name": ``
+    and its name. None when a derived value is one the lean path leaves to the library."""
+    derived = _url_components(method, target_uri)
+    if derived is None:
+        return None
+    lines: list[tuple[str, str | None]] = []
+    for name in names:
+        if name[0] == "@":
+            value = derived[name]
+            if not _printable_derived(value) or "\r" in value or "\n" in value:
+                return None
+            lines.append((f'"{name}": {value}', None))
+        else:
+            lines.append((f'"{name}": ', name))
+    return tuple(lines)
+
+
 @dataclass(slots=True)  # read-only by convention: one per request, where frozen costs more to build
 class _Rfc9421Signature:
     label: str
@@ -762,22 +782,17 @@ class _Rfc9421Signature:
         names = self.input.lean_names
         if names is None or not isinstance(self.signature_value, bytes):
             return None
-        derived = _url_components(method, target_uri)
-        if derived is None:
+        template = _base_template(names, method, target_uri)
+        if template is None:
             return None
         lines = []
-        for name in names:
-            if name[0] == "@":
-                value = derived[name]
-                if not _printable_derived(value):
+        for text, field in template:
+            if field is not None:
+                value = headers.get(field)
+                if value is None or not _printable_field(value) or "\r" in value or "\n" in value:
                     return None
-            else:
-                value = headers.get(name)
-                if value is None or not _printable_field(value):
-                    return None
-            if "\r" in value or "\n" in value:
-                return None
-            lines.append(f'"{name}": {value}')
+                text += value
+            lines.append(text)
         lines.append(self.input.params_line)
         base = "\n".join(lines)
         return base.encode("ascii") if base.isascii() else None
