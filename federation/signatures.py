@@ -699,7 +699,7 @@ def _base_template(names: tuple[str, ...], method: str, target_uri: str) -> tupl
         return None
     lines: list[tuple[str, str | None]] = []
     for name in names:
-        if name[0] == "@":
+        if name.startswith("@"):
             value = derived[name]
             if not _printable_derived(value) or "\r" in value or "\n" in value:
                 return None
@@ -743,20 +743,22 @@ class _Rfc9421Signature:
                    signature_member=signatures[label])
 
     def check(self, method: str, headers: dict[str, str], body: bytes | None, now: float, max_skew: float) -> None:
+        signature_input = self.input
+        covered = signature_input.covered
         for component in RFC9421_COMPONENTS:
-            if component not in self.covered:
+            if component not in covered:
                 raise SignatureError(f"signature must cover {component}")
-        if (method.upper() == "POST" or body) and "content-digest" not in self.covered:
+        if (method.upper() == "POST" or body) and "content-digest" not in covered:
             raise SignatureError("signature must cover content-digest")
-        if "content-digest" in self.covered:
+        if "content-digest" in covered:
             if "content-digest" not in headers:
                 raise SignatureError("Content-Digest header missing")
             _check_content_digest(headers["content-digest"], body or b"")
-        for name in self.covered:
+        for name in covered:
             if not name.startswith("@") and name not in headers:
                 raise SignatureError(f"signed header {name} missing")
-        _check_window(self.input.created, now, max_skew, "signature")
-        if self.input.expires is not None and self.input.expires < now:
+        _check_window(signature_input.created, now, max_skew, "signature")
+        if signature_input.expires is not None and signature_input.expires < now:
             raise SignatureError("signature has expired")
 
     def verifies(self, method: str, url: str, headers: dict[str, str], public_pem: str) -> bool:
