@@ -625,9 +625,6 @@ class _SignatureInput:
     covered: tuple[str, ...]
     created: int
     expires: int | None
-    # As parsed, for rebuilding the signature base.
-    members: tuple[tuple[object, dict[str, object]], ...]
-    params: dict[str, object]
     member: tuple  # as parsed, for the library's verifier
     # The lean signature base (None: the library builds it): the covered names and the last line.
     lean_names: tuple[str, ...] | None
@@ -660,8 +657,8 @@ def _signature_input(value: str, label: str) -> _SignatureInput:
     members = tuple(members)
     lean_names, params_line = _lean_base_shape(members, params)
     return _SignatureInput(key_id=keyid, alg=alg, covered=tuple(str(name) for name, _component_params in members),
-                           created=created, expires=expires, members=members, params=params,
-                           member=_signature_inputs(value)[label], lean_names=lean_names, params_line=params_line)
+                           created=created, expires=expires, member=_signature_inputs(value)[label],
+                           lean_names=lean_names, params_line=params_line)
 
 
 def _lean_base_shape(members: tuple, params: dict[str, object]) -> tuple[tuple[str, ...] | None, str | None]:
