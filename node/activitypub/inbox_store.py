@@ -53,7 +53,7 @@ def _db_row(activity: ReceivedActivity, key: int) -> list[Any]:
             raise InboxRefused(400, f"activity cannot be stored: {name} is longer than {limit} characters")
     try:
         values["document"] = _DOCUMENT.encoder(activity.document)
-    except (TypeError, ValueError) as exc:  # integers beyond 64 bits, lone surrogates…
+    except (TypeError, ValueError) as exc:  # lone surrogates, which json reads and orjson cannot write
         raise InboxRefused(400, f"activity cannot be stored: {str(exc)[:200]}") from None
     return [values[name] if name in values else _constant_default(name) for name in _INSERTED]
 

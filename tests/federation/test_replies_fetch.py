@@ -58,6 +58,14 @@ def origins():
         server.stop()
 
 
+def assert_linked(client, seen: dict, root: dict, parent_of: dict[str, dict]) -> None:
+    """Each reply in the context of ``seen`` (our copy of ``root``) answers its parent's copy here."""
+    here = {s["uri"]: s for s in client.status_context(seen["id"])["descendants"]}
+    here[root["uri"]] = seen
+    for uri, parent in parent_of.items():
+        assert here[uri]["in_reply_to_id"] == here[parent["uri"]]["id"], uri
+
+
 def descendants(client, status_id) -> list[str]:
     """The uris of a post's replies on the client's node (opening the thread, as an app does)."""
     return [s["uri"] for s in client.status_context(status_id)["descendants"]]
@@ -232,10 +240,7 @@ def test_replies_of_replies_are_fetched_through_the_thread(walker, node_b):
     seen = resolve_status(carol, root["uri"])
     assert descendants(carol, seen["id"]) == []
     wait_for(lambda: set(descendants(carol, seen["id"])) == set(parent_of), what="the whole thread on walker")
-    on_walker = {s["uri"]: s for s in carol.status_context(seen["id"])["descendants"]}
-    on_walker[root["uri"]] = seen
-    for uri, parent in parent_of.items():
-        assert on_walker[uri]["in_reply_to_id"] == on_walker[parent["uri"]]["id"], uri
+    assert_linked(carol, seen, root, parent_of)
 
 
 def test_a_thread_is_fetched_within_its_budget(node_b, reader):
@@ -302,10 +307,7 @@ def test_replies_below_replies_we_hold_are_fetched(walker, node_b):
     seen = resolve_status(carol, root["uri"])
     assert set(descendants(carol, seen["id"])) == {held["uri"], held_below["uri"]}
     wait_for(lambda: set(descendants(carol, seen["id"])) == set(parent_of), what="the replies below erin's")
-    on_walker = {s["uri"]: s for s in carol.status_context(seen["id"])["descendants"]}
-    on_walker[root["uri"]] = seen
-    for uri, parent in parent_of.items():
-        assert on_walker[uri]["in_reply_to_id"] == on_walker[parent["uri"]]["id"], uri
+    assert_linked(carol, seen, root, parent_of)
 
 
 def test_a_reply_we_hold_is_walked_once_per_cooldown(walker, origins):
