@@ -499,7 +499,10 @@ def parse_collection_page(doc: Any) -> RemoteCollectionPage:
 
 
 def nodeinfo(*, version: str, open_registrations: bool, users: int, active_month: int, active_halfyear: int,
-             local_posts: int, node_name: str, node_description: str) -> dict[str, Any]:
+             local_posts: int, node_name: str, node_description: str, mastodon_api: str) -> dict[str, Any]:
+    """NodeInfo 2.1. `software` says what the node is; `metadata.upstream` names the client API it
+    serves (Mastodon's, at version `mastodon_api`), the convention Mastodon forks use and generic
+    clients (megalodon's detector) read to pick their Mastodon driver."""
     return {
         "version": "2.1",
         "software": {"name": "vitascope", "version": version,
@@ -510,7 +513,8 @@ def nodeinfo(*, version: str, open_registrations: bool, users: int, active_month
         "openRegistrations": open_registrations,
         "usage": {"users": {"total": users, "activeMonth": active_month, "activeHalfyear": active_halfyear},
                   "localPosts": local_posts},
-        "metadata": {"nodeName": node_name, "nodeDescription": node_description},
+        "metadata": {"nodeName": node_name, "nodeDescription": node_description,
+                     "upstream": {"name": "mastodon", "version": mastodon_api}},
     }
 
 

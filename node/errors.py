@@ -51,6 +51,8 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
         if exc.status < 400 or not _wants_json(request):
             raise exc
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else _REASONS.get(exc.status, exc.reason)
+        if exc.status == 404 and request.match_info.route.resource is None:
+            message = "This API endpoint does not exist"  # no route matched: not a missing record
         return web.json_response({"error": message}, status=exc.status, headers=_keep_headers(exc))
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return web.json_response({"error": "Malformed request body"}, status=400)

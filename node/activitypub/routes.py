@@ -24,6 +24,7 @@ from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
 from node import __version__
 from node.activitypub import blocked_domains, delivery, inbox_store, process, render, resolve
 from node.activitypub.runtime import federation
+from node.api.instance import MASTODON_COMPAT
 from node.context import Node
 from node.errors import ApiError
 from node.models import Account, Follow, Mention, OutboxActivity, Status
@@ -128,7 +129,8 @@ async def nodeinfo(request: web.Request) -> web.Response:
     posts = await Status.filter(local=True, deleted_at=None, reblog_of_id=None).count()
     doc = ap.nodeinfo(version=__version__, open_registrations=node.config["registration.mode"] == "open",
                       users=users, active_month=month, active_halfyear=halfyear, local_posts=posts,
-                      node_name=node.config["server.name"], node_description=node.config["server.description"])
+                      node_name=node.config["server.name"], node_description=node.config["server.description"],
+                      mastodon_api=MASTODON_COMPAT)
     return web.Response(body=json.dumps(doc).encode(), headers={
         "Content-Type": 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'})
 

@@ -7,8 +7,11 @@ from node.models.media import MediaAttachment
 from node.models.moderation import AccountWarning, DomainBlock
 from node.models.markers import Marker
 from node.models.notifications import Notification
+from node.models.notification_policy import NotificationPermission, NotificationPolicy, NotificationRequest
 from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
 from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
+from node.models.scheduled import ScheduledStatus
+from node.models.suggestions import SuggestionDismissal
 from node.models.statuses import IdempotencyKey, Mention, Status, StatusEdit, StatusTag, Tag
 from node.models.trust import NodeTrust
 
@@ -17,5 +20,6 @@ __all__ = [
     "OAuthToken", "Block", "Bookmark", "Favourite", "Follow", "FollowRequest", "Mute", "IdempotencyKey",
     "Mention", "Status", "StatusEdit", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
-    "DomainBlock", "AccountWarning",
+    "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
+    "ScheduledStatus", "SuggestionDismissal",
 ]

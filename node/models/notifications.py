@@ -18,6 +18,8 @@ class Notification(SnowflakeModel):
     # moderation_warning: the strike it tells of (its `from_account` is the recipient, as Mastodon).
     account_warning = fields.ForeignKeyField("models.AccountWarning", related_name="notifications", null=True,
                                              on_delete=fields.CASCADE)
+    # Held back by the recipient's notification policy: listed only through its notification request.
+    filtered = fields.BooleanField(default=False)
 
     class Meta:
         table = "notifications"
