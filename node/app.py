@@ -10,6 +10,7 @@ import hashlib
 import importlib
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from aiohttp import web
@@ -27,9 +28,11 @@ log = logging.getLogger(__name__)
 ROUTE_MODULES = [
     "node.api.oauth",
     "node.api.instance",
+    "node.api.discovery",
     "node.api.accounts",
     "node.api.statuses",
     "node.api.timelines",
+    "node.api.notification_groups",
     "node.api.notifications",
     "node.api.media",
     "node.api.search",
@@ -54,7 +57,7 @@ PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generatio
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 
-CORS_PATHS = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo")
+CORS_PATHS = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo", "/.well-known/", "/nodeinfo")
 CORS_PREFLIGHT_PATHS = ("/api/", "/oauth/", "/.well-known/", "/nodeinfo")
 RATE_LIMITED_PATHS = ("/api/", "/oauth/")
 
@@ -128,6 +131,7 @@ async def start_services(config: Config) -> tuple[Node, object | None]:
     await db.connect(config.database_url)
     node = Node(config=config, urls=Urls(config.base_url), redis=redis_client(redis_url))
     node.extras["redis_url"] = redis_url
+    node.extras["started_at"] = datetime.now(timezone.utc)
     node.extras["identity"] = await asyncio.to_thread(load_identity, config)
     from arq import create_pool
 

@@ -64,7 +64,7 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
 
 def _wants_json(request: web.Request) -> bool:
     p = request.path
-    return p.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/", "/nodeinfo", "/users/",
+    return p.startswith(("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo", "/.well-known/", "/nodeinfo", "/users/",
                          "/inbox", "/actor", "/statuses/")) or "json" in request.headers.get("Accept", "")
 
 

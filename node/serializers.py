@@ -338,6 +338,24 @@ async def relationships(viewer: Account, targets: list[Account]) -> list[dict[st
     } for t in targets]
 
 
+GROUPABLE = ("favourite", "reblog", "follow", "admin.sign_up")
+GROUP_SPAN_HOURS = 12  # Mastodon's MAXIMUM_GROUP_SPAN_HOURS
+
+
+def group_key(n: Notification) -> str:
+    """Mastodon's grouping: favourites and boosts of one status, and follows (sign-ups), made within
+    the same 12-hour window share a group; everything else is a group of one. Derived from the row,
+    so a key names its members without being stored."""
+    if n.type in ("favourite", "reblog") and n.status_id:
+        prefix = f"{n.type}-{n.status_id}"
+    elif n.type in ("follow", "admin.sign_up"):
+        prefix = n.type
+    else:
+        return f"ungrouped-{n.id}"
+    hours = int(n.created_at.timestamp()) // 3600
+    return f"{prefix}-{hours - hours % GROUP_SPAN_HOURS}"
+
+
 async def notifications_json(node: Node, viewer: Account, notes: list[Notification]) -> list[dict[str, Any]]:
     await Notification.fetch_for_list(notes, "from_account", "status")
     statuses = [n.status for n in notes if n.status is not None]
@@ -356,7 +374,7 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             "id": str(n.id),
             "type": n.type,
             "created_at": iso(n.created_at),
-            "group_key": f"ungrouped-{n.id}",
+            "group_key": group_key(n),
             "account": account_json(node, n.from_account, counts[n.from_account_id]),
         }
         if n.type == "move" and "moved" in counts[n.from_account_id]:

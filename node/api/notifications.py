@@ -8,7 +8,7 @@ from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
 from node.errors import ApiError
 from node.models import Notification
-from node.params import read_params
+from node.params import Params, read_params
 from node.serializers import notifications_json
 
 routes = web.RouteTableDef()
@@ -19,15 +19,23 @@ routes = web.RouteTableDef()
 async def index(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
+    items = await paginate(listing(me, p), p, page_limit(request, p, 40))
+    return paged_json(request, await notifications_json(ctx(request), me, items), items)
+
+
+def listing(me, p: Params):
+    """The notifications a list shows (v1, and v2 before grouping): the `types`, `exclude_types`
+    and `account_id` filters; those the notification policy held back only with `include_filtered`."""
     query = Notification.filter(account_id=me.id, from_account__suspended_at=None)
+    if not p.bool("include_filtered", False):
+        query = query.filter(filtered=False)
     if p.list("types"):
         query = query.filter(type__in=p.list("types"))
     if p.list("exclude_types"):
         query = query.exclude(type__in=p.list("exclude_types"))
     if p.str("account_id"):
         query = query.filter(from_account_id=p.id("account_id"))
-    items = await paginate(query, p, page_limit(request, p, 40))
-    return paged_json(request, await notifications_json(ctx(request), me, items), items)
+    return query
 
 
 @routes.get("/api/v1/notifications/unread_count")
@@ -36,7 +44,7 @@ async def unread_count(request: web.Request) -> web.Response:
     from node.models import Marker
 
     marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
-    query = Notification.filter(account_id=request["account"].id)
+    query = Notification.filter(account_id=request["account"].id, filtered=False)
     if marker is not None and marker.last_read_id.isdigit():
         query = query.filter(id__gt=int(marker.last_read_id))
     return web.json_response({"count": await query.count()})

@@ -163,6 +163,7 @@ async def metadata(request: web.Request) -> web.Response:
         "authorization_endpoint": f"{base}/oauth/authorize",
         "token_endpoint": f"{base}/oauth/token",
         "revocation_endpoint": f"{base}/oauth/revoke",
+        "userinfo_endpoint": f"{base}/oauth/userinfo",
         "app_registration_endpoint": f"{base}/api/v1/apps",
         "scopes_supported": ALL_SCOPES,
         "response_types_supported": ["code"],
@@ -171,3 +172,18 @@ async def metadata(request: web.Request) -> web.Response:
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     })
+
+
+@routes.get("/oauth/userinfo")
+@routes.post("/oauth/userinfo")
+@scope(None)
+async def userinfo(request: web.Request) -> web.Response:
+    """OpenID Connect UserInfo (Mastodon 4.4): who signed in. Only a token granted `profile` itself
+    may ask (as Mastodon's `doorkeeper_authorize! :profile`), not one that merely reads."""
+    if "profile" not in request["token"].scopes.split():
+        raise ApiError(403, "This action is outside the authorized scopes")
+    node, account = ctx(request), request["account"]
+    avatar = node.urls.media(account.avatar_path) if account.avatar_path else f"{node.urls.base}/static/avatar.png"
+    return web.json_response({"iss": node.urls.base + "/", "sub": account.uri, "name": account.display_name,
+                              "preferred_username": account.username,
+                              "profile": account.url or node.urls.profile(account.username), "picture": avatar})

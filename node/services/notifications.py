@@ -7,7 +7,8 @@ from node.models import Account, Block, Follow, Mute, Notification, Status
 
 
 async def notify(node: Node, recipient: Account, sender: Account, kind: str, status: Status | None = None) -> Notification | None:
-    """Notify a local account, unless it is its own action or it muted/blocked the sender."""
+    """Notify a local account, unless it is its own action, it muted/blocked the sender or its
+    notification policy drops it (or holds it back as a notification request)."""
     if recipient.domain is not None or recipient.id == sender.id or sender.suspended_at is not None:
         return None
     if sender.silenced_at is not None and not kind.startswith("admin.") and \
@@ -17,9 +18,23 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
         return None
     if await Mute.filter(account_id=recipient.id, target_id=sender.id, notifications=True).exists():
         return None
-    note = await Notification.create(account=recipient, from_account=sender, type=kind, status=status)
+    from node.services.notification_policy import hold, verdict
+
+    decided = await verdict(recipient, sender, kind, status)
+    if decided == "drop":
+        return None
+    note = await Notification.create(account=recipient, from_account=sender, type=kind, status=status,
+                                     filtered=decided == "filter")
+    if note.filtered:  # shown only through its notification request, never streamed
+        await hold(recipient, sender, status)
+        return note
     from node.serializers import notifications_json
 
     payload = (await notifications_json(node, recipient, [note]))[0]
     await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", payload)
     return note
+
+
+async def dismiss_group(recipient: Account, ids: list[int]) -> None:
+    """Dismiss a notification group (v2): all its notifications."""
+    await Notification.filter(account_id=recipient.id, id__in=ids).delete()

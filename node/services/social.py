@@ -122,3 +122,10 @@ async def mute(account: Account, target: Account, notifications: bool = True) ->
 
 async def unmute(account: Account, target: Account) -> None:
     await Mute.filter(account_id=account.id, target_id=target.id).delete()
+
+
+async def dismiss_suggestion(account: Account, target: Account) -> None:
+    """`DELETE /api/v1/suggestions/:id`: never suggest this account to this one again."""
+    from node.models import SuggestionDismissal
+
+    await SuggestionDismissal.get_or_create(account_id=account.id, target_id=target.id)

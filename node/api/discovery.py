@@ -1,0 +1,260 @@
+"""What apps call to fill their explore and profile screens: trends, follow suggestions, the profile
+directory, familiar followers, per-account featured tags / lists / identity proofs, the about
+page's extended description, oEmbed and translation. Registered before `node.api.accounts`, whose
+`/accounts/{id}` would take `familiar_followers`."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlparse
+
+from aiohttp import web
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from node.api.common import ctx, get_account, path_id, viewer, visible_status
+from node.auth import scope
+from node.errors import ApiError
+from node.models import Account, Favourite, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
+from node.params import parse_id, read_params
+from node.serializers import accounts_many, iso, statuses_json
+from node.services.social import dismiss_suggestion
+from node.services.visibility import hidden_account_ids
+
+routes = web.RouteTableDef()
+
+TREND_WINDOW = timedelta(days=7)
+TREND_CANDIDATES = 1000  # newest public videos of the window that are ranked
+
+
+def _offset_limit(request: web.Request, p, default: int, maximum: int) -> tuple[int, int]:
+    return (p.int("offset", 0, minimum=0, clamp=True),
+            p.int("limit", default, minimum=1, maximum=maximum, clamp=True))
+
+
+def _public_videos(since: datetime):
+    """Public original posts with a video, by accounts in good standing, local and remote."""
+    return Status.filter(visibility="public", reblog_of_id=None, deleted_at=None, created_at__gte=since,
+                         account__suspended_at=None, account__silenced_at=None,
+                         media__type="video").distinct()
+
+
+async def _counts(model_query, column: str) -> dict[int, int]:
+    rows = await model_query.group_by(column).annotate(n=Count("id")).values(column, "n")
+    return {r[column]: r["n"] for r in rows}
+
+
+@routes.get("/api/v1/trends/statuses")
+@scope("read:statuses", optional=True)
+async def trending_statuses(request: web.Request) -> web.Response:
+    """The window's most favourited and boosted public videos (until the For You ranking exists)."""
+    p = await read_params(request)
+    offset, limit = _offset_limit(request, p, 20, 40)
+    me = viewer(request)
+    query = _public_videos(datetime.now(timezone.utc) - TREND_WINDOW)
+    hidden = await hidden_account_ids(me)
+    if hidden:
+        query = query.exclude(account_id__in=hidden)
+    ids = list(await query.order_by("-id").limit(TREND_CANDIDATES).values_list("id", flat=True))
+    favs = await _counts(Favourite.filter(status_id__in=ids), "status_id")
+    boosts = await _counts(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
+    score = {i: favs.get(i, 0) + boosts.get(i, 0) for i in ids}
+    ranked = sorted((i for i in ids if score[i] > 0), key=lambda i: (score[i], i), reverse=True)[offset:offset + limit]
+    rows = {s.id: s for s in await Status.filter(id__in=ranked)}
+    return web.json_response(await statuses_json(ctx(request), me, [rows[i] for i in ranked if i in rows]))
+
+
+@routes.get("/api/v1/trends/tags")
+@routes.get("/api/v1/trends")
+@scope("read", optional=True)
+async def trending_tags(request: web.Request) -> web.Response:
+    """Hashtags of the window's public posts by how many posts used them, with Mastodon's 7-day history."""
+    p = await read_params(request)
+    offset, limit = _offset_limit(request, p, 10, 20)
+    now = datetime.now(timezone.utc)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=6)
+    rows = await (StatusTag.filter(status__visibility="public", status__deleted_at=None, status__created_at__gte=since,
+                                   status__account__suspended_at=None, status__account__silenced_at=None)
+                  .limit(20_000).values("tag__name", "status_id", "status__account_id", "status__created_at"))
+    uses: dict[str, dict[int, set]] = defaultdict(lambda: defaultdict(set))
+    accounts: dict[str, dict[int, set]] = defaultdict(lambda: defaultdict(set))
+    for row in rows:
+        day = (today - row["status__created_at"].astimezone(timezone.utc)
+               .replace(hour=0, minute=0, second=0, microsecond=0)).days
+        uses[row["tag__name"]][day].add(row["status_id"])
+        accounts[row["tag__name"]][day].add(row["status__account_id"])
+    ranked = sorted(uses, key=lambda t: (sum(len(v) for v in uses[t].values()), t), reverse=True)[offset:offset + limit]
+    node = ctx(request)
+    return web.json_response([{
+        "name": name, "url": node.urls.tag(name),
+        "history": [{"day": str(int((today - timedelta(days=d)).timestamp())), "uses": str(len(uses[name][d])),
+                     "accounts": str(len(accounts[name][d]))} for d in range(7)],
+    } for name in ranked])
+
+
+@routes.get("/api/v1/trends/links")
+@scope("read", optional=True)
+async def trending_links(request: web.Request) -> web.Response:
+    """Posts here are videos, without link previews: nothing to rank."""
+    return web.json_response([])
+
+
+@routes.get("/api/v2/suggestions")
+@scope("read")
+async def suggestions(request: web.Request) -> web.Response:
+    """Mastodon's Suggestion entities: first accounts that people the viewer follows follow
+    (`friends_of_friends`), then the most followed local accounts (`most_followed`); never the
+    viewer, whom it follows or asked to, blocked or muted accounts, or dismissed suggestions."""
+    me = request["account"]
+    p = await read_params(request)
+    limit = p.int("limit", 40, minimum=1, maximum=80, clamp=True)
+    excluded = {me.id} | set(await hidden_account_ids(me))
+    excluded |= set(await Follow.filter(account_id=me.id).values_list("target_id", flat=True))
+    excluded |= set(await FollowRequest.filter(account_id=me.id).values_list("target_id", flat=True))
+    excluded |= set(await SuggestionDismissal.filter(account_id=me.id).values_list("target_id", flat=True))
+    followed = list(await Follow.filter(account_id=me.id).values_list("target_id", flat=True))
+    picks: list[tuple[int, str]] = []
+    if followed:
+        for row in await (Follow.filter(account_id__in=followed).exclude(target_id__in=list(excluded))
+                          .group_by("target_id").annotate(n=Count("id")).order_by("-n").limit(limit)
+                          .values("target_id", "n")):
+            picks.append((row["target_id"], "friends_of_friends"))
+    chosen = {i for i, _ in picks} | excluded
+    for row in await (Follow.filter(target__domain=None).exclude(target_id__in=list(chosen))
+                      .group_by("target_id").annotate(n=Count("id")).order_by("-n").limit(limit)
+                      .values("target_id", "n")):
+        picks.append((row["target_id"], "most_followed"))
+    good = {a.id: a for a in await Account.filter(id__in=[i for i, _ in picks], discoverable=True, deleted_at=None,
+                                                   suspended_at=None, silenced_at=None)}
+    picks = [(i, source) for i, source in picks if i in good][:limit]
+    rendered = await accounts_many(ctx(request), [good[i] for i, _ in picks])
+    return web.json_response([{"source": "past_interactions" if source == "friends_of_friends" else "global",
+                               "sources": [source], "account": account}
+                              for (_i, source), account in zip(picks, rendered)])
+
+
+@routes.delete("/api/v1/suggestions/{id}")
+@scope("write")
+async def dismiss(request: web.Request) -> web.Response:
+    target = await get_account(path_id(request))
+    await dismiss_suggestion(request["account"], target)
+    return web.json_response({})
+
+
+@routes.get("/api/v1/directory")
+@scope("read:accounts", optional=True)
+async def directory(request: web.Request) -> web.Response:
+    """Discoverable accounts in good standing; `order=active` (latest post first, the default) or
+    `new`; `local=true` for this node's only."""
+    p = await read_params(request)
+    offset, limit = _offset_limit(request, p, 40, 80)
+    order = p.str("order", "active") or "active"
+    if order not in ("active", "new"):
+        raise ApiError(422, "Validation failed: order must be active or new")
+    query = Account.filter(discoverable=True, deleted_at=None, suspended_at=None, silenced_at=None,
+                           moved_to_id=None)
+    if p.bool("local", False):
+        query = query.filter(domain=None)
+    hidden = await hidden_account_ids(viewer(request))
+    if hidden:
+        query = query.exclude(id__in=hidden)
+    if order == "active":
+        query = query.filter(last_status_at__not_isnull=True).order_by("-last_status_at", "-id")
+    else:
+        query = query.order_by("-id")
+    return web.json_response(await accounts_many(ctx(request), list(await query.offset(offset).limit(limit))))
+
+
+@routes.get("/api/v1/accounts/familiar_followers")
+@scope("read:follows")
+async def familiar_followers(request: web.Request) -> web.Response:
+    """For each `id[]`: the accounts the viewer follows that follow it."""
+    me = request["account"]
+    p = await read_params(request)
+    ids = [parse_id(i) for i in p.list("id")][:40]
+    hidden = set(await hidden_account_ids(me))
+    mine = list(await Follow.filter(account_id=me.id).values_list("target_id", flat=True))
+    by_target: dict[int, list[int]] = {i: [] for i in ids}
+    if mine and ids:
+        for row in await Follow.filter(target_id__in=ids, account_id__in=mine).order_by("-id").values("target_id",
+                                                                                                         "account_id"):
+            if row["account_id"] not in hidden:
+                by_target[row["target_id"]].append(row["account_id"])
+    accounts = {a.id: a for a in await Account.filter(id__in={a for v in by_target.values() for a in v},
+                                                      deleted_at=None, suspended_at=None)}
+    rendered = {int(a["id"]): a for a in await accounts_many(ctx(request), list(accounts.values()))}
+    return web.json_response([{"id": str(i), "accounts": [rendered[a] for a in by_target[i] if a in rendered]}
+                              for i in ids])
+
+
+@routes.get("/api/v1/accounts/{id}/featured_tags")
+@scope("read:accounts", optional=True)
+async def account_featured_tags(request: web.Request) -> web.Response:
+    """Featuring hashtags on a profile is not offered here: every profile features none."""
+    await get_account(path_id(request))
+    return web.json_response([])
+
+
+@routes.get("/api/v1/accounts/{id}/identity_proofs")
+@scope("read:accounts", optional=True)
+async def identity_proofs(request: web.Request) -> web.Response:
+    """Gone from Mastodon since 3.5, where it answers an empty list too."""
+    await get_account(path_id(request))
+    return web.json_response([])
+
+
+@routes.get("/api/v1/accounts/{id}/lists")
+@scope("read:lists")
+async def account_lists(request: web.Request) -> web.Response:
+    """The viewer's lists that contain the account: there are no lists on this node yet, so none."""
+    await get_account(path_id(request))
+    return web.json_response([])
+
+
+@routes.get("/api/v1/instance/extended_description")
+async def extended_description(request: web.Request) -> web.Response:
+    """The about page's text: `server.extended_description` (else the description), paragraphs
+    split on blank lines; dated from when the node started with it."""
+    node = ctx(request)
+    text = node.config["server.extended_description"] or node.config["server.description"]
+    content = "".join(f"<p>{html.escape(part.strip())}</p>" for part in text.split("\n\n") if part.strip())
+    return web.json_response({"updated_at": iso(node.extras["started_at"]), "content": content})
+
+
+@routes.get("/api/oembed")
+async def oembed(request: web.Request) -> web.Response:
+    """oEmbed for a public or unlisted local post, given its page URL or id URI."""
+    node = ctx(request)
+    p = await read_params(request)
+    url = p.str("url", required=True, max_len=2048) or ""
+    segment = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
+    status = None
+    if segment.isdigit() and len(segment) <= 19:
+        status = await Status.get_or_none(Q(url=url) | Q(uri=url), id=int(segment), local=True, deleted_at=None,
+                                          visibility__in=["public", "unlisted"]).prefetch_related("account")
+    if status is None or status.account.suspended_at is not None:
+        raise ApiError(404, "Record not found")
+    width = p.int("maxwidth", 400, minimum=100, maximum=1000, clamp=True)
+    height = p.int("maxheight", None, minimum=100, maximum=2000, clamp=True)
+    page = status.url or node.urls.status_page(status.account.username, status.id)
+    frame = (f'<iframe src="{html.escape(page)}" class="vitascope-embed" style="max-width: 100%; border: 0" '
+             f'width="{width}"{f" height={chr(34)}{height}{chr(34)}" if height else ""} allowfullscreen="allowfullscreen">'
+             "</iframe>")
+    account = status.account
+    return web.json_response({
+        "type": "rich", "version": "1.0", "title": f"New post by {account.display_name or account.username}",
+        "author_name": account.display_name or account.username, "author_url": account.url or account.uri,
+        "provider_name": node.config.domain, "provider_url": node.urls.base + "/", "cache_age": 86400,
+        "html": frame, "width": width, "height": height})
+
+
+@routes.post("/api/v1/statuses/{id}/translate")
+@scope("read:statuses")
+async def translate(request: web.Request) -> web.Response:
+    """No translation service is configured (the instance says `translation.enabled: false`). As
+    Mastodon then: 404 after the usual visibility check, with a message saying why."""
+    await visible_status(request, path_id(request))
+    raise ApiError(404, "Translation is not available on this server")
