@@ -31,6 +31,7 @@ ROUTE_MODULES = [
     "node.api.discovery",
     "node.api.accounts",
     "node.api.statuses",
+    "node.api.scheduled_statuses",
     "node.api.timelines",
     "node.api.notification_groups",
     "node.api.notifications",
@@ -52,7 +53,7 @@ ROUTE_MODULES = [
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
 PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation_collector", "node.generation_worker",
-                              "node.activitypub.runtime"]
+                              "node.activitypub.runtime", "node.scheduled_publisher"]
 
 UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 

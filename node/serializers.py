@@ -304,6 +304,18 @@ async def status_edits_json(node: Node, status: Status) -> list[dict[str, Any]]:
     return out
 
 
+async def scheduled_status_json(node: Node, row) -> dict[str, Any]:
+    """Mastodon's ScheduledStatus: when, what will be posted, and its media."""
+    ids = [int(m) for m in row.params.get("media_ids") or []]
+    media = {m.id: m for m in await MediaAttachment.filter(id__in=ids)} if ids else {}
+    params = {"text": "", "poll": None, "media_ids": [], "sensitive": False, "spoiler_text": "", "visibility": "public",
+              "in_reply_to_id": None, "language": None, "application_id": None, "scheduled_at": None,
+              "idempotency": None, "with_rate_limit": False, **row.params}
+    params["visibility"] = params["visibility"] or "public"
+    return {"id": str(row.id), "scheduled_at": iso(row.scheduled_at), "params": params,
+            "media_attachments": [media_json(node, media[i]) for i in ids if i in media]}
+
+
 def status_source_json(status: Status) -> dict[str, Any]:
     """`GET /source`: what an edit starts from. Remote posts have no source: their HTML, as Mastodon."""
     return {"id": str(status.id), "text": status.text if status.local else status.content,

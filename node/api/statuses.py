@@ -10,8 +10,8 @@ from node.auth import scope
 from node.errors import ApiError, unprocessable
 from node.models import Favourite, Status
 from node.params import Params, parse_id, read_params
-from node.serializers import accounts_many, status_edits_json, status_json, status_source_json, statuses_json
-from node.services import statuses as service
+from node.serializers import accounts_many, scheduled_status_json, status_edits_json, status_json, status_source_json, statuses_json
+from node.services import scheduled_statuses as scheduled, statuses as service
 from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
@@ -22,6 +22,15 @@ routes = web.RouteTableDef()
 async def create(request: web.Request) -> web.Response:
     p = await read_params(request)
     media_ids = [parse_id(m, "media_ids") for m in p.list("media_ids")]
+    when = scheduled.parse_time(p.str("scheduled_at", max_len=64)) if p.str("scheduled_at") else None
+    if when is not None and not scheduled.is_due_now(ctx(request), when):
+        row = await scheduled.schedule(ctx(request), request["user"], when, {
+            "text": p.str("status", "", max_len=100_000) or "", "visibility": p.str("visibility"),
+            "spoiler_text": p.str("spoiler_text", "", max_len=10_000) or "", "sensitive": p.bool("sensitive", False),
+            "in_reply_to_id": p.id("in_reply_to_id"), "media_ids": media_ids, "language": p.str("language", max_len=16),
+            "remix_of_id": p.id("remix_of_id"), "remixable": p.bool("remixable", True),
+            "application_id": str(request["token"].application_id) if request["token"].application_id else None})
+        return web.json_response(await scheduled_status_json(ctx(request), row))
     status = await service.create_status(
         ctx(request), request["user"], text=p.str("status", "", max_len=100_000) or "",
         visibility=p.str("visibility"), spoiler_text=p.str("spoiler_text", "", max_len=10_000) or "",
