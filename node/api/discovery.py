@@ -161,11 +161,15 @@ async def directory(request: web.Request) -> web.Response:
     hidden = await hidden_account_ids(viewer(request))
     if hidden:
         query = query.exclude(id__in=hidden)
-    if order == "active":
-        query = query.filter(last_status_at__not_isnull=True).order_by("-last_status_at", "-id")
-    else:
-        query = query.order_by("-id")
-    return web.json_response(await accounts_many(ctx(request), list(await query.offset(offset).limit(limit))))
+    if order == "new":
+        rows = list(await query.order_by("-id").offset(offset).limit(limit))
+    else:  # latest post first, accounts that never posted last (NULLS LAST on every database)
+        posted = query.filter(last_status_at__not_isnull=True)
+        rows = list(await posted.order_by("-last_status_at", "-id").offset(offset).limit(limit))
+        if len(rows) < limit:
+            skip = max(0, offset - await posted.count())
+            rows += await query.filter(last_status_at=None).order_by("-id").offset(skip).limit(limit - len(rows))
+    return web.json_response(await accounts_many(ctx(request), rows))
 
 
 @routes.get("/api/v1/accounts/familiar_followers")
