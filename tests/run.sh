@@ -18,6 +18,9 @@ echo "== installing Python packages"
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e '.[generation,test]'
 
+echo "== installing the pinned JavaScript clients (masto.js, megalodon) for tests/api/test_js_clients.py"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== import layers"
 .venv/bin/lint-imports
 

@@ -102,15 +102,10 @@ async def trending_links(request: web.Request) -> web.Response:
     return web.json_response([])
 
 
-@routes.get("/api/v2/suggestions")
-@scope("read")
-async def suggestions(request: web.Request) -> web.Response:
-    """Mastodon's Suggestion entities: first accounts that people the viewer follows follow
+async def _suggested(me: Account, limit: int) -> list[tuple[Account, str]]:
+    """Accounts to follow, with why: first those people the viewer follows follow
     (`friends_of_friends`), then the most followed local accounts (`most_followed`); never the
     viewer, whom it follows or asked to, blocked or muted accounts, or dismissed suggestions."""
-    me = request["account"]
-    p = await read_params(request)
-    limit = p.int("limit", 40, minimum=1, maximum=80, clamp=True)
     excluded = {me.id} | set(await hidden_account_ids(me))
     excluded |= set(await Follow.filter(account_id=me.id).values_list("target_id", flat=True))
     excluded |= set(await FollowRequest.filter(account_id=me.id).values_list("target_id", flat=True))
@@ -129,11 +124,28 @@ async def suggestions(request: web.Request) -> web.Response:
         picks.append((row["target_id"], "most_followed"))
     good = {a.id: a for a in await Account.filter(id__in=[i for i, _ in picks], discoverable=True, deleted_at=None,
                                                    suspended_at=None, silenced_at=None)}
-    picks = [(i, source) for i, source in picks if i in good][:limit]
-    rendered = await accounts_many(ctx(request), [good[i] for i, _ in picks])
+    return [(good[i], source) for i, source in picks if i in good][:limit]
+
+
+@routes.get("/api/v2/suggestions")
+@scope("read")
+async def suggestions(request: web.Request) -> web.Response:
+    """Mastodon's Suggestion entities."""
+    p = await read_params(request)
+    picks = await _suggested(request["account"], p.int("limit", 40, minimum=1, maximum=80, clamp=True))
+    rendered = await accounts_many(ctx(request), [a for a, _ in picks])
     return web.json_response([{"source": "past_interactions" if source == "friends_of_friends" else "global",
                                "sources": [source], "account": account}
-                              for (_i, source), account in zip(picks, rendered)])
+                              for (_a, source), account in zip(picks, rendered)])
+
+
+@routes.get("/api/v1/suggestions")
+@scope("read")
+async def suggestions_v1(request: web.Request) -> web.Response:
+    """The v1 form (deprecated by Mastodon, still called): the accounts alone."""
+    p = await read_params(request)
+    picks = await _suggested(request["account"], p.int("limit", 40, minimum=1, maximum=80, clamp=True))
+    return web.json_response(await accounts_many(ctx(request), [a for a, _ in picks]))
 
 
 @routes.delete("/api/v1/suggestions/{id}")
