@@ -45,18 +45,18 @@ async def verdict(recipient: Account, sender: Account, kind: str, status: Status
         return "accept"
     if await NotificationPermission.filter(account_id=recipient.id, from_account_id=sender.id).exists():
         return "accept"
-    follows_sender = await Follow.filter(account_id=recipient.id, target_id=sender.id).exists()
     matched = []
-    if not follows_sender:
-        matched.append(policy.for_not_following)
     if not await Follow.filter(account_id=sender.id, target_id=recipient.id).exists():
         matched.append(policy.for_not_followers)
-    if sender.created_at > datetime.now(timezone.utc) - NEW_ACCOUNT_AGE:
-        matched.append(policy.for_new_accounts)
-    if kind == "mention" and status is not None and status.visibility == "direct" and not follows_sender:
-        matched.append(policy.for_private_mentions)
-    if sender.silenced_at is not None:
-        matched.append(policy.for_limited_accounts)
+    if not await Follow.filter(account_id=recipient.id, target_id=sender.id).exists():
+        # the other rules are about strangers: whom the recipient follows always passes them
+        matched.append(policy.for_not_following)
+        if sender.created_at > datetime.now(timezone.utc) - NEW_ACCOUNT_AGE:
+            matched.append(policy.for_new_accounts)
+        if kind == "mention" and status is not None and status.visibility == "direct":
+            matched.append(policy.for_private_mentions)
+        if sender.silenced_at is not None:
+            matched.append(policy.for_limited_accounts)
     for strictest in ("drop", "filter"):
         if strictest in matched:
             return strictest
