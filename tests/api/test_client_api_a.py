@@ -73,17 +73,28 @@ def test_startup_sweep_every_new_endpoint_answers_200_with_mastodons_shape(node)
         assert r.status_code == 200, f"{method} {path}: {r.status_code} {r.text}"
         return r.json()
 
-    grouped = ok("GET", "/api/v2/notifications")
-    assert grouped.keys() >= {"accounts", "statuses", "notification_groups"}
+    assert ok("GET", "/api/v2/notifications") == {"accounts": [], "statuses": [], "notification_groups": []}
     assert ok("GET", "/api/v2/notifications/unread_count") == {"count": 0}
+    other.post(f"/api/v1/accounts/{me}/follow")
+    grouped = ok("GET", "/api/v2/notifications")
+    assert [a["id"] for a in grouped["accounts"]] == [other.me["id"]] and ACCOUNT_KEYS <= grouped["accounts"][0].keys()
+    group = grouped["notification_groups"][0]
+    assert GROUP_KEYS <= group.keys() and group["type"] == "follow"
+    assert ok("GET", f"/api/v2/notifications/{group['group_key']}")["notification_groups"][0]["group_key"] == \
+        group["group_key"]
+    assert [a["id"] for a in ok("GET", f"/api/v2/notifications/{group['group_key']}/accounts")] == [other.me["id"]]
+    assert ok("GET", "/api/v2/notifications/unread_count") == {"count": 1}
     assert POLICY_V2_KEYS <= ok("GET", "/api/v2/notifications/policy").keys()
     assert POLICY_V1_KEYS <= ok("GET", "/api/v1/notifications/policy").keys()
     assert POLICY_V2_KEYS <= ok("PATCH", "/api/v2/notifications/policy", json={"for_new_accounts": "accept"}).keys()
+    assert POLICY_V1_KEYS <= ok("PATCH", "/api/v1/notifications/policy", json={"filter_new_accounts": False}).keys()
     assert ok("GET", "/api/v1/notifications/requests") == []
     assert ok("GET", "/api/v1/notifications/requests/merged") == {"merged": True}
     assert isinstance(ok("GET", "/api/v1/trends/tags"), list)
     assert isinstance(ok("GET", "/api/v1/trends/statuses"), list)
     assert ok("GET", "/api/v1/trends/links") == []
+    assert isinstance(ok("GET", "/api/v1/trends"), list)
+    assert isinstance(ok("GET", "/api/v1/suggestions"), list)
     suggestions = ok("GET", "/api/v2/suggestions")
     assert all({"source", "sources", "account"} <= s.keys() for s in suggestions)
     assert ok("DELETE", f"/api/v1/suggestions/{other.me['id']}") == {}
@@ -185,6 +196,16 @@ def test_notification_policy_filters_into_requests_and_accepting_lets_them_throu
     assert me.notification_requests() == []
     bad = api.patch("/api/v2/notifications/policy", json={"for_not_following": "maybe"})
     assert bad.status_code == 422
+    # private mentions from strangers only: a public mention passes, a direct one waits
+    me.update_notifications_policy(for_not_following="accept", for_private_mentions="filter")
+    whisperer = node.mastodon()
+    whisperer.status_post(f"@{me.vs_username} in public")
+    whisperer.status_post(f"@{me.vs_username} just you", visibility="direct")
+    from_whisperer = [n for n in me.notifications() if n["account"]["id"] == whisperer.me()["id"]]
+    assert [n["status"]["visibility"] for n in from_whisperer] == ["public"]
+    assert [r["account"]["id"] for r in me.notification_requests()] == [whisperer.me()["id"]]
+    me.dismiss_notification_request(me.notification_requests()[0]["id"])
+    assert me.notification_requests() == [] and me.notifications_policy()["summary"]["pending_notifications_count"] == 0
 
 
 def test_trending_statuses_are_recent_public_videos_by_interactions(node, tmp_path):
