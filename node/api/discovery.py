@@ -256,9 +256,9 @@ async def oembed(request: web.Request) -> web.Response:
     width = p.int("maxwidth", 400, minimum=100, maximum=1000, clamp=True)
     height = p.int("maxheight", None, minimum=100, maximum=2000, clamp=True)
     page = status.url or node.urls.status_page(status.account.username, status.id)
+    sized = f'width="{width}"' + (f' height="{height}"' if height else "")
     frame = (f'<iframe src="{html.escape(page)}" class="vitascope-embed" style="max-width: 100%; border: 0" '
-             f'width="{width}"{f" height={chr(34)}{height}{chr(34)}" if height else ""} allowfullscreen="allowfullscreen">'
-             "</iframe>")
+             f'{sized} allowfullscreen="allowfullscreen"></iframe>')
     account = status.account
     return web.json_response({
         "type": "rich", "version": "1.0", "title": f"New post by {account.display_name or account.username}",
