@@ -179,17 +179,18 @@ def _grouping(p: Params):
 
 
 def _members(me: Account, key: str):
-    """The query for every notification of a group, from its key (see serializers.group_key)."""
+    """The query for every notification of a group, from its key (see serializers.group_key): the
+    list's own query (`listing`, unfiltered by parameters) narrowed to the group."""
+    everything = listing(me, Params({}))
     prefix, _, rest = key.partition("-")
     if prefix == "ungrouped":
-        return Notification.filter(account_id=me.id, filtered=False, id=parse_id(rest))
+        return everything.filter(id=parse_id(rest))
     parts = key.rsplit("-", 1)
-    if len(parts) != 2 or not parts[1].isdigit():
+    if len(parts) != 2 or not parts[1].isdigit() or len(parts[1]) > 7:  # hours since 1970: 7 digits until 3110
         raise ApiError(404, "Record not found")
     head, hours = parts[0], int(parts[1])
     start = datetime.fromtimestamp(hours * 3600, timezone.utc)
-    query = Notification.filter(account_id=me.id, filtered=False, from_account__suspended_at=None,
-                                created_at__gte=start, created_at__lt=start + timedelta(hours=GROUP_SPAN_HOURS))
+    query = everything.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=GROUP_SPAN_HOURS))
     kind, _, status_id = head.partition("-")
     if kind in ("favourite", "reblog") and status_id:
         return query.filter(type=kind, status_id=parse_id(status_id))

@@ -156,8 +156,8 @@ def test_grouped_notifications_through_mastodon_py(node):
         page = requests.get(page.headers["Link"].split(">")[0].lstrip("<"),
                             headers={"Authorization": f"Bearer {author.access_token}"})
     assert seen == [g["group_key"] for g in result["notification_groups"]]
-    missing = api.get("/api/v2/notifications/favourite-1-0")
-    assert missing.status_code == 404
+    for missing in ("favourite-1-0", "follow-99999999999", "ungrouped-x", "nonsense", "mention-1-5"):
+        assert api.get(f"/api/v2/notifications/{missing}").status_code == 404, missing
     author.dismiss_grouped_notification(favourites["group_key"])
     assert "favourite" not in {g["type"] for g in author.grouped_notifications()["notification_groups"]}
 
