@@ -1,10 +1,13 @@
 """Tortoise models, one aggregate per module. Only node.services writes them."""
 
 from node.models.accounts import Account, User
+from node.models.conversations import Conversation
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
+from node.models.filters import Filter, FilterKeyword, FilterStatus
 from node.models.generation import CopyrightOptOut, GenerationCredits, GenerationJob, PromptRefusal
 from node.models.media import MediaAttachment
 from node.models.moderation import AccountWarning, DomainBlock
+from node.models.lists import ListAccount, UserList
 from node.models.markers import Marker
 from node.models.notifications import Notification
 from node.models.notification_policy import NotificationPermission, NotificationPolicy, NotificationRequest
@@ -21,5 +24,6 @@ __all__ = [
     "Mention", "Status", "StatusEdit", "StatusTag", "Tag", "GenerationJob", "GenerationCredits", "CopyrightOptOut",
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
-    "ScheduledStatus", "SuggestionDismissal",
+    "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
+    "Conversation",
 ]
