@@ -51,8 +51,17 @@ def bearer_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
-    # Browsers cannot set headers on WebSockets; Mastodon accepts the token in the query there.
-    return request.query.get("access_token") or None
+    # Browsers cannot set headers on WebSockets; Mastodon accepts the token in the query there, or as
+    # the requested subprotocol (masto.js's default), which node.api.streaming then echoes back.
+    return request.query.get("access_token") or websocket_protocol_token(request)
+
+
+def websocket_protocol_token(request: web.Request) -> str | None:
+    """The first subprotocol a WebSocket handshake asks for, which Mastodon reads as the access token."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return None
+    first = request.headers.get("Sec-WebSocket-Protocol", "").split(",")[0].strip()
+    return first or None
 
 
 async def load_token(request: web.Request) -> OAuthToken | None:

@@ -9,8 +9,11 @@ from typing import Any, Iterable
 from tortoise.functions import Count
 
 from node.context import Node
-from node.models import (Account, Block, Bookmark, Favourite, Follow, FollowRequest, MediaAttachment, Mention,
-                         Mute, Notification, Status, StatusEdit, StatusTag)
+from node.models import (Account, Block, Bookmark, Conversation, Favourite, Filter, FilterKeyword, FilterStatus, Follow,
+                         FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
+                         UserList)
+from node.services.filters import ActiveFilters, hides
+from node.text import html_to_text
 
 
 def iso(value: datetime | None) -> str | None:
@@ -170,11 +173,18 @@ def application_json(app) -> dict[str, Any] | None:
 
 
 class StatusRenderer:
-    """Renders a page of statuses for one viewer with grouped queries."""
+    """Renders a page of statuses for one viewer with grouped queries.
 
-    def __init__(self, node: Node, viewer: Account | None):
+    The viewer's filters are matched here, once per page: each status carries its FilterResults in
+    `filtered`, and with a `context` (home, notifications, public, thread, account) the statuses a
+    `hide` filter of that context matches are left out (never the viewer's own). Their ids are kept in
+    `hidden_ids` so a caller can drop what wraps them (a notification)."""
+
+    def __init__(self, node: Node, viewer: Account | None, context: str | None = None):
         self.node = node
         self.viewer = viewer
+        self.context = context
+        self.hidden_ids: set[int] = set()
 
     async def render(self, statuses: list[Status]) -> list[dict[str, Any]]:
         if not statuses:
@@ -212,7 +222,28 @@ class StatusRenderer:
             self.reblogged = set(await Status.filter(account_id=vid, reblog_of_id__in=ids, deleted_at=None).values_list("reblog_of_id", flat=True))
             self.bookmarked = set(await Bookmark.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
             self.muted = set(await Mute.filter(account_id=vid, target_id__in=list(accounts)).values_list("target_id", flat=True))
-        return [self._one(s) for s in statuses]
+        self.filter_results: dict[int, list[dict[str, Any]]] = {}
+        if self.viewer is not None:
+            active = await ActiveFilters.load(self.viewer.id, ids)
+            if active.rules:
+                self._match_filters(active, statuses)
+        return [self._one(s) for s in statuses if s.id not in self.hidden_ids]
+
+    def _match_filters(self, active: ActiveFilters, statuses: list[Status]) -> None:
+        """FilterResults per status (a reblog by what it reblogs), and the ids a `hide` filter removes."""
+        for s in statuses:
+            proper = s.reblog_of if s.reblog_of_id and s.reblog_of is not None else s
+            text = "\n\n".join([proper.spoiler_text, html_to_text(proper.content)]
+                                 + [m["description"] or "" for m in self.media[proper.id]])
+            matches = active.match(text, [s.id] + ([proper.id] if proper is not s else []))
+            if not matches:
+                continue
+            results = [{"filter": filter_json(f), "keyword_matches": kw, "status_matches": st} for f, kw, st in matches]
+            self.filter_results[s.id] = results
+            if proper is not s:
+                self.filter_results[proper.id] = results
+            if hides(matches, self.context) and proper.account_id != self.viewer.id:
+                self.hidden_ids.add(s.id)
 
     def _one(self, s: Status) -> dict[str, Any]:
         reblog = self._one(s.reblog_of) if s.reblog_of_id and s.reblog_of is not None else None
@@ -249,7 +280,7 @@ class StatusRenderer:
             "muted": s.account_id in self.muted,
             "bookmarked": s.id in self.bookmarked,
             "pinned": False,
-            "filtered": [],
+            "filtered": self.filter_results.get(s.id, []),
             "vitascope": {
                 "remixable": s.remixable,
                 "remix_of_id": str(s.remix_of_id) if s.remix_of_id else None,
@@ -264,9 +295,11 @@ async def _grouped(query, column: str) -> dict[int, int]:
     return {r[column]: r["n"] for r in rows}
 
 
-async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status]) -> list[dict[str, Any]]:
+async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
+                        context: str | None = None) -> list[dict[str, Any]]:
+    """A page of statuses; with a filter `context`, without those the viewer's `hide` filters remove."""
     await Status.fetch_for_list(statuses, "account", "reblog_of")
-    return await StatusRenderer(node, viewer).render(statuses)
+    return await StatusRenderer(node, viewer, context).render(statuses)
 
 
 async def status_json(node: Node, viewer: Account | None, status: Status) -> dict[str, Any]:
@@ -371,7 +404,10 @@ def group_key(n: Notification) -> str:
 async def notifications_json(node: Node, viewer: Account, notes: list[Notification]) -> list[dict[str, Any]]:
     await Notification.fetch_for_list(notes, "from_account", "status")
     statuses = [n.status for n in notes if n.status is not None]
-    rendered = {s["id"]: s for s in await statuses_json(node, viewer, statuses)} if statuses else {}
+    rendered = {s["id"]: s for s in await statuses_json(node, viewer, statuses, context="notifications")} \
+        if statuses else {}
+    # A notification about a status a `hide` filter removes goes with it.
+    notes = [n for n in notes if n.status_id is None or n.status is None or str(n.status_id) in rendered]
     accounts = {n.from_account_id: n.from_account for n in notes}
     counts = await account_counts(accounts.values())
     warning_ids = [n.account_warning_id for n in notes if n.account_warning_id]
@@ -397,3 +433,63 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             item["moderation_warning"] = warnings[n.account_warning_id]
         out.append(item)
     return out
+
+
+def filter_json(f: Filter, keywords: list[FilterKeyword] | None = None,
+                statuses: list[FilterStatus] | None = None) -> dict[str, Any]:
+    """Mastodon's Filter; `keywords` and `statuses` only where the rules were asked for (the filters
+    API), not inside a status's FilterResult."""
+    data: dict[str, Any] = {"id": str(f.id), "title": f.title, "context": list(f.context),
+                            "expires_at": iso(f.expires_at), "filter_action": f.action}
+    if keywords is not None:
+        data["keywords"] = [filter_keyword_json(k) for k in keywords]
+    if statuses is not None:
+        data["statuses"] = [filter_status_json(s) for s in statuses]
+    return data
+
+
+def filter_keyword_json(k: FilterKeyword) -> dict[str, Any]:
+    return {"id": str(k.id), "keyword": k.keyword, "whole_word": k.whole_word}
+
+
+def filter_status_json(s: FilterStatus) -> dict[str, Any]:
+    return {"id": str(s.id), "status_id": str(s.status_id)}
+
+
+async def filters_json(filters: list[Filter]) -> list[dict[str, Any]]:
+    """Filters with their keywords and statuses, in two queries."""
+    ids = [f.id for f in filters]
+    keywords: dict[int, list[FilterKeyword]] = {i: [] for i in ids}
+    statuses: dict[int, list[FilterStatus]] = {i: [] for i in ids}
+    if ids:
+        for k in await FilterKeyword.filter(custom_filter_id__in=ids).order_by("id"):
+            keywords[k.custom_filter_id].append(k)
+        for s in await FilterStatus.filter(custom_filter_id__in=ids).order_by("id"):
+            statuses[s.custom_filter_id].append(s)
+    return [filter_json(f, keywords[f.id], statuses[f.id]) for f in filters]
+
+
+def v1_filter_json(k: FilterKeyword) -> dict[str, Any]:
+    """The v1 view: one keyword with its filter's settings (`custom_filter` loaded)."""
+    f = k.custom_filter
+    return {"id": str(k.id), "phrase": k.keyword, "context": list(f.context), "whole_word": k.whole_word,
+            "expires_at": iso(f.expires_at), "irreversible": f.action == "hide"}
+
+
+def list_json(lst: UserList) -> dict[str, Any]:
+    return {"id": str(lst.id), "title": lst.title, "replies_policy": lst.replies_policy, "exclusive": lst.exclusive}
+
+
+async def conversations_json(node: Node, viewer: Account, rows: list[Conversation]) -> list[dict[str, Any]]:
+    """Mastodon's Conversation: the other participants (the viewer alone when it wrote to itself),
+    unread, and the last status as the viewer sees it."""
+    await Conversation.fetch_for_list(rows, "last_status")
+    wanted = {i for r in rows for i in r.participant_ids}
+    people = {a.id: a for a in await Account.filter(id__in=wanted)} if wanted else {}
+    counts = await account_counts([viewer, *people.values()])
+    rendered = {a.id: account_json(node, a, counts[a.id]) for a in [viewer, *people.values()]}
+    statuses = [r.last_status for r in rows if r.last_status is not None]
+    last = {s["id"]: s for s in await statuses_json(node, viewer, statuses)} if statuses else {}
+    return [{"id": str(r.id), "unread": r.unread,
+             "accounts": [rendered[i] for i in r.participant_ids if i in rendered] or [rendered[viewer.id]],
+             "last_status": last.get(str(r.last_status_id))} for r in rows]

@@ -147,7 +147,7 @@ async def account_statuses(request: web.Request) -> web.Response:
     if p.bool("pinned", False):
         return web.json_response([])
     items = await paginate(query, p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items), items)
+    return paged_json(request, await statuses_json(ctx(request), me, items, context="account"), items)
 
 
 async def _follow_list(request: web.Request, *, followers: bool) -> web.Response:
@@ -312,12 +312,8 @@ async def preferences(request: web.Request) -> web.Response:
                               "reading:expand:spoilers": False})
 
 
-@routes.get("/api/v1/filters")
-@routes.get("/api/v2/filters")
-@routes.get("/api/v1/lists")
 @routes.get("/api/v1/followed_tags")
 @routes.get("/api/v1/announcements")
-@routes.get("/api/v1/conversations")
 @routes.get("/api/v1/domain_blocks")
 @routes.get("/api/v1/endorsements")
 @routes.get("/api/v1/featured_tags")

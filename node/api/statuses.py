@@ -128,8 +128,8 @@ async def context(request: web.Request) -> web.Response:
         # As Mastodon 4.4: a signed-in user's view of a remote thread fetches the replies its server
         # lists that never reached us (in the background, at most once per cooldown).
         await fetch_replies(node, status)
-    return web.json_response({"ancestors": await statuses_json(node, me, ancestors),
-                              "descendants": await statuses_json(node, me, descendants)})
+    return web.json_response({"ancestors": await statuses_json(node, me, ancestors, context="thread"),
+                              "descendants": await statuses_json(node, me, descendants, context="thread")})
 
 
 @routes.post("/api/v1/statuses/{id}/favourite")

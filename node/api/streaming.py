@@ -11,30 +11,48 @@ import logging
 from aiohttp import WSMsgType, web
 
 from node.api.common import ctx
-from node.auth import grants, load_token
+from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
+from node.models import UserList
+from node.params import parse_id
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 PUBLIC_STREAMS = ("public", "public:local", "public:remote", "public:media", "public:local:media",
                   "public:remote:media", "hashtag", "hashtag:local")
-USER_STREAMS = ("user", "user:notification")
+USER_STREAMS = ("user", "user:notification", "direct", "list")
 HEARTBEAT_SECONDS = 15
 
 
-def channels_for(request: web.Request, stream: str, tag: str | None) -> tuple[list[str], list[str]]:
-    """(Redis channels, the `stream` array clients see) for one subscription."""
+def _require(request: web.Request, scope: str) -> int:
+    """The signed-in account's id, with the scope its token needs for a private stream."""
     token = request.get("token")
+    if token is None or request.get("account") is None:
+        raise ApiError(401, "Missing access token")
+    if not grants(token.scopes, scope):
+        raise ApiError(403, "This action is outside the authorized scopes")
+    return request["account"].id
+
+
+async def channels_for(request: web.Request, stream: str, params: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(Redis channels, the `stream` array clients see) for one subscription. `params`: `tag` for
+    hashtag streams, `list` (an id of the viewer's own list) for list streams."""
     if stream in USER_STREAMS:
-        if token is None or request.get("account") is None:
-            raise ApiError(401, "Missing access token")
-        needed = "read:notifications" if stream == "user:notification" else "read:statuses"
-        if not grants(token.scopes, needed):
-            raise ApiError(403, "This action is outside the authorized scopes")
-        account_id = request["account"].id
-        channel = f"user:{account_id}" if stream == "user" else f"user:notification:{account_id}"
+        account_id = _require(request, "read:notifications" if stream == "user:notification" else "read:statuses")
+        if stream == "list":
+            list_id = params.get("list")
+            try:
+                owned = list_id is not None and await UserList.filter(id=parse_id(list_id), account_id=account_id).exists()
+            except ApiError:
+                owned = False
+            if not owned:
+                raise ApiError(404, "Not authorized to stream this list")
+            return [f"vitascope:stream:list:{list_id}"], [stream, str(list_id)]
+        channel = {"user": f"user:{account_id}", "user:notification": f"user:notification:{account_id}",
+                   "direct": f"direct:{account_id}"}[stream]
         return [f"vitascope:stream:{channel}"], [stream]
+    tag = params.get("tag")
     if stream in ("hashtag", "hashtag:local"):
         if not tag:
             raise ApiError(400, "tag is required for hashtag streams")
@@ -43,6 +61,16 @@ def channels_for(request: web.Request, stream: str, tag: str | None) -> tuple[li
         base = stream.replace(":media", "")
         return [f"vitascope:stream:{base}"], [stream]
     raise ApiError(400, f"Unknown stream type {stream}")
+
+
+def _params(source) -> dict[str, str]:
+    """`tag` and `list` of a query string or a subscribe message (list ids may come as numbers)."""
+    out = {}
+    for key in ("tag", "list"):
+        value = source.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            out[key] = str(value)
+    return out
 
 
 @routes.get("/api/v1/streaming/health")
@@ -56,26 +84,23 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await load_token(request)
     if request.headers.get("Upgrade", "").lower() != "websocket":
         raise ApiError(400, "Use a WebSocket, or the Server-Sent Events endpoints under /api/v1/streaming/")
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024)
-    await ws.prepare(request)
+    # A token sent as the subprotocol is echoed back as the one chosen, as Mastodon's server does:
+    # browsers (and masto.js) drop a socket whose server chose none.
+    protocol = websocket_protocol_token(request)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024,
+                               protocols=(protocol,) if protocol else ())
     pubsub = ctx(request).redis.pubsub()
     names: dict[str, list[str]] = {}
 
-    async def subscribe(stream: str, tag: str | None) -> None:
+    async def subscribe(stream: str, params: dict[str, str]) -> None:
         try:
-            channels, label = channels_for(request, stream, tag)
+            channels, label = await channels_for(request, stream, params)
         except ApiError as exc:
             await ws.send_json({"error": exc.message, "status": exc.status})
             return
         for c in channels:
             names[c] = label
         await pubsub.subscribe(*channels)
-
-    first = request.query.get("stream")
-    if first:
-        await subscribe(first, request.query.get("tag"))
-    else:
-        await pubsub.subscribe("vitascope:stream:__idle__")
 
     async def pump() -> None:
         async for message in pubsub.listen():
@@ -85,8 +110,25 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             event = json.loads(message["data"])
             await ws.send_str(json.dumps({"stream": names.get(channel, []), **event}))
 
-    pump_task = asyncio.create_task(pump())
+    pump_task = None
     try:
+        # The stream named in the query is subscribed before the handshake completes, so a client that
+        # sees the socket open gets every later event of it.
+        first, refused = request.query.get("stream"), None
+        channels, label = ["vitascope:stream:__idle__"], []
+        if first:
+            try:
+                channels, label = await channels_for(request, first, _params(request.query))
+            except ApiError as exc:
+                refused = exc
+                channels, label = ["vitascope:stream:__idle__"], []
+        await pubsub.subscribe(*channels)
+        names.update({c: label for c in channels})
+        await ws.prepare(request)
+        if refused is not None:
+            await ws.send_json({"error": refused.message, "status": refused.status})
+
+        pump_task = asyncio.create_task(pump())
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -97,25 +139,26 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 continue
             if not isinstance(command, dict):
                 continue
-            stream, tag = command.get("stream"), command.get("tag")
+            stream = command.get("stream")
             if command.get("type") == "subscribe" and isinstance(stream, str):
-                await subscribe(stream, tag if isinstance(tag, str) else None)
+                await subscribe(stream, _params(command))
             elif command.get("type") == "unsubscribe" and isinstance(stream, str):
                 try:
-                    channels, _ = channels_for(request, stream, tag if isinstance(tag, str) else None)
+                    channels, _ = await channels_for(request, stream, _params(command))
                 except ApiError:
                     continue
                 await pubsub.unsubscribe(*channels)
     finally:
-        pump_task.cancel()
-        await asyncio.gather(pump_task, return_exceptions=True)
+        if pump_task is not None:
+            pump_task.cancel()
+            await asyncio.gather(pump_task, return_exceptions=True)
         await pubsub.aclose()
     return ws
 
 
 async def _sse(request: web.Request, stream: str) -> web.StreamResponse:
     await load_token(request)
-    channels, _ = channels_for(request, stream, request.query.get("tag"))
+    channels, _ = await channels_for(request, stream, _params(request.query))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -147,5 +190,6 @@ def _sse_route(path: str, stream: str):
 
 for _path, _stream in (("user", "user"), ("user/notification", "user:notification"), ("public", "public"),
                        ("public/local", "public:local"), ("public/remote", "public:remote"),
-                       ("hashtag", "hashtag"), ("hashtag/local", "hashtag:local")):
+                       ("hashtag", "hashtag"), ("hashtag/local", "hashtag:local"), ("list", "list"),
+                       ("direct", "direct")):
     _sse_route(f"/api/v1/streaming/{_path}", _stream)

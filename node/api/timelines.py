@@ -1,4 +1,5 @@
-"""Home, public and hashtag timelines, computed by query (no fan-out tables to keep in sync)."""
+"""Home, public and hashtag timelines, computed by query (no fan-out tables to keep in sync). List
+timelines are in node.api.lists."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from node.auth import scope
 from node.models import Follow, Status
 from node.params import read_params
 from node.serializers import statuses_json
+from node.services.lists import exclusive_member_ids
 from node.services.visibility import hidden_account_ids
 
 routes = web.RouteTableDef()
@@ -28,11 +30,11 @@ async def home(request: web.Request) -> web.Response:
     query = (Status.filter(deleted_at=None, account__suspended_at=None, reblog_of__account__suspended_at=None)
              .filter(Q(account_id=me.id) | Q(account_id__in=following, visibility__in=["public", "unlisted", "private"])
                      | Q(mentions__account_id=me.id, account__silenced_at=None))
-             .exclude(account_id__in=await hidden_account_ids(me)))
+             .exclude(account_id__in=await hidden_account_ids(me) + await exclusive_member_ids(me.id)))
     if no_reblogs:
         query = query.exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
     items = await paginate(query.distinct(), p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items), items)
+    return paged_json(request, await statuses_json(ctx(request), me, items, context="home"), items)
 
 
 def _public_query(p) -> Status:
@@ -55,7 +57,7 @@ async def public(request: web.Request) -> web.Response:
     me = viewer(request)
     query = _public_query(p).exclude(account_id__in=await hidden_account_ids(me))
     items = await paginate(query, p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items), items)
+    return paged_json(request, await statuses_json(ctx(request), me, items, context="public"), items)
 
 
 @routes.get("/api/v1/timelines/tag/{hashtag}")
@@ -71,4 +73,4 @@ async def tag(request: web.Request) -> web.Response:
         query = query.exclude(id__in=Status.filter(status_tags__tag__name=name.lower()).values_list("id", flat=True))
     query = query.exclude(account_id__in=await hidden_account_ids(me))
     items = await paginate(query, p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items), items)
+    return paged_json(request, await statuses_json(ctx(request), me, items, context="public"), items)

@@ -9,6 +9,7 @@ from node.context import Node
 from node.errors import ApiError
 from node.ids import new_id
 from node.models import Account, Block, Follow, FollowRequest, Mute
+from node.services.lists import forget_relationship
 from node.services.notifications import notify
 
 
@@ -74,6 +75,7 @@ async def reject(node: Node, target: Account, requester_id: int) -> None:
     if req is None:
         raise ApiError(404, "Record not found")
     await req.delete()
+    await forget_relationship(requester_id, target.id)
     await node.emit("follow.rejected", request=req, account=await Account.get(id=requester_id), target=target)
 
 
@@ -84,6 +86,7 @@ async def unfollow(node: Node, account: Account, target: Account) -> None:
         await row.delete()
     if req is not None:
         await req.delete()
+    await forget_relationship(account.id, target.id)
     if row is not None or req is not None:
         await node.emit("follow.undone", uri=(row or req).uri, account=account, target=target)
 
@@ -96,6 +99,8 @@ async def block(node: Node, account: Account, target: Account, *, uri: str | Non
         await Follow.filter(account_id=target.id, target_id=account.id).delete()
         await FollowRequest.filter(account_id=account.id, target_id=target.id).delete()
         await FollowRequest.filter(account_id=target.id, target_id=account.id).delete()
+        await forget_relationship(account.id, target.id)
+        await forget_relationship(target.id, account.id)
         rid = new_id()
         blk, created = await Block.get_or_create(
             account=account, target=target,

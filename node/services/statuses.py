@@ -14,6 +14,7 @@ from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
                          Mention, Status, StatusEdit, StatusTag, Tag, User)
 from node.models.statuses import VISIBILITIES
+from node.services import conversations, lists
 from node.services.media import parse_focus
 from node.services.notifications import notify
 from node.services.visibility import can_see
@@ -147,17 +148,20 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
     listening = await listened_streams(node, await status_streams(status, tags))
     if listening:  # rendering costs a dozen queries: only for someone who will see it
         await node.stream(listening, "update", await status_json(node, None, status))
+    if status.visibility == "direct":
+        await conversations.add_status(node, status, mentioned)
     await node.emit("status.created", status=status)
 
 
 async def status_streams(status: Status, tags: list[str]) -> list[str]:
-    """The streams that show a status: its author's and local followers' homes, and for public posts
-    the public and hashtag timelines (not for a silenced author)."""
+    """The streams that show a status: its author's and local followers' homes (not of those who put
+    the author in an exclusive list), the lists it shows in, and for public posts the public and
+    hashtag timelines (not for a silenced author)."""
     author = status.account
     streams = [f"user:{author.id}"] if author.domain is None else []
     if status.visibility != "direct":
-        followers = await Follow.filter(target_id=author.id, account__domain=None).values_list("account_id", flat=True)
-        streams += [f"user:{fid}" for fid in followers]
+        streams += await follower_streams(author.id)
+        streams += await lists.list_streams(status)
     if status.visibility == "public" and status.reblog_of_id is None and author.silenced_at is None:
         streams.append("public")
         streams.append("public:local" if author.domain is None else "public:remote")
@@ -165,6 +169,13 @@ async def status_streams(status: Status, tags: list[str]) -> list[str]:
         if author.domain is None:
             streams += [f"hashtag:local:{t}" for t in tags]
     return streams
+
+
+async def follower_streams(author_id: int) -> list[str]:
+    """The home streams of the author's local followers, less those whose exclusive lists hold it."""
+    followers = await Follow.filter(target_id=author_id, account__domain=None).values_list("account_id", flat=True)
+    exclusive = await lists.exclusive_owner_ids(author_id) if followers else set()
+    return [f"user:{fid}" for fid in followers if fid not in exclusive]
 
 
 async def listened_streams(node: Node, streams: list[str]) -> list[str]:
@@ -332,6 +343,7 @@ async def mark_deleted(node: Node, status: Status) -> None:
         from node.models import Notification
 
         await Notification.filter(status_id=status.id).delete()
+        await conversations.status_deleted(status)
     await node.stream(["public", "public:local", "public:remote", f"user:{status.account_id}"], "delete", str(status.id))
 
 
@@ -372,9 +384,8 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
     await notify(node, author, account, "reblog", status)
     from node.serializers import status_json
 
-    followers = await Follow.filter(target_id=account.id, account__domain=None).values_list("account_id", flat=True)
-    await node.stream([f"user:{account.id}"] + [f"user:{f}" for f in followers], "update",
-                      await status_json(node, None, boost))
+    streams = [f"user:{account.id}", *await follower_streams(account.id), *await lists.list_streams(boost)]
+    await node.stream(streams, "update", await status_json(node, None, boost))
     await node.emit("reblog.created", status=boost)
     return boost
 
