@@ -23,6 +23,7 @@ async def own_conversation(request: web.Request) -> Conversation:
 
 
 @routes.get("/api/v1/conversations")
+@routes.get("/api/v1/conversations/")  # Mastodon.py asks with the slash; Rails answers both
 @scope("read:statuses")
 async def index(request: web.Request) -> web.Response:
     """Newest activity first; the cursors are last status ids (as Mastodon's)."""

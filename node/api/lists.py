@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 
 from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id
 from node.auth import scope
@@ -121,17 +121,19 @@ async def timeline(request: web.Request) -> web.Response:
     following = [f["target_id"] for f in follows]
     followed_members = [i for i in member_ids if i in set(following)]
     no_reblogs = [f["target_id"] for f in follows if not f["show_reblogs"]]
+    # Replies to the owner and self-replies always show (authors are followed members, so the
+    # `followed` and `list` targets include them); other replies as the policy says.
+    replies = Q(in_reply_to_account_id=None) | Q(in_reply_to_account_id=me.id)
     if lst.replies_policy == "followed":
-        reply_targets = following + [me.id]
+        replies |= Q(in_reply_to_account_id__in=following)
     elif lst.replies_policy == "list":
-        reply_targets = member_ids + [me.id]
+        replies |= Q(in_reply_to_account_id__in=member_ids)
     else:
-        reply_targets = [me.id]
+        for member in followed_members:
+            replies |= Q(account_id=member, in_reply_to_account_id=member)
     query = (Status.filter(deleted_at=None, account__suspended_at=None, reblog_of__account__suspended_at=None,
                            account_id__in=followed_members, visibility__in=["public", "unlisted", "private"])
-             .filter(Q(in_reply_to_account_id=None) | Q(in_reply_to_account_id__in=reply_targets)
-                     | Q(in_reply_to_account_id=F("account_id")))
-             .exclude(account_id__in=await hidden_account_ids(me)))
+             .filter(replies).exclude(account_id__in=await hidden_account_ids(me)))
     if no_reblogs:
         query = query.exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
     items = await paginate(query, p, page_limit(request, p))

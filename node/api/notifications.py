@@ -54,9 +54,10 @@ async def unread_count(request: web.Request) -> web.Response:
 @scope("read:notifications")
 async def show(request: web.Request) -> web.Response:
     note = await Notification.get_or_none(id=path_id(request), account_id=request["account"].id)
-    if note is None:
+    rendered = await notifications_json(ctx(request), request["account"], [note]) if note is not None else []
+    if not rendered:  # unknown, or about a status the viewer's `hide` filters remove
         raise ApiError(404, "Record not found")
-    return web.json_response((await notifications_json(ctx(request), request["account"], [note]))[0])
+    return web.json_response(rendered[0])
 
 
 @routes.post("/api/v1/notifications/clear")

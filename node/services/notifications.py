@@ -30,8 +30,9 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
         return note
     from node.serializers import notifications_json
 
-    payload = (await notifications_json(node, recipient, [note]))[0]
-    await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", payload)
+    rendered = await notifications_json(node, recipient, [note])
+    if rendered:  # none when a `hide` filter of the recipient removes its status
+        await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", rendered[0])
     return note
 
 
