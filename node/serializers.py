@@ -12,8 +12,7 @@ from node.context import Node
 from node.models import (Account, Block, Bookmark, Conversation, Favourite, Filter, FilterKeyword, FilterStatus, Follow,
                          FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
                          UserList)
-from node.services.filters import ActiveFilters, hides
-from node.text import html_to_text
+from node.services import filters as filter_rules
 
 
 def iso(value: datetime | None) -> str | None:
@@ -177,14 +176,12 @@ class StatusRenderer:
 
     The viewer's filters are matched here, once per page: each status carries its FilterResults in
     `filtered`, and with a `context` (home, notifications, public, thread, account) the statuses a
-    `hide` filter of that context matches are left out (never the viewer's own). Their ids are kept in
-    `hidden_ids` so a caller can drop what wraps them (a notification)."""
+    `hide` filter of that context matches are left out (never the viewer's own)."""
 
     def __init__(self, node: Node, viewer: Account | None, context: str | None = None):
         self.node = node
         self.viewer = viewer
         self.context = context
-        self.hidden_ids: set[int] = set()
 
     async def render(self, statuses: list[Status]) -> list[dict[str, Any]]:
         if not statuses:
@@ -222,28 +219,11 @@ class StatusRenderer:
             self.reblogged = set(await Status.filter(account_id=vid, reblog_of_id__in=ids, deleted_at=None).values_list("reblog_of_id", flat=True))
             self.bookmarked = set(await Bookmark.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
             self.muted = set(await Mute.filter(account_id=vid, target_id__in=list(accounts)).values_list("target_id", flat=True))
-        self.filter_results: dict[int, list[dict[str, Any]]] = {}
-        if self.viewer is not None:
-            active = await ActiveFilters.load(self.viewer.id, ids)
-            if active.rules:
-                self._match_filters(active, statuses)
-        return [self._one(s) for s in statuses if s.id not in self.hidden_ids]
-
-    def _match_filters(self, active: ActiveFilters, statuses: list[Status]) -> None:
-        """FilterResults per status (a reblog by what it reblogs), and the ids a `hide` filter removes."""
-        for s in statuses:
-            proper = s.reblog_of if s.reblog_of_id and s.reblog_of is not None else s
-            text = "\n\n".join([proper.spoiler_text, html_to_text(proper.content)]
-                                 + [m["description"] or "" for m in self.media[proper.id]])
-            matches = active.match(text, [s.id] + ([proper.id] if proper is not s else []))
-            if not matches:
-                continue
-            results = [{"filter": filter_json(f), "keyword_matches": kw, "status_matches": st} for f, kw, st in matches]
-            self.filter_results[s.id] = results
-            if proper is not s:
-                self.filter_results[proper.id] = results
-            if hides(matches, self.context) and proper.account_id != self.viewer.id:
-                self.hidden_ids.add(s.id)
+        rendered = [self._one(s) for s in statuses]
+        if self.viewer is None:
+            return rendered
+        active = await filter_rules.ActiveFilters.load(self.viewer.id, ids)
+        return filter_rules.apply(active, rendered, self.context, self.viewer.id)
 
     def _one(self, s: Status) -> dict[str, Any]:
         reblog = self._one(s.reblog_of) if s.reblog_of_id and s.reblog_of is not None else None
@@ -280,7 +260,7 @@ class StatusRenderer:
             "muted": s.account_id in self.muted,
             "bookmarked": s.id in self.bookmarked,
             "pinned": False,
-            "filtered": self.filter_results.get(s.id, []),
+            "filtered": [],
             "vitascope": {
                 "remixable": s.remixable,
                 "remix_of_id": str(s.remix_of_id) if s.remix_of_id else None,

@@ -15,6 +15,7 @@ from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
 from node.models import UserList
 from node.params import parse_id
+from node.services.filters import ActiveFilters, apply, status_ids_of
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -73,6 +74,19 @@ def _params(source) -> dict[str, str]:
     return out
 
 
+async def for_subscriber(request: web.Request, label: list[str], event: dict) -> dict | None:
+    """The event as this subscriber gets it. Statuses (rendered once for all) get the viewer's
+    FilterResults, and none is sent that a `hide` filter removes from the timeline the stream
+    shows, as in paged timelines. Notifications were rendered for their recipient already."""
+    account = request.get("account")
+    if account is None or event.get("event") not in ("update", "status.update") or not label:
+        return event
+    status = json.loads(event["payload"])
+    context = "public" if label[0].startswith(("public", "hashtag")) else "home"
+    kept = apply(await ActiveFilters.load(account.id, status_ids_of([status])), [status], context, account.id)
+    return {**event, "payload": json.dumps(kept[0])} if kept else None
+
+
 @routes.get("/api/v1/streaming/health")
 async def health(request: web.Request) -> web.Response:
     return web.Response(text="OK")
@@ -106,9 +120,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         async for message in pubsub.listen():
             if message.get("type") != "message":
                 continue
-            channel = message["channel"].decode()
-            event = json.loads(message["data"])
-            await ws.send_str(json.dumps({"stream": names.get(channel, []), **event}))
+            label = names.get(message["channel"].decode(), [])
+            event = await for_subscriber(request, label, json.loads(message["data"]))
+            if event is not None:
+                await ws.send_str(json.dumps({"stream": label, **event}))
 
     pump_task = None
     try:
@@ -158,20 +173,22 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 async def _sse(request: web.Request, stream: str) -> web.StreamResponse:
     await load_token(request)
-    channels, _ = await channels_for(request, stream, _params(request.query))
+    channels, label = await channels_for(request, stream, _params(request.query))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    await response.write(b":)\n\n")
     pubsub = ctx(request).redis.pubsub()
-    await pubsub.subscribe(*channels)
     try:
+        await pubsub.subscribe(*channels)  # before the first bytes: a client that read them misses nothing
+        await response.prepare(request)
+        await response.write(b":)\n\n")
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
             if message is None:
                 await response.write(b":thump\n\n")
                 continue
-            event = json.loads(message["data"])
+            event = await for_subscriber(request, label, json.loads(message["data"]))
+            if event is None:
+                continue
             payload = event["payload"]
             await response.write(f"event: {event['event']}\ndata: {payload}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):

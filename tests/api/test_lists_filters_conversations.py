@@ -289,3 +289,22 @@ def test_streaming_token_as_subprotocol_with_list_direct_and_notification_stream
             assert bad.value.status == 401
 
     asyncio.run(run())
+
+
+def test_streams_apply_the_subscribers_filters(node):
+    alice, bob = node.mastodon(), node.mastodon()
+    alice.account_follow(bob.me()["id"])
+    alice.create_filter_v2("quiet", ["home"], "hide", keywords_attributes=[{"keyword": "secret"}])
+    alice.create_filter_v2("careful", ["home"], "warn", keywords_attributes=[{"keyword": "careful"}])
+
+    async def run():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(_stream_url(node, "stream=user"), protocols=[alice.access_token]) as ws:
+                hidden = await asyncio.to_thread(bob.status_post, "a secret plan")
+                warned = await asyncio.to_thread(bob.status_post, "be careful")
+                event = await _next_event(ws, lambda m: m.get("event") == "update")
+                status = json.loads(event["payload"])  # events arrive in order: the hidden one never came
+                assert status["id"] == warned["id"] and status["id"] != hidden["id"]
+                assert [r["filter"]["title"] for r in status["filtered"]] == ["careful"]
+
+    asyncio.run(run())
