@@ -12,7 +12,8 @@ from node.context import Node
 from node.models import (Account, Block, Bookmark, Conversation, Favourite, Filter, FilterKeyword, FilterStatus, Follow,
                          FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
                          UserList)
-from node.services import filters as filter_rules
+from node.services.filters import ActiveFilters, hides
+from node.text import html_to_text
 
 
 def iso(value: datetime | None) -> str | None:
@@ -222,8 +223,8 @@ class StatusRenderer:
         rendered = [self._one(s) for s in statuses]
         if self.viewer is None:
             return rendered
-        active = await filter_rules.ActiveFilters.load(self.viewer.id, ids)
-        return filter_rules.apply(active, rendered, self.context, self.viewer.id)
+        active = await ActiveFilters.load(self.viewer.id, ids)
+        return apply_filters(active, rendered, self.context, self.viewer.id)
 
     def _one(self, s: Status) -> dict[str, Any]:
         reblog = self._one(s.reblog_of) if s.reblog_of_id and s.reblog_of is not None else None
@@ -268,6 +269,39 @@ class StatusRenderer:
                 "remixes_count": self.remix_counts.get(s.id, 0),
             },
         }
+
+
+def status_ids_of(statuses: list[dict[str, Any]]) -> list[int]:
+    """The ids of rendered statuses and of those they reblog (what status filters are looked up by)."""
+    ids = []
+    for s in statuses:
+        ids.append(int(s["id"]))
+        if s.get("reblog"):
+            ids.append(int(s["reblog"]["id"]))
+    return ids
+
+
+def apply_filters(active: ActiveFilters, statuses: list[dict[str, Any]], context: str | None,
+                  viewer_id: int) -> list[dict[str, Any]]:
+    """Set `filtered` (FilterResults) on rendered statuses, and on the statuses they reblog, and leave
+    out those a `hide` filter of `context` removes (never the viewer's own). Used on every page of
+    statuses and on every status a stream sends, so both filter alike."""
+    if not active.rules:
+        return statuses
+    kept = []
+    for s in statuses:
+        proper = s.get("reblog") or s
+        text = "\n\n".join([proper.get("spoiler_text") or "", html_to_text(proper.get("content") or "")]
+                            + [m.get("description") or "" for m in proper.get("media_attachments") or []])
+        matches = active.match(text, [int(s["id"])] + ([int(proper["id"])] if proper is not s else []))
+        if matches and hides(matches, context) and proper["account"]["id"] != str(viewer_id):
+            continue
+        results = [{"filter": filter_json(f), "keyword_matches": kw, "status_matches": st} for f, kw, st in matches]
+        s["filtered"] = results
+        if proper is not s:
+            proper["filtered"] = results
+        kept.append(s)
+    return kept
 
 
 async def _grouped(query, column: str) -> dict[int, int]:

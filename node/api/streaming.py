@@ -15,7 +15,8 @@ from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
 from node.models import UserList
 from node.params import parse_id
-from node.services.filters import ActiveFilters, apply, status_ids_of
+from node.serializers import apply_filters, status_ids_of
+from node.services.filters import ActiveFilters
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -83,7 +84,7 @@ async def for_subscriber(request: web.Request, label: list[str], event: dict) ->
         return event
     status = json.loads(event["payload"])
     context = "public" if label[0].startswith(("public", "hashtag")) else "home"
-    kept = apply(await ActiveFilters.load(account.id, status_ids_of([status])), [status], context, account.id)
+    kept = apply_filters(await ActiveFilters.load(account.id, status_ids_of([status])), [status], context, account.id)
     return {**event, "payload": json.dumps(kept[0])} if kept else None
 
 

@@ -82,42 +82,6 @@ def hides(matches: list[tuple[Filter, Any, Any]], context: str | None) -> bool:
     return context is not None and any(f.action == "hide" and context in f.context for f, _, _ in matches)
 
 
-def status_ids_of(statuses: list[dict[str, Any]]) -> list[int]:
-    """The ids of rendered statuses and of those they reblog (what status filters are looked up by)."""
-    ids = []
-    for s in statuses:
-        ids.append(int(s["id"]))
-        if s.get("reblog"):
-            ids.append(int(s["reblog"]["id"]))
-    return ids
-
-
-def apply(active: ActiveFilters, statuses: list[dict[str, Any]], context: str | None,
-          viewer_id: int) -> list[dict[str, Any]]:
-    """Set `filtered` (FilterResults) on rendered statuses, and on the statuses they reblog, and leave
-    out those a `hide` filter of `context` removes (never the viewer's own). Used on every page of
-    statuses and on every status a stream sends, so both filter alike."""
-    from node.serializers import filter_json
-    from node.text import html_to_text
-
-    if not active.rules:
-        return statuses
-    kept = []
-    for s in statuses:
-        proper = s.get("reblog") or s
-        text = "\n\n".join([proper.get("spoiler_text") or "", html_to_text(proper.get("content") or "")]
-                             + [m.get("description") or "" for m in proper.get("media_attachments") or []])
-        matches = active.match(text, [int(s["id"])] + ([int(proper["id"])] if proper is not s else []))
-        if matches and hides(matches, context) and proper["account"]["id"] != str(viewer_id):
-            continue
-        results = [{"filter": filter_json(f), "keyword_matches": kw, "status_matches": st} for f, kw, st in matches]
-        s["filtered"] = results
-        if proper is not s:
-            proper["filtered"] = results
-        kept.append(s)
-    return kept
-
-
 # --- writing -------------------------------------------------------------------------------------
 
 def _title(value: Any) -> str:

@@ -153,6 +153,16 @@ def test_filters_warn_whole_word_hide_and_statuses(node):
     assert spoiler["id"] in _ids(alice.timeline_home())
     assert [f["id"] for f in alice.filters_v2()] == [warn["id"]]
 
+    # blur (Mastodon 4.4) marks like warn; an expired filter no longer applies
+    blur = alice.create_filter_v2("blur it", ["home"], "blur", keywords_attributes=[{"keyword": "finale"}])
+    marked = {s["id"]: s for s in alice.timeline_home()}[spoiler["id"]]["filtered"]
+    assert [r["filter"]["filter_action"] for r in marked] == ["blur"] and marked[0]["filter"]["id"] == blur["id"]
+    alice.update_filter_v2(blur["id"], expires_in=1)
+    deadline = time.monotonic() + 30
+    while alice.status(spoiler["id"])["filtered"]:
+        assert time.monotonic() < deadline, "the filter did not expire"
+        time.sleep(0.2)
+
 
 def test_filters_in_notifications_and_v1_view(node):
     alice, bob = node.mastodon(), node.mastodon()
