@@ -85,9 +85,10 @@ async def forget_relationship(owner_id: int, target_id: int) -> None:
 
 
 async def exclusive_member_ids(owner_id: int) -> list[int]:
-    """Accounts whose posts go to one of the owner's exclusive lists instead of its home timeline."""
+    """Accounts whose posts go to one of the owner's exclusive lists instead of its home timeline
+    (never the owner itself, who may be in its own lists)."""
     return list(await ListAccount.filter(list__account_id=owner_id, list__exclusive=True)
-                .values_list("account_id", flat=True))
+                .exclude(account_id=owner_id).values_list("account_id", flat=True))
 
 
 async def exclusive_owner_ids(author_id: int) -> set[int]:
