@@ -222,14 +222,6 @@ async def identity_proofs(request: web.Request) -> web.Response:
     return web.json_response([])
 
 
-@routes.get("/api/v1/accounts/{id}/lists")
-@scope("read:lists")
-async def account_lists(request: web.Request) -> web.Response:
-    """The viewer's lists that contain the account: there are no lists on this node yet, so none."""
-    await get_account(path_id(request))
-    return web.json_response([])
-
-
 @routes.get("/api/v1/instance/extended_description")
 async def extended_description(request: web.Request) -> web.Response:
     """The about page's text: `server.extended_description` (else the description), paragraphs

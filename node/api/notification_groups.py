@@ -205,9 +205,14 @@ async def _render_groups(request: web.Request, groups: list[tuple[str, list[Noti
     once each. ``groups``: key and the group's notifications on this page, newest first."""
     me, node = request["account"], ctx(request)
     out, accounts, statuses = [], {}, {}
-    latest_rendered = await notifications_json(node, me, [page[0] for _key, page in groups])
-    for (key, page), rendered in zip(groups, latest_rendered):
+    # A group whose latest notification is about a status the viewer's `hide` filters remove is
+    # left out with it.
+    latest_rendered = {r["id"]: r for r in await notifications_json(node, me, [page[0] for _key, page in groups])}
+    for key, page in groups:
         latest = page[0]
+        rendered = latest_rendered.get(str(latest.id))
+        if rendered is None:
+            continue
         if key.startswith("ungrouped-"):
             count, senders = 1, [latest.from_account_id]
         else:

@@ -318,3 +318,23 @@ def test_streams_apply_the_subscribers_filters(node):
                 assert [r["filter"]["title"] for r in status["filtered"]] == ["careful"]
 
     asyncio.run(run())
+
+
+def test_masto_js_lists_filters_conversations_and_streaming(node):
+    from tests.api.test_js_clients import run_js, token_and_id
+
+    owner, _ = token_and_id(node)
+    friend, friend_id = token_and_id(node)
+    owner_acct = node.api(owner).get("/api/v1/accounts/verify_credentials").json()["acct"]
+    out = run_js("masto_lists_filters.mjs", {"url": node.url, "owner": owner, "friend": friend, "friendId": friend_id,
+                                             "ownerAcct": owner_acct})
+    assert out["list"] == {"title": "masto.js", "repliesPolicy": "followed", "exclusive": True}
+    assert out["members"] == [friend_id]
+    assert out["listEvent"]["stream"][0] == "list" and "masto.js list" in out["listEvent"]["content"]
+    assert out["inList"] is True and out["inHome"] is False
+    assert out["hiddenAtHome"] is False and out["warned"] == [["careful", "warn"]]
+    assert out["filters"] == [["hush", ["secret"]], ["careful", ["careful"]]]
+    assert out["v1Filters"] == ["careful", "secret"]
+    assert out["directEvent"] == {"stream": ["direct"], "unread": True}
+    assert out["conversations"] and out["conversations"][0]["accounts"] == [friend_id]
+    assert out["conversations"][0]["unread"] is True and out["read"] is False and out["removed"] == 1
