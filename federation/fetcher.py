@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
+from .jsonparse import JSONRefused, parse_json
 from .vocab import AP_ACCEPT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -291,9 +291,9 @@ class SafeFetcher:
         if not (content_type == "application/json" or content_type.endswith("+json")):
             raise InvalidResponse(f"expected JSON, got {content_type or 'no content type'}")
         try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidResponse("response is not valid JSON") from exc
+            document = parse_json(body)
+        except JSONRefused as exc:
+            raise InvalidResponse(f"response is not JSON we read: {exc.reason}") from exc
         if not isinstance(document, dict):
             raise InvalidResponse("response is not a JSON object")
         return FetchedJSON(str(final_url), document)

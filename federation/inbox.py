@@ -12,17 +12,15 @@ refused request leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-import orjson
 
 from provenance.proofs import ProofError, proof_verification_method, verify_proof
 
 from .documents import id_of, origin, type_of
 from .fetcher import FetchError, FetchFailed
+from .jsonparse import JSONRefused, parse_json
 from .signatures import ResolveKey, SignatureError, verify_request
 
 # Activities whose object must come from the actor's own origin (or be proven to).
@@ -77,12 +75,9 @@ class FetchObject(Protocol):
 
 def parse_body(body: bytes) -> dict[str, Any]:
     try:
-        document = orjson.loads(body)  # four times faster than json on an inbox-sized body
-    except orjson.JSONDecodeError:
-        try:  # what orjson refuses but JSON allows (integers beyond 64 bits)
-            document = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InboxRefused(400, "body is not JSON") from exc
+        document = parse_json(body)
+    except JSONRefused as exc:
+        raise InboxRefused(400, exc.reason) from exc
     if not isinstance(document, dict):
         raise InboxRefused(400, "body is not a JSON object")
     return document

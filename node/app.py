@@ -78,6 +78,7 @@ async def request_policies(request: web.Request, handler):
         response: web.StreamResponse = web.Response(status=204)
     else:
         try:
+            _check_path_parts(request)
             _limit_body(request, path)
             if path.startswith(RATE_LIMITED_PATHS):
                 response = await _rate_limited(request, handler)
@@ -91,6 +92,18 @@ async def request_policies(request: web.Request, handler):
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
         response.headers["Access-Control-Expose-Headers"] = "Link, X-RateLimit-Limit, X-RateLimit-Remaining"
     return response
+
+
+# Longer than any username, tag, id or media file name we make: such a path names nothing.
+MAX_PATH_PART_CHARS = 512
+
+
+def _check_path_parts(request: web.Request) -> None:
+    """404 for a path whose variable parts (`{id}`, `{username}`…) no row can hold: over-long, or
+    with a NUL (`%00`, which PostgreSQL refuses). Ids are checked by `node.ids.parse` where read."""
+    for value in request.match_info.values():
+        if len(value) > MAX_PATH_PART_CHARS or "\x00" in value:
+            raise ApiError(404, "Record not found")
 
 
 def _limit_body(request: web.Request, path: str) -> None:

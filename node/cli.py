@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
+from node import logs
 from node.config import ConfigError, load_config
 
 
@@ -181,7 +181,7 @@ EXTRA_COMMANDS: list[str] = ["node.generation_cli", "node.provenance_cli", "node
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     parser = build_parser()
     import importlib
 

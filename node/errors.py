@@ -6,6 +6,7 @@ import json
 import logging
 
 from aiohttp import web
+from tortoise.exceptions import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
         return web.json_response({"error": message}, status=exc.status, headers=_keep_headers(exc))
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return web.json_response({"error": "Malformed request body"}, status=400)
+    if isinstance(exc, ValidationError):
+        # The ORM checks every value against its column (length, range) before any SQL, in look-ups
+        # as in writes: a 65-character client_id or a 3,000-character tag fits no row. Its message
+        # quotes the whole value; only the field's name goes back.
+        field = str(exc).split(":", 1)[0][:64]
+        return web.json_response({"error": f"Validation failed: {field} does not fit (too long or out of range)"},
+                                 status=422)
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     if _wants_json(request):
         return web.json_response({"error": "Internal server error"}, status=500)

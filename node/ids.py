@@ -28,3 +28,18 @@ def new_id(at_ms: int | None = None) -> int:
         _last_ms = max(_last_ms, now)
         return (now << 16) | (_node_bits << 10) | _seq
 
+
+
+MAX_ID = 2**63 - 1  # ids live in signed 64-bit columns (BIGINT, SQLite INTEGER)
+
+
+def parse(value: object) -> int | None:
+    """The id a client or peer wrote, or None if it cannot name a row: ASCII digits only (``²`` and
+    ``١٢٣`` pass ``str.isdigit``), within the signed 64-bit range the columns hold."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None

@@ -1,20 +1,29 @@
 """Request parameters as Mastodon clients send them: query string, form, multipart or JSON.
 
 Values are validated here so handlers get the right types or a 4xx — never a 500 from a
-client's typo. `\\x00` in any string is refused outright (PostgreSQL cannot store it).
+client's typo. What no column can hold is refused here, once, for every route: `\\x00` (PostgreSQL
+cannot store it) and lone surrogates such as a JSON `"\\ud800"` (no UTF-8 encoder can write them) in
+any key or value; ids and integers outside the signed 64-bit range of the columns; JSON nested
+deeper than `federation.jsonparse.MAX_DEPTH`; malformed forms.
 """
 
 from __future__ import annotations
 
-import json
+import math
+import re
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from federation.jsonparse import JSONRefused, parse_json
+from node import ids
 from node.errors import ApiError, unprocessable
 
 _TRUE = ("1", "true", "on", "yes", "t")
 _FALSE = ("0", "false", "off", "no", "f", "")
+_INT64 = (-(2**63), 2**63 - 1)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Params:
@@ -61,10 +70,14 @@ class Params:
             return default
         if isinstance(value, bool):
             raise unprocessable(f"{key} must be an integer")
+        if isinstance(value, str) and len(value.strip()) > 20:
+            raise unprocessable(f"{key} must be an integer")  # before int(): no 4,300-digit work
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             raise unprocessable(f"{key} must be an integer") from None
+        if minimum is None and maximum is None and not _INT64[0] <= number <= _INT64[1]:
+            raise unprocessable(f"{key} is out of range")
         if minimum is not None and number < minimum:
             if clamp:
                 return minimum
@@ -80,9 +93,12 @@ class Params:
         if value is None or value == "":
             return default
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
             raise unprocessable(f"{key} must be a number") from None
+        if not math.isfinite(number):
+            raise unprocessable(f"{key} must be a finite number")
+        return number
 
     def list(self, key: str) -> list[str]:
         """Arrays arrive as `key[]=a&key[]=b`, `key=a,b` (rare) or a JSON array."""
@@ -110,6 +126,17 @@ class Params:
             return None
         return parse_id(value, key)
 
+    def cursor(self, key: str) -> int | None:
+        """A pagination cursor (max_id, since_id, min_id): an id, or 422 — not a 404, as no record
+        was asked for."""
+        value = self.data.get(key)
+        if value in (None, ""):
+            return None
+        number = ids.parse(value)
+        if number is None:
+            raise unprocessable(f"{key} must be an id")
+        return number
+
     def dict(self, key: str) -> dict[str, Any]:
         value = self.data.get(key)
         if value is None:
@@ -120,26 +147,32 @@ class Params:
 
 
 def parse_id(value: Any, what: str = "id") -> int:
-    """Ids are strings of digits in the API; anything else is simply not found."""
-    if isinstance(value, bool):
+    """Ids are strings of digits in the API; anything else (``²``, 2**63 and beyond) is simply not found."""
+    number = ids.parse(value)
+    if number is None:
         raise ApiError(404, "Record not found")
-    text = str(value)
-    if not text.isdigit() or len(text) > 19:
-        raise ApiError(404, "Record not found")
-    return int(text)
+    return number
 
 
-def _check_nul(value: Any, key: str = "") -> None:
+def check_text(value: Any, key: str = "") -> None:
+    """422 for a NUL or a lone surrogate anywhere in ``value`` (its depth is bounded by the JSON reader)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise unprocessable(f"{key or 'a value'} contains a NUL character")
+        if not value.isascii() or "\x00" in value:
+            if (bad := _UNSTORABLE.search(value)) is not None:
+                what = "a NUL character" if bad.group() == "\x00" else "an unpaired surrogate"
+                raise unprocessable(f"{_shorten(key) or 'a value'} contains {what}")
     elif isinstance(value, list):
         for v in value:
-            _check_nul(v, key)
+            check_text(v, key)
     elif isinstance(value, dict):
         for k, v in value.items():
-            _check_nul(k, key)
-            _check_nul(v, k)
+            check_text(k, key)
+            check_text(v, k)
+
+
+def _shorten(text: str, limit: int = 64) -> str:
+    """A client's key as we quote it back: short, whatever it sent."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _add(data: dict[str, Any], key: str, value: Any) -> None:
@@ -176,17 +209,19 @@ async def read_params(request: web.Request, *, allow_files: bool = False) -> Par
             raw = await request.read()
             if raw.strip():
                 try:
-                    body = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise ApiError(400, "Malformed JSON in request body") from None
+                    body = parse_json(raw)
+                except JSONRefused as exc:
+                    raise ApiError(400, f"Malformed JSON in request body: {exc.reason}") from None
                 if not isinstance(body, dict):
                     raise ApiError(400, "The request body must be a JSON object")
                 data.update(body)
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
                 form = await request.post()
-            except ValueError as exc:
-                raise ApiError(400, f"Malformed form body: {exc}") from None
+            except (ValueError, HttpProcessingError, AssertionError) as exc:
+                # aiohttp's multipart reader raises InvalidHeader/BadHttpMessage (and asserts) on
+                # broken parts; a 413 from client_max_size passes through as the HTTPException it is.
+                raise ApiError(400, f"Malformed form body: {_shorten(str(exc), 200)}") from None
             for key, value in form.items():
                 if isinstance(value, web.FileField):
                     if not allow_files:
@@ -196,5 +231,5 @@ async def read_params(request: web.Request, *, allow_files: bool = False) -> Par
                     _add(data, key, value)
         elif ctype not in ("", "application/octet-stream", "text/plain"):
             raise ApiError(415, f"Unsupported content type {ctype}")
-    _check_nul(data)
+    check_text(data)
     return Params(data, files)

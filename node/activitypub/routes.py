@@ -21,7 +21,7 @@ from federation.inbox import InboxIgnored, InboxRefused, receive
 from federation.signatures import SignatureError, verify_request
 from federation.fetcher import FetchError
 from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
-from node import __version__
+from node import __version__, ids
 from node.activitypub import blocked_domains, delivery, inbox_store, process, render, resolve
 from node.activitypub.runtime import federation
 from node.api.instance import MASTODON_COMPAT
@@ -196,8 +196,7 @@ def _page_url(collection: str, max_id: int | None = None) -> str:
 
 
 def _max_id(request: web.Request) -> int | None:
-    value = request.query.get("max_id", "")
-    return int(value) if value.isdigit() and len(value) < 20 else None
+    return ids.parse(request.query.get("max_id"))
 
 
 async def _paged(request: web.Request, collection: str, total: int, fetch_page) -> web.Response:
@@ -284,10 +283,10 @@ async def may_read(status: Status, requester_uri: str | None) -> bool:
 
 
 async def _local_status(request: web.Request) -> Status:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 19:
+    status_id = ids.parse(request.match_info["id"])
+    if status_id is None:
         raise ApiError(404, "Record not found")
-    status = await Status.get_or_none(id=int(raw), local=True, reblog_of_id=None,
+    status = await Status.get_or_none(id=status_id, local=True, reblog_of_id=None,
                                       account__username=request.match_info["username"],
                                       account__domain=None).prefetch_related("account")
     if status is None or status.account.suspended_at is not None:
@@ -332,8 +331,8 @@ async def status_replies(request: web.Request) -> web.Response:
                             account__suspended_at=None)
     if request.query.get("page") != "true":
         return ap_response(ap.collection(collection, await replies.count(), first=f"{collection}?page=true"))
-    after = request.query.get("min_id", "")
-    query = replies.filter(id__gt=int(after)) if after.isdigit() and len(after) < 20 else replies
+    after = ids.parse(request.query.get("min_id"))
+    query = replies.filter(id__gt=after) if after is not None else replies
     rows = await query.order_by("id").limit(PAGE).values("id", "uri")
     next_page = f"{collection}?page=true&min_id={rows[-1]['id']}" if len(rows) == PAGE else None
     return ap_response(ap.collection_page(_public_url(node, request), collection, [r["uri"] for r in rows],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node import ids
 from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id, viewer
 from node.auth import scope
 from node.errors import ApiError, unprocessable
@@ -86,9 +87,9 @@ async def update_credentials(request: web.Request) -> web.Response:
 @scope("read:follows")
 async def get_relationships(request: web.Request) -> web.Response:
     p = await read_params(request)
-    ids = [int(i) for i in p.list("id") if i.isdigit() and len(i) <= 19]
-    found = {a.id: a for a in await Account.filter(id__in=ids)}
-    return web.json_response(await relationships(request["account"], [found[i] for i in ids if i in found]))
+    wanted = [i for i in map(ids.parse, p.list("id")) if i is not None]
+    found = {a.id: a for a in await Account.filter(id__in=wanted)}
+    return web.json_response(await relationships(request["account"], [found[i] for i in wanted if i in found]))
 
 
 @routes.get("/api/v1/accounts/lookup")

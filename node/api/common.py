@@ -56,7 +56,7 @@ def page_limit(request: web.Request, p: Params, default: int = 20) -> int:
 async def paginate(query, p: Params, limit: int, *, column: str = "id") -> list:
     """Mastodon cursors: max_id (older than), since_id (newer than, newest first),
     min_id (just newer than, oldest first, then returned newest first)."""
-    max_id, since_id, min_id = (p.id("max_id"), p.id("since_id"), p.id("min_id"))
+    max_id, since_id, min_id = (p.cursor("max_id"), p.cursor("since_id"), p.cursor("min_id"))
     if max_id is not None:
         query = query.filter(**{f"{column}__lt": max_id})
     if since_id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node import ids
 from node.auth import scope
 from node.errors import unprocessable
 from node.models import Marker
@@ -36,13 +37,12 @@ async def set_markers(request: web.Request) -> web.Response:
         value = p.dict(timeline)
         if not value:
             continue
-        last = str(value.get("last_read_id", ""))
-        if not last.isdigit():
+        if (last := ids.parse(value.get("last_read_id"))) is None:
             raise unprocessable(f"{timeline}[last_read_id] must be an id")
         marker, created = await Marker.get_or_create(user=request["user"], timeline=timeline,
-                                                     defaults={"last_read_id": last})
+                                                     defaults={"last_read_id": str(last)})
         if not created:
-            marker.last_read_id = last
+            marker.last_read_id = str(last)
             marker.version += 1
             await marker.save()
         out[timeline] = marker_json(marker)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node import ids
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
 from node.errors import ApiError
@@ -45,8 +46,8 @@ async def unread_count(request: web.Request) -> web.Response:
 
     marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
     query = Notification.filter(account_id=request["account"].id, filtered=False)
-    if marker is not None and marker.last_read_id.isdigit():
-        query = query.filter(id__gt=int(marker.last_read_id))
+    if marker is not None and (last_read := ids.parse(marker.last_read_id)) is not None:
+        query = query.filter(id__gt=last_read)
     return web.json_response({"count": await query.count()})
 
 

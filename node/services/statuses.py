@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from node.context import Node
 from node.errors import ApiError, unprocessable
+from node import ids
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
                          Mention, Status, StatusEdit, StatusTag, Tag, User)
@@ -229,8 +230,7 @@ def _media_updates(media: list[MediaAttachment], attributes: list[dict[str, Any]
             raise unprocessable("media_attributes must be a list of objects")
         if attributes_of_one.get("thumbnail") not in (None, ""):
             raise unprocessable("custom thumbnails are not supported: the poster is a frame of the video")
-        mid = str(attributes_of_one.get("id", ""))
-        m = kept.get(int(mid)) if mid.isdigit() else None
+        m = kept.get(ids.parse(attributes_of_one.get("id")))
         if m is None:
             continue
         values: dict[str, Any] = {}
