@@ -564,9 +564,14 @@ def _url_of(value: Any) -> str | None:
 
 
 def _actor_keys(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str | None, str | None]:
+    """The actor's RSA key. A key id on another origin is not the actor's to claim (its origin
+    vouches for it, not this document), nor is one whose owner is someone else."""
     for key in as_list(doc.get("publicKey")):
         if isinstance(key, dict) and isinstance(key.get("publicKeyPem"), str) and isinstance(key.get("id"), str):
-            return key["id"], (id_of(key.get("owner")) or actor_id), key["publicKeyPem"]
+            owner = id_of(key.get("owner")) or actor_id
+            if origin(key["id"]) != origin(actor_id) or owner != actor_id:
+                continue
+            return key["id"], owner, key["publicKeyPem"]
     return None, None, None
 
 
@@ -577,7 +582,8 @@ def _actor_multikey(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str
         if id_of(method.get("controller")) != actor_id:
             continue
         value = method.get("publicKeyMultibase")
-        if isinstance(value, str) and value.startswith("z6Mk") and isinstance(method.get("id"), str):
+        if isinstance(value, str) and value.startswith("z6Mk") and isinstance(method.get("id"), str) \
+                and origin(method["id"]) == origin(actor_id):
             return method["id"], value
     return None, None
 

@@ -19,6 +19,7 @@ from node import db
 from node.config import Config
 from node.context import Node
 from node.errors import ApiError, error_response
+from node.params import UPLOAD_PATHS
 from node.redis_server import client as redis_client, embedded_for
 from node.urls import Urls
 
@@ -58,7 +59,6 @@ ROUTE_MODULES = [
 PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation_collector", "node.generation_worker",
                               "node.activitypub.runtime", "node.scheduled_publisher"]
 
-UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 
 CORS_PATHS = ("/api/", "/oauth/token", "/oauth/revoke", "/oauth/userinfo", "/.well-known/", "/nodeinfo")
@@ -79,8 +79,10 @@ async def request_policies(request: web.Request, handler):
     else:
         try:
             _check_path_parts(request)
-            _limit_body(request, path)
-            if path.startswith(RATE_LIMITED_PATHS):
+            upload = _limit_body(request, path)
+            if upload:
+                response = await _one_of_the_uploads(request, handler)
+            elif path.startswith(RATE_LIMITED_PATHS):
                 response = await _rate_limited(request, handler)
             else:
                 response = await handler(request)
@@ -106,13 +108,26 @@ def _check_path_parts(request: web.Request) -> None:
             raise ApiError(404, "Record not found")
 
 
-def _limit_body(request: web.Request, path: str) -> None:
-    """Small bodies everywhere except uploads; Content-Length and streamed bodies both capped."""
+def _limit_body(request: web.Request, path: str) -> bool:
+    """Small bodies everywhere except uploads; Content-Length and streamed bodies both capped.
+    True for an upload (a body on an upload route)."""
     config = request.app["config"]
-    limit = config["limits.max_upload_bytes"] if path.startswith(UPLOAD_PATHS) else config["limits.max_body_bytes"]
+    upload = path.startswith(UPLOAD_PATHS)
+    limit = config["limits.max_upload_bytes"] if upload else config["limits.max_body_bytes"]
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"Request body is too large (limit {limit} bytes)")
+        raise ApiError(413, f"Request body is too large (limit {limit} bytes)", close=True)
     request._client_max_size = limit  # aiohttp enforces it while reading chunked bodies
+    return upload and request.body_exists
+
+
+async def _one_of_the_uploads(request: web.Request, handler) -> web.StreamResponse:
+    """At most limits.max_concurrent_uploads uploads at once; more are told to retry (429), not queued,
+    so slow uploaders cannot pile up held connections (each is bounded by the body timeouts)."""
+    slots: asyncio.Semaphore = request.app["upload_slots"]
+    if slots.locked():
+        raise ApiError(429, "Too many uploads at once; try again shortly", headers={"Retry-After": "10"}, close=True)
+    async with slots:
+        return await _rate_limited(request, handler)
 
 
 async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
@@ -175,6 +190,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(middlewares=[request_policies],
                           client_max_size=config["limits.max_upload_bytes"])
     app["config"] = config
+    app["upload_slots"] = asyncio.Semaphore(config["limits.max_concurrent_uploads"])
     for name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(name).routes)
     config.media_dir.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,8 @@ def _config(args):
 
 
 def cmd_serve(args) -> int:
-    from aiohttp import web
-
     from node.app import create_app
+    from node.server import serve
 
     overrides = {}
     if args.host or args.port:
@@ -35,8 +34,7 @@ def cmd_serve(args) -> int:
     app.on_startup.append(_freeze_startup_objects)
     print(f"Vitascope serving {config.base_url} (database {config.database_url.split('@')[-1]}, "
           f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, shutdown_timeout=5,
-                loop=_event_loop(config["server.event_loop"]))
+    serve(app, config, _event_loop(config["server.event_loop"]))
     return 0
 
 

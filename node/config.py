@@ -149,6 +149,8 @@ def _validate(raw: dict[str, Any]) -> Config:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
         raise ConfigError(f"server.base_url: must be scheme://host[:port] with no path, got {base_url!r}")
     domain = parts.netloc.lower()
+    if server["keepalive_timeout_seconds"] <= 0:
+        raise ConfigError("server.keepalive_timeout_seconds: must be positive")
     if server["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError(f"server.event_loop: must be uvloop or asyncio, got {server['event_loop']!r}")
 

@@ -12,16 +12,21 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra):
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, close: bool = False,
+                 **extra):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        self.close = close  # the connection cannot be reused (a body left half-read)
         self.extra = extra
 
     def response(self) -> web.Response:
         body = {"error": self.message, **self.extra}
-        return web.json_response(body, status=self.status, headers=self.headers)
+        response = web.json_response(body, status=self.status, headers=self.headers)
+        if self.close:
+            response.force_close()
+        return response
 
 
 def not_found(what: str = "Record") -> ApiError:

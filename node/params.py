@@ -9,9 +9,12 @@ deeper than `federation.jsonparse.MAX_DEPTH`; malformed forms.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import re
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -19,6 +22,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from federation.jsonparse import JSONRefused, parse_json
 from node import ids
 from node.errors import ApiError, unprocessable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Routes that take uploads: limits.max_upload_bytes, upload_timeout_seconds, max_concurrent_uploads.
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
 
 _TRUE = ("1", "true", "on", "yes", "t")
 _FALSE = ("0", "false", "off", "no", "f", "")
@@ -197,6 +205,41 @@ def _add(data: dict[str, Any], key: str, value: Any) -> None:
         data[key] = value
 
 
+async def read_body(request: web.Request, reading: Awaitable[T]) -> T:
+    """Await ``reading`` (request.read(), request.post()…) within the body timeouts: the whole body
+    within limits.body_timeout_seconds (upload_timeout_seconds for uploads), no pause longer than
+    limits.body_idle_timeout_seconds. A stalled or vanished client gets 408 and the connection is
+    closed, or, gone already, is let go quietly (no traceback for a client that hung up)."""
+    config = request.app["config"]
+    stream = request.content
+    try:
+        if stream.is_eof():  # the whole body is here already (most bodies come with their headers)
+            return await reading
+        idle = config["limits.body_idle_timeout_seconds"]
+        total = config["limits.upload_timeout_seconds" if request.path.startswith(UPLOAD_PATHS)
+                       else "limits.body_timeout_seconds"]
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + total
+        task = asyncio.ensure_future(reading)
+        try:
+            received = stream.total_bytes
+            while True:
+                done, _ = await asyncio.wait((task,), timeout=max(0.0, min(idle, give_up - loop.time())))
+                if done:
+                    return task.result()
+                if stream.total_bytes == received or loop.time() >= give_up:
+                    log.info("%s %s: request body not received in time (%d bytes)", request.method, request.path,
+                             stream.total_bytes)
+                    raise ApiError(408, "The request body was not received in time", close=True)
+                received = stream.total_bytes
+        finally:
+            if not task.done():
+                task.cancel()
+    except (ConnectionError, web.RequestPayloadError) as exc:
+        log.info("%s %s: client went away while sending the body: %s", request.method, request.path, exc)
+        raise ApiError(400, "The request body was cut short", close=True) from None
+
+
 async def read_params(request: web.Request, *, allow_files: bool = False) -> Params:
     """Merge the query string with the body, whatever its encoding."""
     data: dict[str, Any] = {}
@@ -206,7 +249,7 @@ async def read_params(request: web.Request, *, allow_files: bool = False) -> Par
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
         ctype = request.content_type
         if ctype == "application/json" or ctype.endswith("+json"):
-            raw = await request.read()
+            raw = await read_body(request, request.read())
             if raw.strip():
                 try:
                     body = parse_json(raw)
@@ -217,7 +260,7 @@ async def read_params(request: web.Request, *, allow_files: bool = False) -> Par
                 data.update(body)
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
-                form = await request.post()
+                form = await read_body(request, request.post())
             except (ValueError, HttpProcessingError, AssertionError) as exc:
                 # aiohttp's multipart reader raises InvalidHeader/BadHttpMessage (and asserts) on
                 # broken parts; a 413 from client_max_size passes through as the HTTPException it is.

@@ -89,6 +89,7 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
         log.info("%s renamed itself to %r, which another account of %s holds; keeping %r",
                  actor.id, actor.username, domain, account.username)
         values["username"] = account.username
+    await _keep_keys_unique(actor, values, account)
     if account is None:
         # An account of a blocked domain starts suspended or silenced, as its domain's others; one
         # its server suspended starts suspended (remotely).
@@ -105,6 +106,41 @@ async def upsert_actor(node: Node, actor: RemoteActor) -> Account:
     await account.save()
     _key_cache.pop(actor.public_key_id or "", None)
     return account
+
+
+_KEY_FIELDS = (("public_key_id", "public_key_pem"), ("ed25519_key_id", "ed25519_public_multikey"))
+
+
+async def _keep_keys_unique(actor: RemoteActor, values: dict[str, Any], account: Account | None) -> None:
+    """A key id belongs to exactly one actor, or one actor could cut another off (every look-up by
+    key id would find two). `parse_actor` already drops keys on another origin; on the same origin
+    a key another account holds stays with it, unless the key id is a fragment of this actor's own
+    id (`<actor>#main-key`): then the key's own document proves it, and the other account loses it."""
+    for id_field, key_field in _KEY_FIELDS:
+        key_id = values[id_field]
+        if not key_id:
+            continue
+        others = Account.filter(**{id_field: key_id}).exclude(uri=actor.id)
+        if account is not None:
+            others = others.exclude(id=account.id)
+        if not await others.exists():
+            continue
+        if key_id.split("#", 1)[0] == actor.id:
+            log.info("%s proves key %s, which another account claimed; it is theirs now", actor.id, key_id)
+            await others.update(**{id_field: None, key_field: None})
+        else:
+            log.info("%s claims key %s, which another account holds; not bound", actor.id, key_id)
+            values[id_field] = values[key_field] = None
+        _key_cache.pop(key_id, None)
+
+
+async def _key_holder(id_field: str, key_id: str) -> Account | None:
+    """The account a key id is bound to. Rows stored before keys were kept unique may share one:
+    then only the actor the key id is a fragment of counts."""
+    holders = await Account.filter(**{id_field: key_id})
+    if len(holders) == 1:
+        return holders[0]
+    return next((a for a in holders if a.uri == key_id.split("#", 1)[0]), None)
 
 
 def _remote_suspension(account: Account, suspended: bool, now: datetime) -> dict[str, Any]:
@@ -218,7 +254,7 @@ async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo |
         cached = _key_cache.get(key_id)
         if cached and cached[0] > now:
             return cached[1]
-        account = await Account.get_or_none(public_key_id=key_id)
+        account = await _key_holder("public_key_id", key_id)
         if account is not None and account.public_key_pem:
             info = PublicKeyInfo(key_id, account.uri, account.public_key_pem)
             _key_cache[key_id] = (now + _KEY_CACHE_SECONDS, info)
@@ -248,7 +284,7 @@ async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo |
 async def resolve_proof_key(node: Node, verification_method: str) -> tuple[str, str] | None:
     """(controller, Multikey) for a FEP-8b32 proof's verificationMethod (the actor's assertionMethod)."""
     actor_uri = verification_method.split("#", 1)[0]
-    account = await Account.get_or_none(ed25519_key_id=verification_method)
+    account = await _key_holder("ed25519_key_id", verification_method)
     if account is None or not account.ed25519_public_multikey:
         try:
             account = await fetch_actor(node, actor_uri, refresh=True)

@@ -27,6 +27,7 @@ from node.activitypub.runtime import federation
 from node.api.instance import MASTODON_COMPAT
 from node.context import Node
 from node.errors import ApiError
+from node.params import read_body
 from node.models import Account, Follow, Mention, OutboxActivity, Status
 
 log = logging.getLogger(__name__)
@@ -375,7 +376,7 @@ async def _receive(request: web.Request) -> web.Response:
     if (refusal := blocked_domains.signature_refusal(request.headers)) is not None:
         log.info("inbox refused %s: %s", request.path, refusal)
         return web.json_response({"error": refusal}, status=403)
-    body = await request.read()
+    body = await read_body(request, request.read())
     try:
         received = await receive("POST", _public_url(node, request), request.headers, body, **_inbox_options(node))
     except InboxRefused as exc:

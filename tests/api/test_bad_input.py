@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+
 import pytest
 import requests
 
@@ -189,3 +193,172 @@ def test_cors_for_browser_clients_errors_included(user, node):
     assert too_big.headers["Access-Control-Allow-Origin"] == "*"
     actor = requests.get(node.url + "/actor", headers={"Accept": "application/activity+json"})
     assert actor.status_code == 200 and "Access-Control-Allow-Origin" not in actor.headers
+
+
+# --------------------------------------------------------------------------- every route, every class
+
+# Path values, percent-encoded as sent: beyond 64 bits, non-ASCII digits (`²` passes isdigit, `١٢٣`
+# even int()), 5,000 digits, over-long, NUL, an unpaired surrogate's UTF-8 bytes.
+BAD_PATH_VALUES = ["9223372036854775808", "99999999999999999999", "-1", "%C2%B2", "%D9%A1%D9%A2%D9%A3",
+                   "1" * 5000, "x" * 3000, "a%00b", "%ED%A0%80"]
+BAD_IDS = ["9223372036854775808", "99999999999999999999", "²", "١٢٣", "1" * 5000]
+# Names the API reads, so each class reaches every look-up and write that parses them.
+ID_KEYS = ["id", "max_id", "since_id", "min_id", "in_reply_to_id", "remix_of_id", "account_id", "target_account_id",
+           "report_id", "warning_preset_id", "last_read_id", "limit", "offset", "credits", "amount", "strength",
+           "duration", "seed", "width", "height", "frames"]
+LIST_ID_KEYS = ["media_ids", "status_ids", "account_ids", "rule_ids"]
+TEXT_KEYS = ["status", "spoiler_text", "description", "focus", "client_id", "client_secret", "redirect_uri",
+             "redirect_uris", "client_name", "scopes", "scope", "code", "grant_type", "username", "password", "email",
+             "note", "display_name", "acct", "q", "also_known_as", "comment", "category", "prompt", "negative_prompt",
+             "state", "token", "domain", "severity", "text", "type", "tag", "tagged", "visibility", "language",
+             "reason", "locale", "account", "resource", "action", "private_comment", "public_comment",
+             "stream", "format", "code_verifier", "response_type"]
+
+
+def _json_body(text_value, id_value) -> bytes:
+    body = {k: id_value for k in ID_KEYS} | {k: [id_value] for k in LIST_ID_KEYS} | {k: text_value for k in TEXT_KEYS}
+    body |= {"home": {"last_read_id": id_value}, "notifications": {"last_read_id": id_value},
+             "media_attributes": [{"id": id_value, "description": text_value}],
+             "fields_attributes": {"0": {"name": text_value, "value": text_value}}}
+    return json.dumps(body).encode()
+
+
+def _form(value) -> dict:
+    return {k: value for k in ID_KEYS + TEXT_KEYS} | {f"{k}[]": value for k in LIST_ID_KEYS}
+
+
+BOUNDARY = "b0undary"
+JSON = "application/json"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+BAD_BODIES = [  # (content type, body)
+    (JSON, b"[" * 5000 + b"]" * 5000),
+    (JSON, b'{"a":' * 3000 + b"1" + b"}" * 3000),
+    (JSON, b"[" * 100_000),
+    ("application/activity+json", b'{"type":"Create","actor":"x","object":' * 2000 + b"{}" + b"}" * 2000),
+    (JSON, b'{"status":"x","in_reply_to_id":' + b"9" * 5000 + b',"id":' + b"1" * 5000 + b"}"),
+    (JSON, _json_body("\ud800 lone surrogate", "\ud800")),
+    (JSON, _json_body("x" * 3000, "x" * 3000)),
+    (JSON, _json_body("c" * 65, "9223372036854775808")),
+    (JSON, _json_body("bad\x00nul", "²")),
+    (JSON, _json_body("x", 2**64)),
+    (JSON, _json_body("x", -(2**63) - 1)),
+    (JSON, b'{"limit": 1e999, "strength": 1e999, "max_id": 1e999}'),
+    (MULTIPART, f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\nBroken header line\r\n\r\nx\r\n--{BOUNDARY}--\r\n".encode()),
+    (MULTIPART, f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end".encode()),
+    (MULTIPART, f"--{BOUNDARY}\r\n\r\n\r\n--{BOUNDARY}--\r\n".encode()),
+    (MULTIPART, f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"status\"\r\n\r\n\xff\xfe\r\n--{BOUNDARY}--\r\n".encode("latin-1")),
+    ("multipart/form-data", b"no boundary at all"),
+    (f"multipart/form-data; boundary={'b' * 200}", b"--" + b"b" * 200 + b"\r\n" + b"x" * 100 + b"\r\n"),
+    ("application/x-www-form-urlencoded", "&".join(f"{k}=%ED%A0%80" for k in TEXT_KEYS).encode()),
+]
+
+
+def _encoded_form(value: str) -> bytes:
+    from urllib.parse import urlencode
+
+    return urlencode(_form(value)).encode()
+
+
+BAD_BODIES += [("application/x-www-form-urlencoded", _encoded_form(v)) for v in BAD_IDS + ["x" * 3000, "a\x00b"]]
+BAD_QUERIES = [_form(v) for v in BAD_IDS + ["x" * 3000, "a\x00b"]]
+
+
+@pytest.fixture(scope="module")
+def routes(node):
+    """The node's route table, from the app the node runs (built in-process, nothing started)."""
+    from node.app import create_app
+    from node.config import load_config
+
+    app = create_app(load_config(node.config_path))
+    table = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("formatter") or info.get("path") or (info.get("prefix", "") + "/{filename}")
+        if route.method not in ("HEAD", "OPTIONS", "*"):
+            table.add((route.method, path))
+    assert len(table) > 100 and ("POST", "/inbox") in table and ("GET", "/users/{username}/statuses/{id}") in table
+    return sorted(table)
+
+
+def _requests(routes, good: dict[str, str]):
+    """(method, encoded path, params, content type, body) for every route and class."""
+    for method, template in routes:
+        names = re.findall(r"{(\w+)}", template)
+
+        def fill(values):
+            return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template)
+
+        base = fill({n: good.get(n, "1") for n in names})
+        for name in names:
+            for bad in BAD_PATH_VALUES:
+                yield method, fill({n: good.get(n, "1") for n in names} | {name: bad}), None, None, None
+        for query in BAD_QUERIES:
+            if method == "GET":
+                yield method, base, query, None, None
+        if method != "GET":
+            for ctype, body in BAD_BODIES:
+                yield method, base, None, ctype, body
+
+
+async def _send_all(node, token, requests_) -> tuple[list[str], set]:
+    """Sends them all (16 at a time); returns the problems and the indexes of the writes accepted."""
+    import aiohttp
+    from yarl import URL
+
+    limit = asyncio.Semaphore(16)
+    problems, accepted = [], set()
+
+    async def one(session, index, request):
+        method, path, params, ctype, body = request
+        url = URL(node.url + path, encoded=True)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/activity+json, application/json"}
+        if ctype:
+            headers["Content-Type"] = ctype
+        what = f"{method} {path[:80]} {str(params)[:60] if params else ''} {ctype or ''} {(body or b'')[:40]!r}"
+        async with limit:
+            try:
+                async with session.request(method, url, params=params, data=body, headers=headers,
+                                           allow_redirects=False) as r:
+                    # a 2xx may be a stream (server-sent events): its status is what counts
+                    text = await r.text(errors="replace") if r.status >= 400 else ""
+                    is_json = r.content_type.endswith("json")
+            except TimeoutError:
+                problems.append(f"no answer: {what}")
+                return
+        if r.status < 300 and method != "GET":
+            accepted.add(index)
+        if r.status >= 500:
+            problems.append(f"{r.status} {what}: {text[:200]}")
+        elif r.status >= 400 and is_json and not isinstance(json.loads(text).get("error"), str):
+            problems.append(f"{r.status} without an error {what}: {text[:200]}")
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        await asyncio.gather(*(one(session, i, r) for i, r in enumerate(requests_)))
+    return problems, accepted
+
+
+def test_every_route_answers_every_bad_input_with_a_4xx_and_writes_nothing(node, routes):
+    """Walks the route table: bad ids and over-long, NUL or non-ASCII-digit values in every path
+    placeholder; bad cursors and values in every query; deep, huge-integer, surrogate, malformed
+    JSON, forms and multipart bodies to every write. No 5xx, and every JSON error has "error". A
+    route added later is covered without anyone listing it.
+
+    Then nothing written: a write route may accept a body whose bad values sit in keys it never
+    reads (PATCH update_credentials with a junk `max_id` is a valid empty update, and federates
+    one), so the refused requests are sent again between two counts of every table's rows."""
+    username, password = node.create_user(admin=True)
+    token = node.token(username, password, "read write follow push admin:read admin:write")
+    api = node.api(token)
+    assert api.post("/api/v1/statuses", json={"status": "a post to aim at"}).status_code == 200
+    every = list(_requests(routes, {"username": username, "kind": "follow", "undo": "unsilence"}))
+    assert len(every) > 2000
+    problems, accepted = asyncio.run(_send_all(node, token, every))
+    assert not problems, f"{len(problems)} of {len(every)}:\n" + "\n".join(problems[:40])
+    refused = [r for i, r in enumerate(every) if i not in accepted and r[0] != "GET"]
+    assert len(accepted) < len(refused) / 20, [every[i][:2] for i in sorted(accepted)]  # the exception
+    before = node.row_counts()
+    problems, accepted_now = asyncio.run(_send_all(node, token, refused))
+    after = node.row_counts()
+    assert not problems and not accepted_now, (problems[:10], [refused[i][:2] for i in sorted(accepted_now)])
+    assert after == before, {t: (before.get(t), after.get(t)) for t in set(before) | set(after) if before.get(t) != after.get(t)}
+    assert "Traceback" not in node.log()

@@ -28,6 +28,7 @@ class LiveNode:
         self.url = f"http://127.0.0.1:{self.port}"
         self.domain = f"127.0.0.1:{self.port}"
         self.name = name
+        self.database_url = database_url
         config = {
             "server": {"host": "127.0.0.1", "port": self.port, "name": name},
             "storage": {"data_dir": str(directory / "data")},
@@ -78,6 +79,24 @@ class LiveNode:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table of the node's database, read directly (SQLite or PostgreSQL)."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url.replace("postgres://", "postgresql://", 1)) as db:
+                tables = [r[0] for r in db.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+                return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{self.data_dir / 'vitascope.sqlite3'}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        finally:
+            db.close()
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         result = subprocess.run([sys.executable, "-m", "node.cli", "--config", str(self.config_path), *args],
