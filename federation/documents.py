@@ -563,13 +563,22 @@ def _url_of(value: Any) -> str | None:
     return None
 
 
+def _own_key_id(key_id: str, actor_id: str) -> bool:
+    """Whether an actor document may claim this key id: one key id belongs to one actor, and the
+    key id itself says whose it is. Its origin must be the actor's (another origin vouches for its
+    own keys, not this document), and a fragment id (`<document>#main-key`) must be a fragment of
+    the actor's own id, not of another actor's."""
+    if origin(key_id) != origin(actor_id):
+        return False
+    return "#" not in key_id or key_id.split("#", 1)[0] == actor_id
+
+
 def _actor_keys(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str | None, str | None]:
-    """The actor's RSA key. A key id on another origin is not the actor's to claim (its origin
-    vouches for it, not this document), nor is one whose owner is someone else."""
+    """The actor's RSA key (see `_own_key_id`), owned by the actor itself."""
     for key in as_list(doc.get("publicKey")):
         if isinstance(key, dict) and isinstance(key.get("publicKeyPem"), str) and isinstance(key.get("id"), str):
             owner = id_of(key.get("owner")) or actor_id
-            if origin(key["id"]) != origin(actor_id) or owner != actor_id:
+            if owner != actor_id or not _own_key_id(key["id"], actor_id):
                 continue
             return key["id"], owner, key["publicKeyPem"]
     return None, None, None
@@ -583,7 +592,7 @@ def _actor_multikey(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str
             continue
         value = method.get("publicKeyMultibase")
         if isinstance(value, str) and value.startswith("z6Mk") and isinstance(method.get("id"), str) \
-                and origin(method["id"]) == origin(actor_id):
+                and _own_key_id(method["id"], actor_id):
             return method["id"], value
     return None, None
 

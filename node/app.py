@@ -18,7 +18,7 @@ from aiohttp import web
 from node import db
 from node.config import Config
 from node.context import Node
-from node.errors import ApiError, error_response
+from node.errors import ApiError, error_response, unprocessable
 from node.params import UPLOAD_PATHS
 from node.redis_server import client as redis_client, embedded_for
 from node.urls import Urls
@@ -78,7 +78,7 @@ async def request_policies(request: web.Request, handler):
         response: web.StreamResponse = web.Response(status=204)
     else:
         try:
-            _check_path_parts(request)
+            _check_target(request)
             upload = _limit_body(request, path)
             if upload:
                 response = await _one_of_the_uploads(request, handler)
@@ -100,12 +100,17 @@ async def request_policies(request: web.Request, handler):
 MAX_PATH_PART_CHARS = 512
 
 
-def _check_path_parts(request: web.Request) -> None:
+def _check_target(request: web.Request) -> None:
     """404 for a path whose variable parts (`{id}`, `{username}`…) no row can hold: over-long, or
-    with a NUL (`%00`, which PostgreSQL refuses). Ids are checked by `node.ids.parse` where read."""
+    with a NUL (`%00`, which PostgreSQL refuses); 422 for a NUL in the query string, which some
+    routes read without `read_params` (OAuth's authorize page, `access_token`, WebFinger). Ids are
+    checked by `node.ids.parse` where read; a query cannot carry a lone surrogate (invalid UTF-8
+    is decoded to U+FFFD)."""
     for value in request.match_info.values():
         if len(value) > MAX_PATH_PART_CHARS or "\x00" in value:
             raise ApiError(404, "Record not found")
+    if "%00" in request.rel_url.raw_query_string:
+        raise unprocessable("the query string contains a NUL character")
 
 
 def _limit_body(request: web.Request, path: str) -> bool:

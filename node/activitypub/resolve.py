@@ -113,9 +113,10 @@ _KEY_FIELDS = (("public_key_id", "public_key_pem"), ("ed25519_key_id", "ed25519_
 
 async def _keep_keys_unique(actor: RemoteActor, values: dict[str, Any], account: Account | None) -> None:
     """A key id belongs to exactly one actor, or one actor could cut another off (every look-up by
-    key id would find two). `parse_actor` already drops keys on another origin; on the same origin
-    a key another account holds stays with it, unless the key id is a fragment of this actor's own
-    id (`<actor>#main-key`): then the key's own document proves it, and the other account loses it."""
+    key id would find two). `parse_actor` already drops key ids on another origin or fragments of
+    another actor's id; a same-origin key id without a fragment (`/users/x/main-key`) that another
+    account holds stays with it, unless the key id is a fragment of this actor's own id (then its
+    own document proves it, and the other account, bound before this check, loses it)."""
     for id_field, key_field in _KEY_FIELDS:
         key_id = values[id_field]
         if not key_id:

@@ -45,6 +45,7 @@ class FakeServer:
         self.received: list[tuple[str, dict, dict, bytes]] = []  # (path, headers, document, raw body)
         self.requests: list[str] = []
         self.refuse_rfc9421 = False
+        self.actor_changes: dict[str, dict] = {}  # name -> fields replacing those of its actor document
         app = web.Application()
         app.router.add_get("/.well-known/webfinger", self.webfinger)
         app.router.add_get("/users/{name}", self.actor)
@@ -89,7 +90,7 @@ class FakeServer:
             "publicKey": {"id": actor_id + "#main-key", "owner": actor_id, "publicKeyPem": public_pem(keys.rsa)},
             "assertionMethod": [{"id": actor_id + "#ed25519-key", "type": "Multikey", "controller": actor_id,
                                  "publicKeyMultibase": ed25519_multikey(keys.ed)}],
-        }, content_type="application/activity+json")
+        } | self.actor_changes.get(name, {}), content_type="application/activity+json")
 
     async def note(self, request: web.Request) -> web.Response:
         doc = self.objects.get(self.url(request.path, request.host))
@@ -447,3 +448,44 @@ async def test_private_addresses_are_refused_outside_dev_mode(production_node, f
     assert len(fake.requests) == before  # not one request reached the private address
     async with http.get(production_node.url + "/api/v1/timelines/public?limit=40") as response:
         assert text not in json.dumps(await response.json())
+
+
+async def test_an_actor_cannot_claim_another_actors_key(node, fake, http):
+    """A key id belongs to one actor, as the key id itself says: an actor document naming another
+    actor's key (same origin, or another origin) binds nothing, and the real owner's deliveries
+    still verify (a second row holding the key id made every look-up of it fail with a 500)."""
+    owner, thief, far_thief = "keyowner", "keythief", "farthief"
+    status, _ = await post(http, node, fake.create(owner, words()), signer=owner, fake=fake)
+    assert status == 202
+    owner_key = fake.actor_id(owner) + "#main-key"
+    fake.actor_changes[thief] = {"publicKey": {"id": owner_key, "owner": fake.actor_id(thief),
+                                               "publicKeyPem": public_pem(fake.key(thief).rsa)}}
+    # the same server under another origin (localhost) claiming a key of 127.0.0.1
+    fake.actor_changes[far_thief] = {"publicKey": {"id": owner_key, "owner": fake.actor_id(far_thief, f"localhost:{fake.port}"),
+                                                   "publicKeyPem": public_pem(fake.key(far_thief).rsa)}}
+    for name, host in ((thief, None), (far_thief, f"localhost:{fake.port}")):
+        doc = fake.create(name, words())
+        doc["actor"] = doc["object"]["attributedTo"] = fake.actor_id(name, host)
+        body = json.dumps(doc).encode()
+        for key_id in (fake.actor_id(name, host) + "#main-key", owner_key):
+            headers = signed(node.url + "/inbox", body, key_id, fake.key(name).rsa)
+            async with http.post(node.url + "/inbox", data=body, headers=headers) as response:
+                assert response.status == 401, await response.text()
+    text = words()
+    status, _ = await post(http, node, fake.create(owner, text), signer=owner, fake=fake)
+    assert status == 202
+    await eventually_public(http, node, text)
+
+
+async def test_a_key_claimed_before_its_owner_arrived_goes_to_its_owner(node, fake, http):
+    """An actor that named a not-yet-known actor's `#main-key` as its own does not keep it."""
+    owner, thief = "lateowner", "earlythief"
+    owner_key = fake.actor_id(owner) + "#main-key"
+    fake.actor_changes[thief] = {"publicKey": {"id": owner_key, "owner": fake.actor_id(thief),
+                                               "publicKeyPem": public_pem(fake.key(thief).rsa)}}
+    status, _ = await post(http, node, fake.create(thief, words()), signer=thief, fake=fake)
+    assert status == 401
+    text = words()
+    status, _ = await post(http, node, fake.create(owner, text), signer=owner, fake=fake)
+    assert status == 202
+    await eventually_public(http, node, text)
