@@ -195,6 +195,130 @@ def test_cors_for_browser_clients_errors_included(user, node):
     assert actor.status_code == 200 and "Access-Control-Allow-Origin" not in actor.headers
 
 
+# --------------------------------------------------------------------------- one test per input class
+
+AP = {"Accept": "application/activity+json"}
+JSON_CT = {"Content-Type": "application/json"}
+
+
+def test_ids_beyond_64_bits_are_not_found_or_refused(user, node):
+    """2**63 passes a 19-digit length check and overflowed the BIGINT column: path ids and body
+    ids are 404, cursors 422, ActivityPub paths and pages 404, and a bad AP cursor is ignored."""
+    api, me = user
+    big = "9223372036854775808"
+    _is_error(api.get(f"/api/v1/statuses/{big}"), 404)
+    _is_error(api.get(f"/api/v1/accounts/{big}"), 404)
+    _is_error(api.post(f"/api/v1/statuses/{big}/favourite"), 404)
+    _is_error(api.post("/api/v1/statuses", json={"status": "reply", "in_reply_to_id": big}), 404)
+    _is_error(api.post("/api/v1/statuses", json={"status": "media", "media_ids": [big]}), 404)
+    for cursor in ("max_id", "since_id", "min_id"):
+        _is_error(api.get("/api/v1/timelines/public", params={cursor: big}), 422)
+        _is_error(api.get(f"/api/v1/accounts/{me['id']}/statuses", params={cursor: big}), 422)
+    _is_error(requests.get(f"{node.url}/users/{me['username']}/statuses/{big}", headers=AP), 404)
+    assert requests.get(f"{node.url}/@{me['username']}/{big}").status_code == 404  # the HTML page
+    outbox = requests.get(f"{node.url}/users/{me['username']}/outbox", params={"page": "true", "max_id": big}, headers=AP)
+    assert outbox.status_code == 200, outbox.text
+
+
+def test_non_ascii_digits_are_not_ids(user, node):
+    """`²` passes str.isdigit() and fails int(); `١٢٣` passes both: neither is an id."""
+    api, me = user
+    for digits in ("²", "١٢٣"):
+        _is_error(api.get(f"/api/v1/statuses/{digits}"), 404)
+        _is_error(api.get("/api/v1/timelines/public", params={"max_id": digits}), 422)
+        _is_error(api.post("/api/v1/statuses", json={"status": "reply", "in_reply_to_id": digits}), 404)
+        _is_error(api.post("/api/v1/markers", json={"notifications": {"last_read_id": digits}}), 422)
+        _is_error(requests.get(f"{node.url}/users/{me['username']}/statuses/{digits}", headers=AP), 404)
+        assert requests.get(f"{node.url}/@{me['username']}/{digits}").status_code == 404
+    assert api.get("/api/v1/notifications/unread_count").status_code == 200  # a stored `²` broke it
+
+
+def _signed_inbox_post(node, body: bytes) -> requests.Response:
+    from federation.signatures import sign_cavage
+    from provenance.keys import generate_rsa_private_pem
+
+    headers = {"Content-Type": "application/activity+json"}
+    headers |= sign_cavage("POST", node.url + "/inbox", headers, body, "http://127.0.0.1:9/users/x#main-key",
+                           generate_rsa_private_pem())
+    return requests.post(node.url + "/inbox", data=body, headers=headers)
+
+
+def test_deeply_nested_json_is_400_before_it_is_parsed(user, node):
+    api, me = user
+    before = _count(api, me)
+    for body in (b"[" * 5000 + b"]" * 5000, b'{"status":' * 3000 + b'"x"' + b"}" * 3000, b"[" * 200_000):
+        _is_error(api.post("/api/v1/statuses", data=body, headers=JSON_CT), 400)
+        _is_error(requests.post(node.url + "/inbox", data=body, headers={"Content-Type": "application/activity+json"}), 400)
+        _is_error(_signed_inbox_post(node, body), 400)
+    _is_error(api.post("/api/v1/statuses", data=b'{"status": "x", "deep": ' + b"[" * 70 + b"]" * 70 + b"}",
+                       headers=JSON_CT), 400)
+    shallow = b'{"status": "shallow enough", "x": ' + b"[" * 60 + b'"' + b"[{" * 100 + b'"' + b"]" * 60 + b"}"
+    assert api.post("/api/v1/statuses", data=shallow, headers=JSON_CT).status_code == 200
+    assert _count(api, me) == before + 1
+
+
+def test_malformed_multipart_is_400_on_every_form_route(user):
+    api, me = user
+    before = _count(api, me)
+    broken = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"status\"\r\nBroken header line\r\n\r\n"
+              f"x\r\n--{BOUNDARY}--\r\n").encode()
+    for method, path in (("POST", "/api/v2/media"), ("POST", "/api/v1/media"), ("POST", "/api/v1/statuses"),
+                         ("PATCH", "/api/v1/accounts/update_credentials"), ("POST", "/api/v1/vitascope/generations")):
+        _is_error(api.request(method, path, data=broken, headers={"Content-Type": MULTIPART}), 400)
+    assert _count(api, me) == before
+
+
+def test_json_integers_beyond_the_digit_limit_are_400(user, node):
+    api, me = user
+    body = b'{"status": "x", "in_reply_to_id": ' + b"9" * 5000 + b"}"
+    _is_error(api.post("/api/v1/statuses", data=body, headers=JSON_CT), 400)
+    _is_error(requests.post(node.url + "/oauth/token", data=b'{"grant_type": ' + b"1" * 5000 + b"}", headers=JSON_CT), 400)
+    _is_error(_signed_inbox_post(node, b'{"type": "Create", "actor": "x", "n": ' + b"1" * 5000 + b"}"), 400)
+
+
+def test_lone_surrogates_are_422(user, node):
+    """`"\\ud800"` is valid JSON text that no UTF-8 encoder can write: refused where parsed."""
+    api, me = user
+    before = _count(api, me)
+    surrogate = json.dumps({"status": "text \ud800"}).encode()
+    _is_error(api.post("/api/v1/statuses", data=surrogate, headers=JSON_CT), 422)
+    _is_error(api.post("/api/v1/statuses", data=json.dumps({"status": "x", "spoiler_text": "\udfff"}), headers=JSON_CT), 422)
+    _is_error(api.patch("/api/v1/accounts/update_credentials", data=json.dumps({"note": "\ud800"}), headers=JSON_CT), 422)
+    _is_error(api.post("/api/v1/vitascope/aliases", data=json.dumps({"acct": "a\ud800@example.com"}), headers=JSON_CT), 422)
+    _is_error(api.put("/api/v1/media/1", data=json.dumps({"description": "\ud800"}), headers=JSON_CT), 404)
+    _is_error(requests.post(node.url + "/oauth/token", data=json.dumps({"grant_type": "password", "client_id": "\ud800",
+                                                                         "username": "x", "password": "y"}),
+                            headers=JSON_CT), 422)
+    _is_error(requests.post(node.url + "/api/v1/apps", data=json.dumps({"client_name": "\ud800",
+                                                                         "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}),
+                            headers=JSON_CT), 422)
+    assert _count(api, me) == before
+
+
+def test_over_long_lookups_are_4xx_and_logged_short(user, node):
+    """Values longer than their column fit no row: a 4xx, not the ORM's ValidationError as a 500,
+    and a 99 KB value does not land in the log whole (it once did, twice)."""
+    api, me = user
+    cid = "c" * 65
+    for r in (requests.post(node.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                             "client_secret": "x"}),
+              requests.post(node.url + "/oauth/revoke", data={"client_id": cid, "client_secret": "x", "token": "t"}),
+              requests.get(node.url + "/oauth/authorize", params={"client_id": cid, "redirect_uri": "urn:ietf:wg:oauth:2.0:oob"},
+                           headers={"Accept": "application/json"}),
+              api.get("/api/v1/timelines/tag/" + "t" * 3000),
+              api.get("/api/v1/accounts/lookup", params={"acct": "u" * 3000}),
+              api.get(f"/api/v1/accounts/{me['id']}/statuses", params={"tagged": "t" * 3000}),
+              api.get("/api/v1/vitascope/generations", params={"state": "s" * 6000}),
+              requests.get(node.url + "/api/v1/timelines/public", params={"access_token": "a\x00b"})):
+        assert 400 <= r.status_code < 500, (r.url[:120], r.status_code, r.text[:200])
+        assert r.headers["Content-Type"].startswith("application/json") and r.json()["error"]
+    size = node.log_path.stat().st_size
+    r = requests.post(node.url + "/oauth/token", data={"grant_type": "password", "client_id": "c" * 99_000,
+                                                       "username": "u" * 99_000, "password": "x"})
+    assert 400 <= r.status_code < 500 and "c" * 200 not in r.text
+    assert node.log_path.stat().st_size - size < 10_000
+
+
 # --------------------------------------------------------------------------- every route, every class
 
 # Path values, percent-encoded as sent: beyond 64 bits, non-ASCII digits (`²` passes isdigit, `١٢٣`
