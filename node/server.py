@@ -54,7 +54,10 @@ def serve(app: web.Application, config: Config, loop: asyncio.AbstractEventLoop)
     """Run until SIGINT or SIGTERM, then clean up (as `web.run_app` does)."""
     runner = _Runner(app, handle_signals=True, access_log=None, shutdown_timeout=5,
                      keepalive_timeout=config["server.keepalive_timeout_seconds"],
-                     max_line_size=config["limits.max_url_bytes"], max_field_size=config["limits.max_header_bytes"])
+                     max_line_size=config["limits.max_url_bytes"], max_field_size=config["limits.max_header_bytes"],
+                     # after answering a request whose body it did not read, aiohttp reads on (and
+                     # discards) for this long before closing; a stalled client sends nothing more
+                     lingering_time=min(10, config["limits.body_idle_timeout_seconds"]))
 
     async def run() -> None:
         await runner.setup()
