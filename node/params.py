@@ -162,7 +162,7 @@ def parse_id(value: Any, what: str = "id") -> int:
     return number
 
 
-def check_text(value: Any, key: str = "") -> None:
+def _check_text(value: Any, key: str = "") -> None:
     """422 for a NUL or a lone surrogate anywhere in ``value`` (its depth is bounded by the JSON reader)."""
     if isinstance(value, str):
         if not value.isascii() or "\x00" in value:
@@ -171,11 +171,11 @@ def check_text(value: Any, key: str = "") -> None:
                 raise unprocessable(f"{_shorten(key) or 'a value'} contains {what}")
     elif isinstance(value, list):
         for v in value:
-            check_text(v, key)
+            _check_text(v, key)
     elif isinstance(value, dict):
         for k, v in value.items():
-            check_text(k, key)
-            check_text(v, k)
+            _check_text(k, key)
+            _check_text(v, k)
 
 
 def _shorten(text: str, limit: int = 64) -> str:
@@ -274,5 +274,5 @@ async def read_params(request: web.Request, *, allow_files: bool = False) -> Par
                     _add(data, key, value)
         elif ctype not in ("", "application/octet-stream", "text/plain"):
             raise ApiError(415, f"Unsupported content type {ctype}")
-    check_text(data)
+    _check_text(data)
     return Params(data, files)

@@ -10,6 +10,8 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from federation.jsonparse import JSONRefused, parse_json
+
 from node.api.common import ctx
 from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
@@ -149,8 +151,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             if msg.type != WSMsgType.TEXT:
                 continue
             try:
-                command = json.loads(msg.data)
-            except json.JSONDecodeError:
+                command = parse_json(msg.data)
+            except JSONRefused:  # deep nesting and huge integers too, not only syntax
                 await ws.send_json({"error": "Malformed JSON", "status": 400})
                 continue
             if not isinstance(command, dict):
