@@ -11,7 +11,6 @@ import logging
 from aiohttp import WSMsgType, web
 
 from federation.jsonparse import JSONRefused, parse_json
-
 from node.api.common import ctx
 from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
