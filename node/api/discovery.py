@@ -14,6 +14,7 @@ from aiohttp import web
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from node import ids
 from node.api.common import ctx, get_account, path_id, viewer, visible_status
 from node.auth import scope
 from node.errors import ApiError
@@ -240,8 +241,8 @@ async def oembed(request: web.Request) -> web.Response:
     url = p.str("url", required=True, max_len=2048) or ""
     segment = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     status = None
-    if segment.isdigit() and len(segment) <= 19:
-        status = await Status.get_or_none(Q(url=url) | Q(uri=url), id=int(segment), local=True, deleted_at=None,
+    if (status_id := ids.parse(segment)) is not None:
+        status = await Status.get_or_none(Q(url=url) | Q(uri=url), id=status_id, local=True, deleted_at=None,
                                           visibility__in=["public", "unlisted"]).prefetch_related("account")
     if status is None or status.account.suspended_at is not None:
         raise ApiError(404, "Record not found")

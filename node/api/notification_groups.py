@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node import ids
 from node.api.common import ctx, link_header, page_limit, paged_json, paginate, path_id
 from node.api.notifications import listing
 from node.auth import scope
@@ -186,7 +187,7 @@ def _members(me: Account, key: str):
     if prefix == "ungrouped":
         return everything.filter(id=parse_id(rest))
     parts = key.rsplit("-", 1)
-    if len(parts) != 2 or not parts[1].isdigit() or len(parts[1]) > 7:  # hours since 1970: 7 digits until 3110
+    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 7:  # hours since 1970: 7 digits until 3110
         raise ApiError(404, "Record not found")
     head, hours = parts[0], int(parts[1])
     start = datetime.fromtimestamp(hours * 3600, timezone.utc)
@@ -270,8 +271,8 @@ async def grouped_unread_count(request: web.Request) -> web.Response:
     limit = p.int("limit", 100, minimum=1, maximum=1000, clamp=True)
     query = listing(request["account"], p)
     marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
-    if marker is not None and marker.last_read_id.isdigit():
-        query = query.filter(id__gt=int(marker.last_read_id))
+    if marker is not None and (last_read := ids.parse(marker.last_read_id)) is not None:
+        query = query.filter(id__gt=last_read)
     key_of = _grouping(p)
     keys = {key_of(n) for n in await query.order_by("-id").limit(limit * 5)}
     return web.json_response({"count": min(len(keys), limit)})

@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from node import ids
 from node.errors import ApiError, unprocessable
 from node.models import Account, Filter, FilterKeyword, FilterStatus, Status
 from node.models.filters import ACTIONS, CONTEXTS
@@ -152,11 +153,11 @@ async def update_filter(row: Filter, *, title: Any = None, context: list[str] | 
     own = {k.id: k for k in await FilterKeyword.filter(custom_filter_id=row.id)}
     changes: list[tuple[str, Any]] = []
     for attrs in keywords:
-        kid = str(attrs.get("id") or "")
-        if kid:
-            if not kid.isdigit() or int(kid) not in own:
+        if attrs.get("id") not in (None, ""):
+            kid = ids.parse(attrs["id"])
+            if kid not in own:
                 raise ApiError(404, "Record not found")
-            kw = own[int(kid)]
+            kw = own[kid]
             if _bool(attrs.get("_destroy"), False):
                 changes.append(("delete", kw))
                 continue
