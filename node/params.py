@@ -84,8 +84,6 @@ class Params:
             number = int(value)
         except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
             raise unprocessable(f"{key} must be an integer") from None
-        if minimum is None and maximum is None and not _INT64[0] <= number <= _INT64[1]:
-            raise unprocessable(f"{key} is out of range")
         if minimum is not None and number < minimum:
             if clamp:
                 return minimum
@@ -94,6 +92,8 @@ class Params:
             if clamp:
                 return maximum
             raise unprocessable(f"{key} must be at most {maximum}")
+        if not _INT64[0] <= number <= _INT64[1]:  # what an unbounded `offset` would pass to SQL
+            raise unprocessable(f"{key} is out of range")
         return number
 
     def float(self, key: str, default: float | None = None) -> float | None:

@@ -28,7 +28,8 @@ async def update_policy(account: Account, values: dict[str, str]) -> Notificatio
     for name, value in values.items():
         if name not in POLICY_FIELDS or value not in POLICY_VALUES:
             raise unprocessable(f"{name} must be one of {', '.join(POLICY_VALUES)}")
-    policy = await policy_of(account)
+    # get_or_create: two first updates at once must not both insert (the second was a 500)
+    policy, _ = await NotificationPolicy.get_or_create(account_id=account.id)
     for name, value in values.items():
         setattr(policy, name, value)
     await policy.save()
