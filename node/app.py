@@ -42,6 +42,7 @@ ROUTE_MODULES = [
     "node.api.media",
     "node.api.search",
     "node.api.markers",
+    "node.api.push",
     "node.api.streaming",
     "node.api.provenance",
     "node.api.generations",

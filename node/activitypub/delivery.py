@@ -1,4 +1,4 @@
-"""Delivery jobs: one arq job per `Delivery` row, on their own queue, run by a worker inside the web
+"""Delivery jobs: one arq job per `Delivery` row (and per Web Push `PushDelivery`, node.web_push), on their own queue, run by a worker inside the web
 process (or by `vitascope delivery-worker`).
 
 The row is the truth. A job reads it, makes one attempt (federation.delivery.deliver), and writes
@@ -18,6 +18,7 @@ from typing import Any
 from arq.worker import Worker, func
 
 from federation import delivery as policy
+from node import web_push
 from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
@@ -144,7 +145,7 @@ async def requeue_lost(node: Node) -> int:
     rows += await Delivery.filter(state="pending", next_attempt_at__lt=cutoff).values("id", "attempts")
     for row in rows:
         await enqueue(node, [row["id"]], attempts=row["attempts"])
-    return len(rows)
+    return len(rows) + await web_push.requeue_lost(node, cutoff)
 
 
 def is_unhealthy(domain: str) -> bool:
@@ -181,7 +182,8 @@ async def _sweeper(node: Node) -> None:
 
 def make_worker(node: Node) -> Worker:
     return in_process_worker(
-        node, [func(deliver, name="deliver", max_tries=3)], queue_name=QUEUE,
+        node, [func(deliver, name="deliver", max_tries=3), func(web_push.push, name="web_push", max_tries=3)],
+        queue_name=QUEUE,
         max_jobs=node.config["federation.delivery_concurrency"],
         job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10, keep_result=300, poll_delay=0.2)
 

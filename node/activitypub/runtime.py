@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from aiohttp import web
 
@@ -46,15 +47,18 @@ def federation(node: Node) -> Federation:
 
 def instance_key(data_dir: Path) -> str:
     """The instance actor's RSA key, made on first start and kept under the data dir (mode 0600)."""
-    path = data_dir / "federation" / "instance-actor.pem"
+    return secret_file(data_dir / "federation" / "instance-actor.pem", generate_rsa_private_pem)
+
+
+def secret_file(path: Path, make: Callable[[], str]) -> str:
+    """The text of a node secret made on first use (mode 0600); a key another process wrote first wins."""
     if path.exists():
         return path.read_text()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pem = generate_rsa_private_pem()
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(pem)
+        fh.write(make())
     try:
         os.link(tmp, path)  # never replace a key another process wrote first
     except FileExistsError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import __version__
+from node import __version__, web_push
 from node.activitypub import blocked_domains
 from node.api.common import ctx
 from node.models import Account, Status, User
@@ -28,7 +28,7 @@ def _configuration(node) -> dict:
     cfg = node.config
     return {
         "urls": {"streaming": node.urls.base.replace("http", "ws", 1), "status": None},
-        "vapid": {"public_key": ""},
+        "vapid": {"public_key": web_push.server_key(node)},
         "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
         "statuses": {"max_characters": cfg["limits.max_status_chars"], "max_media_attachments": 4,
                      "characters_reserved_per_url": 23},

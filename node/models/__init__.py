@@ -13,6 +13,7 @@ from node.models.notifications import Notification
 from node.models.notification_policy import NotificationPermission, NotificationPolicy, NotificationRequest
 from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
 from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
+from node.models.push import PushDelivery, WebPushSubscription
 from node.models.scheduled import ScheduledStatus
 from node.models.suggestions import SuggestionDismissal
 from node.models.statuses import IdempotencyKey, Mention, Status, StatusEdit, StatusTag, Tag
@@ -25,5 +26,5 @@ __all__ = [
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
-    "Conversation",
+    "Conversation", "WebPushSubscription", "PushDelivery",
 ]

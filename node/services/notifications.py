@@ -31,8 +31,11 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
     from node.serializers import notifications_json
 
     rendered = await notifications_json(node, recipient, [note])
-    if rendered:  # none when a `hide` filter of the recipient removes its status
+    if rendered:  # none when a `hide` filter of the recipient removes its status: neither streamed nor pushed
         await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", rendered[0])
+        from node.services.push import queue
+
+        await queue(node, note)
     return note
 
 

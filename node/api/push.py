@@ -1,0 +1,93 @@
+"""Web Push subscriptions (Mastodon's /api/v1/push/subscription): one per access token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from node import web_push
+from node.api.common import ctx
+from node.auth import scope
+from node.errors import not_found, unprocessable
+from node.models import WebPushSubscription
+from node.params import Params, read_params
+from node.services import push as push_service
+
+routes = web.RouteTableDef()
+KEY_LENGTHS = {"p256dh": 65, "auth": 16}  # decoded bytes: an uncompressed P-256 point, a 16-byte secret
+
+
+def subscription_json(request: web.Request, sub: WebPushSubscription) -> dict[str, Any]:
+    """Mastodon's REST::WebPushSubscriptionSerializer."""
+    return {"id": str(sub.id), "endpoint": sub.endpoint, "standard": sub.standard, "alerts": sub.alerts,
+            "server_key": web_push.server_key(ctx(request)), "policy": sub.policy}
+
+
+def _data(p: Params) -> tuple[dict[str, bool], str]:
+    cleaned = push_service.clean_data(p.dict("data"))
+    if isinstance(cleaned, str):
+        raise unprocessable(cleaned)
+    return cleaned
+
+
+def _key(keys: dict, name: str) -> str:
+    value = keys.get(name)
+    if not isinstance(value, str) or not value:
+        raise unprocessable(f"subscription[keys][{name}] is required")
+    decoded = web_push.b64decode(value)
+    if decoded is None or len(decoded) != KEY_LENGTHS[name] or (name == "p256dh" and decoded[0] != 4):
+        raise unprocessable(f"subscription[keys][{name}] is not a valid key")
+    return value
+
+
+async def _own(request: web.Request) -> WebPushSubscription:
+    sub = await WebPushSubscription.get_or_none(token_id=request["token"].id)
+    if sub is None:
+        raise not_found()
+    return sub
+
+
+@routes.post("/api/v1/push/subscription")
+@scope("push")
+async def create(request: web.Request) -> web.Response:
+    p = await read_params(request)
+    given = p.dict("subscription")
+    endpoint = given.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        raise unprocessable("subscription[endpoint] is required")
+    if len(endpoint) > 2048:
+        raise unprocessable("subscription[endpoint] is too long")
+    if refusal := await web_push.endpoint_refusal(ctx(request), endpoint):
+        raise unprocessable(f"subscription[endpoint] is not allowed: {refusal}")
+    keys = given.get("keys")
+    if not isinstance(keys, dict):
+        raise unprocessable("subscription[keys] is required")
+    p256dh, auth = _key(keys, "p256dh"), _key(keys, "auth")
+    standard = Params({"standard": given.get("standard")}).bool("standard", False)
+    alerts, policy = _data(p)
+    sub = await push_service.subscribe(request["token"], endpoint=endpoint, p256dh=p256dh, auth=auth,
+                                       standard=bool(standard), alerts=alerts, policy=policy)
+    return web.json_response(subscription_json(request, sub))
+
+
+@routes.get("/api/v1/push/subscription")
+@scope("push")
+async def show(request: web.Request) -> web.Response:
+    return web.json_response(subscription_json(request, await _own(request)))
+
+
+@routes.put("/api/v1/push/subscription")
+@scope("push")
+async def update(request: web.Request) -> web.Response:
+    sub = await _own(request)
+    alerts, policy = _data(await read_params(request))
+    return web.json_response(subscription_json(request, await push_service.update(sub, alerts=alerts, policy=policy)))
+
+
+@routes.delete("/api/v1/push/subscription")
+@scope("push")
+async def destroy(request: web.Request) -> web.Response:
+    await push_service.unsubscribe(request["token"])
+    return web.json_response({})
+

@@ -1,0 +1,76 @@
+"""Web Push subscriptions (one per access token, as Mastodon) and the pushes a notification queues."""
+
+from __future__ import annotations
+
+from node.context import Node
+from node.models import Follow, Notification, OAuthToken, PushDelivery, WebPushSubscription
+from node.models.notifications import TYPES
+from node.models.push import POLICIES
+
+
+def _truthy(value) -> bool:
+    """Rails' boolean cast, which Mastodon applies to each alert."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "f", "false", "off", "no")
+    return bool(value)
+
+
+def clean_data(data: dict) -> tuple[dict[str, bool], str] | str:
+    """(alerts, policy) from the request's `data`, or the reason it is refused. Unknown alert types are
+    dropped, as Mastodon's permit list does."""
+    alerts = data.get("alerts") or {}
+    if not isinstance(alerts, dict):
+        return "data[alerts] must be an object"
+    policy = data.get("policy") or "all"
+    if policy not in POLICIES:
+        return f"data[policy] must be one of {', '.join(POLICIES)}"
+    return {kind: _truthy(value) for kind, value in alerts.items() if kind in TYPES}, policy
+
+
+async def subscribe(token: OAuthToken, *, endpoint: str, p256dh: str, auth: str, standard: bool,
+                    alerts: dict[str, bool], policy: str) -> WebPushSubscription:
+    """Replace the token's subscription (Mastodon: a new POST drops the old one)."""
+    await WebPushSubscription.filter(token_id=token.id).delete()
+    return await WebPushSubscription.create(user_id=token.user_id, token=token, endpoint=endpoint, key_p256dh=p256dh,
+                                            key_auth=auth, standard=standard, alerts=alerts, policy=policy)
+
+
+async def update(subscription: WebPushSubscription, *, alerts: dict[str, bool], policy: str) -> WebPushSubscription:
+    """PUT replaces `data` as a whole, as Mastodon's update does."""
+    subscription.alerts, subscription.policy = alerts, policy
+    await subscription.save(update_fields=["alerts", "policy", "updated_at"])
+    return subscription
+
+
+async def unsubscribe(token: OAuthToken) -> None:
+    await WebPushSubscription.filter(token_id=token.id).delete()
+
+
+async def remove(subscription: WebPushSubscription) -> None:
+    """The push service said the subscription is gone: drop it and its pending pushes."""
+    await WebPushSubscription.filter(id=subscription.id).delete()
+
+
+async def _policy_allows(subscription: WebPushSubscription, note: Notification) -> bool:
+    recipient_id = note.account_id  # type: ignore[attr-defined]
+    sender_id = note.from_account_id  # type: ignore[attr-defined]
+    if subscription.policy == "none":
+        return False
+    if subscription.policy == "followed":
+        return await Follow.filter(account_id=recipient_id, target_id=sender_id).exists()
+    if subscription.policy == "follower":
+        return await Follow.filter(account_id=sender_id, target_id=recipient_id).exists()
+    return True
+
+
+async def queue(node: Node, note: Notification) -> None:
+    """Queue a push of a notification the recipient was shown (never a filtered one) to each of the
+    recipient's subscriptions whose alerts and policy want it."""
+    from node import web_push
+
+    rows = []
+    for subscription in await WebPushSubscription.filter(user__account_id=note.account_id,  # type: ignore[attr-defined]
+                                                            token__revoked_at__isnull=True):
+        if subscription.alerts.get(note.type) and await _policy_allows(subscription, note):
+            rows.append(await PushDelivery.create(subscription=subscription, notification=note))
+    await web_push.enqueue(node, [row.id for row in rows])
