@@ -25,7 +25,11 @@ def subscription_json(request: web.Request, sub: WebPushSubscription) -> dict[st
 
 
 def _data(p: Params) -> tuple[dict[str, bool], str]:
-    cleaned = push_service.clean_data(p.dict("data"))
+    """`data[alerts]` and `data[policy]`; a top-level `policy` too, which Mastodon.py sends."""
+    data = dict(p.dict("data"))
+    if "policy" not in data and isinstance(p.raw("policy"), str):
+        data["policy"] = p.raw("policy")
+    cleaned = push_service.clean_data(data)
     if isinstance(cleaned, str):
         raise unprocessable(cleaned)
     return cleaned
