@@ -30,6 +30,7 @@ from node.activitypub.runtime import federation, secret_file
 from node.context import Node
 from node.models import PushDelivery, WebPushSubscription
 from node.serializers import account_json
+from node.services.accounts import login_refusal
 from node.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -163,18 +164,30 @@ def encrypt(node: Node, subscription: WebPushSubscription, data: bytes) -> tuple
     return encoded["body"], headers
 
 
+def _refusal(subscription: WebPushSubscription, note) -> str | None:
+    """Why a queued push may no longer be sent: what the recipient could not see or use by now."""
+    token = subscription.token
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at < _now()):
+        return "the access token is no longer valid"
+    if refusal := login_refusal(subscription.user):
+        return refusal
+    if note.status is not None and note.status.deleted_at is not None:
+        return "the status was deleted"
+    return None
+
+
 async def push(ctx: dict[str, Any], row_id: int) -> str:
     """The arq job: one attempt at one push."""
     from node.services import push as push_service
 
     node: Node = ctx["node"]
     row = await PushDelivery.get_or_none(id=row_id).prefetch_related(
-        "subscription__token", "subscription__user", "notification__from_account", "notification__status")
+        "subscription__token", "subscription__user__account", "notification__from_account", "notification__status")
     if row is None or row.state != "pending":
         return "nothing to do"
     note, subscription = row.notification, row.subscription
-    if note.status is not None and note.status.deleted_at is not None:
-        row.state, row.last_error = "failed", "the status was deleted"
+    if refusal := _refusal(subscription, note):
+        row.state, row.last_error = "failed", refusal
         await row.save(update_fields=["state", "last_error"])
         return row.state
     body, headers = encrypt(node, subscription, json.dumps(await payload(node, subscription, note)).encode())

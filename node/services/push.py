@@ -69,8 +69,7 @@ async def queue(node: Node, note: Notification) -> None:
     from node import web_push
 
     rows = []
-    for subscription in await WebPushSubscription.filter(user__account_id=note.account_id,  # type: ignore[attr-defined]
-                                                            token__revoked_at__isnull=True):
+    for subscription in await WebPushSubscription.filter(user__account_id=note.account_id):  # type: ignore[attr-defined]
         if subscription.alerts.get(note.type) and await _policy_allows(subscription, note):
             rows.append(await PushDelivery.create(subscription=subscription, notification=note))
     await web_push.enqueue(node, [row.id for row in rows])

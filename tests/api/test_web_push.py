@@ -181,3 +181,24 @@ def test_bad_subscriptions_are_refused(node):
     r = subscribe(api, "https://push.example/x", receiver, policy="everyone")
     assert r.status_code == 422
     assert api.get("/api/v1/push/subscription").status_code == 404  # nothing half-written
+
+
+def test_a_failed_push_is_retried_from_its_row_after_a_restart_that_lost_the_queue(nodes, push_service):
+    """The row is the truth: with the node stopped and its Redis emptied, the retry still happens."""
+    import redis
+
+    live = nodes("push", overrides={"limits": {"push_retry_seconds": 2}})
+    api, other = user_api(live), user_api(live)
+    receiver = Receiver()
+    push_service.script["durable"] = [503, 201]
+    sub = subscribe(api, push_service.url("durable"), receiver, alerts={"follow": True}).json()
+    key = live.data_dir / "push" / "vapid.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    other.post(f"/api/v1/accounts/{api.me['id']}/follow")
+    push_service.wait("durable")
+    live.stop()
+    redis.Redis(unix_socket_path=live.redis_url.removeprefix("unix://")).flushall()
+    live.start()
+    headers, body = push_service.wait("durable", 2)[1]
+    assert receiver.decrypt_standard(headers, body)["notification_type"] == "follow"
+    assert api.get("/api/v1/push/subscription").json()["server_key"] == sub["server_key"]  # the same key pair
