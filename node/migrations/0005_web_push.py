@@ -6,12 +6,12 @@ from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
-"""Issue 16 (client API, item 5): Web Push subscriptions and their deliveries. Depends on 0003 (only
-for ordering: its tables are not used)."""
+"""Issue 16 (client API, item 5): Web Push subscriptions and their deliveries. Depends on 0003 and 0004
+(only for ordering: their tables are not used)."""
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_client_api_a')]
+    dependencies = [('models', '0003_client_api_a'), ('models', '0004_client_api_b')]
 
     initial = False
 
