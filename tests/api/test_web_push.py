@@ -130,7 +130,11 @@ def test_standard_push_is_rfc8291_and_respects_alerts_and_policy(node, push_serv
     assert sub["policy"] == "followed" and SUB_KEYS <= sub.keys()
     me = api.me
     api.post(f"/api/v1/accounts/{friend.me['id']}/follow")
+    hide = api.post("/api/v2/filters", json={"title": "rude", "context": ["notifications"], "filter_action": "hide",
+                                             "keywords_attributes": [{"keyword": "rude"}]})
+    assert hide.status_code == 200, hide.text
     stranger.post("/api/v1/statuses", data={"status": f"@{me['username']} from a stranger"})
+    friend.post("/api/v1/statuses", data={"status": f"@{me['username']} something rude"})  # hidden: not pushed
     friend.post("/api/v1/statuses", data={"status": f"@{me['username']} from a friend", "spoiler_text": ""})
     headers, body = push_service.wait("std")[0]
     push = receiver.decrypt_standard(headers, body)
@@ -142,7 +146,7 @@ def test_standard_push_is_rfc8291_and_respects_alerts_and_policy(node, push_serv
     assert again.json()["id"] != sub["id"] and api.get("/api/v1/push/subscription").json()["endpoint"].endswith("std2")
     assert api.delete("/api/v1/push/subscription").json() == {}
     assert api.get("/api/v1/push/subscription").status_code == 404
-    assert len(push_service.received["std"]) == 1  # the stranger's mention was not pushed
+    assert len(push_service.received["std"]) == 1  # neither the stranger's mention nor the filtered one
 
 
 def test_gone_subscription_is_removed_and_5xx_is_retried(node, push_service):
