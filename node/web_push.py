@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid01, Vapid02
-from pywebpush import WebPusher
+from pywebpush import WebPusher, WebPushException
 
 from federation.fetcher import FetchError, FetchFailed
 from node.activitypub.runtime import federation, secret_file
@@ -77,6 +77,18 @@ async def endpoint_refusal(node: Node, endpoint: str) -> str | None:
     return None
 
 
+def valid_p256dh(value: str) -> bool:
+    """Whether a subscription's `p256dh` is a point on P-256, as RFC 8291 needs."""
+    raw = b64decode(value)
+    if raw is None or len(raw) != 65:
+        return False
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _new_vapid_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -113,17 +125,17 @@ async def enqueue(node: Node, row_ids: list[int], *, attempts: int = 0, at: date
 
 
 def retry_delay(node: Node, attempts: int) -> timedelta | None:
-    """After the ``attempts``-th failure: first_retry, doubled each time; None once attempts are spent."""
+    """After the ``attempts``-th failure: `limits.push_retry_seconds`, doubled each time; None once the
+    attempts are spent."""
     if attempts >= MAX_ATTEMPTS:
         return None
     return timedelta(seconds=node.config["limits.push_retry_seconds"] * 2 ** (attempts - 1))
 
 
-async def payload(node: Node, subscription: WebPushSubscription, note) -> dict[str, Any]:
+def payload(node: Node, subscription: WebPushSubscription, note) -> dict[str, Any]:
     """Mastodon's Web::NotificationSerializer: what the app's service worker shows."""
     sender = note.from_account
     name = sender.display_name or sender.username
-    source = ""
     if note.status is not None:
         source = note.status.spoiler_text or html_to_text(note.status.content) or note.status.text
     else:
@@ -190,7 +202,12 @@ async def push(ctx: dict[str, Any], row_id: int) -> str:
         row.state, row.last_error = "failed", refusal
         await row.save(update_fields=["state", "last_error"])
         return row.state
-    body, headers = encrypt(node, subscription, json.dumps(await payload(node, subscription, note)).encode())
+    try:
+        body, headers = encrypt(node, subscription, json.dumps(payload(node, subscription, note)).encode())
+    except (ValueError, WebPushException) as exc:  # keys that passed the API's checks yet do not work
+        row.state, row.last_error = "failed", f"cannot encrypt for this subscription: {exc}"
+        await row.save(update_fields=["state", "last_error"])
+        return row.state
     status, error, retryable = None, None, True
     try:
         status, text = await federation(node).fetcher.post(subscription.endpoint, body, headers)

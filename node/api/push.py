@@ -15,7 +15,6 @@ from node.params import Params, read_params
 from node.services import push as push_service
 
 routes = web.RouteTableDef()
-KEY_LENGTHS = {"p256dh": 65, "auth": 16}  # decoded bytes: an uncompressed P-256 point, a 16-byte secret
 
 
 def subscription_json(request: web.Request, sub: WebPushSubscription) -> dict[str, Any]:
@@ -39,8 +38,7 @@ def _key(keys: dict, name: str) -> str:
     value = keys.get(name)
     if not isinstance(value, str) or not value:
         raise unprocessable(f"subscription[keys][{name}] is required")
-    decoded = web_push.b64decode(value)
-    if decoded is None or len(decoded) != KEY_LENGTHS[name] or (name == "p256dh" and decoded[0] != 4):
+    if not (web_push.valid_p256dh(value) if name == "p256dh" else len(web_push.b64decode(value) or b"") == 16):
         raise unprocessable(f"subscription[keys][{name}] is not a valid key")
     return value
 

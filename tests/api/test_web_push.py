@@ -178,7 +178,9 @@ def test_bad_subscriptions_are_refused(node):
         r = api.post("/api/v1/push/subscription", json={"subscription": {
             **given, "keys": {"p256dh": b64(receiver.public), "auth": b64(receiver.auth)}}})
         assert r.status_code == 422 and "error" in r.json(), r.text
-    for keys in ({"p256dh": "short", "auth": b64(receiver.auth)}, {"p256dh": b64(receiver.public)}, None):
+    off_curve = b64(b"\x04" + b"\x01" * 64)
+    for keys in ({"p256dh": "short", "auth": b64(receiver.auth)}, {"p256dh": off_curve, "auth": b64(receiver.auth)},
+                 {"p256dh": b64(receiver.public)}, {"p256dh": b64(receiver.public), "auth": "c2hvcnQ"}, None):
         r = api.post("/api/v1/push/subscription", json={"subscription": {"endpoint": "https://push.example/x",
                                                                           "keys": keys}})
         assert r.status_code == 422, r.text
