@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.api.test_client_api_a import user_api, wait_for
+from tests.api.test_js_clients import run_js
 from tests.support.servers import free_port
 
 SUB_KEYS = {"id", "endpoint", "standard", "alerts", "server_key", "policy"}
@@ -76,6 +77,19 @@ class Receiver:
         assert headers["Authorization"].startswith("vapid t=")
         return json.loads(http_ece.decrypt(body, private_key=self.private, auth_secret=self.auth,
                                            version="aes128gcm"))
+
+    def decrypt_legacy(self, headers: dict[str, str], body: bytes) -> dict:
+        """The aesgcm draft: salt in `Encryption`, the sender's ECDH key in `Crypto-Key`."""
+        assert headers["Content-Encoding"] == "aesgcm" and headers["Authorization"].startswith("WebPush ")
+        params = dict(part.split("=", 1) for part in headers["Crypto-Key"].split(";"))
+        assert params["p256ecdsa"]  # the VAPID key, as Mastodon sends it
+
+        def unb64(value: str) -> bytes:
+            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+        return json.loads(http_ece.decrypt(body, salt=unb64(headers["Encryption"].removeprefix("salt=")),
+                                           dh=unb64(params["dh"]), private_key=self.private, auth_secret=self.auth,
+                                           keylabel="P-256", version="aesgcm"))
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +222,25 @@ def test_a_failed_push_is_retried_from_its_row_after_a_restart_that_lost_the_que
     headers, body = push_service.wait("durable", 2)[1]
     assert receiver.decrypt_standard(headers, body)["notification_type"] == "follow"
     assert api.get("/api/v1/push/subscription").json()["server_key"] == sub["server_key"]  # the same key pair
+
+
+def test_masto_js_and_megalodon_subscribe_and_their_pushes_decrypt(node, push_service):
+    tokens, ids, receivers = {}, {}, {"masto": Receiver(), "megalodon": Receiver()}
+    for name in receivers:
+        username, password = node.create_user()
+        tokens[name] = node.token(username, password)
+        ids[name] = node.api(tokens[name]).get("/api/v1/accounts/verify_credentials").json()["id"]
+    out = run_js("push_flows.mjs", {"url": node.url, **{
+        name: {"token": tokens[name], "endpoint": push_service.url(f"js-{name}"), "p256dh": b64(r.public),
+               "auth": b64(r.auth)} for name, r in receivers.items()}})
+    server_key = node.api().get("/api/v2/instance").json()["configuration"]["vapid"]["public_key"]
+    assert out["masto"]["serverKey"] == out["megalodon"]["serverKey"] == server_key
+    assert out["masto"]["policy"] == "all" and out["mastoFetched"] == out["masto"]["id"]
+    assert out["mastoUpdated"] == {"follow": True, "favourite": True}
+    assert out["megalodonFetched"] == out["megalodon"]["id"]
+    assert out["megalodonUpdated"] == {"follow": True, "poll": True}
+    follower = user_api(node)
+    for name, receiver in receivers.items():
+        follower.post(f"/api/v1/accounts/{ids[name]}/follow")
+        push = receiver.decrypt_legacy(*push_service.wait(f"js-{name}")[0])
+        assert push["notification_type"] == "follow" and push["access_token"] == tokens[name]
