@@ -55,6 +55,7 @@ from typing import Any, BinaryIO
 import c2pa
 
 from provenance.certificates import ChainError, NodeIdentity, anchor_chain
+from provenance.consent import read_claim_grants
 from provenance.digests import digest_multibase, sha256_file
 from provenance.manifest_store import ManifestStoreError, manifest_labels, read_signer_chains
 
@@ -97,6 +98,7 @@ class VitascopeClaim:
     job_id: str
     prompt_digest: str
     prompt: str | None = None
+    # One `provenance.consent.claim_entry` per cameo shown: the full signed grant + owner key snapshot.
     cameo_grants: list[dict] = field(default_factory=list)
 
 
@@ -118,6 +120,8 @@ class Verdict:
     `chain` lists the remix ancestry, parent first; each entry has depth, manifest_id,
     title, signer, claim (our assertion), state, failures and ai_generated. `notes` say
     which failure codes were accepted and why (expired certificates, see module docs).
+    `cameos` lists the cameo grants of this video (`cameo_summary`), checked offline against
+    the key snapshots in the claim; any invalid one makes the verdict not ok.
     """
 
     ok: bool
@@ -130,6 +134,27 @@ class Verdict:
     claim: dict | None
     chain: list[dict]
     notes: list[str] = field(default_factory=list)
+    cameos: list[dict] = field(default_factory=list)
+
+
+def cameo_summary(entries: Any, renderer_host: str | None) -> list[dict]:
+    """Each cameo grant of a claim, as `vitascope verify` and the API report it."""
+    summary = []
+    for item in read_claim_grants(entries, renderer_host=renderer_host):
+        grant = item.verdict.grant
+        summary.append({
+            "grant": item.verdict.grant_id,
+            "owner": grant.owner if grant else None,
+            "cameo": grant.target if grant else None,
+            "post": grant.post if grant else None,
+            "renderer": grant.renderer if grant else None,
+            "expires": grant.expires.isoformat() if grant and grant.expires else None,
+            "valid": item.verdict.ok,
+            "problems": item.verdict.codes,
+            "detail": item.verdict.describe(),
+            "key": item.owner_key.id if item.owner_key else None,
+        })
+    return summary
 
 
 # ----- signing ------------------------------------------------------------------------
@@ -180,6 +205,9 @@ def sign_video(
     itself would embed a broken parent and still call the child Trusted.
     """
     src, dst = Path(src), Path(dst)
+    bad = [c for c in cameo_summary(claim.cameo_grants, claim.node) if not c["valid"]]
+    if bad:
+        raise SigningError(f"cameo grant {bad[0]['grant']} does not verify: {bad[0]['detail']}")
     # The node always trusts its own CAs (remixing its own videos), and the parent check and
     # the Builder's own ingredient validation use exactly the same anchors.
     anchors = list(dict.fromkeys([*parent_trust_anchors, *identity.published_ca_pems]))
@@ -422,7 +450,10 @@ def _verify_file(f: BinaryIO, trust_anchors: list[str], *, first_seen: datetime 
     ai_generated = _is_ai_generated(active)
     if state == "trusted" and not ai_generated:
         problems.append("the manifest does not declare AI generation (no trainedAlgorithmicMedia action)")
-    ok = state == "trusted" and ai_generated
+    claim = _our_claim(active)
+    cameos = cameo_summary(claim.get("cameo_grants") or [], str(claim.get("node"))) if claim else []
+    problems.extend(f"cameo grant {c['grant']} is invalid: {c['detail']}" for c in cameos if not c["valid"])
+    ok = state == "trusted" and ai_generated and all(c["valid"] for c in cameos)
     return Verdict(
         ok=ok,
         state=state,
@@ -431,9 +462,10 @@ def _verify_file(f: BinaryIO, trust_anchors: list[str], *, first_seen: datetime 
         ai_generated=ai_generated,
         signer=_signer_name(active),
         manifest_id=active_label,
-        claim=_our_claim(active),
+        claim=claim,
         chain=chain,
         notes=notes,
+        cameos=cameos,
     )
 
 
@@ -508,6 +540,13 @@ def format_verdict(verdict: Verdict) -> str:
     lines.append(f"  signer:   {verdict.signer or 'unknown'}")
     lines.append(f"  manifest: {verdict.manifest_id}")
     lines.extend(_claim_lines(verdict.claim, "  "))
+    for cameo in verdict.cameos:
+        status = "valid" if cameo["valid"] else f"INVALID ({cameo['detail']})"
+        lines.append(f"  cameo:    {cameo['cameo']} of {cameo['owner']}, grant {cameo['grant']} for {cameo['post']}: "
+                     f"{status}")
+    if verdict.cameos:
+        lines.append("            (grants checked against the owner key snapshots in the manifest; "
+                     "whether they are still in force is known only to the owners' nodes)")
     lines.extend(f"  note:     {note}" for note in verdict.notes)
     if not verdict.chain:
         lines.append("  remix chain: none (original generation)")

@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from provenance import c2pa as c2pa_module
 from provenance.c2pa import (
     SignResult,
+    SigningError,
     UnverifiedParent,
     VitascopeClaim,
     format_verdict,
@@ -24,6 +26,7 @@ from provenance.c2pa import (
     verify_video,
 )
 from provenance.certificates import NodeIdentity
+from provenance.consent import claim_entry, verify_grant
 from provenance.digests import parse_digest_multibase, sha256_file
 from provenance.manifest_store import C2PA_BOX_UUID
 
@@ -60,8 +63,10 @@ def _strip_manifest(src: Path, dst: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def signed(source_mp4, node_identity, tmp_path_factory) -> tuple[Path, SignResult, VitascopeClaim]:
-    claim = _claim("a.example", "job-1", prompt="a cat surfing at dusk", cameo_grants=[{"grant": "g1"}])
+def signed(source_mp4, node_identity, cameo_owner, tmp_path_factory) -> tuple[Path, SignResult, VitascopeClaim]:
+    owner = cameo_owner("owner.example")
+    grant = owner.grant("https://a.example/notes/job-1", "https://a.example/users/bob")
+    claim = _claim("a.example", "job-1", prompt="a cat surfing at dusk", cameo_grants=[claim_entry(grant, owner.key)])
     dst = tmp_path_factory.mktemp("signed") / "video.mp4"
     return dst, sign_video(source_mp4, dst, node_identity("a.example"), claim), claim
 
@@ -79,6 +84,57 @@ def test_signed_video_verifies_as_trusted_ai_generation(signed, node_identity):
     assert result.sha256 == sha256_file(path)
     report = format_verdict(verdict)
     assert report.startswith("VERIFIED: trusted") and result.manifest_id in report and "original generation" in report
+
+
+def test_cameo_grants_travel_in_full_and_verify_from_the_manifest(signed, node_identity, cameo_owner):
+    path, _, claim = signed
+    owner = cameo_owner("owner.example")
+    verdict = verify_video(path, node_identity("a.example").published_ca_pems)
+    [entry] = verdict.claim["cameo_grants"]
+    assert entry == claim.cameo_grants[0] and entry["ownerKey"]["publicKeyMultibase"] == owner.key.multikey
+    [cameo] = verdict.cameos
+    assert cameo["valid"] and cameo["cameo"] == owner.cameo.id and cameo["owner"] == owner.actor
+    assert f"cameo:    {owner.cameo.id} of {owner.actor}" in format_verdict(verdict)
+    # What an ingesting node does: the Note's copy against the manifest's, with the owner's live key.
+    live = verify_grant(entry["grant"], owner.resolver(), post_id="https://a.example/notes/job-1",
+                        author="https://a.example/users/bob", manifest_copy=entry["grant"])
+    assert live.ok, live.describe()
+
+
+def test_a_forged_grant_cannot_be_signed_into_a_video(source_mp4, node_identity, cameo_owner, tmp_path):
+    owner = cameo_owner("owner.example")
+    grant = owner.grant("https://a.example/notes/job-f", "https://a.example/users/bob")
+    grant["interactingObject"] = "https://a.example/notes/other"
+    claim = _claim("a.example", "job-f", cameo_grants=[claim_entry(grant, owner.key)])
+    with pytest.raises(SigningError, match="bad_proof"):
+        sign_video(source_mp4, tmp_path / "f.mp4", node_identity("a.example"), claim)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_whose_manifest_carries_a_forged_grant_is_not_verified(source_mp4, node_identity, cameo_owner,
+                                                                       tmp_path):
+    """Another renderer's node signs a claim with a grant re-pointed at its own post: c2pa-rs
+    calls the file trusted, the grant check does not."""
+    owner = cameo_owner("owner.example")
+    grant = owner.grant("https://a.example/notes/job-g", "https://a.example/users/bob")
+    claim = _claim("a.example", "job-g", cameo_grants=[claim_entry(grant, owner.key)])
+    claim.cameo_grants[0]["grant"] = dict(grant, endTime="2000-01-01T00:00:00Z")  # altered after checking
+    identity = node_identity("a.example")
+    definition = c2pa_module._manifest_definition(claim, remix=False)
+    out = tmp_path / "g.mp4"
+    with (open(source_mp4, "rb") as source, open(out, "w+b") as dst,
+          c2pa_module._context(identity.published_ca_pems) as context,
+          c2pa.Signer.from_info(c2pa.C2paSignerInfo(
+              getattr(c2pa.C2paSigningAlg, identity.signing_algorithm.upper()),
+              identity.signing_chain_pem.encode(), identity.signing_key_pem.encode(), None)) as signer,
+          c2pa.Builder(definition, context=context) as builder):
+        builder.sign(signer, "video/mp4", source, dst)
+    verdict = verify_video(out, identity.published_ca_pems)
+    assert verdict.state == "trusted" and not verdict.ok
+    [cameo] = verdict.cameos
+    assert not cameo["valid"] and cameo["problems"][0] == "bad_proof"
+    assert "cameo grant https://owner.example/cameo_grants/1 is invalid: bad_proof" in verdict.reason
+    assert "INVALID (bad_proof" in format_verdict(verdict)
 
 
 def test_signed_video_is_still_a_playable_mp4(signed):
