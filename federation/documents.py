@@ -18,6 +18,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from provenance.consent import Cameo, CameoAuthorization, CameoPolicy, CameoRequest, ConsentError, ResolvedKey, sign
+
 from .vocab import AP_CONTEXT, AS_PUBLIC, LD_MEDIA_TYPE
 
 # FEP-844e: what this server implements, so peers (Fedify) skip the cavage retry.
@@ -31,6 +33,7 @@ ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organizat
 PAGE_SIZE = 20
 # alsoKnownAs entries kept from a remote actor (Mastodon users list a handful of old accounts).
 MAX_ALIASES = 20
+MAX_CAMEO_GRANTS = 8  # a video shows at most two cameos; reading a few more lets the node refuse, not miss, extras
 
 
 class DocumentError(ValueError):
@@ -202,6 +205,9 @@ class ActorInfo:
     moved_to: str | None = None
     # Suspended by its server's admins: the actor stays, with `suspended` and no profile (as Mastodon).
     suspended: bool = False
+    # Cameos: the collection of this actor's Cameo objects and who may use them (FEP-7aa9-style, actor level).
+    cameos: str | None = None
+    cameo_policy: CameoPolicy | None = None
 
 
 def public_key(key_id: str, owner: str, pem: str) -> dict[str, Any]:
@@ -253,6 +259,10 @@ def person(actor: ActorInfo) -> dict[str, Any]:
         doc["movedTo"] = actor.moved_to
     if actor.suspended:
         doc["suspended"] = True
+    elif actor.cameos:
+        doc["cameos"] = actor.cameos
+        if actor.cameo_policy is not None:
+            doc["interactionPolicy"] = actor.cameo_policy.to_json()
     return doc
 
 
@@ -331,6 +341,7 @@ class NoteInfo:
     ai_generated: bool = False
     manifest_id: str | None = None
     replies: str | None = None
+    cameo_grants: list[str] = field(default_factory=list)  # CameoAuthorization ids (with a Mention of each owner)
 
 
 def document(video: VideoInfo) -> dict[str, Any]:
@@ -387,6 +398,8 @@ def note(info: NoteInfo, *, with_context: bool = True) -> dict[str, Any]:
         doc["aiGenerated"] = True
     if info.manifest_id:
         doc["manifestId"] = info.manifest_id
+    if info.cameo_grants:
+        doc["cameoGrant"] = list(info.cameo_grants)
     return doc
 
 
@@ -420,6 +433,89 @@ def follow(activity_id: str, actor: str, target: str) -> dict[str, Any]:
 
 def embedded(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "@context"}
+
+
+# --------------------------------------------------------------------------- cameos (consent, FEP-044f style)
+# The objects and their checks live in provenance.consent; here they get our @context and their
+# activities. Signed documents keep their own @context even when embedded: their proof covers it.
+
+
+def cameo(info: Cameo, private_pem: str, key_id: str) -> dict[str, Any]:
+    """The owner's signed, dereferenceable Cameo (no references, no liveness evidence)."""
+    return sign(info.to_json(CONTEXT), private_pem, key_id)
+
+
+def cameo_authorization(grant: CameoAuthorization, private_pem: str, key_id: str) -> dict[str, Any]:
+    """The grant (stamp) as its owner's node serves it and as the C2PA claim carries it."""
+    return sign(grant.to_json(CONTEXT), private_pem, key_id)
+
+
+def cameo_request(request: CameoRequest) -> dict[str, Any]:
+    """The renderer's CameoRequest activity, addressed to the owner only."""
+    return request.to_json(CONTEXT)
+
+
+def accept_cameo_request(accept_id: str, owner: str, request_id: str, renderer: str,
+                         signed_grant: dict[str, Any]) -> dict[str, Any]:
+    """Accept{object: the request, result: the full signed grant}; private to the renderer."""
+    return activity("Accept", accept_id, owner, request_id, to=[renderer], result=signed_grant)
+
+
+def reject_cameo_request(reject_id: str, owner: str, request_id: str, renderer: str) -> dict[str, Any]:
+    return activity("Reject", reject_id, owner, request_id, to=[renderer])
+
+
+def revoke_cameo_grant(grant_id: str, owner: str, renderer: str) -> dict[str, Any]:
+    """Delete of the stamp as Mastodon revokes a quote authorization: id `<stamp>#delete`, the bare
+    stamp IRI as object, to Public and the renderer (who must take the post down and forward it)."""
+    return activity("Delete", f"{grant_id}#delete", owner, grant_id, to=[AS_PUBLIC], cc=[renderer])
+
+
+@dataclass(frozen=True)
+class CameoAnswer:
+    """An owner's Accept or Reject of a CameoRequest, read from the renderer's inbox."""
+
+    request_id: str
+    accepted: bool
+    grant: dict[str, Any] | str | None  # the signed grant (or its IRI, to dereference) when accepted
+
+
+def parse_cameo_answer(doc: dict[str, Any]) -> CameoAnswer:
+    """DocumentError unless this is an Accept/Reject naming a request; the grant is checked with
+    provenance.consent.verify_grant, not here."""
+    kind = type_of(doc)
+    request_id = id_of(doc.get("object"))
+    if kind not in ("Accept", "Reject") or not request_id:
+        raise DocumentError("not an answer to a cameo request")
+    if kind == "Reject":
+        return CameoAnswer(request_id, False, None)
+    result = doc.get("result")
+    if isinstance(result, list):
+        result = result[0] if len(result) == 1 else None
+    if not (isinstance(result, str) or (isinstance(result, dict) and type_of(result) == "CameoAuthorization")):
+        raise DocumentError("an accepted cameo request must carry its CameoAuthorization as result")
+    return CameoAnswer(request_id, True, result)
+
+
+def parse_cameo_request(doc: dict[str, Any]) -> CameoRequest:
+    try:
+        return CameoRequest.from_json(doc)
+    except ConsentError as exc:
+        raise DocumentError(f"bad CameoRequest: {exc}") from exc
+
+
+def parse_cameo(doc: dict[str, Any]) -> Cameo:
+    try:
+        return Cameo.from_json(doc)
+    except ConsentError as exc:
+        raise DocumentError(f"bad Cameo: {exc}") from exc
+
+
+def actor_key(actor: RemoteActor) -> ResolvedKey | None:
+    """The actor's FEP-521a key as provenance.consent resolvers return it (None if it has none)."""
+    if actor.ed25519_key_id and actor.ed25519_multikey:
+        return ResolvedKey(actor.ed25519_key_id, actor.id, actor.ed25519_multikey)
+    return None
 
 
 # --------------------------------------------------------------------------- collections
@@ -548,6 +644,7 @@ class RemoteActor:
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
     suspended: bool = False  # its server suspended it (Mastodon's `suspended`, toot namespace)
+    cameos: str | None = None  # collection of its Cameo objects
 
 
 def _url_of(value: Any) -> str | None:
@@ -630,7 +727,7 @@ def parse_actor(doc: dict[str, Any]) -> RemoteActor:
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         discoverable=doc.get("discoverable") is not False, fields=fields,
         also_known_as=_aliases(doc.get("alsoKnownAs")), moved_to=id_of(doc.get("movedTo")),
-        suspended=doc.get("suspended") is True,
+        suspended=doc.get("suspended") is True, cameos=id_of(doc.get("cameos")),
     )
 
 
@@ -674,6 +771,7 @@ class RemoteNote:
     remix_of: str | None
     remixable: bool
     ai_generated: bool
+    cameo_grants: tuple[str, ...] = ()  # CameoAuthorization ids; every one must verify to accept the video
 
 
 def _media_kind(media_type: str, declared: str | None) -> str:
@@ -748,6 +846,8 @@ def parse_note(doc: dict[str, Any]) -> RemoteNote:
         language=language[:16] if language else None, attachments=attachments, mentions=mentions,
         hashtags=hashtags[:20], remix_of=remix_of, remixable=doc.get("remixable") is not False,
         ai_generated=doc.get("aiGenerated") is True,
+        cameo_grants=tuple(dict.fromkeys(i for i in ids_of(doc.get("cameoGrant")) if len(i) <= 2048))
+        [:MAX_CAMEO_GRANTS],
     )
 
 

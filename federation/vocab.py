@@ -20,6 +20,7 @@ AS_NS = "https://www.w3.org/ns/activitystreams#"
 AS_PUBLIC = AS_NS + "Public"
 SECURITY_NS = "https://w3id.org/security#"
 TOOT_NS = "http://joinmastodon.org/ns#"
+GTS_NS = "https://gotosocial.org/ns#"
 VITASCOPE_NS = "https://vitascope.social/ns#"
 VITASCOPE_NS_DOCUMENT_ID = "https://vitascope.social/ns"
 
@@ -76,13 +77,62 @@ _VITASCOPE_TERMS: dict[str, tuple[Any, str, str]] = {
     "cameoGrant": (
         {"@id": "vitascope:cameoGrant", "@type": "@id", "@container": "@set"},
         _RESOURCE,
-        "Consent grants (signed by the people depicted) that allow their likeness in this object.",
+        "Consent grants (CameoAuthorization, signed by the people depicted) that allow their likeness in this object.",
+    ),
+    "cameos": (
+        {"@id": "vitascope:cameos", "@type": "@id"},
+        _RESOURCE,
+        "On an actor: the collection of the Cameo objects (verified likenesses) it owns.",
+    ),
+    "canCameo": (
+        {"@id": "vitascope:canCameo", "@type": "@id"},
+        _RESOURCE,
+        "In an interactionPolicy: who may put this cameo (or this actor's cameos) in a generated video, "
+        "with automaticApproval and manualApproval as in GoToSocial's interaction policies (FEP-044f).",
+    ),
+    "cameoKind": (
+        "vitascope:cameoKind",
+        "http://www.w3.org/2001/XMLSchema#string",
+        "Kind of a Cameo: 'person' (a verified real person) or 'character' (a pet, object or invented persona).",
+    ),
+    "likenessDigest": (
+        {"@id": "vitascope:likenessDigest", "@type": SECURITY_NS + "multibase"},
+        SECURITY_NS + "multibase",
+        "digestMultibase (sha2-256) of a Cameo's private reference pack; a grant pins the pack it allows.",
+    ),
+    "restrictionsDigest": (
+        {"@id": "vitascope:restrictionsDigest", "@type": SECURITY_NS + "multibase"},
+        SECURITY_NS + "multibase",
+        "digestMultibase (sha2-256) of the owner's written restrictions in force when a grant was made.",
     ),
 }
 
-VITASCOPE_TERMS: dict[str, Any] = {"vitascope": VITASCOPE_NS} | {
-    term: definition for term, (definition, _, _) in _VITASCOPE_TERMS.items()
+# Our classes: term -> rdfs:comment.
+_VITASCOPE_CLASSES: dict[str, str] = {
+    "Cameo": "A verified likeness (person or character) hosted and signed by its owner; its references never "
+             "leave the owner's node.",
+    "CameoRequest": "Asks a cameo's owner to allow one use (object: the Cameo, instrument: the post it is for), "
+                    "sent before rendering; answered with Accept{result: CameoAuthorization} or Reject.",
+    "CameoAuthorization": "A consent grant (stamp), hosted by the owner's node and signed by the owner's key: "
+                          "interactionTarget (the Cameo) may appear in interactingObject (one post) by instrument "
+                          "(the renderer). Revoked by a Delete of it.",
 }
+
+# GoToSocial's interaction-control terms, spelled as GoToSocial and Mastodon spell them (FEP-044f).
+GTS_TERMS: dict[str, Any] = {
+    "gts": GTS_NS,
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+}
+
+VITASCOPE_TERMS: dict[str, Any] = (
+    {"vitascope": VITASCOPE_NS}
+    | {term: definition for term, (definition, _, _) in _VITASCOPE_TERMS.items()}
+    | {term: f"vitascope:{term}" for term in _VITASCOPE_CLASSES}
+)
 
 # The Mastodon extensions we use, spelled exactly as Mastodon spells them.
 MASTODON_TERMS: dict[str, Any] = {
@@ -111,7 +161,7 @@ AP_CONTEXT: list[Any] = [
     SECURITY_V1_URL,  # publicKey / publicKeyPem, which every peer reads
     DATA_INTEGRITY_V1_URL,  # proof, DataIntegrityProof (FEP-8b32)
     MULTIKEY_V1_URL,  # Multikey, publicKeyMultibase (FEP-521a)
-    MASTODON_TERMS | SECURITY_TERMS | VITASCOPE_TERMS,
+    MASTODON_TERMS | SECURITY_TERMS | GTS_TERMS | VITASCOPE_TERMS,
 ]
 
 NS_DOCUMENT: dict[str, Any] = {
@@ -126,7 +176,7 @@ NS_DOCUMENT: dict[str, Any] = {
     "rdfs:label": "Vitascope vocabulary",
     "rdfs:comment": (
         "Terms Vitascope adds to ActivityStreams objects for AI-generated short video: "
-        "provenance (C2PA), remix lineage and consent. Use them through the @context "
+        "provenance (C2PA), remix lineage and consent (cameos). Use them through the @context "
         "array Vitascope emits; each term below is a property in the namespace "
         f"{VITASCOPE_NS}."
     ),
@@ -139,6 +189,9 @@ NS_DOCUMENT: dict[str, Any] = {
             "rdfs:range": {"@id": value_range},
         }
         for term, (_, value_range, comment) in _VITASCOPE_TERMS.items()
+    ] + [
+        {"@id": f"vitascope:{term}", "@type": "rdfs:Class", "rdfs:label": term, "rdfs:comment": comment}
+        for term, comment in _VITASCOPE_CLASSES.items()
     ],
 }
 
