@@ -70,10 +70,15 @@ def _url(doc: dict, name: str, *, required: bool = True) -> str | None:
     return value
 
 
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+_PUBLIC_ALIASES = ("as:Public", "Public")
+
+
 def _urls(doc: dict, name: str) -> tuple[str, ...]:
+    """A list of IRIs; a single value stands for a list of one, and Public keeps its compact spellings."""
     value = doc.get(name, [])
     items = value if isinstance(value, list) else [value]
-    return tuple(_url({name: item}, name) for item in items)
+    return tuple(AS_PUBLIC if item in _PUBLIC_ALIASES else _url({name: item}, name) for item in items)
 
 
 def _text(doc: dict, name: str, limit: int, *, required: bool = True) -> str | None:

@@ -29,6 +29,7 @@ from federation.vocab import (
     VITASCOPE_TERMS,
     is_ap_media_type,
 )
+from provenance.consent import CameoPolicy
 
 NOTE = {
     "@context": AP_CONTEXT,
@@ -247,3 +248,78 @@ def test_ns_document_works_as_a_remote_context(no_network):
 )
 def test_is_ap_media_type(value, expected):
     assert is_ap_media_type(value) is expected
+
+
+GTS_NS = "https://gotosocial.org/ns#"
+SEC_MULTIBASE = SECURITY_NS + "multibase"
+GRANT = {
+    "@context": AP_CONTEXT,
+    "id": "https://a.example/cameo_grants/1",
+    "type": "CameoAuthorization",
+    "attributedTo": "https://a.example/users/alice",
+    "interactionTarget": "https://a.example/cameos/alice-1",
+    "interactingObject": "https://b.example/notes/42",
+    "instrument": "https://b.example/users/bob",
+    "published": "2026-12-06T12:00:00Z",
+    "endTime": "2026-12-07T12:00:00Z",
+    "likenessDigest": "zQmYtUc4iTCbbfVSDNKvtQqrfyezPPnFvE33wFmutw9PBBk",
+    "restrictionsDigest": "zQmYtUc4iTCbbfVSDNKvtQqrfyezPPnFvE33wFmutw9PBBk",
+}
+CAMEO = {
+    "@context": AP_CONTEXT,
+    "id": "https://a.example/cameos/alice-1",
+    "type": "Cameo",
+    "attributedTo": "https://a.example/users/alice",
+    "cameoKind": "person",
+    "name": "Alice",
+    "preferredUsername": "alice",
+    "likenessDigest": "zQmYtUc4iTCbbfVSDNKvtQqrfyezPPnFvE33wFmutw9PBBk",
+    "interactionPolicy": {"canCameo": {"automaticApproval": ["https://a.example/users/alice/followers"],
+                                       "manualApproval": [AS_NS + "Public"]}},
+}
+
+
+def test_expand_a_cameo_grant_offline(no_network):
+    [node] = expand(GRANT)
+    assert node["@type"] == [VITASCOPE_NS + "CameoAuthorization"]
+    assert _values(node, GTS_NS + "interactionTarget") == [{"@id": "https://a.example/cameos/alice-1"}]
+    assert _values(node, GTS_NS + "interactingObject") == [{"@id": "https://b.example/notes/42"}]
+    assert _values(node, AS_NS + "instrument") == [{"@id": "https://b.example/users/bob"}]
+    assert _values(node, VITASCOPE_NS + "likenessDigest") == [{"@type": SEC_MULTIBASE, "@value": GRANT["likenessDigest"]}]
+    assert _values(node, VITASCOPE_NS + "restrictionsDigest")[0]["@type"] == SEC_MULTIBASE
+
+
+def test_expand_a_cameo_and_its_policy_offline(no_network):
+    [node] = expand(CAMEO)
+    assert node["@type"] == [VITASCOPE_NS + "Cameo"]
+    assert _values(node, VITASCOPE_NS + "cameoKind") == [{"@value": "person"}]
+    [policy] = _values(node, GTS_NS + "interactionPolicy")
+    [can] = _values(policy, VITASCOPE_NS + "canCameo")
+    assert _values(can, GTS_NS + "automaticApproval") == [{"@id": "https://a.example/users/alice/followers"}]
+    assert _values(can, GTS_NS + "manualApproval") == [{"@id": AS_NS + "Public"}]
+
+
+def test_cameo_terms_survive_a_compaction_round_trip(no_network):
+    for document in (GRANT, CAMEO, dict(ACTOR, cameos="https://v.example/users/alice/cameos"),
+                     {"@context": AP_CONTEXT, "id": "https://b.example/cameo_requests/1", "type": "CameoRequest",
+                      "actor": "https://b.example/users/bob", "object": "https://a.example/cameos/alice-1",
+                      "instrument": "https://b.example/notes/42", "to": "https://a.example/users/alice"}):
+        compacted = compact(expand(document), AP_CONTEXT)
+        assert expand(compacted) == expand(document), document["type"]
+        if document is not CAMEO:  # one-item policy lists compact to plain values, Public to as:Public
+            assert compacted == document, document["type"]
+    assert CameoPolicy.from_json(compact(expand(CAMEO), AP_CONTEXT)["interactionPolicy"]) == \
+        CameoPolicy.from_json(CAMEO["interactionPolicy"])
+
+
+def test_mastodon_reads_the_interaction_terms_the_same_way(no_network):
+    """The stamp context Mastodon and GoToSocial emit gives our interaction terms the same IRIs."""
+    mastodon_context = ["https://www.w3.org/ns/activitystreams", {
+        "gts": GTS_NS,
+        "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+        "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"}}]
+    theirs = dict(GRANT, **{"@context": mastodon_context})
+    del theirs["likenessDigest"], theirs["restrictionsDigest"]
+    [ours], [read] = expand(GRANT), expand(theirs)
+    for iri in (GTS_NS + "interactingObject", GTS_NS + "interactionTarget"):
+        assert ours[iri] == read[iri]
