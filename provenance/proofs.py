@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,15 +34,46 @@ class ProofError(Exception):
     """A proof is missing, malformed, or does not verify; the message says which."""
 
 
-def _jcs(value: Any) -> bytes:
+_CONTEXT_CACHE: dict[str, bytes] = {}
+_CONTEXT_CACHE_SIZE = 64
+
+
+def _jcs_context(context: Any) -> bytes:
+    """JCS of an @context, memoised: every document from one server repeats the same large
+    context, and canonicalizing it dominated verification. The key is the context's JSON text,
+    which determines it (a reordered context is a second entry, never a wrong one)."""
+    key = json.dumps(context, ensure_ascii=False)
+    canonical = _CONTEXT_CACHE.get(key)
+    if canonical is None:
+        canonical = rfc8785.dumps(context)
+        if len(_CONTEXT_CACHE) >= _CONTEXT_CACHE_SIZE:
+            _CONTEXT_CACHE.clear()
+        _CONTEXT_CACHE[key] = canonical
+    return canonical
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON value; ProofError if it has no canonical form."""
     try:
-        return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError as exc:
+        return _canonical(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise ProofError(f"document cannot be canonicalized with JCS: {exc}") from exc
 
 
+def _canonical(value: Any) -> bytes:
+    if not isinstance(value, dict) or "@context" not in value:
+        return rfc8785.dumps(value)
+    # An object's members in JCS order (UTF-16 code units); @contexts (also the one a proof
+    # repeats) from the memo.
+    return b"{" + b",".join(
+        rfc8785.dumps(key) + b":" + (_jcs_context(member) if key == "@context" else _canonical(member))
+        for key, member in sorted(value.items(), key=lambda item: item[0].encode("utf-16-be"))
+    ) + b"}"
+
+
 def _hash_data(proof_config: dict, unsecured_document: dict) -> bytes:
-    return hashlib.sha256(_jcs(proof_config)).digest() + hashlib.sha256(_jcs(unsecured_document)).digest()
+    return hashlib.sha256(canonical_json(proof_config)).digest() + hashlib.sha256(
+        canonical_json(unsecured_document)).digest()
 
 
 def _format_datetime(moment: datetime) -> str:
