@@ -5,11 +5,12 @@ from datetime import datetime, timezone
 
 import base58
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
-from provenance.proofs import ProofError, create_proof, proof_verification_method, verify_proof
+from provenance.proofs import ProofError, canonical_json, create_proof, proof_verification_method, verify_proof
 
 # W3C "Data Integrity EdDSA Cryptosuites" test vectors, TestVectors/eddsa-jcs-2022/signedJCS.json
 # and TestVectors/keyPair.json.
@@ -154,3 +155,18 @@ def test_bad_verification_key_string_is_a_proof_error():
     signed = create_proof(NOTE, generate_ed25519_private_pem(), VM)
     with pytest.raises(ProofError, match="Multikey"):
         verify_proof(signed, "zNotAKey")
+
+
+def test_canonical_json_with_memoised_contexts_is_exactly_jcs():
+    """The @context memo must not change a byte: keys sorted by UTF-16 code units (so '\U0001f600'
+    sorts before '\uff41'), nested proofs with their own @context, reordered equal contexts."""
+    context = ["https://www.w3.org/ns/activitystreams", {"b": "x:b", "a": {"@id": "x:a", "@type": "@id"}}]
+    reordered = [context[0], {"a": {"@type": "@id", "@id": "x:a"}, "b": "x:b"}]
+    for doc in (
+        {"@context": context, "\uff41": 1, "\U0001f600": 2, "z": [1.5, True, None], "proof": {"@context": reordered}},
+        {"@context": reordered, "id": "x", "proof": {"@context": context, "created": "2026-01-01T00:00:00Z"}},
+        {"@context": "https://www.w3.org/ns/activitystreams", "n": 10**15},
+    ):
+        assert canonical_json(doc) == rfc8785.dumps(doc)
+    with pytest.raises(ProofError, match="canonicalized"):
+        canonical_json({"@context": context, "n": 2**60})
