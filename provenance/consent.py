@@ -373,7 +373,7 @@ KeyResolver = Callable[[str], "ResolvedKey | None"]
 
 # Machine-readable reasons a grant is refused.
 MALFORMED = "malformed"                  # not a strict CameoAuthorization
-HOST_MISMATCH = "host_mismatch"          # grant (or its cameo, or its key) not on the owner's host
+HOST_MISMATCH = "host_mismatch"          # the grant is not hosted by its owner's node
 UNKNOWN_KEY = "unknown_key"              # the proof's key could not be resolved
 WRONG_KEY = "wrong_key"                  # signed by a key that is not the owner's
 BAD_PROOF = "bad_proof"                  # no proof, or it does not verify: forged or altered
