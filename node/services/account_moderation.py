@@ -81,9 +81,11 @@ async def suspend(node: Node, target: Account, when: datetime) -> None:
     # (Only follows of our users are known here: a remote account's follows of remote ones never reach us.)
     follows, requests = await social.end_follows(followers=[target.id])
     for follow in follows:
-        await node.emit("follow.removed", follow=follow, account=target, target=await Account.get(id=follow.target_id))
+        followed = await Account.get(id=follow.target_id)
+        await node.emit("follow.removed", follow=follow, account=target, target=followed)
     for request in requests:
-        await node.emit("follow.rejected", request=request, account=target, target=await Account.get(id=request.target_id))
+        asked = await Account.get(id=request.target_id)
+        await node.emit("follow.rejected", request=request, account=target, target=asked)
 
 
 async def lift(node: Node, target: Account, kind: str) -> Account:

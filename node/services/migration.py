@@ -185,8 +185,9 @@ async def carry_blocks_and_mutes(node: Node, source: Account, target: Account) -
 async def move_local_followers(node: Node, source: Account, target: Account) -> int:
     """Mastodon's UnfollowFollowWorker for each of our users following ``source``: follow ``target``
     (keeping reblogs/notify; remote or locked targets get a request, and federation sends the
-    Follow), put ``target`` in the lists that held ``source``, unfollow ``source``, and hear of it in a `move` notification. A follower that may not
-    follow the target (a block) keeps following ``source``. Returns how many moved."""
+    Follow), put ``target`` in the lists that held ``source`` (Mastodon's MoveWorker), unfollow
+    ``source``, and hear of it in a `move` notification. A follower that may not follow the target
+    (a block) keeps following ``source``. Returns how many moved."""
     follows = await Follow.filter(target_id=source.id, account__domain__isnull=True, account__deleted_at__isnull=True) \
         .exclude(account_id=target.id).prefetch_related("account")
     moved = 0

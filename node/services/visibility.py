@@ -59,8 +59,8 @@ def without_hidden(query, viewer: Account | None):
     for hidden in (blocked, blocking, muted):
         query = query.exclude(account_id__in=Subquery(hidden()))
         # NOT (boost AND …): a post that boosts nothing must not meet a NULL inside the NOT
-        query = query.exclude(Q(reblog_of_id__not_isnull=True)
-                              & Q(reblog_of_id__in=Subquery(Status.filter(account_id__in=Subquery(hidden())).values("id"))))
+        their_posts = Subquery(Status.filter(account_id__in=Subquery(hidden())).values("id"))
+        query = query.exclude(Q(reblog_of_id__not_isnull=True) & Q(reblog_of_id__in=their_posts))
     for hidden in (blocked, muted):
         query = query.exclude(Q(id__in=Subquery(Mention.filter(account_id__in=Subquery(hidden())).values("status_id")))
                               & ~Q(account_id=viewer.id))
