@@ -411,10 +411,8 @@ async def delete_actor(node: Node, actor: Account) -> None:
     for status in await Status.filter(account_id=actor.id, deleted_at=None):
         await status_service.mark_deleted(node, status)
     async with in_transaction():
-        await Follow.filter(account_id=actor.id).delete()
-        await Follow.filter(target_id=actor.id).delete()
-        await FollowRequest.filter(account_id=actor.id).delete()
-        await FollowRequest.filter(target_id=actor.id).delete()
+        await social.end_follows(followers=[actor.id])
+        await social.end_follows(targets=[actor.id])
         await Favourite.filter(account_id=actor.id).delete()
         await Notification.filter(from_account_id=actor.id).delete()
 

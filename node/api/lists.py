@@ -12,7 +12,7 @@ from node.models import Follow, ListAccount, Status, UserList
 from node.params import parse_id, read_params
 from node.serializers import accounts_many, list_json, statuses_json
 from node.services import lists as list_service
-from node.services.visibility import hidden_account_ids
+from node.services.visibility import without_hidden
 
 routes = web.RouteTableDef()
 
@@ -108,14 +108,10 @@ async def account_lists(request: web.Request) -> web.Response:
     return web.json_response([list_json(lst) for lst in rows])
 
 
-@routes.get("/api/v1/timelines/list/{id}")
-@scope("read:lists")
-async def timeline(request: web.Request) -> web.Response:
+async def list_query(lst: UserList):
     """Posts and boosts of the members the owner follows (public, unlisted and followers-only), with
-    replies to others as the list's replies_policy allows; paginated and filtered like home."""
-    lst = await own_list(request)
-    me = request["account"]
-    p = await read_params(request)
+    replies to others as the list's replies_policy allows: its page and its `list` stream."""
+    me = await lst.account
     member_ids = list(await ListAccount.filter(list_id=lst.id).values_list("account_id", flat=True))
     follows = await Follow.filter(account_id=me.id).values("target_id", "show_reblogs")
     following = [f["target_id"] for f in follows]
@@ -133,8 +129,17 @@ async def timeline(request: web.Request) -> web.Response:
             replies |= Q(account_id=member, in_reply_to_account_id=member)
     query = (Status.filter(deleted_at=None, account__suspended_at=None, reblog_of__account__suspended_at=None,
                            account_id__in=followed_members, visibility__in=["public", "unlisted", "private"])
-             .filter(replies).exclude(account_id__in=await hidden_account_ids(me)))
+             .filter(replies))
     if no_reblogs:
         query = query.exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
-    items = await paginate(query, p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items, context="home"), items)
+    return without_hidden(query, me)
+
+
+@routes.get("/api/v1/timelines/list/{id}")
+@scope("read:lists")
+async def timeline(request: web.Request) -> web.Response:
+    """Paginated and filtered like home."""
+    lst = await own_list(request)
+    p = await read_params(request)
+    items = await paginate(await list_query(lst), p, page_limit(request, p))
+    return paged_json(request, await statuses_json(ctx(request), request["account"], items, context="home"), items)

@@ -12,9 +12,11 @@ from aiohttp import WSMsgType, web
 
 from federation.jsonparse import JSONRefused, parse_json
 from node.api.common import ctx
+from node.api.lists import list_query
+from node.api.timelines import home_query, public_query, tag_query
 from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
-from node.models import UserList
+from node.models import Account, Status, UserList
 from node.params import parse_id
 from node.serializers import apply_filters, status_ids_of
 from node.services.filters import ActiveFilters
@@ -76,14 +78,39 @@ def _params(source) -> dict[str, str]:
     return out
 
 
+async def timeline_of(account: Account | None, label: list[str]):
+    """The query of the timeline a stream shows (home, a list, public or hashtag, with the same
+    flags), or None for streams of other events (notifications, conversations)."""
+    stream = label[0]
+    if stream == "user":
+        return await home_query(account)
+    if stream == "list":
+        lst = await UserList.get_or_none(id=int(label[1]), account_id=account.id)
+        return await list_query(lst) if lst is not None else Status.filter(id__in=[])  # deleted since
+    flags = {"local": ":local" in stream, "remote": ":remote" in stream, "only_media": stream.endswith(":media")}
+    if stream.startswith("hashtag"):
+        return tag_query(account, [label[1].lower()], **flags)
+    if stream.startswith("public"):
+        return public_query(account, **flags)
+    return None
+
+
 async def for_subscriber(request: web.Request, label: list[str], event: dict) -> dict | None:
-    """The event as this subscriber gets it. Statuses (rendered once for all) get the viewer's
-    FilterResults, and none is sent that a `hide` filter removes from the timeline the stream
-    shows, as in paged timelines. Notifications were rendered for their recipient already."""
-    account = request.get("account")
-    if account is None or event.get("event") not in ("update", "status.update") or not label:
+    """The event as this subscriber gets it. A status (rendered once for all) is sent only if the
+    timeline page the stream shows would list it for this viewer — the same query, narrowed to its
+    id, so blocks, mutes, boosts and mentions of hidden accounts, list membership and media-only
+    flags are decided once for pages and streams. It then gets the viewer's FilterResults, and none
+    is sent that a `hide` filter removes. Deletions (an id) and notifications (rendered for their
+    recipient already) pass as they are."""
+    if event.get("event") not in ("update", "status.update") or not label:
         return event
+    account = request.get("account")
     status = json.loads(event["payload"])
+    query = await timeline_of(account, label)
+    if query is not None and not await query.filter(id=int(status["id"])).exists():
+        return None
+    if account is None:
+        return event
     context = "public" if label[0].startswith(("public", "hashtag")) else "home"
     kept = apply_filters(await ActiveFilters.load(account.id, status_ids_of([status])), [status], context, account.id)
     return {**event, "payload": json.dumps(kept[0])} if kept else None

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from node.activitypub import resolve
 from node.context import Node
 from node.errors import unprocessable
-from node.models import Account, AccountWarning, Follow, FollowRequest, Report, User
-from node.services import account_warnings, reports
+from node.models import Account, AccountWarning, Report, User
+from node.services import account_warnings, reports, social
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,14 @@ async def suspend(node: Node, target: Account, when: datetime) -> None:
             await node.emit("account.updated", account=target)
         return
     # A remote account is not suspended on its own server: it must stop following our users.
-    for follow in await Follow.filter(account_id=target.id, target__domain=None).prefetch_related("target"):
-        await follow.delete()
-        await node.emit("follow.removed", follow=follow, account=target, target=follow.target)
-    for request in await FollowRequest.filter(account_id=target.id, target__domain=None).prefetch_related("target"):
-        await request.delete()
-        await node.emit("follow.rejected", request=request, account=target, target=request.target)
+    # (Only follows of our users are known here: a remote account's follows of remote ones never reach us.)
+    follows, requests = await social.end_follows(followers=[target.id])
+    for follow in follows:
+        followed = await Account.get(id=follow.target_id)
+        await node.emit("follow.removed", follow=follow, account=target, target=followed)
+    for request in requests:
+        asked = await Account.get(id=request.target_id)
+        await node.emit("follow.rejected", request=request, account=target, target=asked)
 
 
 async def lift(node: Node, target: Account, kind: str) -> Account:

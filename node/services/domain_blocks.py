@@ -27,9 +27,10 @@ from tortoise.transactions import in_transaction
 from node.activitypub import blocked_domains
 from node.context import Node
 from node.errors import ApiError, unprocessable
-from node.models import Account, Delivery, DomainBlock, Follow, FollowRequest
+from node.models import Account, Delivery, DomainBlock
 from node.models.moderation import SEVERITIES
 from node.serializers import iso
+from node.services.social import end_follows
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +177,13 @@ async def _update(ids: list[int], **values: Any) -> None:
 
 
 async def _cut_off(ids: list[int], domain: str) -> None:
-    """A suspended domain: follows both ways go, and nothing queued for it is sent."""
+    """A suspended domain: follows both ways go (and its accounts leave our users' lists), and
+    nothing queued for it is sent."""
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         async with in_transaction():
-            await Follow.filter(account_id__in=chunk).delete()
-            await Follow.filter(target_id__in=chunk).delete()
-            await FollowRequest.filter(account_id__in=chunk).delete()
-            await FollowRequest.filter(target_id__in=chunk).delete()
+            await end_follows(followers=chunk)
+            await end_follows(targets=chunk)
     pending = await Delivery.filter(state="pending", domain__icontains=domain).values_list("id", "domain")
     skipped = [i for i, d in pending if blocked_domains.covers(domain, d)]
     for start in range(0, len(skipped), _CHUNK):

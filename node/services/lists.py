@@ -76,12 +76,28 @@ async def remove_accounts(lst: UserList, account_ids: list[int]) -> None:
     await ListAccount.filter(list_id=lst.id, account_id__in=account_ids).delete()
 
 
-async def forget_relationship(owner_id: int, target_id: int) -> None:
-    """An unfollow (or a refused request, or a block) takes the account out of the owner's lists, as
-    Mastodon's ListAccount goes with its Follow."""
-    list_ids = await UserList.filter(account_id=owner_id).values_list("id", flat=True)
-    if list_ids:
-        await ListAccount.filter(list_id__in=list_ids, account_id=target_id).delete()
+async def forget_memberships(owner_ids: list[int] | None, member_ids: list[int] | None) -> None:
+    """Called when follows end (node.services.social.end_follows): the members go from their owners'
+    lists, as Mastodon's ListAccount goes with its Follow. None: any owner, or any member; an
+    owner's own place in its lists stays."""
+    query = ListAccount.all()
+    if owner_ids is not None:
+        query = query.filter(list__account_id__in=owner_ids)
+    if member_ids is not None:
+        query = query.filter(account_id__in=member_ids)
+    rows = await query.values_list("id", "account_id", "list__account_id")
+    gone = [row_id for row_id, member, owner in rows if member != owner]
+    for start in range(0, len(gone), 500):
+        await ListAccount.filter(id__in=gone[start:start + 500]).delete()
+
+
+async def carry_memberships(owner_id: int, source_id: int, target_id: int) -> None:
+    """An account the owner follows moved and the owner now follows (or asked to follow) where it
+    went: the new account takes its place in the owner's lists, as Mastodon's MoveWorker."""
+    list_ids = await ListAccount.filter(list__account_id=owner_id, account_id=source_id) \
+        .values_list("list_id", flat=True)
+    for list_id in list_ids:
+        await ListAccount.get_or_create(list_id=list_id, account_id=target_id)
 
 
 async def exclusive_member_ids(owner_id: int) -> list[int]:

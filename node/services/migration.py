@@ -21,7 +21,7 @@ from node.activitypub import resolve
 from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.models import Account, Block, Follow, Mute
-from node.services import social
+from node.services import lists, social
 from node.services.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,9 @@ async def carry_blocks_and_mutes(node: Node, source: Account, target: Account) -
 async def move_local_followers(node: Node, source: Account, target: Account) -> int:
     """Mastodon's UnfollowFollowWorker for each of our users following ``source``: follow ``target``
     (keeping reblogs/notify; remote or locked targets get a request, and federation sends the
-    Follow), unfollow ``source``, and hear of it in a `move` notification. A follower that may not
-    follow the target (a block) keeps following ``source``. Returns how many moved."""
+    Follow), put ``target`` in the lists that held ``source`` (Mastodon's MoveWorker), unfollow
+    ``source``, and hear of it in a `move` notification. A follower that may not follow the target
+    (a block) keeps following ``source``. Returns how many moved."""
     follows = await Follow.filter(target_id=source.id, account__domain__isnull=True, account__deleted_at__isnull=True) \
         .exclude(account_id=target.id).prefetch_related("account")
     moved = 0
@@ -198,6 +199,7 @@ async def move_local_followers(node: Node, source: Account, target: Account) -> 
             log.info("%s stays with %s instead of following %s: %s", follower.uri, source.uri, target.uri,
                      exc.message)
             continue
+        await lists.carry_memberships(follower.id, source.id, target.id)
         await social.unfollow(node, follower, source)
         await notify(node, follower, source, "move")
         moved += 1

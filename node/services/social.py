@@ -9,7 +9,7 @@ from node.context import Node
 from node.errors import ApiError
 from node.ids import new_id
 from node.models import Account, Block, Follow, FollowRequest, Mute
-from node.services.lists import forget_relationship
+from node.services.lists import forget_memberships
 from node.services.notifications import notify
 
 
@@ -74,33 +74,47 @@ async def reject(node: Node, target: Account, requester_id: int) -> None:
     req = await FollowRequest.get_or_none(account_id=requester_id, target_id=target.id)
     if req is None:
         raise ApiError(404, "Record not found")
-    await req.delete()
-    await forget_relationship(requester_id, target.id)
+    await end_follows(followers=[requester_id], targets=[target.id])
     await node.emit("follow.rejected", request=req, account=await Account.get(id=requester_id), target=target)
 
 
 async def unfollow(node: Node, account: Account, target: Account) -> None:
-    row = await Follow.get_or_none(account_id=account.id, target_id=target.id)
-    req = await FollowRequest.get_or_none(account_id=account.id, target_id=target.id)
-    if row is not None:
-        await row.delete()
-    if req is not None:
-        await req.delete()
-    await forget_relationship(account.id, target.id)
-    if row is not None or req is not None:
-        await node.emit("follow.undone", uri=(row or req).uri, account=account, target=target)
+    follows, requests = await end_follows(followers=[account.id], targets=[target.id])
+    ended = follows + requests
+    if ended:
+        await node.emit("follow.undone", uri=ended[0].uri, account=account, target=target)
+
+
+async def end_follows(*, followers: list[int] | None = None,
+                      targets: list[int] | None = None) -> tuple[list[Follow], list[FollowRequest]]:
+    """The one place follows end (unfollow, refusal, block, suspension, an actor's deletion, a
+    move): follows and follow requests from ``followers`` to ``targets`` (None: anyone) go, and the
+    list memberships they carried with them. Returns (follows, requests) that went; telling other
+    servers is the caller's business."""
+    if followers is None and targets is None:
+        raise ValueError("end_follows needs followers, targets or both")
+    ended: list[list] = []
+    async with in_transaction():
+        for model in (Follow, FollowRequest):
+            query = model.all()
+            if followers is not None:
+                query = query.filter(account_id__in=followers)
+            if targets is not None:
+                query = query.filter(target_id__in=targets)
+            rows = list(await query)
+            for start in range(0, len(rows), 500):
+                await model.filter(id__in=[r.id for r in rows[start:start + 500]]).delete()
+            ended.append(rows)
+        await forget_memberships(followers, targets)
+    return ended[0], ended[1]
 
 
 async def block(node: Node, account: Account, target: Account, *, uri: str | None = None) -> None:
     if target.id == account.id:
         raise ApiError(403, "You cannot block yourself")
     async with in_transaction():
-        await Follow.filter(account_id=account.id, target_id=target.id).delete()
-        await Follow.filter(account_id=target.id, target_id=account.id).delete()
-        await FollowRequest.filter(account_id=account.id, target_id=target.id).delete()
-        await FollowRequest.filter(account_id=target.id, target_id=account.id).delete()
-        await forget_relationship(account.id, target.id)
-        await forget_relationship(target.id, account.id)
+        await end_follows(followers=[account.id], targets=[target.id])
+        await end_follows(followers=[target.id], targets=[account.id])
         rid = new_id()
         blk, created = await Block.get_or_create(
             account=account, target=target,

@@ -154,16 +154,18 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
     await node.emit("status.created", status=status)
 
 
-async def status_streams(status: Status, tags: list[str]) -> list[str]:
+async def status_streams(status: Status, tags: list[str], *, deleting: bool = False) -> list[str]:
     """The streams that show a status: its author's and local followers' homes (not of those who put
     the author in an exclusive list), the lists it shows in, and for public posts the public and
-    hashtag timelines (not for a silenced author)."""
+    hashtag timelines (not for a silenced author, unless ``deleting``: it may have been silenced
+    since they showed it). Each subscriber then gets only what its timeline would list
+    (node.api.streaming)."""
     author = status.account
     streams = [f"user:{author.id}"] if author.domain is None else []
     if status.visibility != "direct":
         streams += await follower_streams(author.id)
         streams += await lists.list_streams(status)
-    if status.visibility == "public" and status.reblog_of_id is None and author.silenced_at is None:
+    if status.visibility == "public" and status.reblog_of_id is None and (deleting or author.silenced_at is None):
         streams.append("public")
         streams.append("public:local" if author.domain is None else "public:remote")
         streams += [f"hashtag:{t}" for t in tags]
@@ -335,6 +337,7 @@ async def delete_status(node: Node, account: Account, status_id: int) -> Status:
 
 async def mark_deleted(node: Node, status: Status) -> None:
     """Delete content but keep the row as a tombstone (its id and uri stay known)."""
+    boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None)
     async with in_transaction():
         await Status.filter(reblog_of_id=status.id).update(deleted_at=datetime.now(timezone.utc))
         status.deleted_at = datetime.now(timezone.utc)
@@ -344,7 +347,19 @@ async def mark_deleted(node: Node, status: Status) -> None:
 
         await Notification.filter(status_id=status.id).delete()
         await conversations.status_deleted(status)
-    await node.stream(["public", "public:local", "public:remote", f"user:{status.account_id}"], "delete", str(status.id))
+    for gone in (status, *boosts):
+        await stream_deletion(node, gone)
+
+
+async def stream_deletion(node: Node, status: Status) -> None:
+    """`delete` (just the id) to every stream that may have shown the status or boost, as Mastodon's
+    RemoveStatusService: its author's and followers' homes, the lists and the public and hashtag
+    timelines it reached."""
+    status.account = await Account.get(id=status.account_id)
+    tags = await StatusTag.filter(status_id=status.id).values_list("tag__name", flat=True)
+    listening = await listened_streams(node, await status_streams(status, list(tags), deleting=True))
+    if listening:
+        await node.stream(listening, "delete", str(status.id))
 
 
 async def favourite(node: Node, account: Account, status: Status, *, uri: str | None = None) -> None:
@@ -384,8 +399,9 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
     await notify(node, author, account, "reblog", status)
     from node.serializers import status_json
 
-    streams = [f"user:{account.id}", *await follower_streams(account.id), *await lists.list_streams(boost)]
-    await node.stream(streams, "update", await status_json(node, None, boost))
+    listening = await listened_streams(node, await status_streams(boost, []))
+    if listening:
+        await node.stream(listening, "update", await status_json(node, None, boost))
     await node.emit("reblog.created", status=boost)
     return boost
 
@@ -395,6 +411,7 @@ async def unreblog(node: Node, account: Account, status: Status) -> None:
     if boost is not None:
         boost.deleted_at = datetime.now(timezone.utc)
         await boost.save(update_fields=["deleted_at"])
+        await stream_deletion(node, boost)
         await node.emit("reblog.deleted", status=boost, account=account)
 
 

@@ -336,7 +336,11 @@ def test_websocket_streaming(node):
             ws_url = node.url.replace("http", "ws") + f"/api/v1/streaming?access_token={token}&stream=public:local"
             async with session.ws_connect(ws_url) as ws:
                 await ws.send_json({"type": "subscribe", "stream": "hashtag", "tag": "wstest"})
-                await asyncio.sleep(0.3)
+                # messages are handled in order: once a refused subscription sent next is answered,
+                # the hashtag one is in place
+                await ws.send_json({"type": "subscribe", "stream": "list", "list": "0"})
+                refusal = await asyncio.wait_for(ws.receive_json(), 10)
+                assert refusal["status"] == 404
                 await asyncio.to_thread(poster.status_post, "over the socket #wstest")
                 seen = []
                 while len(seen) < 2:
