@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -179,8 +180,6 @@ def _plain(details: dict[str, Any]) -> dict[str, Any]:
 
 def read_recording(path: str) -> Recording:
     """Decode a capture with PyAV; anything it cannot open or that lacks a video stream is a MediaError."""
-    import os
-
     import av
 
     try:
@@ -271,3 +270,43 @@ def _read_audio(path: str) -> np.ndarray:
             chunks.append(out.to_ndarray().reshape(-1))
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
+
+
+SHEET_CELL = (288, 512)  # a 2 x 2 sheet of upright frames: 576 x 1024, the 9:16 render size
+
+
+def write_reference_sheet(capture_path: str, out_path: str) -> str:
+    """Compose four frames from the middle of the recording into one reference sheet (PNG, 0600).
+
+    Generation conditions on this sheet, never on the recording: the sheet is what a grant
+    lets a renderer fetch.
+    """
+    import av
+    from PIL import Image
+
+    picked = []
+    with av.open(capture_path) as container:
+        stream = container.streams.video[0]
+        duration = _duration(container, stream)
+        times = [duration * share for share in (0.2, 0.4, 0.6, 0.8)]
+        for frame in container.decode(stream):
+            if frame.time is not None and times and frame.time >= times[0]:
+                image = frame.to_image().convert("RGB")
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                picked.append(image.rotate(rotation, expand=True) if rotation % 360 else image)
+                times.pop(0)
+            if not times:
+                break
+    if not picked:
+        raise MediaError("no frames to build a reference sheet from")
+    width, height = SHEET_CELL
+    sheet = Image.new("RGB", (2 * width, 2 * height))
+    for index in range(4):
+        image = picked[index % len(picked)]
+        sheet.paste(image.resize((width, height), Image.Resampling.LANCZOS), ((index % 2) * width, (index // 2) * height))
+    partial = f"{out_path}.partial"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        sheet.save(handle, format="PNG")
+    os.replace(partial, out_path)
+    return out_path

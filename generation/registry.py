@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from generation import tiny
 from generation.errors import ModelLoadError
 from generation.spec import ModelConfig, ModelInfo, parse_cache
+from generation.voice import Voice, load_voice
 
 if TYPE_CHECKING:
     from generation.pipelines.base import VideoFamily
@@ -35,6 +36,7 @@ class LoadedModel:
     config: ModelConfig
     family: VideoFamily
     steps: int
+    voice: Voice | None = None
 
     @property
     def test_model(self) -> bool:
@@ -45,6 +47,7 @@ def load_model(cfg: ModelConfig, data_dir: str) -> LoadedModel:
     """Load `cfg.path` (or the tiny model of `cfg.family` when it is None) and tune it as asked."""
     import torch
 
+    voice = load_voice(cfg.voice_stage, cfg.voice_options)  # a bad stage path fails before minutes of loading
     if cfg.device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(f"device {cfg.device!r} asked but CUDA is not available")
     if cfg.path is None:
@@ -67,6 +70,7 @@ def load_model(cfg: ModelConfig, data_dir: str) -> LoadedModel:
         test_model=test_model,
         guidance_scale=cfg.guidance_scale,
         audio_model_path=str(audio_path) if audio_path else None,
+        reference_lora_path=cfg.reference_lora_path,
     )
     family.to(cfg.device)
     apply_tuning(family, cfg)
@@ -78,7 +82,7 @@ def load_model(cfg: ModelConfig, data_dir: str) -> LoadedModel:
         test_model=test_model,
         family=cfg.family,
     )
-    return LoadedModel(info=info, config=cfg, family=family, steps=cfg.steps or family.default_steps)
+    return LoadedModel(info=info, config=cfg, family=family, steps=cfg.steps or family.default_steps, voice=voice)
 
 
 def _family_class(family: str):

@@ -26,6 +26,7 @@ from generation.media import (
 from generation.pipelines.base import Clip, Request
 from generation.registry import LoadedModel
 from generation.spec import JobResult, JobSpec
+from generation.voice import mix, require_voice
 
 Progress = Callable[[str, int, int], None]
 """progress(job_id, steps done, steps in total), called after every denoising step."""
@@ -47,7 +48,7 @@ class Plan:
 
     @property
     def batch_key(self) -> tuple:
-        solo = self.spec.job_id if self.spec.mode != "text" else ""
+        solo = self.spec.job_id if self.spec.mode != "text" or self.spec.cameo_references else ""
         return (self.spec.mode, self.width, self.height, self.num_frames, solo)
 
     @property
@@ -56,6 +57,8 @@ class Plan:
 
 
 def plan(model: LoadedModel, spec: JobSpec) -> Plan:
+    """The job's shape; also refuses, before anything renders, what this worker cannot honour."""
+    require_voice(model.voice, voice_text=spec.voice_text, voice_required=spec.voice_required)
     family = model.family
     size = family.resolution(spec.aspect)
     if size.width % family.spatial_multiple or size.height % family.spatial_multiple:
@@ -120,6 +123,8 @@ def _render_batch(model: LoadedModel, batch: list[Plan], progress: Progress,
     if first.spec.source_video is not None:
         request.source_frames = read_video(first.spec.source_video, first.width, first.height,
                                            first.num_frames, first.fps)
+    if first.spec.cameo_references:
+        request.references = [read_image(path, first.width, first.height) for path in first.spec.cameo_references]
     clips = model.family.generate(request)
     if len(clips) != len(batch):
         raise GenerationError(f"{model.family.name} returned {len(clips)} clips for {len(batch)} prompts")
@@ -131,6 +136,10 @@ def _write(model: LoadedModel, item: Plan, clip: Clip) -> JobResult:
     spec = item.spec
     frames = clip.frames[: item.frames]
     audio = _soundtrack(item, clip) if spec.audio else None
+    voice_cloned = False
+    if audio is not None and spec.voice_text is not None and model.voice is not None:
+        speech = model.voice.speak(spec.voice_text, spec.voice_sample, clip.sample_rate)
+        audio, voice_cloned = mix(audio, speech, clip.sample_rate), True
     out = Path(spec.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     video_path, poster_path = out / f"{spec.job_id}.mp4", out / f"{spec.job_id}.jpg"
@@ -153,6 +162,7 @@ def _write(model: LoadedModel, item: Plan, clip: Clip) -> JobResult:
         has_audio=audio is not None,
         model=model.info,
         steps=model.steps,
+        voice_cloned=voice_cloned,
     )
 
 

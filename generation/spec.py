@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from generation.errors import SpecError
@@ -21,6 +21,8 @@ DTYPES = ("float32", "bfloat16", "float16")
 MAX_DURATION_S = 10.0
 MAX_PROMPT_CHARS = 2000
 MAX_SEED = 2**63 - 1
+MAX_CAMEOS = 2  # cameos one video may show
+MAX_VOICE_CHARS = 500
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -57,7 +59,13 @@ def _optional_path(name: str, value: Any) -> None:
 class JobSpec:
     """One video to render. Paths are local to the worker; `source_video` is a file the node
     already verified (remix), `image` a still to animate; `strength` is how far a remix may
-    move away from its source (0 = copy, 1 = ignore the source)."""
+    move away from its source (0 = copy, 1 = ignore the source).
+
+    Cameos: `cameo_references` are reference sheets (one image per cameo, written by
+    `verify_cameo_capture` and fetched under a grant) the video is conditioned on.
+    `voice_text` is a line a cameo speaks in the owner's voice, cloned from `voice_sample` by the
+    worker's voice stage; `voice_required` (the owner's policy) makes a worker without a voice
+    stage refuse the job instead of rendering the model's own voice."""
 
     job_id: str
     prompt: str
@@ -70,6 +78,10 @@ class JobSpec:
     source_video: str | None = None
     image: str | None = None
     strength: float = 0.6
+    cameo_references: list[str] = field(default_factory=list)
+    voice_sample: str | None = None
+    voice_text: str | None = None
+    voice_required: bool = False
 
     def __post_init__(self) -> None:
         _require(isinstance(self.job_id, str) and bool(_JOB_ID.match(self.job_id)),
@@ -93,6 +105,18 @@ class JobSpec:
         _require(self.source_video is None or self.image is None, "give source_video or image, not both")
         _require(_is_number(self.strength) and 0.0 <= self.strength <= 1.0, "strength must be in [0, 1]")
         self.strength = float(self.strength)
+        _require(isinstance(self.cameo_references, list) and len(self.cameo_references) <= MAX_CAMEOS,
+                 f"cameo_references must be a list of at most {MAX_CAMEOS} paths")
+        for path in self.cameo_references:
+            _optional_path("cameo_references[]", path)
+            _require(path is not None, "cameo_references[] must be an absolute path")
+        _optional_path("voice_sample", self.voice_sample)
+        _require(self.voice_text is None or (isinstance(self.voice_text, str) and 0 < len(self.voice_text.strip())
+                                             and len(self.voice_text) <= MAX_VOICE_CHARS),
+                 f"voice_text must be None or 1-{MAX_VOICE_CHARS} characters")
+        _require(self.voice_text is None or self.voice_sample is not None, "voice_text needs voice_sample")
+        _require(self.voice_text is None or self.audio, "voice_text needs audio")
+        _require(isinstance(self.voice_required, bool), "voice_required must be a boolean")
 
     @property
     def mode(self) -> str:
@@ -145,6 +169,7 @@ class JobResult:
     has_audio: bool
     model: ModelInfo
     steps: int
+    voice_cloned: bool = False  # the soundtrack carries `voice_text` in the owner's cloned voice
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -161,6 +186,9 @@ class JobResult:
 class ModelConfig:
     """How a worker loads its model. `path=None` means the tiny random test model of `family`.
 
+    `reference_lora_path` is the IC-LoRA (a .safetensors file) that teaches a real LTX-2 model to
+    follow cameo reference sheets; without it a real model refuses cameo jobs.
+    `voice_stage` is a "module:function" voice stage (see generation.voice) run with `voice_options`.
     `cache` selects a diffusers cache hook: "fbc" or "fbc:<threshold>" (First-Block-Cache),
     "taylorseer", or "taylorseer:<interval>". `guidance_scale=1.0` runs without classifier-free
     guidance, as distilled checkpoints expect; None keeps the family's default.
@@ -176,9 +204,13 @@ class ModelConfig:
     steps: int | None = None
     audio_model_path: str | None = None
     guidance_scale: float | None = None
+    reference_lora_path: str | None = None
+    voice_stage: str | None = None
+    voice_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _optional_path("path", self.path)
+        _optional_path("reference_lora_path", self.reference_lora_path)
         _optional_path("audio_model_path", self.audio_model_path)
         _require(self.family in FAMILIES, f"family must be one of {FAMILIES}, got {self.family!r}")
         _require(self.dtype in DTYPES, f"dtype must be one of {DTYPES}, got {self.dtype!r}")
@@ -188,6 +220,9 @@ class ModelConfig:
                  "guidance_scale must be >= 1.0")
         if self.cache is not None:
             parse_cache(self.cache)
+        _require(self.voice_stage is None or (isinstance(self.voice_stage, str) and ":" in self.voice_stage),
+                 "voice_stage must be a 'module:function' path or None")
+        _require(isinstance(self.voice_options, dict), "voice_options must be a dict")
 
 
 def parse_cache(value: str) -> tuple[str, float | None]:

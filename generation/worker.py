@@ -26,6 +26,22 @@ under ``vitascope:gen:claim:<worker name>``; a restarted worker (same name: one 
 deletes the stale in-progress keys of its own unfinished jobs, so a SIGKILLed job runs again at
 once instead of after the timeout. Output files appear only complete (see `render`).
 
+Cameos (same queue, same worker):
+
+* ``"verify_cameo_capture"`` with one dict ``{"job_id", "capture": {"path", "kind",
+  "challenge_phrase", "challenge_issued_at" (ISO 8601 with zone)}, "reference_path"}`` and
+  ``_job_id=job_id``. It runs the configured verifier chain (`generation.cameo`) and returns
+  ``{"verdict": {"state": approved|rejected|needs_review, "reason", "evidence": [...]},
+  "reference_path": str | None}``: unless rejected, the reference sheet the video is later
+  conditioned on is written (0600) at ``reference_path``. The node keeps the recording and the
+  sheet private and deletes them with the cameo.
+* A cameo render is an ordinary ``"generate"`` job whose spec has ``cameo_references`` (sheets
+  the node fetched under a grant), optionally ``voice_sample``/``voice_text``/``voice_required``.
+  A worker that cannot honour it (no likeness adapter, no voice stage while the owner requires
+  their voice) fails it with RuntimeError "<VoiceUnavailable>: ..." or ValueError before rendering.
+  The result's ``voice_cloned`` says whether the line was spoken in the owner's cloned voice.
+  The node deletes the fetched sheets and sample when the job ends.
+
 Batching: arq hands a worker up to ``max_jobs`` jobs at once, each as its own task. Those tasks
 do not render themselves: they put their spec in this process's `GpuQueue`, whose single loop
 takes the oldest pending job plus the compatible ones (same shape) and renders them in one
@@ -39,6 +55,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +68,7 @@ from generation.spec import DTYPES, FAMILIES, JobSpec, ModelConfig
 
 QUEUE_NAME = "vitascope:gen"
 FUNCTION_NAME = "generate"
+VERIFY_FUNCTION_NAME = "verify_cameo_capture"
 EVENTS_CHANNEL = "vitascope:gen:events"
 PROGRESS_KEY = "vitascope:gen:progress:{job_id}"
 CANCEL_KEY = "vitascope:gen:cancel:{job_id}"
@@ -247,14 +265,36 @@ async def recover_claims(redis, worker_name: str, queue_name: str = QUEUE_NAME) 
     return released
 
 
+def run_verification(job: dict[str, Any], chain) -> dict[str, Any]:
+    """Verify `job["capture"]` with `chain`; write the reference sheet unless the capture is rejected."""
+    from generation.cameo import REJECTED, Capture, verify, write_reference_sheet
+
+    if not isinstance(job, dict) or set(job) != {"job_id", "capture", "reference_path"}:
+        raise SpecError("a cameo verification job is {job_id, capture, reference_path}")
+    reference_path = job["reference_path"]
+    if not isinstance(reference_path, str) or not os.path.isabs(reference_path):
+        raise SpecError("reference_path must be an absolute path")
+    verdict = verify(Capture.from_dict(job["capture"]), chain)
+    written = None
+    if verdict.state != REJECTED:
+        written = write_reference_sheet(job["capture"]["path"], reference_path)
+    logger.info("cameo capture %s: %s %s", job["job_id"], verdict.state, verdict.reason)
+    return {"verdict": verdict.to_dict(), "reference_path": written}
+
+
 def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, *, max_jobs: int = 1,
-                         job_timeout: int = 600, worker_name: str | None = None) -> type:
+                         job_timeout: int = 600, worker_name: str | None = None,
+                         cameo_verifiers: list[str] | None = None) -> type:
     """Build an arq WorkerSettings class for one GPU. `worker_name` must be unique per GPU and stable
-    across restarts (default: "<hostname>:<device>"); it is how a restarted worker finds its own jobs."""
+    across restarts (default: "<hostname>:<device>"); it is how a restarted worker finds its own jobs.
+    `cameo_verifiers` is the verifier chain ("module:function" paths; default: the shipped checks)."""
     from arq import func
+
+    from generation.cameo import DEFAULT_VERIFIERS, load_verifiers
 
     if max_jobs < 1:
         raise SpecError("max_jobs must be at least 1")
+    chain = load_verifiers(DEFAULT_VERIFIERS if cameo_verifiers is None else cameo_verifiers)
     name = worker_name or f"{socket.gethostname()}:{model_cfg.device}"
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -292,8 +332,16 @@ def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, 
                                          error=f"timed out after {job_timeout} s")
             raise
 
+    async def verify_cameo_capture(ctx: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+        """The arq job: verify one capture and write its reference sheet; see the module doc."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, run_verification, job, chain)
+        except SpecError as exc:
+            raise ValueError(f"invalid cameo verification job: {exc}") from None
+
     return type("WorkerSettings", (), {
-        "functions": [func(generate, name=FUNCTION_NAME, max_tries=MAX_TRIES)],
+        "functions": [func(generate, name=FUNCTION_NAME, max_tries=MAX_TRIES),
+                      func(verify_cameo_capture, name=VERIFY_FUNCTION_NAME, max_tries=MAX_TRIES)],
         "queue_name": QUEUE_NAME,
         "redis_settings": redis_settings,
         "on_startup": staticmethod(startup),
@@ -328,13 +376,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-jobs", type=int, default=1, help="jobs held at once; compatible ones share a batch")
     parser.add_argument("--job-timeout", type=int, default=600)
     parser.add_argument("--name", help="stable unique name for this GPU's worker")
+    parser.add_argument("--cameo-verifiers", help="JSON list of 'module:function' cameo verifiers "
+                        "(default: the shipped checks of generation.cameo_checks)")
+    parser.add_argument("--reference-lora", help="IC-LoRA .safetensors that lets a real ltx2 model render cameos")
+    parser.add_argument("--voice-stage", help="'module:function' voice stage, e.g. generation.voice:run_command")
+    parser.add_argument("--voice-options", default="{}", help="JSON options for the voice stage")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     cfg = ModelConfig(path=args.model_path, family=args.family, dtype=args.dtype, device=args.device,
                       compile=args.compile, attention_backend=args.attention_backend, cache=args.cache,
-                      steps=args.steps, audio_model_path=args.audio_model_path, guidance_scale=args.guidance_scale)
+                      steps=args.steps, audio_model_path=args.audio_model_path, guidance_scale=args.guidance_scale,
+                      reference_lora_path=args.reference_lora, voice_stage=args.voice_stage,
+                      voice_options=json.loads(args.voice_options))
+    verifiers = json.loads(args.cameo_verifiers) if args.cameo_verifiers else None
     settings = make_worker_settings(RedisSettings.from_dsn(args.redis), cfg, args.data_dir,
-                                    max_jobs=args.max_jobs, job_timeout=args.job_timeout, worker_name=args.name)
+                                    max_jobs=args.max_jobs, job_timeout=args.job_timeout, worker_name=args.name,
+                                    cameo_verifiers=verifiers)
     run_worker(settings)
 
 

@@ -25,7 +25,8 @@ class Resolution:
 class Request:
     """One pipeline call: a batch of prompts that share mode, size and length.
 
-    `image` and `source_frames` are only set for a batch of one (animate a still / remix).
+    `image`, `source_frames` and `references` (cameo reference sheets, one per cameo) are only
+    set for a batch of one (animate a still / remix / render with cameos).
     `audio[i]` says whether item i needs a soundtrack; `seconds` is the length of the clip.
     """
 
@@ -41,6 +42,7 @@ class Request:
     on_step: StepCallback
     image: Image.Image | None = None
     source_frames: list[Image.Image] | None = None
+    references: list[Image.Image] | None = None
     strength: float = 0.6
 
     @property

@@ -58,9 +58,11 @@ class LTXFamily:
 
     @classmethod
     def load(cls, path: str, *, dtype: torch.dtype, test_model: bool, guidance_scale: float | None = None,
-             audio_model_path: str | None = None) -> LTXFamily:
+             audio_model_path: str | None = None, reference_lora_path: str | None = None) -> LTXFamily:
         from diffusers import LTXPipeline
 
+        if reference_lora_path is not None:
+            raise ModelLoadError("cameo references need the 'ltx2' family; 'ltx' has no reference-conditioned pipeline")
         try:
             pipe = LTXPipeline.from_pretrained(path, dtype=dtype)
         except (OSError, ValueError, KeyError) as exc:
@@ -92,6 +94,8 @@ class LTXFamily:
         return self._variants[mode]
 
     def generate(self, request: Request) -> list[Clip]:
+        if request.references:
+            raise SpecError("this 'ltx' worker cannot render cameos: reference conditioning needs the 'ltx2' family")
         wants_audio = [i for i, audio in enumerate(request.audio) if audio]
         if wants_audio and self.sound is None:
             raise SpecError("audio was requested but this 'ltx' worker has no audio model (set audio_model_path)")

@@ -1,7 +1,13 @@
 """LTX-2: one transformer denoises video and audio together (`LTX2Pipeline` and friends).
 
-Text-to-video, image-to-video and video-conditioned remix share one set of components;
-the variants are built with `from_pipe`, so weights are loaded once.
+Text-to-video, image-to-video, video-conditioned remix and cameo renders share one set of
+components; the variants are built with `from_pipe`, so weights are loaded once.
+
+Cameos: `LTX2InContextPipeline` appends each reference sheet's latent tokens to the sequence
+(`LTX2ReferenceCondition`), and an IC-LoRA trained for reference sheets (Lightricks'
+"Ingredients" IC-LoRA) makes the model keep that identity; the audio is still generated jointly.
+The adapter is active only for cameo renders. A real model without it refuses cameo jobs (its
+output would only loosely follow the reference); the tiny test model runs the same path without.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from generation.errors import ModelLoadError
+from generation.errors import ModelLoadError, SpecError
 from generation.pipelines.base import (
     Clip,
     Request,
@@ -30,6 +36,8 @@ PIPELINE_SIZE_MULTIPLE = 32
 REAL_FPS, TINY_FPS = 24, 8
 REAL_STEPS, DISTILLED_STEPS, TINY_STEPS = 30, 8, 2
 TINY_MAX_SEQUENCE_LENGTH = 64  # the tiny model's byte-level tokenizer: keep text short and fast
+LIKENESS_ADAPTER = "cameo"
+REFERENCE_STRENGTH = 1.0  # reference tokens enter clean (timestep 0), as the IC-LoRA was trained
 
 # Guidance off: what distilled checkpoints expect, and what keeps the tiny model to one pass per step.
 NO_GUIDANCE: dict[str, Any] = {
@@ -50,8 +58,10 @@ class LTX2Family:
 
     name = "ltx2"
 
-    def __init__(self, pipe: LTX2Pipeline, *, test_model: bool, guidance_scale: float | None = None) -> None:
+    def __init__(self, pipe: LTX2Pipeline, *, test_model: bool, guidance_scale: float | None = None,
+                 likeness_adapter: bool = False) -> None:
         self.pipe = pipe
+        self.likeness_adapter = likeness_adapter
         self.test_model = test_model
         self.guidance_scale = guidance_scale
         self.distilled = not test_model and guidance_scale == 1.0
@@ -71,7 +81,7 @@ class LTX2Family:
 
     @classmethod
     def load(cls, path: str, *, dtype: torch.dtype, test_model: bool, guidance_scale: float | None = None,
-             audio_model_path: str | None = None) -> LTX2Family:
+             audio_model_path: str | None = None, reference_lora_path: str | None = None) -> LTX2Family:
         from diffusers import LTX2Pipeline
 
         if audio_model_path is not None:
@@ -80,7 +90,14 @@ class LTX2Family:
             pipe = LTX2Pipeline.from_pretrained(path, dtype=dtype)
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot load an LTX-2 pipeline from {path}: {exc}") from exc
-        return cls(pipe, test_model=test_model, guidance_scale=guidance_scale)
+        if reference_lora_path is not None:
+            try:
+                pipe.load_lora_weights(reference_lora_path, adapter_name=LIKENESS_ADAPTER)
+            except (OSError, ValueError, KeyError, ImportError) as exc:
+                raise ModelLoadError(f"cannot load the reference IC-LoRA {reference_lora_path}: {exc}") from exc
+            pipe.disable_lora()  # only cameo renders use it
+        return cls(pipe, test_model=test_model, guidance_scale=guidance_scale,
+                   likeness_adapter=reference_lora_path is not None)
 
     def resolution(self, aspect: str) -> Resolution:
         return (TINY_RESOLUTIONS if self.test_model else REAL_RESOLUTIONS)[aspect]
@@ -93,9 +110,10 @@ class LTX2Family:
 
     def _variant(self, mode: str):
         if mode not in self._variants:
-            from diffusers import LTX2ConditionPipeline, LTX2ImageToVideoPipeline
+            from diffusers import LTX2ConditionPipeline, LTX2ImageToVideoPipeline, LTX2InContextPipeline
 
-            cls = {"image": LTX2ImageToVideoPipeline, "video": LTX2ConditionPipeline}[mode]
+            cls = {"image": LTX2ImageToVideoPipeline, "video": LTX2ConditionPipeline,
+                   "reference": LTX2InContextPipeline}[mode]
             variant = cls.from_pipe(self.pipe)
             variant.set_progress_bar_config(disable=True)
             self._variants[mode] = variant
@@ -116,8 +134,51 @@ class LTX2Family:
         return kwargs
 
     def generate(self, request: Request) -> list[Clip]:
+        if request.references:
+            return self._generate_with_references(request)
         mode = "video" if request.source_frames is not None else "image" if request.image is not None else "text"
-        pipe = self._variant(mode)
+        return self._run(self._variant(mode), request, self._conditions(mode, request))
+
+    def _generate_with_references(self, request: Request) -> list[Clip]:
+        """A cameo render: the text, still or remix conditions plus one reference condition per cameo."""
+        from diffusers.pipelines.ltx2.pipeline_ltx2_ic_lora import LTX2ReferenceCondition
+
+        if not (self.test_model or self.likeness_adapter):
+            raise SpecError("this worker has no likeness adapter (generation.reference_lora_path): "
+                            "it cannot render cameos")
+        mode = "video" if request.source_frames is not None else "image" if request.image is not None else "text"
+        kwargs: dict[str, Any] = {"reference_conditions": [
+            LTX2ReferenceCondition(frames=[sheet], strength=REFERENCE_STRENGTH) for sheet in request.references]}
+        if mode == "image":
+            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
+
+            kwargs["conditions"] = LTX2VideoCondition(frames=request.image, index=0, strength=1.0)
+        elif mode == "video":
+            kwargs.update(self._conditions(mode, request))
+        if self.likeness_adapter:
+            self.pipe.enable_lora()
+        try:
+            return self._run(self._variant("reference"), request, kwargs)
+        finally:
+            if self.likeness_adapter:
+                self.pipe.disable_lora()
+
+    @staticmethod
+    def _conditions(mode: str, request: Request) -> dict[str, Any]:
+        if mode == "image":
+            return {"image": request.image}
+        if mode == "video":
+            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import (
+                LTX2VideoCondition,
+            )
+
+            # Condition strength is how much of the source is kept; a remix's strength is how far it moves.
+            return {"conditions": LTX2VideoCondition(
+                frames=request.source_frames, index=0, strength=1.0 - request.strength
+            )}
+        return {}
+
+    def _run(self, pipe, request: Request, extra: dict[str, Any]) -> list[Clip]:
         counter = StepCounter(request.on_step, request.steps)
         kwargs = dict(
             prompt=request.prompts,
@@ -130,18 +191,8 @@ class LTX2Family:
             output_type="np",
             callback_on_step_end=counter.diffusers_callback(),
             **self._sampling_kwargs(request.steps),
+            **extra,
         )
-        if mode == "image":
-            kwargs["image"] = request.image
-        elif mode == "video":
-            from diffusers.pipelines.ltx2.pipeline_ltx2_condition import (
-                LTX2VideoCondition,
-            )
-
-            # Condition strength is how much of the source is kept; a remix's strength is how far it moves.
-            kwargs["conditions"] = LTX2VideoCondition(
-                frames=request.source_frames, index=0, strength=1.0 - request.strength
-            )
         output = pipe(**kwargs)
         frames = to_uint8(output.frames)
         audio = output.audio.float().cpu().numpy()
