@@ -75,10 +75,12 @@ def load_model(cfg: ModelConfig, data_dir: str) -> LoadedModel:
     family.to(cfg.device)
     apply_tuning(family, cfg)
     name, version = _identity(path, audio_path)
+    lora_dir = Path(cfg.reference_lora_path).parent if cfg.reference_lora_path else None
     info = ModelInfo(
         name=name,
         version=version,
-        weights_digest=weights_digest(*(d for d in (path, audio_path) if d is not None)),
+        # The IC-LoRA changes cameo renders, so its folder is part of "which weights made this".
+        weights_digest=weights_digest(*(d for d in (path, audio_path, lora_dir) if d is not None)),
         test_model=test_model,
         family=cfg.family,
     )

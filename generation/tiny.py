@@ -19,6 +19,7 @@ from typing import Any
 from generation.errors import ModelLoadError
 
 MARKER = "vitascope-test-model.json"
+IC_LORA_FILE = "pytorch_lora_weights.safetensors"
 BUILDER_VERSION = 2  # bump when a tiny architecture changes, so stale copies are rebuilt
 TEXT_WIDTH = 32
 
@@ -59,6 +60,50 @@ def ensure_tiny_model(kind: str, data_dir: str | Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def ensure_tiny_ic_lora(data_dir: str | Path) -> Path:
+    """Return a random rank-4 LoRA file for the tiny LTX-2 transformer, built once like the models.
+
+    It stands in for a real reference IC-LoRA (`ModelConfig.reference_lora_path`): same file
+    format, same loading path (`load_lora_weights`, needs peft), random weights.
+    """
+    models = Path(data_dir) / "models"
+    final = models / "tiny-ltx2-ic-lora"
+    if _marker_version(final) == BUILDER_VERSION:
+        return final / IC_LORA_FILE
+    base = ensure_tiny_model("ltx2", data_dir)
+    staging = models / f".tiny-ltx2-ic-lora.{uuid.uuid4().hex}"
+    try:
+        _seeded(lambda: _save_random_lora(base, staging))
+        marker = {"test_model": True, "kind": "ltx2-ic-lora", "builder_version": BUILDER_VERSION,
+                  "note": "random LoRA built by generation.tiny, for tests only"}
+        (staging / MARKER).write_text(json.dumps(marker, indent=2))
+        if final.exists():
+            if _marker_version(final) == BUILDER_VERSION:
+                return final / IC_LORA_FILE
+            shutil.rmtree(final)
+        try:
+            staging.rename(final)
+        except OSError:
+            if _marker_version(final) != BUILDER_VERSION:
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final / IC_LORA_FILE
+
+
+def _save_random_lora(base: Path, directory: Path) -> None:
+    from diffusers import LTX2Pipeline, LTX2VideoTransformer3DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    transformer = LTX2VideoTransformer3DModel.from_pretrained(base / "transformer")
+    # init_lora_weights=False: random A and B, so the adapter really changes the output.
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                       target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    LTX2Pipeline.save_lora_weights(directory, transformer_lora_layers=get_peft_model_state_dict(transformer),
+                                   weight_name=IC_LORA_FILE)
 
 
 def _marker_version(path: Path) -> int | None:

@@ -149,3 +149,42 @@ def test_a_bad_voice_stage_path_stops_start_up():
     with pytest.raises(SpecError):
         load_voice("generation.voice:nothing_here")
     assert load_voice(None) is None
+
+
+def test_the_reference_ic_lora_acts_on_cameo_renders_only(ltx2_model, gen_data_dir, sheet):
+    """Loaded like a real IC-LoRA (peft), the adapter changes cameo renders and nothing else."""
+    from generation.media import read_image
+    from generation.pipelines.base import Request
+    from generation.registry import load_model
+    from generation.spec import ModelConfig
+    from generation.tiny import ensure_tiny_ic_lora
+
+    lora = ensure_tiny_ic_lora(gen_data_dir)
+    adapted = load_model(ModelConfig(family="ltx2", reference_lora_path=str(lora)), gen_data_dir)
+    assert adapted.info.weights_digest != ltx2_model.info.weights_digest
+
+    def clip(model, references):
+        size = model.family.resolution("9:16")
+        request = Request(prompts=["a person waving"], negative_prompts=[""], seeds=[3], audio=[True],
+                          width=size.width, height=size.height, num_frames=9, fps=model.family.fps,
+                          steps=model.steps, on_step=lambda step, total: None,
+                          references=[read_image(sheet, size.width, size.height)] if references else None)
+        return model.family.generate(request)[0]
+
+    assert np.array_equal(clip(adapted, False).frames, clip(ltx2_model, False).frames)
+    assert not np.array_equal(clip(adapted, True).frames, clip(ltx2_model, True).frames)
+    assert np.array_equal(clip(adapted, False).frames, clip(ltx2_model, False).frames)  # switched off again
+
+
+def test_a_real_model_without_a_likeness_adapter_refuses_cameos(gen_data_dir, sheet, tmp_path):
+    from generation.pipelines.ltx2 import LTX2Family
+    from generation.registry import load_model
+    from generation.spec import ModelConfig
+
+    model = load_model(ModelConfig(family="ltx2"), gen_data_dir)
+    # The same weights presented as real ones (what a production directory without the marker is).
+    real = LTX2Family(model.family.pipe, test_model=False)
+    real_model = dataclasses.replace(model, family=real, steps=1)
+    spec = make_spec(tmp_path, "no-adapter", cameo_references=[sheet], audio=False, aspect="1:1")
+    with pytest.raises(SpecError, match="likeness adapter"):
+        render(real_model, [spec], no_progress, never)
