@@ -188,6 +188,12 @@ def _validate(raw: dict[str, Any]) -> Config:
             raise ConfigError(f"generation.{key}: must be at least 1")
     if gen["dtype"] not in ("float32", "bfloat16", "float16"):
         raise ConfigError(f"generation.dtype: must be float32, bfloat16 or float16, got {gen['dtype']!r}")
+    for path in [*gen["cameo_verifiers"], *([gen["voice_stage"]] if gen["voice_stage"] else [])]:
+        module, _, function = path.partition(":")
+        if not module or not function:
+            raise ConfigError(f"generation: {path!r} is not a 'package.module:function' path")
+    if gen["voice_stage"] == "generation.voice:run_command" and not gen["voice_command"]:
+        raise ConfigError("generation.voice_command: the run_command voice stage needs a command")
     for key in ("show_domain_blocks", "show_domain_blocks_rationale"):
         if raw["moderation"][key] not in ("disabled", "users", "all"):
             raise ConfigError(f"moderation.{key}: must be disabled, users or all, got {raw['moderation'][key]!r}")

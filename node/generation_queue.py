@@ -47,9 +47,9 @@ MAX_DURATION_S = 10.0
 MAX_PROMPT_CHARS = 2000
 MAX_SEED = 2**63 - 1
 SPEC_FIELDS = ("job_id", "prompt", "negative_prompt", "duration", "aspect", "seed", "audio", "output_dir",
-               "source_video", "image", "strength")
+               "source_video", "image", "strength", "cameo_references", "voice_sample", "voice_text", "voice_required")
 RESULT_FIELDS = ("job_id", "video_path", "poster_path", "width", "height", "duration", "fps", "has_audio",
-                 "model", "steps")
+                 "model", "steps", "voice_cloned")
 MODEL_FIELDS = ("name", "version", "weights_digest", "test_model", "family")
 
 
