@@ -91,18 +91,27 @@ def soundtrack(kind: str, seconds: float, directory: Path, phrase: str) -> np.nd
 
 def make_capture(path: Path, *, width: int = 360, height: int = 640, seconds: float = 4.0, fps: int = 12,
                  faces: int = 1, still: bool = False, audio: str = "speech",
-                 phrase: str = "purple elephants dance at midnight", created_at: datetime | None = None) -> Path:
-    """Write a capture MP4; `created_at` becomes the container's creation_time, as phones write it."""
+                 phrase: str = "purple elephants dance at midnight", created_at: datetime | None = None,
+                 rotated: bool = False) -> Path:
+    """Write a capture MP4; `created_at` becomes the container's creation_time, as phones write it.
+
+    `rotated` stores the picture sideways (landscape) with a display rotation, as phones do.
+    """
     import av
 
     pictures = frames(width, height, int(seconds * fps), faces=faces, still=still)
     sound = soundtrack(audio, seconds, path.parent, phrase)
+    if rotated:
+        pictures = np.ascontiguousarray(np.rot90(pictures, k=1, axes=(1, 2)))
+        height, width = width, height
     with av.open(str(path), mode="w", format="mp4") as container:
         if created_at is not None:
             container.metadata["creation_time"] = created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"preset": "ultrafast", "crf": "20"}
+        if rotated:
+            video.set_display_rotation(-90)
         stream = None
         if sound is not None:  # every stream must exist before the first packet is muxed
             stream = container.add_stream("aac", rate=SAMPLE_RATE)

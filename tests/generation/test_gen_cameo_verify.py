@@ -48,6 +48,7 @@ def captures(tmp_path_factory) -> dict[str, Path]:
         "before_challenge": {"created_at": ISSUED - timedelta(minutes=5)},
         "pet": {"faces": 0, "audio": "noise"},
         "character_with_face": {"audio": "noise"},
+        "rotated": {"rotated": True},
     }
     made = {}
     for name, options in variants.items():
@@ -86,6 +87,13 @@ def test_a_good_person_capture_passes_every_automatic_check_and_waits_for_the_ph
     speech = next(e for e in verdict.evidence if e.verifier.endswith("speech_present"))
     assert speech.details["speech_seconds"] >= 1.0
     assert verdict.to_dict()["evidence"][0]["details"]["height"] == 640
+
+
+def test_a_sideways_stored_phone_recording_counts_as_upright_and_vertical(captures):
+    verdict = verify(person(captures["rotated"]), load_verifiers(AUTOMATIC))
+    assert verdict.state == APPROVED
+    container = next(e for e in verdict.evidence if e.verifier.endswith(":container"))
+    assert (container.details["width"], container.details["height"]) == (360, 640)
 
 
 def test_without_a_manual_step_a_good_person_capture_is_approved(captures):
