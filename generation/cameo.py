@@ -68,8 +68,8 @@ class Capture:
             issued_at = datetime.fromisoformat(issued) if issued is not None else None
         except (TypeError, ValueError):
             raise SpecError(f"challenge_issued_at must be an ISO 8601 time, got {issued!r}") from None
-        if not isinstance(data.get("path"), str):
-            raise SpecError("capture path must be a string")
+        if not isinstance(data.get("path"), str) or not os.path.isabs(data["path"]):
+            raise SpecError("capture path must be an absolute path")
         return cls(path=data["path"], kind=data.get("kind"), challenge_phrase=data.get("challenge_phrase"),
                    challenge_issued_at=issued_at)
 

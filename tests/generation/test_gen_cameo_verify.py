@@ -175,6 +175,8 @@ def test_capture_requests_are_validated():
         Capture.from_dict({"path": "/x.mp4", "kind": "person", "challenge_phrase": "a",
                            "challenge_issued_at": "yesterday"})
     with pytest.raises(SpecError):
+        Capture.from_dict({"path": "x.mp4", "kind": "character"})
+    with pytest.raises(SpecError):
         Capture.from_dict({"path": "/x.mp4", "kind": "person", "challenge_phrase": "a",
                            "challenge_issued_at": "2026-05-01T12:00:00"})  # no zone
     parsed = Capture.from_dict({"path": "/x.mp4", "kind": "person", "challenge_phrase": "a",
