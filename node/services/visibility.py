@@ -64,14 +64,3 @@ async def hidden_account_ids(viewer: Account | None) -> list[int]:
     ids |= set(await Block.filter(target_id=viewer.id).values_list("account_id", flat=True))
     ids |= set(await Mute.filter(account_id=viewer.id).values_list("target_id", flat=True))
     return list(ids)
-
-
-def readable_by(viewer: Account | None, following_ids: list[int]) -> Q:
-    """A filter for statuses the viewer may read (without mentions of private ones)."""
-    q = Q(visibility__in=["public", "unlisted"])
-    if viewer is not None:
-        q |= Q(account_id=viewer.id)
-        if following_ids:
-            q |= Q(visibility="private", account_id__in=following_ids)
-        q |= Q(visibility__in=["private", "direct"], mentions__account_id=viewer.id)
-    return q
