@@ -83,6 +83,8 @@ def test_a_notification_is_hidden_once_its_recipient_may_no_longer_see_the_statu
     assert api.get(f"/api/v1/notifications/{note['id']}").status_code == 404
     assert api.get("/api/v1/notifications/unread_count").json()["count"] == count - 1
     assert api.get("/api/v1/notifications", params={"types[]": "mention"}).json() == []
+    # Notifications about no status are not touched by the check.
+    assert [n["type"] for n in notifications(bob)] == ["follow"]
 
 
 # --------------------------------------------------------------------------- media
