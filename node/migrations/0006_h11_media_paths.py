@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 class Migration(migrations.Migration):
     """Index media paths: GET /media/<path> finds its attachment by path to tell public from private."""
 
-    dependencies = [('models', '0001_initial')]
+    dependencies = [('models', '0005_web_push')]
 
     initial = False
 
