@@ -21,7 +21,7 @@ from node.context import Node
 from node.errors import ApiError, error_response, unprocessable
 from node.params import UPLOAD_PATHS
 from node.redis_server import client as redis_client, embedded_for
-from node.urls import Urls
+from node.media_access import node_urls
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ ROUTE_MODULES = [
     "node.api.warnings",
     "node.api.migration",
     "node.web.pages",
+    "node.web.media",
     "node.activitypub.routes",
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
@@ -167,7 +168,7 @@ async def start_services(config: Config) -> tuple[Node, object | None]:
         redis_url = embedded.url
     await db.migrate(config.database_url)
     await db.connect(config.database_url)
-    node = Node(config=config, urls=Urls(config.base_url), redis=redis_client(redis_url))
+    node = Node(config=config, urls=node_urls(config), redis=redis_client(redis_url))
     node.extras["redis_url"] = redis_url
     node.extras["started_at"] = datetime.now(timezone.utc)
     node.extras["identity"] = await asyncio.to_thread(load_identity, config)
@@ -201,7 +202,6 @@ def create_app(config: Config) -> web.Application:
         app.router.add_routes(importlib.import_module(name).routes)
     config.media_dir.mkdir(parents=True, exist_ok=True)
     app.router.add_static("/static", Path(__file__).parent / "web" / "static", name="static")
-    app.router.add_static("/media", config.media_dir, name="media", follow_symlinks=False)
 
     async def startup(app: web.Application) -> None:
         node, embedded = await start_services(config)

@@ -67,13 +67,13 @@ async def _with_db(config, fn):
 def _offline_node(config):
     """A Node for CLI commands: storage and URLs, no Redis needed."""
     from node.context import Node
-    from node.urls import Urls
+    from node.media_access import node_urls
 
     class _NoRedis:
         async def publish(self, *a, **k):
             return 0
 
-    return Node(config=config, urls=Urls(config.base_url), redis=_NoRedis())
+    return Node(config=config, urls=node_urls(config), redis=_NoRedis())
 
 
 def cmd_migrate(args) -> int:

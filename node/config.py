@@ -200,6 +200,9 @@ def _validate(raw: dict[str, Any]) -> Config:
     if raw["provenance"]["unverified_media"] not in ("refuse", "mark"):
         raise ConfigError("provenance.unverified_media: must be refuse or mark")
 
+    for key in ("private_media_url_seconds", "federated_private_media_url_seconds"):
+        if raw["storage"][key] < 60:
+            raise ConfigError(f"storage.{key}: must be at least 60")
     data_dir = Path(raw["storage"]["data_dir"]).expanduser().resolve()
     media_dir = Path(raw["storage"]["media_dir"] or data_dir / "media").expanduser().resolve()
     db_url = raw["database"]["url"] or f"sqlite://{data_dir / 'vitascope.sqlite3'}"

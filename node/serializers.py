@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from tortoise.functions import Count
 
 from node.context import Node
+from node.media_access import media_url, shown_publicly
 from node.models import (Account, Block, Bookmark, Conversation, Favourite, Filter, FilterKeyword, FilterStatus, Follow,
                          FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
                          UserList)
@@ -132,9 +133,11 @@ def _note_source(note_html: str) -> str:
     return html_to_text(note_html)
 
 
-def media_json(node: Node, media: MediaAttachment) -> dict[str, Any]:
-    url = node.urls.media(media.file_path) if media.file_path else media.remote_url
-    preview = node.urls.media(media.preview_path) if media.preview_path else media.preview_remote_url
+def media_json(node: Node, media: MediaAttachment, *, public: bool = False) -> dict[str, Any]:
+    """``public``: attached to a public or unlisted post (plain URLs); otherwise the URLs are signed
+    for the viewer this is rendered for, who may see the media (node.media_access)."""
+    url = media_url(node, media.file_path, public=public) if media.file_path else media.remote_url
+    preview = media_url(node, media.preview_path, public=public) if media.preview_path else media.preview_remote_url
     original: dict[str, Any] = {}
     if media.width and media.height:
         original = {"width": media.width, "height": media.height, "size": f"{media.width}x{media.height}",
@@ -198,7 +201,7 @@ class StatusRenderer:
         self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in accounts.items()}
         self.media: dict[int, list] = {i: [] for i in ids}
         for m in await MediaAttachment.filter(status_id__in=ids).order_by("id"):
-            self.media[m.status_id].append(media_json(self.node, m))
+            self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
         self.mentions: dict[int, list] = {i: [] for i in ids}
         for m in await Mention.filter(status_id__in=ids).prefetch_related("account"):
             a = m.account
@@ -335,6 +338,7 @@ async def status_edits_json(node: Node, status: Status) -> list[dict[str, Any]]:
     editors = {edit.account_id: edit.account for edit in edits}
     counts = await account_counts(editors.values())
     accounts = {aid: account_json(node, a, counts[aid]) for aid, a in editors.items()}
+    public = shown_publicly(status)  # media removed by an edit is no longer the post's: private
     out = []
     for edit in edits:
         descriptions = list(edit.media_descriptions or []) + [""] * len(edit.media_ids)
@@ -344,7 +348,8 @@ async def status_edits_json(node: Node, status: Status) -> list[dict[str, Any]]:
             "sensitive": edit.sensitive,
             "created_at": iso(edit.created_at),
             "account": accounts[edit.account_id],
-            "media_attachments": [{**media_json(node, media_by_id[mid]), "description": descriptions[i] or None}
+            "media_attachments": [{**media_json(node, media_by_id[mid], public=public and media_by_id[mid].status_id == status.id),
+                                   "description": descriptions[i] or None}
                                   for i, mid in enumerate(edit.media_ids) if mid in media_by_id],
             "emojis": [],
         })

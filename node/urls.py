@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+
+# Signed media URLs expire on the hour after their lifetime, so one URL stays the same for an hour
+# (clients and proxies cache it) and is valid for at least the lifetime asked for.
+_EXPIRY_STEP = 3600
 
 
 @dataclass(frozen=True)
 class Urls:
     base: str  # scheme://host[:port], no trailing slash
+    media_key: bytes = field(default=b"", repr=False)  # signs URLs of private media (node.media_access)
 
     def actor(self, username: str) -> str:
         return f"{self.base}/users/{username}"
@@ -57,7 +66,29 @@ class Urls:
         return f"{self.base}/tags/{name}"
 
     def media(self, relative_path: str) -> str:
+        """A public media file: a plain URL anyone may fetch and cache."""
         return f"{self.base}/media/{relative_path}"
+
+    def private_media(self, relative_path: str, seconds: int, now: float | None = None) -> str:
+        """A private media file (of a followers-only or direct post, or not posted yet), for someone
+        who may see it: the plain URL plus an expiry and an HMAC of path and expiry."""
+        expires = (int(now if now is not None else time.time()) + seconds) // _EXPIRY_STEP * _EXPIRY_STEP + _EXPIRY_STEP
+        return f"{self.media(relative_path)}?expires={expires}&signature={self._media_signature(relative_path, expires)}"
+
+    def media_signature_valid(self, relative_path: str, expires: str, signature: str, now: float | None = None) -> bool:
+        """Whether a signed media URL is ours, untampered and not expired (constant-time compare)."""
+        if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+            return False
+        if int(expires) < (now if now is not None else time.time()):
+            return False
+        return hmac.compare_digest(self._media_signature(relative_path, int(expires)).encode(),
+                                   signature.encode("utf-8", "replace"))
+
+    def _media_signature(self, relative_path: str, expires: int) -> str:
+        if not self.media_key:
+            raise RuntimeError("no media key: build Urls with node.media_access.node_urls")
+        digest = hmac.new(self.media_key, f"{relative_path}\n{expires}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     @property
     def shared_inbox(self) -> str:

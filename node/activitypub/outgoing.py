@@ -122,31 +122,39 @@ async def on_status_updated(node: Node, status: Status) -> None:
 
 
 async def _post_recipients(status: Status, mentioned: list[Account]) -> list[Recipient]:
-    """Who receives one of our posts: followers (unless direct), mentioned remote actors, the
-    parent's author and, for public and unlisted remixes, the remix source's author."""
+    """Who receives one of our posts: its addressed audience (followers unless direct, mentioned
+    remote actors) and, for public and unlisted posts only, the parent's author and the remix
+    source's author. A followers-only or direct reply reaches the parent's author only if it follows
+    or is mentioned: nobody is sent what the post's audience excludes."""
     account = status.account
     targets = [] if status.visibility == "direct" else await follower_recipients(account)
     targets += [recipient(a) for a in mentioned if a.domain]
+    if status.visibility in ("public", "unlisted"):
+        targets += await _parent_and_source_authors(status)
+    return targets
+
+
+async def _parent_and_source_authors(status: Status) -> list[Recipient]:
+    """The remote authors of the post it replies to and of the video it remixes."""
+    targets = []
     if status.in_reply_to_account_id:
         parent_author = await Account.get_or_none(id=status.in_reply_to_account_id)
         if parent_author is not None and parent_author.domain:
             targets.append(recipient(parent_author))
     if status.remix_of_id:
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
-        if source is not None and source.account.domain and status.visibility in ("public", "unlisted"):
+        if source is not None and source.account.domain:
             targets.append(recipient(source.account))
     return targets
 
 
 async def _status_targets(node: Node, status: Status) -> list[Recipient]:
-    """Everyone who may hold a copy of the post: followers, mentioned, the parent's author."""
+    """Everyone who may hold a copy of the post: who `_post_recipients` sent it to."""
     targets = [] if status.visibility == "direct" else await follower_recipients(status.account)
     mentioned = await Mention.filter(status_id=status.id, account__domain__not_isnull=True).prefetch_related("account")
     targets += [recipient(m.account) for m in mentioned]
-    if status.in_reply_to_account_id:
-        parent_author = await Account.get_or_none(id=status.in_reply_to_account_id)
-        if parent_author is not None and parent_author.domain:
-            targets.append(recipient(parent_author))
+    if status.visibility in ("public", "unlisted"):
+        targets += await _parent_and_source_authors(status)
     if status.reblog_of_id:
         original = await Status.get_or_none(id=status.reblog_of_id).prefetch_related("account")
         if original is not None and original.account.domain:

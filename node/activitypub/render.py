@@ -6,6 +6,7 @@ from typing import Any
 
 from federation import documents as ap
 from node.context import Node
+from node.media_access import media_url, shown_publicly
 from node.models import Account, MediaAttachment, Mention, Status, StatusTag
 from provenance.digests import digest_multibase
 
@@ -45,11 +46,14 @@ def instance_actor(node: Node) -> dict[str, Any]:
                              public_key_pem=federation(node).instance_public_pem, ca_url=urls.ca_certificates)
 
 
-def video_info(node: Node, media: MediaAttachment) -> ap.VideoInfo | None:
-    url = node.urls.media(media.file_path) if media.file_path else media.remote_url
+def video_info(node: Node, media: MediaAttachment, *, public: bool) -> ap.VideoInfo | None:
+    """``public`` False: a followers-only or direct post's video, whose URLs are signed for the post's
+    audience, long enough for their servers to fetch it (node.media_access)."""
+    url = media_url(node, media.file_path, public=public, federated=True) if media.file_path else media.remote_url
     if not url:
         return None
-    poster = node.urls.media(media.preview_path) if media.preview_path else media.preview_remote_url
+    poster = media_url(node, media.preview_path, public=public, federated=True) if media.preview_path \
+        else media.preview_remote_url
     digest = digest_multibase(bytes.fromhex(media.sha256)) if media.sha256 and media.file_path else None
     return ap.VideoInfo(url=url, width=media.width, height=media.height, duration=media.duration,
                         blurhash=media.blurhash, poster_url=poster, digest_multibase=digest,
@@ -68,7 +72,7 @@ async def note_info(node: Node, status: Status) -> ap.NoteInfo:
     account = status.account
     to, cc, mentioned = await status_audience(node, status)
     media = await MediaAttachment.filter(status_id=status.id).order_by("id")
-    videos = [v for v in (video_info(node, m) for m in media) if v]
+    videos = [v for v in (video_info(node, m, public=shown_publicly(status)) for m in media) if v]
     tags = await StatusTag.filter(status_id=status.id).prefetch_related("tag")
     ai = any((m.provenance or {}).get("ai_generated") for m in media)
     manifest = next((m.manifest_id for m in media if m.manifest_id), None)

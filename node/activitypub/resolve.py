@@ -35,6 +35,11 @@ ACTOR_TTL = timedelta(days=1)
 # Verified keys, briefly, so a burst of activities from one peer costs one database read.
 _KEY_CACHE_SECONDS = 60
 _key_cache: dict[str, tuple[float, PublicKeyInfo]] = {}
+# Actor documents fetched to check a signature or proof, by actor id: stored (``remember``) only once
+# the request they signed is accepted, so a refused request writes nothing.
+_UNSAVED_SECONDS = 300
+_UNSAVED_MAX = 1000
+_unsaved: dict[str, tuple[float, RemoteActor]] = {}
 
 
 class ResolveError(Exception):
@@ -265,35 +270,74 @@ async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo |
         doc = await fetch_document(node, key_id.split("#", 1)[0])
     except ResolveError:
         return None
-    if type_of(doc) in ACTOR_TYPES:
-        actor_uri = doc["id"]
-    else:
-        # A standalone key document (some servers): its owner must publish the same key id.
-        actor_uri = id_of(doc.get("owner"))
-        if doc.get("id") != key_id or not actor_uri or origin(actor_uri) != origin(key_id):
-            return None
     try:
-        account = await upsert_actor(node, parse_actor(doc)) if type_of(doc) in ACTOR_TYPES else \
-            await fetch_actor(node, actor_uri, refresh=True)
-    except (DocumentError, ResolveError):
+        if type_of(doc) in ACTOR_TYPES:
+            actor = parse_actor(doc)
+        else:
+            # A standalone key document (some servers): its owner must publish the same key id.
+            actor_uri = id_of(doc.get("owner"))
+            if doc.get("id") != key_id or not actor_uri or origin(actor_uri) != origin(key_id):
+                return None
+            actor = await _unsaved_actor(node, actor_uri)
+    except (DocumentError, ResolveError, FetchError):
         return None
-    if account.public_key_id != key_id or not account.public_key_pem:
+    if actor.public_key_id != key_id or not actor.public_key_pem \
+            or await _held_by_another("public_key_id", key_id, actor):
         return None
-    return PublicKeyInfo(key_id, account.uri, account.public_key_pem)
+    _hold(actor)
+    return PublicKeyInfo(key_id, actor.id, actor.public_key_pem)
+
+
+async def _held_by_another(id_field: str, key_id: str, actor: RemoteActor) -> bool:
+    """A key id another account holds and this actor's document does not prove its own: storing the
+    actor would not bind it (`_keep_keys_unique`), so it does not verify this actor's requests."""
+    return key_id.split("#", 1)[0] != actor.id and \
+        await Account.filter(**{id_field: key_id}).exclude(uri=actor.id).exists()
+
+
+async def _unsaved_actor(node: Node, uri: str) -> RemoteActor:
+    """A remote actor as its origin serves it now, held in memory, not stored (see ``remember``)."""
+    actor = parse_actor(await fetch_document(node, uri))
+    if actor.id != uri and not same_host_alias(uri, actor.id):
+        raise ResolveError(f"{uri}: served an actor with another id")
+    _hold(actor)
+    return actor
+
+
+def _hold(actor: RemoteActor) -> None:
+    now = time.monotonic()
+    if len(_unsaved) >= _UNSAVED_MAX:
+        for uri in [uri for uri, (until, _) in _unsaved.items() if until <= now] or list(_unsaved)[:_UNSAVED_MAX // 10]:
+            del _unsaved[uri]
+    _unsaved.pop(actor.id, None)
+    _unsaved[actor.id] = (now + _UNSAVED_SECONDS, actor)
+
+
+async def remember(node: Node, *actor_uris: str | None) -> None:
+    """Store the actors whose documents verified a request that was then accepted (a no-op for
+    actors nothing was fetched for)."""
+    for uri in actor_uris:
+        held = _unsaved.pop(uri or "", None)
+        if held is not None and held[0] > time.monotonic():
+            await upsert_actor(node, held[1])
 
 
 async def resolve_proof_key(node: Node, verification_method: str) -> tuple[str, str] | None:
     """(controller, Multikey) for a FEP-8b32 proof's verificationMethod (the actor's assertionMethod)."""
     actor_uri = verification_method.split("#", 1)[0]
     account = await _key_holder("ed25519_key_id", verification_method)
-    if account is None or not account.ed25519_public_multikey:
-        try:
-            account = await fetch_actor(node, actor_uri, refresh=True)
-        except ResolveError:
-            return None
-    if account.ed25519_key_id != verification_method or not account.ed25519_public_multikey:
+    if account is not None and account.ed25519_public_multikey:
+        return account.uri, account.ed25519_public_multikey
+    if is_local(node, actor_uri):
         return None
-    return account.uri, account.ed25519_public_multikey
+    try:
+        actor = await _unsaved_actor(node, actor_uri)
+    except (DocumentError, ResolveError, FetchError):
+        return None
+    if actor.ed25519_key_id != verification_method or not actor.ed25519_multikey \
+            or await _held_by_another("ed25519_key_id", verification_method, actor):
+        return None
+    return actor.id, actor.ed25519_multikey
 
 
 async def fetch_object(node: Node, object_id: str) -> dict[str, Any] | None:

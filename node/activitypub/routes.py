@@ -28,7 +28,8 @@ from node.api.instance import MASTODON_COMPAT
 from node.context import Node
 from node.errors import ApiError
 from node.params import read_body
-from node.models import Account, Follow, Mention, OutboxActivity, Status
+from node.models import Account, Follow, OutboxActivity, Status
+from node.services.visibility import can_see
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -70,6 +71,7 @@ async def requester(request: web.Request) -> str | None:
         raise ApiError(401, f"Bad signature: {exc.reason}") from None
     except FetchError as exc:
         raise ApiError(401, f"Cannot fetch the signing key: {exc.reason}") from None
+    await resolve.remember(node, verified.owner)
     return verified.owner
 
 
@@ -270,17 +272,10 @@ async def featured(request: web.Request) -> web.Response:
 
 
 async def may_read(status: Status, requester_uri: str | None) -> bool:
-    """Public and unlisted posts for anyone; others for followers (private) or those mentioned."""
-    if status.visibility in ("public", "unlisted"):
-        return True
-    if requester_uri is None:
-        return False
-    reader = await Account.get_or_none(uri=requester_uri)
-    if reader is None:
-        return False
-    if status.visibility == "private" and await Follow.filter(account_id=reader.id, target_id=status.account_id).exists():
-        return True
-    return await Mention.filter(status_id=status.id, account_id=reader.id).exists()
+    """Public and unlisted posts for anyone; others for followers (private) or those mentioned
+    (`can_see`, for the signed requester's account)."""
+    reader = await Account.get_or_none(uri=requester_uri) if requester_uri else None
+    return await can_see(reader, status)
 
 
 async def _local_status(request: web.Request) -> Status:
@@ -386,6 +381,8 @@ async def _receive(request: web.Request) -> web.Response:
         log.info("inbox ignored a request: %s", exc)
         return web.Response(status=202)
     if received is not None:
+        # Only now, the request accepted, are the actors fetched to verify it stored.
+        await resolve.remember(node, received.signer, received.actor)
         federation(node).inbox_posted()
         if delivery.is_unhealthy(domain := ap.origin(received.actor)):
             await delivery.heard_from(node, domain)

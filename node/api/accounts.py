@@ -15,7 +15,7 @@ from node.serializers import account_one, accounts_many, credential_account, rel
 from node.services import accounts as account_service
 from node.services import oauth as oauth_service
 from node.services import social
-from node.services.visibility import readable_by
+from node.services.visibility import seen_by
 
 routes = web.RouteTableDef()
 
@@ -133,10 +133,7 @@ async def account_statuses(request: web.Request) -> web.Response:
     account = await get_account(path_id(request))
     p = await read_params(request)
     me = viewer(request)
-    if me is not None and await Block.filter(account_id=account.id, target_id=me.id).exists():
-        return web.json_response([])
-    following = list(await Follow.filter(account_id=me.id).values_list("target_id", flat=True)) if me else []
-    query = Status.filter(account_id=account.id, deleted_at=None).filter(readable_by(me, following)).distinct()
+    query = Status.filter(account_id=account.id).filter(seen_by(me))
     if p.bool("exclude_replies", False):
         query = query.filter(in_reply_to_id=None, in_reply_to_uri=None)
     if p.bool("exclude_reblogs", False):

@@ -19,6 +19,7 @@ from node.params import Params, parse_id, read_params
 from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, accounts_many, group_key, iso, notifications_json,
                               statuses_json)
 from node.services import notification_policy as policies
+from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
 
@@ -93,7 +94,8 @@ async def _requests_json(request: web.Request, rows: list[NotificationRequest]) 
     node, me = ctx(request), request["account"]
     await NotificationRequest.fetch_for_list(rows, "from_account", "last_status")
     accounts = {a["id"]: a for a in await accounts_many(node, list({r.from_account_id: r.from_account for r in rows}.values()))}
-    statuses = {s["id"]: s for s in await statuses_json(node, me, [r.last_status for r in rows if r.last_status])}
+    seen = [r.last_status for r in rows if r.last_status and await can_see(me, r.last_status)]
+    statuses = {s["id"]: s for s in await statuses_json(node, me, seen)}
     counts: dict[int, int] = {}
     for sender in await Notification.filter(account_id=me.id, filtered=True,
                                             from_account_id__in=[r.from_account_id for r in rows]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from aiohttp import web
+from tortoise.expressions import Q
 
 from node import ids
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
 from node.errors import ApiError
-from node.models import Notification
+from node.models import Account, Notification
 from node.params import Params, read_params
 from node.serializers import notifications_json
+from node.services.visibility import seen_by
 
 routes = web.RouteTableDef()
 
@@ -24,10 +26,17 @@ async def index(request: web.Request) -> web.Response:
     return paged_json(request, await notifications_json(ctx(request), me, items), items)
 
 
-def listing(me, p: Params):
+def shown(me: Account):
+    """The recipient's notifications it may open: none from a suspended account, none about a status
+    it may not see (checked when read too, so an unfollow or an older row never shows one)."""
+    return Notification.filter(account_id=me.id, from_account__suspended_at=None) \
+        .filter(Q(status_id=None) | seen_by(me, "status"))
+
+
+def listing(me: Account, p: Params):
     """The notifications a list shows (v1, and v2 before grouping): the `types`, `exclude_types`
     and `account_id` filters; those the notification policy held back only with `include_filtered`."""
-    query = Notification.filter(account_id=me.id, from_account__suspended_at=None)
+    query = shown(me)
     if not p.bool("include_filtered", False):
         query = query.filter(filtered=False)
     if p.list("types"):
@@ -45,7 +54,7 @@ async def unread_count(request: web.Request) -> web.Response:
     from node.models import Marker
 
     marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
-    query = Notification.filter(account_id=request["account"].id, filtered=False)
+    query = shown(request["account"]).filter(filtered=False)
     if marker is not None and (last_read := ids.parse(marker.last_read_id)) is not None:
         query = query.filter(id__gt=last_read)
     return web.json_response({"count": await query.count()})
@@ -54,9 +63,9 @@ async def unread_count(request: web.Request) -> web.Response:
 @routes.get("/api/v1/notifications/{id}")
 @scope("read:notifications")
 async def show(request: web.Request) -> web.Response:
-    note = await Notification.get_or_none(id=path_id(request), account_id=request["account"].id)
+    note = await shown(request["account"]).get_or_none(id=path_id(request))
     rendered = await notifications_json(ctx(request), request["account"], [note]) if note is not None else []
-    if not rendered:  # unknown, or about a status the viewer's `hide` filters remove
+    if not rendered:  # unknown, about a status the viewer may not see, or one its `hide` filters remove
         raise ApiError(404, "Record not found")
     return web.json_response(rendered[0])
 

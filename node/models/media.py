@@ -11,8 +11,9 @@ class MediaAttachment(SnowflakeModel):
     account = fields.ForeignKeyField("models.Account", related_name="media", on_delete=fields.CASCADE)
     status = fields.ForeignKeyField("models.Status", related_name="media", null=True, on_delete=fields.SET_NULL)
     type = fields.CharField(max_length=16, default="video")  # video | image | gifv | audio | unknown
-    file_path = fields.CharField(max_length=512, null=True)  # relative to media_dir
-    preview_path = fields.CharField(max_length=512, null=True)
+    # Relative to media_dir; indexed: /media/ looks a file up by its path to tell public from private.
+    file_path = fields.CharField(max_length=512, null=True, db_index=True)
+    preview_path = fields.CharField(max_length=512, null=True, db_index=True)
     remote_url = fields.CharField(max_length=2048, null=True)
     preview_remote_url = fields.CharField(max_length=2048, null=True)
     content_type = fields.CharField(max_length=64, default="video/mp4")

@@ -43,7 +43,7 @@ from node.models import (
 from node.models.generation import ACTIVE_STATES
 from node.prompt_policy import ClassifierUnavailable, check_prompt
 from node.services.media import store_video
-from node.services.visibility import can_see
+from node.services.visibility import seen_status
 from node.trust import identity, provenance_json, trust_anchors, verify_file
 from provenance.c2pa import SigningError, UnverifiedParent, VitascopeClaim, prompt_digest, sign_video, verify_video
 from provenance.digests import sha256_file
@@ -267,10 +267,8 @@ def _store_image(data: bytes, destination: Path) -> None:
 
 async def _verified_source(node: Node, account: Account, status_id: int, destination: Path) -> tuple[Status, str]:
     """The source video of a remix, copied next to the job — only after its provenance verified."""
-    status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
-    if status is not None and status.reblog_of_id:
-        status = await Status.get_or_none(id=status.reblog_of_id, deleted_at=None).prefetch_related("account")
-    if status is None or not await can_see(account, status):
+    status = await seen_status(account, status_id)
+    if status is None:
         raise ApiError(404, "Record not found")
     if not status.remixable:
         raise unprocessable("the source video does not allow remixing")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from node.context import Node
 from node.models import Account, Block, Follow, Mute, Notification, Status
+from node.services.visibility import can_see
 
 
 async def notify(node: Node, recipient: Account, sender: Account, kind: str, status: Status | None = None) -> Notification | None:
-    """Notify a local account, unless it is its own action, it muted/blocked the sender or its
+    """Notify a local account, unless it is its own action, it muted/blocked the sender, it may not
+    see the status (a followers-only reply it is not mentioned in; a direct remix of its post) or its
     notification policy drops it (or holds it back as a notification request)."""
     if recipient.domain is not None or recipient.id == sender.id or sender.suspended_at is not None:
         return None
@@ -17,6 +19,8 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
     if await Block.filter(account_id=recipient.id, target_id=sender.id).exists():
         return None
     if await Mute.filter(account_id=recipient.id, target_id=sender.id, notifications=True).exists():
+        return None
+    if status is not None and not await can_see(recipient, status):
         return None
     from node.services.notification_policy import hold, verdict
 

@@ -18,7 +18,7 @@ from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists
 from node.services.media import parse_focus
 from node.services.notifications import notify
-from node.services.visibility import can_see
+from node.services.visibility import can_see, seen_status
 from node.text import find_mentions, find_tags, render
 
 
@@ -90,15 +90,17 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
         if parent is None or not await can_see(account, parent):
             raise ApiError(404, "Record not found")
     media = await _own_media(account, media_ids)
-    if remix_of_id is None:  # a post of a remixed video links the video's source
+    remix_source = None
+    if remix_of_id is not None:  # one the author may not see is answered as an unknown id
+        remix_source = await seen_status(account, remix_of_id)
+        if remix_source is None:
+            raise ApiError(404, "Record not found")
+    else:  # a post of a remixed video links the video's source, if its author may (still) see it
         made_by = [m.generation_id for m in media if m.generation_id]
         job = await GenerationJob.filter(id__in=made_by).exclude(remix_of_id=None).first() if made_by else None
-        remix_of_id = job.remix_of_id if job else None
-    remix_source = None
-    if remix_of_id is not None:
-        remix_source = await Status.get_or_none(id=remix_of_id, deleted_at=None)
-        if remix_source is None or not remix_source.remixable:
-            raise unprocessable("the source video does not allow remixing")
+        remix_source = await seen_status(account, job.remix_of_id) if job else None
+    if remix_source is not None and not remix_source.remixable:
+        raise unprocessable("the source video does not allow remixing")
     html, mentioned, tags = await compose(node, text)
     status_id = new_id()
     async with in_transaction():

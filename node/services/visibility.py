@@ -8,6 +8,7 @@ from node.models import Account, Block, Follow, Mention, Status
 
 
 async def can_see(viewer: Account | None, status: Status) -> bool:
+    """The one answer to "may this viewer see this status" (API, ActivityPub, remixes, notifications)."""
     if status.deleted_at is not None:
         return False
     if viewer is not None:
@@ -24,6 +25,33 @@ async def can_see(viewer: Account | None, status: Status) -> bool:
         if await Follow.filter(account_id=viewer.id, target_id=status.account_id).exists():
             return True
     return await Mention.filter(status_id=status.id, account_id=viewer.id).exists()
+
+
+async def seen_status(viewer: Account, status_id: int) -> Status | None:
+    """The status (a boost: its original) the viewer may see, else None — an id the viewer may not
+    see is answered exactly like an unknown one, so its existence does not leak."""
+    status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
+    if status is not None and status.reblog_of_id:
+        status = await Status.get_or_none(id=status.reblog_of_id, deleted_at=None).prefetch_related("account")
+    if status is None or status.account.suspended_at is not None or not await can_see(viewer, status):
+        return None
+    return status
+
+
+def seen_by(viewer: Account | None, via: str | None = None) -> Q:
+    """``can_see`` as one query filter: on statuses, or (``via``: the relation's name, e.g.
+    ``"status"``) on rows that reference one, for lists that must never carry what the viewer may
+    not open. Sub-selects, not joins, so a row is never repeated."""
+    path, status_id = (f"{via}__", f"{via}_id") if via else ("", "id")
+    q = Q(**{f"{path}visibility__in": ["public", "unlisted"]})
+    if viewer is not None:
+        following = Subquery(Follow.filter(account_id=viewer.id).values("target_id"))
+        q |= Q(**{f"{path}account_id": viewer.id}) \
+            | Q(**{f"{status_id}__in": Subquery(Mention.filter(account_id=viewer.id).values("status_id"))}) \
+            | Q(Q(**{f"{path}visibility": "private"}), Q(**{f"{path}account_id__in": following}))
+        q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(account_id=viewer.id).values("target_id"))})
+        q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(target_id=viewer.id).values("account_id"))})
+    return q & Q(**{f"{path}deleted_at__isnull": True})
 
 
 async def hidden_account_ids(viewer: Account | None) -> list[int]:
@@ -66,13 +94,3 @@ def without_hidden(query, viewer: Account | None):
                               & ~Q(account_id=viewer.id))
     return query
 
-
-def readable_by(viewer: Account | None, following_ids: list[int]) -> Q:
-    """A filter for statuses the viewer may read (without mentions of private ones)."""
-    q = Q(visibility__in=["public", "unlisted"])
-    if viewer is not None:
-        q |= Q(account_id=viewer.id)
-        if following_ids:
-            q |= Q(visibility="private", account_id__in=following_ids)
-        q |= Q(visibility__in=["private", "direct"], mentions__account_id=viewer.id)
-    return q

@@ -348,6 +348,34 @@ async def test_rotated_key_is_fetched_again(node, fake, http):
     await eventually_public(http, node, second)
 
 
+async def test_a_refused_first_post_stores_no_account(node, fake, http):
+    """An unknown actor's key is fetched to check its first POST; refused, it leaves no account."""
+    admin = await asyncio.to_thread(node.admin_mastodon)
+    auth = {"Authorization": f"Bearer {admin.access_token}"}
+
+    async def stored(name: str) -> list[str]:
+        async with http.get(node.url + "/api/v1/admin/accounts", headers=auth, params={
+                "remote": "true", "username": name, "by_domain": fake.origin}) as response:
+            assert response.status == 200
+            return [a["username"] for a in await response.json()]
+
+    tampered, unstorable, relayed, accepted = (f"first{uuid.uuid4().hex[:10]}" for _ in range(4))
+    # Its key id, but a signature that key did not make (checked with the fetched key, then refetched).
+    assert (await post(http, node, fake.create(tampered, words()), signer=tampered, fake=fake,
+                       pem=generate_rsa_private_pem()))[0] == 401
+    doc = fake.create(unstorable, words())
+    doc["id"] = fake.actor_id(unstorable) + "/activities/" + "x" * 2100
+    assert (await post(http, node, doc, signer=unstorable, fake=fake))[0] == 400
+    # Relayed by a known actor with a proof that is not the unknown actor's.
+    doc = create_proof(fake.create(relayed, words()), generate_ed25519_private_pem(), fake.actor_id(relayed) + "#ed25519-key")
+    assert (await post(http, node, doc, signer="mallory", fake=fake))[0] == 401
+    for name in (tampered, unstorable, relayed):
+        assert f"/users/{name}" in fake.requests  # its document was fetched to check the request…
+        assert await stored(name) == []  # …and nothing of it was kept
+    assert (await post(http, node, fake.create(accepted, words()), signer=accepted, fake=fake))[0] == 202
+    assert await stored(accepted) == [accepted]
+
+
 async def _token(node) -> tuple[str, str]:
     username, _ = await asyncio.to_thread(node.create_user)
     return username, await asyncio.to_thread(node.token, username)

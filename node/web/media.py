@@ -1,0 +1,39 @@
+"""GET /media/<path>: stored videos and posters, public ones plainly, private ones by signed URL only."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from node.api.common import ctx
+from node.errors import ApiError
+from node.media_access import is_public_file
+
+routes = web.RouteTableDef()
+
+# What node.media_files.new_media_path makes (sharded random names); anything else is not looked up.
+MEDIA_PATH = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]{1,5}")
+
+# Public media never changes under its path (a new upload gets a new path); a week in caches.
+PUBLIC_CACHE = "public, max-age=604800"
+# A signed URL is for one viewer: kept in that viewer's cache only, and not for long.
+PRIVATE_CACHE = "private, max-age=3600"
+
+
+@routes.get("/media/{path:.+}")
+async def media_file(request: web.Request) -> web.StreamResponse:
+    """Only files of media attachments we hold; a private one needs a valid, unexpired signature.
+    Every refusal is the 404 of an unknown file (never 403: that would tell the file exists)."""
+    node = ctx(request)
+    relative_path = request.match_info["path"]
+    if len(relative_path) > 512 or not MEDIA_PATH.fullmatch(relative_path):
+        raise ApiError(404, "Record not found")
+    public = await is_public_file(relative_path)
+    if public is None or not public and not node.urls.media_signature_valid(
+            relative_path, request.query.get("expires", ""), request.query.get("signature", "")):
+        raise ApiError(404, "Record not found")
+    path = node.config.media_dir / relative_path  # MEDIA_PATH has no "..": it stays inside
+    if not path.is_file():
+        raise ApiError(404, "Record not found")
+    return web.FileResponse(path, headers={"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE})
