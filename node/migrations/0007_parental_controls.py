@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('day', fields.DateField()),
                 ('status_id', fields.BigIntField()),
             ],
-            options={'table': 'feed_views', 'app': 'models', 'unique_together': (('account', 'day', 'status_id'),), 'pk_attr': 'id', 'table_description': "One video status served in a teen's feed on one (local) day; the daily limit counts these."},
+            options={'table': 'feed_views', 'app': 'models', 'unique_together': (('account', 'day', 'status_id'),), 'pk_attr': 'id', 'table_description': "One video status served in the feed of a teen on one (local) day: what the daily limit counts."},
             bases=['SnowflakeModel'],
         ),
         ops.CreateModel(
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('timezone', fields.CharField(default='UTC', max_length=64)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'parental_controls', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The row makes the account a teen account; its guardian (a local adult) alone may change it.'},
+            options={'table': 'parental_controls', 'app': 'models', 'pk_attr': 'id', 'table_description': 'The row makes the account a teen account, and its guardian (a local adult) alone may loosen it.'},
             bases=['SnowflakeModel'],
         ),
     ]

@@ -12,7 +12,7 @@ AUDIENCES = ("nobody", "mutuals", "everyone")
 
 
 class ParentalControls(SnowflakeModel):
-    """The row makes the account a teen account; its guardian (a local adult) alone may change it."""
+    """The row makes the account a teen account, and its guardian (a local adult) alone may loosen it."""
 
     account = fields.OneToOneField("models.Account", related_name="parental_controls", on_delete=fields.CASCADE)
     guardian = fields.ForeignKeyField("models.Account", related_name="wards", null=True, on_delete=fields.SET_NULL)
@@ -47,7 +47,7 @@ class GuardianRequest(SnowflakeModel):
 
 
 class FeedView(SnowflakeModel):
-    """One video status served in a teen's feed on one (local) day; the daily limit counts these."""
+    """One video status served in the feed of a teen on one (local) day: what the daily limit counts."""
 
     account = fields.ForeignKeyField("models.Account", related_name="feed_views", on_delete=fields.CASCADE)
     day = fields.DateField()
