@@ -289,3 +289,26 @@ def test_the_guardian_limits_generations_per_day(node):
     set_controls(guardian, teen, generations_per_day=None)
     assert teen.api.post("/api/v1/vitascope/generations",
                          json={"prompt": "a paper plane", "duration": 1}).status_code == 202
+
+
+def test_the_streaming_api_stops_sending_videos_at_the_daily_limit(node, tmp_path):
+    from tests.generation_api.conftest import SseReader
+
+    guardian, teen, creator = Person(node), Person(node), Person(node)
+    link(guardian, teen)
+    set_controls(guardian, teen, daily_feed_videos=1)
+    teen.masto.account_follow(creator.id)
+    video = _signed_ai_video(node, tmp_path)
+    stream = SseReader(node.url + "/api/v1/streaming/user", teen.masto.access_token)
+    try:
+        first = creator.masto.status_post("first clip", media_ids=[creator.masto.media_post(str(video), "video/mp4")])
+        second = creator.masto.status_post("second clip", media_ids=[creator.masto.media_post(str(video), "video/mp4")])
+        words = creator.masto.status_post("just words")
+        # Events of one stream arrive in order: once the text post is here, the second clip would be too.
+        stream.wait_for(lambda event, data: event == "update" and data["id"] == words["id"])
+        updates = [data["id"] for event, data in stream.events if event == "update"]
+        assert updates == [first["id"], words["id"]] and second["id"] not in updates
+    finally:
+        stream.close()
+    assert teen.api.get("/api/v1/vitascope/parental_controls").json()["today"]["feed_videos"] == 1
+    assert teen.api.get("/api/v1/timelines/home").headers["Vitascope-Feed-End"] == "daily-limit"
