@@ -4,7 +4,7 @@ teen accounts, guardian links, and limits the server enforces for every client."
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -195,6 +195,10 @@ def test_direct_messages_outside_the_allowed_circle_are_refused_for_mastodon_cli
         teen.masto.status_post(f"@{stranger.username} hello", visibility="direct")
     assert caught.value.args[1] == 422 and "limited by your guardian" in str(caught.value)
     assert teen.masto.conversations() == [] and stranger.masto.conversations() == []
+    with pytest.raises(MastodonAPIError) as caught:  # a scheduled one is checked when scheduled
+        stranger.masto.status_post(f"@{teen.username} later", visibility="direct",
+                                   scheduled_at=datetime.now(timezone.utc) + timedelta(hours=1))
+    assert caught.value.args[1] == 422
 
     # Mutuals write both ways; the guardian always may; other visibilities are not direct messages.
     assert friend.masto.status_post(f"@{teen.username} hi", visibility="direct")["visibility"] == "direct"
