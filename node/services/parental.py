@@ -222,8 +222,10 @@ async def check_generation_allowed(account: Account) -> None:
     used = await GenerationJob.filter(account_id=account.id, created_at__gte=starts).exclude(state="failed").count()
     if used >= controls.generations_per_day:
         seconds = max(1, math.ceil((resets_at - datetime.now(timezone.utc)).total_seconds()))
-        raise ApiError(429, f"Your guardian allows {controls.generations_per_day} generations a day and you have "
-                            f"used them; you can generate again after midnight ({controls.timezone}).",
+        allowed = controls.generations_per_day
+        raise ApiError(429, f"Your guardian allows {allowed} generation{'' if allowed == 1 else 's'} a day and "
+                            f"you have used {'it' if allowed == 1 else 'them'}; you can generate again after "
+                            f"midnight ({controls.timezone}).",
                        headers={"Retry-After": str(seconds)}, resets_at=_iso(resets_at))
 
 

@@ -287,7 +287,7 @@ def test_the_guardian_limits_generations_per_day(node):
     first = teen.api.post("/api/v1/vitascope/generations", json={"prompt": "a paper boat", "duration": 1})
     assert first.status_code == 202, first.text
     second = teen.api.post("/api/v1/vitascope/generations", json={"prompt": "a paper plane", "duration": 1})
-    assert second.status_code == 429 and "Your guardian allows 1 generations a day" in second.json()["error"]
+    assert second.status_code == 429 and "Your guardian allows 1 generation a day" in second.json()["error"]
     assert int(second.headers["Retry-After"]) > 0 and second.json()["resets_at"].endswith("Z")
     assert teen.api.get("/api/v1/vitascope/parental_controls").json()["today"]["generations"] == 1
     set_controls(guardian, teen, generations_per_day=None)
