@@ -47,6 +47,7 @@ ROUTE_MODULES = [
     "node.api.provenance",
     "node.api.generations",
     "node.api.generation_admin",
+    "node.api.parental",
     "node.api.reports",
     "node.api.admin",
     "node.api.moderation",

@@ -164,6 +164,15 @@ def _validate(raw: dict[str, Any]) -> Config:
     mode = raw["registration"]["mode"]
     if mode not in ("open", "approval", "closed"):
         raise ConfigError(f"registration.mode: must be open, approval or closed, got {mode!r}")
+    parental = raw["parental"]
+    for key in ("min_age", "adult_age", "daily_feed_videos", "generations_per_day"):
+        if parental[key] < 0:
+            raise ConfigError(f"parental.{key}: must be zero or more")
+    if parental["min_age"] > parental["adult_age"]:
+        raise ConfigError("parental.min_age: must not be above parental.adult_age")
+    for key in ("direct_messages", "cameo"):
+        if parental[key] not in ("nobody", "mutuals", "everyone"):
+            raise ConfigError(f"parental.{key}: must be nobody, mutuals or everyone, got {parental[key]!r}")
     for key, value in raw["limits"].items():
         if value <= 0:
             raise ConfigError(f"limits.{key}: must be positive")

@@ -27,7 +27,7 @@ from node.errors import ApiError
 from node.ids import new_id
 from node.models import (Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Mention,
                          Notification, Status, StatusTag, Tag)
-from node.services import migration, reports, social
+from node.services import migration, parental, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -289,6 +289,9 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     parent = await context_fetch.known_parent(note, below)
     remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
     mentioned, unknown_mentions = await context_fetch.known_mentions(node, note.mentions)
+    visibility = ap.visibility(note.to, note.cc, author.followers_uri)
+    if visibility == "direct":  # not delivered to teens whose guardian keeps this author out
+        mentioned = await parental.direct_recipients(author, mentioned)
     media, _ = await _ingest_attachments(node, author, note, {})
     summary = html_to_text(note.summary).strip()
     status_id = new_id()
@@ -301,7 +304,7 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
             status = await Status.create(
                 id=status_id, created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
                 content=sanitize_html(note.content_html), spoiler_text=summary[:500],
-                sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
+                sensitive=note.sensitive or bool(summary), visibility=visibility,
                 language=note.language, local=False, in_reply_to=parent,
                 in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
                 remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)

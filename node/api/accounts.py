@@ -38,7 +38,8 @@ async def register(request: web.Request) -> web.Response:
         raise unprocessable("agreement must be accepted")
     user = await account_service.create_user(node, p.str("username", required=True, max_len=64),
                                              p.str("password", required=True, max_len=1024),
-                                             email=p.str("email", max_len=255), approved=mode == "open")
+                                             email=p.str("email", max_len=255), approved=mode == "open",
+                                             date_of_birth=p.str("date_of_birth", max_len=32))
     if mode == "approval":
         from node.models import User
         from node.services.notifications import notify

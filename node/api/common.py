@@ -82,6 +82,23 @@ def paged_json(request: web.Request, data: list, items: list, cursor: Callable[[
     return web.json_response(data, headers=link_header(request, items, cursor))
 
 
+async def feed_page(request: web.Request, items: list, *, context: str | None, paged: bool = True) -> web.Response:
+    """One page of a feed (home, lists, public, hashtags, trends, For You) for the viewer, cut where
+    a teen's daily video limit ends it (node.services.parental.ration_feed). A page cut there has no
+    `next` link, so Mastodon clients see the end of the feed; the limit's headers tell the web app."""
+    from node.serializers import statuses_json
+    from node.services.parental import ration_feed
+
+    me = viewer(request)
+    items, allowance = await ration_feed(me, items)
+    headers = link_header(request, items) if paged else {}
+    if allowance is not None:
+        if allowance.ended and "Link" in headers:
+            headers["Link"] = headers["Link"].split(", ", 1)[1]  # keep only rel="prev"
+        headers.update(allowance.headers())
+    return web.json_response(await statuses_json(ctx(request), me, items, context=context), headers=headers)
+
+
 async def visible_status(request: web.Request, status_id: int) -> Status:
     """A status the viewer may see, or 404 (never reveal that a private one exists). A suspended
     account's posts are hidden like deleted ones."""

@@ -15,12 +15,12 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from node import ids
-from node.api.common import ctx, get_account, path_id, viewer, visible_status
+from node.api.common import ctx, feed_page, get_account, path_id, viewer, visible_status
 from node.auth import scope
 from node.errors import ApiError
 from node.models import Account, Favourite, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
 from node.params import parse_id, read_params
-from node.serializers import accounts_many, iso, statuses_json
+from node.serializers import accounts_many, iso
 from node.services.social import dismiss_suggestion
 from node.services.visibility import hidden_account_ids
 
@@ -64,7 +64,7 @@ async def trending_statuses(request: web.Request) -> web.Response:
     score = {i: favs.get(i, 0) + boosts.get(i, 0) for i in ids}
     ranked = sorted((i for i in ids if score[i] > 0), key=lambda i: (score[i], i), reverse=True)[offset:offset + limit]
     rows = {s.id: s for s in await Status.filter(id__in=ranked)}
-    return web.json_response(await statuses_json(ctx(request), me, [rows[i] for i in ranked if i in rows]))
+    return await feed_page(request, [rows[i] for i in ranked if i in rows], context=None, paged=False)
 
 
 @routes.get("/api/v1/trends/tags")

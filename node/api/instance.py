@@ -87,7 +87,9 @@ async def instance_v2(request: web.Request) -> web.Response:
         "configuration": _configuration(node),
         "registrations": {"enabled": cfg["registration.mode"] != "closed",
                           "approval_required": cfg["registration.mode"] == "approval",
-                          "message": None, "url": None},
+                          "message": None, "url": None,
+                          # Mastodon 4.4: apps that see it ask for `date_of_birth` at sign-up.
+                          "min_age": cfg["parental.min_age"] or None},
         "api_versions": {"mastodon": 2},
         "contact": {"email": cfg["server.contact_email"], "account": None},
         "rules": [],

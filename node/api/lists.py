@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.expressions import Q
 
-from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id
+from node.api.common import ctx, feed_page, get_account, page_limit, paged_json, paginate, path_id
 from node.auth import scope
 from node.errors import ApiError
 from node.models import Follow, ListAccount, Status, UserList
 from node.params import parse_id, read_params
-from node.serializers import accounts_many, list_json, statuses_json
+from node.serializers import accounts_many, list_json
 from node.services import lists as list_service
 from node.services.visibility import without_hidden
 
@@ -142,4 +142,4 @@ async def timeline(request: web.Request) -> web.Response:
     lst = await own_list(request)
     p = await read_params(request)
     items = await paginate(await list_query(lst), p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), request["account"], items, context="home"), items)
+    return await feed_page(request, items, context="home")

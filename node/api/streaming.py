@@ -20,6 +20,7 @@ from node.models import Account, Status, UserList
 from node.params import parse_id
 from node.serializers import apply_filters, status_ids_of
 from node.services.filters import ActiveFilters
+from node.services.parental import ration_feed
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -100,7 +101,8 @@ async def for_subscriber(request: web.Request, label: list[str], event: dict) ->
     timeline page the stream shows would list it for this viewer — the same query, narrowed to its
     id, so blocks, mutes, boosts and mentions of hidden accounts, list membership and media-only
     flags are decided once for pages and streams. It then gets the viewer's FilterResults, and none
-    is sent that a `hide` filter removes. Deletions (an id) and notifications (rendered for their
+    is sent that a `hide` filter removes, nor a new video beyond a teen's daily limit (sent, it
+    counts as served). Deletions (an id) and notifications (rendered for their
     recipient already) pass as they are."""
     if event.get("event") not in ("update", "status.update") or not label:
         return event
@@ -113,7 +115,15 @@ async def for_subscriber(request: web.Request, label: list[str], event: dict) ->
         return event
     context = "public" if label[0].startswith(("public", "hashtag")) else "home"
     kept = apply_filters(await ActiveFilters.load(account.id, status_ids_of([status])), [status], context, account.id)
-    return {**event, "payload": json.dumps(kept[0])} if kept else None
+    if not kept:
+        return None
+    if event["event"] == "update" and query is not None:
+        shared = status.get("reblog") or {}
+        row = Status(id=int(status["id"]), reblog_of_id=int(shared["id"]) if shared.get("id") else None)
+        served, _ = await ration_feed(account, [row])
+        if not served:
+            return None
+    return {**event, "payload": json.dumps(kept[0])}
 
 
 @routes.get("/api/v1/streaming/health")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.expressions import Q
 
-from node.api.common import ctx, page_limit, paged_json, paginate, viewer
+from node.api.common import feed_page, page_limit, paginate, viewer
 from node.auth import scope
 from node.models import Account, Follow, Status
 from node.params import read_params
-from node.serializers import statuses_json
 from node.services.lists import exclusive_member_ids
 from node.services.visibility import without_hidden
 
@@ -39,7 +38,7 @@ async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
     items = await paginate(await home_query(me), p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items, context="home"), items)
+    return await feed_page(request, items, context="home")
 
 
 def public_query(me: Account | None, *, local: bool = False, remote: bool = False, only_media: bool = False):
@@ -74,7 +73,7 @@ async def public(request: web.Request) -> web.Response:
     p = await read_params(request)
     me = viewer(request)
     items = await paginate(public_query(me, **_flags(p)), p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items, context="public"), items)
+    return await feed_page(request, items, context="public")
 
 
 @routes.get("/api/v1/timelines/tag/{hashtag}")
@@ -89,4 +88,4 @@ async def tag(request: web.Request) -> web.Response:
     for name in p.list("none"):
         query = query.exclude(id__in=Status.filter(status_tags__tag__name=name.lower()).values_list("id", flat=True))
     items = await paginate(query, p, page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, items, context="public"), items)
+    return await feed_page(request, items, context="public")

@@ -10,6 +10,7 @@ from node.models.moderation import AccountWarning, DomainBlock
 from node.models.lists import ListAccount, UserList
 from node.models.markers import Marker
 from node.models.notifications import Notification
+from node.models.parental import FeedView, GuardianRequest, ParentalControls
 from node.models.notification_policy import NotificationPermission, NotificationPolicy, NotificationRequest
 from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
 from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
@@ -26,5 +27,5 @@ __all__ = [
     "PromptRefusal", "InboxItem", "OutboxActivity", "Delivery", "DomainHealth", "Report", "NodeTrust",
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
-    "Conversation", "WebPushSubscription", "PushDelivery",
+    "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
 ]

@@ -38,8 +38,13 @@ def validate_username(node: Node, username: str) -> None:
 
 
 async def create_user(node: Node, username: str, password: str, *, email: str | None = None,
-                      admin: bool = False, approved: bool = True, locked: bool = False) -> User:
+                      admin: bool = False, approved: bool = True, locked: bool = False,
+                      date_of_birth: str | None = None) -> User:
+    """A new local user; a `date_of_birth` under the adult age makes it a teen account (node.services.parental)."""
+    from node.services import parental
+
     validate_username(node, username)
+    adult_on = parental.adult_on_for(node, date_of_birth)
     if not password or len(password) < 8:
         raise unprocessable("password is too short (minimum is 8 characters)")
     if len(password) > 1024:
@@ -65,6 +70,8 @@ async def create_user(node: Node, username: str, password: str, *, email: str | 
         )
         user = await User.create(account=account, email=email.lower() if email else None,
                                  password_hash=hash_password(password), admin=admin, approved=approved)
+        if adult_on is not None:
+            await parental.make_teen(node, account, adult_on)
     user.account = account
     return user
 

@@ -42,6 +42,7 @@ from node.models import (
 )
 from node.models.generation import ACTIVE_STATES
 from node.prompt_policy import ClassifierUnavailable, check_prompt
+from node.services import parental
 from node.services.media import store_video
 from node.services.visibility import seen_status
 from node.trust import identity, provenance_json, trust_anchors, verify_file
@@ -230,6 +231,7 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
             if active >= limit:
                 raise ApiError(429, f"You already have {active} generations queued or running (the limit is "
                                     f"{limit}); wait for one to finish", headers={"Retry-After": "10"})
+            await parental.check_generation_allowed(account)
             charge = await _charge(node, user, use_credit)
             job = await GenerationJob.create(
                 id=job_id, account=account, prompt=prompt, negative_prompt=negative_prompt or None,

@@ -47,12 +47,15 @@ async def _check_limits(account: Account, when: datetime, exclude: int | None = 
 
 async def schedule(node: Node, user: User, when: datetime, params: dict[str, Any]) -> ScheduledStatus:
     """Check the status as posting it would, then keep it for `when`."""
-    from node.services.statuses import _check_text, _own_media
+    from node.services.parental import direct_recipients
+    from node.services.statuses import _check_text, _own_media, resolve_mentions
 
     account = user.account
     if (params.get("visibility") or "public") not in VISIBILITIES:
         raise unprocessable(f"visibility must be one of {', '.join(VISIBILITIES)}")
     _check_text(node, params["text"], params["spoiler_text"], params["media_ids"])
+    if params.get("visibility") == "direct":  # checked again when it is published
+        await direct_recipients(account, await resolve_mentions(node, params["text"]))
     await _own_media(account, params["media_ids"])
     await _check_limits(account, when)
     stored = {**params, "media_ids": [str(m) for m in params["media_ids"]], "scheduled_at": None,

@@ -15,7 +15,7 @@ from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
                          Mention, Status, StatusEdit, StatusTag, Tag, User)
 from node.models.statuses import VISIBILITIES
-from node.services import conversations, lists
+from node.services import conversations, lists, parental
 from node.services.media import parse_focus
 from node.services.notifications import notify
 from node.services.visibility import can_see, seen_status
@@ -102,6 +102,8 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     if remix_source is not None and not remix_source.remixable:
         raise unprocessable("the source video does not allow remixing")
     html, mentioned, tags = await compose(node, text)
+    if visibility == "direct":
+        await parental.direct_recipients(account, mentioned)
     status_id = new_id()
     async with in_transaction():
         status = await Status.create(
@@ -267,6 +269,8 @@ async def save_edit(node: Node, status: Status, editor: Account, *, fields: dict
     """
     media_updates = media_updates or {}
     media = sorted(media, key=lambda m: m.id)  # the order statuses show them in
+    if status.visibility == "direct":  # an edit cannot add whom the teen rules keep out
+        mentioned = await parental.direct_recipients(status.account, mentioned)
     before = await MediaAttachment.filter(status_id=status.id).order_by("id")
     if not media_updates and [m.id for m in before] == [m.id for m in media] \
             and all(getattr(status, name) == value for name, value in fields.items()):
