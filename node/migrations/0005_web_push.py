@@ -11,7 +11,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_client_api_a'), ('models', '0004_client_api_b')]
+    dependencies = [('models', '0004_client_api_b')]
 
     initial = False
 

@@ -9,7 +9,7 @@ today. Depends on the latest migration in main (0005), only for ordering."""
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_web_push')]
+    dependencies = [('models', '0006_h11_media_paths')]
 
     initial = False
 
