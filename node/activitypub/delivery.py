@@ -63,8 +63,14 @@ async def enqueue(node: Node, delivery_ids: list[int], *, attempts: int = 0, at:
             await node.arq.enqueue_job("deliver", delivery_id, _job_id=job_id(delivery_id, attempts),
                                        _queue_name=QUEUE, _defer_until=at)
     except Exception:
-        _sweep_now.set()
+        sweep_soon()
         raise
+
+
+def sweep_soon() -> None:
+    """A job of this queue could not be queued: the sweeper queues every due pending row (deliveries
+    and pushes) as soon as Redis answers again."""
+    _sweep_now.set()
 
 
 async def _signing_material(ctx: dict[str, Any], activity_id: int) -> tuple[bytes, str, str]:
