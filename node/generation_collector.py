@@ -21,6 +21,7 @@ from aiohttp import web
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from node import generation_queue as queue
+from node import supervise
 from node.api.generations import STREAM_EVENT, render_job
 from node.context import Node
 from node.models import GenerationJob
@@ -43,7 +44,7 @@ async def setup(app: web.Application, node: Node) -> None:
     node.extras.setdefault("prompt_classifiers", []).extend(
         load_classifiers(node.config["moderation.prompt_classifiers"]))
     node.on("generation.updated", stream_job)
-    app["background"].append(asyncio.create_task(Collector(node).run(), name="generation-collector"))
+    app["background"].append(supervise.start("generation collector", Collector(node).run))
 
 
 async def stream_job(node: Node, job: GenerationJob) -> None:
@@ -58,23 +59,18 @@ class Collector:
         self.settling: dict[int, asyncio.Task] = {}
 
     async def run(self) -> None:
+        """Lead while this process holds the lease; otherwise look again every RETRY_S. Run under
+        node.supervise: a lost Redis ends the run, and the next one starts from a fresh lease and sweep."""
         while True:
             lease = self.node.redis.lock(LEASE_KEY, timeout=LEASE_S, thread_local=False)
-            try:
-                if await lease.acquire(blocking=False):
+            if await lease.acquire(blocking=False):
+                try:
+                    await self._lead(lease)
+                finally:
                     try:
-                        await self._lead(lease)
-                    finally:
-                        try:
-                            await lease.release()
-                        except (LockError, RedisError, OSError) as exc:  # expired or unreachable: it lapses
-                            log.debug("collector lease not released: %s", exc)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                log.warning("generation collector lost Redis (%s); retrying", exc)
-            except Exception:
-                log.exception("generation collector failed; restarting it")
+                        await lease.release()
+                    except (LockError, RedisError, OSError) as exc:  # expired or unreachable: it lapses
+                        log.debug("collector lease not released: %s", exc)
             await asyncio.sleep(RETRY_S)
 
     async def _lead(self, lease) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from arq import Worker
+from arq.constants import in_progress_key_prefix
 from arq.connections import RedisSettings
 
 log = logging.getLogger(__name__)
@@ -124,26 +125,70 @@ def arq_settings(url: str) -> RedisSettings:
                          conn_retries=10)
 
 
+# A job's in-progress key (arq's claim on it) lives this long and is renewed every third of it while the
+# job runs. arq itself holds it for the job's whole timeout plus 10 s (50 s for a delivery), so a job cut
+# off by a killed process waited that long to run again; now it waits at most JOB_LEASE_S.
+JOB_LEASE_S = 10.0
+
+
 def in_process_worker(node, functions: list, *, queue_name: str, max_jobs: int, job_timeout: float,
-                      keep_result: float, poll_delay: float) -> Worker:
-    """An arq worker that runs inside the web process (delivery, context fetching).
+                      keep_result: float, poll_delay: float, on_startup=None) -> Worker:
+    """An arq worker that runs inside the web process (delivery, context fetching); run it with
+    `run_in_process_worker`, which renews its jobs' leases.
 
     poll_delay only sets how soon the first job after an idle spell starts: a worker with jobs
-    waiting takes the next one as soon as a slot frees.
+    waiting takes the next one as soon as a slot frees. on_startup runs at every start of the worker,
+    after a lost Redis too.
     """
-    return Worker(functions=functions, queue_name=queue_name, redis_settings=arq_settings(node.extras["redis_url"]),
-                  max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
-                  poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False)
+    worker = Worker(functions=functions, queue_name=queue_name, redis_settings=arq_settings(node.extras["redis_url"]),
+                    max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
+                    poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False,
+                    on_startup=on_startup)
+    worker.in_progress_timeout_s = JOB_LEASE_S
+    return worker
+
+
+async def _renew_leases(worker: Worker) -> None:
+    """Keep the in-progress keys of the worker's running jobs alive (see JOB_LEASE_S). Runs beside the
+    worker's poll loop, which waits for a free slot while every slot is busy."""
+    while True:
+        await asyncio.sleep(JOB_LEASE_S / 3)
+        running = [job_id for job_id, task in worker.tasks.items() if not task.done()]
+        if not running or worker._pool is None:
+            continue
+        try:
+            async with worker.pool.pipeline(transaction=False) as pipe:
+                for job_id in running:
+                    pipe.pexpire(in_progress_key_prefix + job_id, int(JOB_LEASE_S * 1000))
+                await pipe.execute()
+        except (OSError, aioredis.RedisError) as exc:  # Redis gone: the worker's own loop fails and restarts
+            log.debug("job leases not renewed: %s", exc)
 
 
 async def run_in_process_worker(worker: Worker) -> None:
-    """Run until cancelled; jobs cut off by the shutdown stay queued and run again after a restart."""
+    """One life of an in-process worker: until cancelled, or until it fails (a lost Redis); run it
+    under node.supervise with a fresh worker each time.
+
+    Cancelled (shutdown): running jobs are cut off; they stay queued and run again after a restart.
+    Failed: running jobs end first (each within its timeout), so what they did is written to their
+    rows rather than cut off midway and done twice.
+    """
+    renew = asyncio.create_task(_renew_leases(worker))
     try:
         await worker.main()
-    finally:
-        for task in list(worker.tasks.values()):
+    except asyncio.CancelledError:
+        for task in worker.tasks.values():
             task.cancel()
-        await asyncio.shield(worker.close())
+        raise
+    finally:
+        await asyncio.shield(asyncio.gather(*worker.tasks.values(), return_exceptions=True))
+        renew.cancel()
+        if worker._pool is not None:
+            try:
+                await asyncio.shield(worker.pool.delete(worker.health_check_key))
+            except (OSError, aioredis.RedisError):
+                pass
+            await worker.pool.aclose(close_connection_pool=True)
 
 
 def client(url: str) -> aioredis.Redis:

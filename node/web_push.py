@@ -115,13 +115,17 @@ def job_id(row_id: int, attempts: int) -> str:
 
 
 async def enqueue(node: Node, row_ids: list[int], *, attempts: int = 0, at: datetime | None = None) -> None:
-    from node.activitypub.delivery import QUEUE
+    from node.activitypub.delivery import QUEUE, sweep_soon
 
     if node.arq is None:
         return
-    for row_id in row_ids:
-        await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts), _queue_name=QUEUE,
-                                   _defer_until=at)
+    try:
+        for row_id in row_ids:
+            await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts), _queue_name=QUEUE,
+                                       _defer_until=at)
+    except Exception:
+        sweep_soon()
+        raise
 
 
 def retry_delay(node: Node, attempts: int) -> timedelta | None:

@@ -79,6 +79,7 @@ class NodeFactory:
             redis_url = server.url
         db_url = self.postgres.create_database(f"{name}_{self.count}".replace("-", "_")) if self.postgres else None
         node = LiveNode(directory, database_url=db_url, redis_url=redis_url, name=name, overrides=overrides)
+        node.redis_server = None if embedded_redis else self.redis[-1]
         self.started.append(node)
         return node.start() if start else node
 

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from federation.documents import origin
+from node import supervise
 from node.context import Node
 from node.models import DomainBlock
 
@@ -139,28 +140,22 @@ async def announce(node: Node) -> None:
 
 
 async def watch(node: Node) -> None:
-    """Background task: reload on every announcement, and every RELOAD_SECONDS regardless."""
-    while True:
-        pubsub = node.redis.pubsub()
-        try:
-            await pubsub.subscribe(CHANNEL)
-            await reload()  # what changed before the subscription took effect
-            while True:
-                await pubsub.get_message(ignore_subscribe_messages=True, timeout=RELOAD_SECONDS)
-                await reload()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("domain block reloads failed; trying again in 5 s")
-            await asyncio.sleep(5)
-        finally:
-            await pubsub.aclose()
+    """Reload on every announcement, and every RELOAD_SECONDS regardless (run under node.supervise)."""
+    pubsub = node.redis.pubsub()
+    try:
+        await pubsub.subscribe(CHANNEL)
+        await reload()  # what changed before the subscription took effect (or while Redis was away)
+        while True:
+            await pubsub.get_message(ignore_subscribe_messages=True, timeout=RELOAD_SECONDS)
+            await reload()
+    finally:
+        await pubsub.aclose()
 
 
 async def start(node: Node) -> asyncio.Task:
     """Load the blocks now and keep them current (web process, delivery worker)."""
     await reload()
-    return asyncio.create_task(watch(node))
+    return supervise.start("domain block reloads", lambda: watch(node))
 
 
 async def setup(app: web.Application, node: Node) -> None:

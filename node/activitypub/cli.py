@@ -40,8 +40,7 @@ async def run_delivery_worker(args) -> int:
     node, embedded = await _services(args)
     fed = await runtime.start(node)
     blocks = await blocked_domains.start(node)
-    worker = delivery.make_worker(node)
-    task = asyncio.create_task(worker.main())
+    task = asyncio.create_task(delivery.run_worker(node))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
@@ -52,7 +51,6 @@ async def run_delivery_worker(args) -> int:
         pass
     finally:
         blocks.cancel()
-        await worker.close()
         await fed.fetcher.__aexit__(None, None, None)
         await _stop(node, embedded)
     return 0

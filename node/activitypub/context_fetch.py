@@ -43,6 +43,7 @@ from node.activitypub import blocked_domains, resolve
 from node.context import Node
 from node.models import Account, Mention, Status
 from node.redis_server import in_process_worker, run_in_process_worker
+from node.supervise import start
 
 log = logging.getLogger(__name__)
 
@@ -534,5 +535,6 @@ def make_worker(node: Node) -> Worker:
 
 
 def start_worker(node: Node) -> asyncio.Task:
-    """The in-process context worker, as a background task of the web app."""
-    return asyncio.create_task(run_in_process_worker(make_worker(node)))
+    """The in-process context worker, as a background task of the web app, started again (a fresh arq
+    worker) whenever it fails, e.g. on a lost Redis."""
+    return start("context worker", lambda: run_in_process_worker(make_worker(node)))

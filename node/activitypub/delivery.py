@@ -3,19 +3,23 @@ process (or by `vitascope delivery-worker`).
 
 The row is the truth. A job reads it, makes one attempt (federation.delivery.deliver), and writes
 the outcome: delivered, failed for good, or pending again with its next attempt time and a deferred
-job. On start, and every minute, pending rows whose job is missing (Redis lost, process killed) are
-queued again; arq's job ids (`deliver:<row>:<attempt>`) keep that from sending anything twice.
+job. Whenever the worker starts (with the process, and again after a lost Redis), every pending row
+that is due is queued again, and every minute those due for LOST_AFTER: their job may be missing
+(Redis lost or restarted without it, process killed); arq's job ids (`deliver:<row>:<attempt>`) make
+queueing a job that still exists a no-op, so nothing is sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable
 from typing import Any
 
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
 
 from federation import delivery as policy
 from node import web_push
@@ -24,6 +28,7 @@ from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Delivery, DomainHealth, OutboxActivity
 from node.redis_server import in_process_worker, run_in_process_worker
+from node.supervise import start, supervise
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +36,13 @@ QUEUE = "vitascope:delivery"
 SWEEP_SECONDS = 60
 # A pending row whose job should have run this long ago is presumed lost and queued again.
 LOST_AFTER = timedelta(seconds=30)
+ERROR_RETRY_S = 5
 _BODY_CACHE_SIZE = 64
 
 # Domains known to be failing or unavailable, so the inbox can tell them cheaply they are back.
 _unhealthy: set[str] = set()
+# Set when a job could not be queued: the sweeper then sweeps at once (see _sweep).
+_sweep_now = asyncio.Event()
 
 
 def _now() -> datetime:
@@ -46,11 +54,23 @@ def job_id(delivery_id: int, attempts: int) -> str:
 
 
 async def enqueue(node: Node, delivery_ids: list[int], *, attempts: int = 0, at: datetime | None = None) -> None:
+    """Queue the rows' jobs. When Redis refuses, the sweeper is woken to queue every due pending row
+    as soon as Redis answers again, rather than at its next round."""
     if node.arq is None or not delivery_ids:
         return
-    for delivery_id in delivery_ids:
-        await node.arq.enqueue_job("deliver", delivery_id, _job_id=job_id(delivery_id, attempts), _queue_name=QUEUE,
-                                   _defer_until=at)
+    try:
+        for delivery_id in delivery_ids:
+            await node.arq.enqueue_job("deliver", delivery_id, _job_id=job_id(delivery_id, attempts),
+                                       _queue_name=QUEUE, _defer_until=at)
+    except Exception:
+        sweep_soon()
+        raise
+
+
+def sweep_soon() -> None:
+    """A job of this queue could not be queued: the sweeper queues every due pending row (deliveries
+    and pushes) as soon as Redis answers again."""
+    _sweep_now.set()
 
 
 async def _signing_material(ctx: dict[str, Any], activity_id: int) -> tuple[bytes, str, str]:
@@ -96,7 +116,17 @@ async def _record_domain(domain: str, health: DomainHealth | None, outcome: poli
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
-    """The arq job: one attempt at one delivery."""
+    """The arq job: one attempt at one delivery. An error of ours (the database busy, Redis lost) is no
+    outcome of the attempt: the job runs again after ERROR_RETRY_S (within its max_tries), where arq
+    would keep it as failed, and its row pending, until the result expires."""
+    try:
+        return await _attempt(ctx, delivery_id)
+    except Exception as exc:
+        log.warning("delivery %s failed (%r); trying again in %s s", delivery_id, exc, ERROR_RETRY_S)
+        raise Retry(defer=ERROR_RETRY_S) from exc
+
+
+async def _attempt(ctx: dict[str, Any], delivery_id: int) -> str:
     node: Node = ctx["node"]
     row = await Delivery.get_or_none(id=delivery_id)
     if row is None or row.state != "pending":
@@ -137,9 +167,9 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     return row.state
 
 
-async def requeue_lost(node: Node) -> int:
-    """Queue again pending rows whose job should have run by now (their job was lost)."""
-    cutoff = _now() - LOST_AFTER
+async def requeue_lost(node: Node, lost_after: timedelta = LOST_AFTER) -> int:
+    """Queue again pending rows whose job should have run ``lost_after`` ago (their job may be lost)."""
+    cutoff = _now() - lost_after
     rows = await Delivery.filter(state="pending", created_at__lt=cutoff).filter(
         next_attempt_at__isnull=True).values("id", "attempts")
     rows += await Delivery.filter(state="pending", next_attempt_at__lt=cutoff).values("id", "attempts")
@@ -166,18 +196,32 @@ async def heard_from(node: Node, domain: str) -> None:
         await enqueue(node, list(skipped), attempts=-1)
 
 
-async def _sweeper(node: Node) -> None:
+async def _sweep(node: Node) -> None:
+    """Every SWEEP_SECONDS, reload the failing domains and queue again the deliveries whose job is lost;
+    at once, and every due one, when queueing a job failed (run under node.supervise, so a sweep that
+    fails too, Redis still away, is tried again after a short pause)."""
     while True:
+        now = _sweep_now.is_set()
+        _sweep_now.clear()
         try:
             _unhealthy.update(await DomainHealth.filter(failing_since__not_isnull=True).values_list("domain", flat=True))
-            count = await requeue_lost(node)
-            if count:
-                log.info("queued %d pending deliveries again", count)
-        except asyncio.CancelledError:
-            raise
+            count = await requeue_lost(node, timedelta(0) if now else LOST_AFTER)
         except Exception:
-            log.exception("delivery sweeper failed; trying again in %s s", SWEEP_SECONDS)
-        await asyncio.sleep(SWEEP_SECONDS)
+            if now:
+                _sweep_now.set()
+            raise
+        if count:
+            log.info("queued %d pending deliveries again", count)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_sweep_now.wait(), SWEEP_SECONDS)
+
+
+async def _on_worker_start(ctx: dict[str, Any]) -> None:
+    """At every start of the worker, queue every due pending row: a Redis that was lost may have come
+    back without their jobs (or without the last second of them)."""
+    count = await requeue_lost(ctx["node"], lost_after=timedelta(0))
+    if count:
+        log.info("delivery worker started with %d pending deliveries due", count)
 
 
 def make_worker(node: Node) -> Worker:
@@ -185,9 +229,16 @@ def make_worker(node: Node) -> Worker:
         node, [func(deliver, name="deliver", max_tries=3), func(web_push.push, name="web_push", max_tries=3)],
         queue_name=QUEUE,
         max_jobs=node.config["federation.delivery_concurrency"],
-        job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10, keep_result=300, poll_delay=0.2)
+        job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10, keep_result=300, poll_delay=0.2,
+        on_startup=_on_worker_start)
+
+
+def run_worker(node: Node) -> Awaitable[None]:
+    """The delivery worker, started again (a fresh arq worker) whenever it fails, e.g. on a lost Redis."""
+    return supervise("delivery worker", lambda: run_in_process_worker(make_worker(node)))
 
 
 async def start_worker(node: Node) -> list[asyncio.Task]:
     """The in-process delivery worker and the sweeper, as background tasks of the web app."""
-    return [asyncio.create_task(run_in_process_worker(make_worker(node))), asyncio.create_task(_sweeper(node))]
+    return [asyncio.create_task(run_worker(node), name="delivery worker"),
+            start("delivery sweeper", lambda: _sweep(node))]

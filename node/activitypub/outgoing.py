@@ -82,7 +82,7 @@ async def queued() -> None:
 def _queued(task: asyncio.Task) -> None:
     _queueing.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        log.error("queueing deliveries failed; the sweeper will queue them again", exc_info=task.exception())
+        log.error("queueing deliveries failed; the sweeper queues them once Redis answers", exc_info=task.exception())
 
 
 def activity_id(node: Node, account: Account, kind: str) -> str:

@@ -28,6 +28,7 @@ from node.models.generation import ACTIVE_STATES
 from node.params import read_params
 from node.serializers import iso, media_json
 from node.services import generation as service
+from node.supervise import REDIS_LOST, supervise
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -144,31 +145,43 @@ async def events(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, "This action is outside the authorized scopes")
     node = ctx(request)
     job = await service.own_job(request["account"], path_id(request))
-    pubsub = node.redis.pubsub()
-    await pubsub.subscribe(f"vitascope:stream:user:{job.account_id}")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
+    sent: dict[str, Any] = {}
+
+    async def pump() -> None:
+        """Subscribe, send the state if it is not the one last sent, then every change until the job
+        ends. Run again by `supervise`, on a fresh connection, when Redis is lost: reading the row after
+        subscribing sends what changed while Redis was away, and misses nothing after."""
+        nonlocal sent
+        pubsub = node.redis.pubsub()
+        try:
+            await pubsub.subscribe(f"vitascope:stream:user:{job.account_id}")
+            await job.refresh_from_db()
+            current = await render_job(node, job)
+            if current != sent:
+                await _send(response, current)
+                sent = current
+            while current["state"] in ACTIVE_STATES:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=SSE_HEARTBEAT_S)
+                if message is None:
+                    await response.write(b":thump\n\n")
+                    continue
+                event = json.loads(message["data"])
+                if event.get("event") != STREAM_EVENT:
+                    continue
+                payload = json.loads(event["payload"])
+                if payload.get("id") == current["id"]:
+                    current = sent = payload
+                    await _send(response, current)
+        finally:
+            await pubsub.aclose()
+
     try:
         await response.prepare(request)
-        await job.refresh_from_db()
-        current = await render_job(node, job)
-        await _send(response, current)
-        while current["state"] in ACTIVE_STATES:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=SSE_HEARTBEAT_S)
-            if message is None:
-                await response.write(b":thump\n\n")
-                continue
-            event = json.loads(message["data"])
-            if event.get("event") != STREAM_EVENT:
-                continue
-            payload = json.loads(event["payload"])
-            if payload.get("id") == current["id"]:
-                current = payload
-                await _send(response, current)
+        await supervise(f"the event stream of generation {job.id}", pump, restart_on=REDIS_LOST)
     except ConnectionResetError:
         log.debug("generation %s: the event stream's client went away", job.id)
-    finally:
-        await pubsub.aclose()
     return response
 
 

@@ -5,10 +5,12 @@ pub/sub, so any web process can serve any stream."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 
 from aiohttp import WSMsgType, web
+from redis.asyncio.client import PubSub
 
 from federation.jsonparse import JSONRefused, parse_json
 from node.api.common import ctx
@@ -21,6 +23,7 @@ from node.params import parse_id
 from node.serializers import apply_filters, status_ids_of
 from node.services.filters import ActiveFilters
 from node.services.parental import ration_feed
+from node.supervise import REDIS_LOST, supervise
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -131,6 +134,9 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
+IDLE_CHANNEL = "vitascope:stream:__idle__"
+
+
 @routes.get("/api/v1/streaming")
 @routes.get("/api/v1/streaming/")
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -142,8 +148,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     protocol = websocket_protocol_token(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=64 * 1024,
                                protocols=(protocol,) if protocol else ())
-    pubsub = ctx(request).redis.pubsub()
-    names: dict[str, list[str]] = {}
+    redis = ctx(request).redis
+    names: dict[str, list[str]] = {}  # the client's subscriptions: Redis channel -> its `stream` array
+    live: list[PubSub] = [redis.pubsub()]  # the current subscription (none while Redis is being reached again)
 
     async def subscribe(stream: str, params: dict[str, str]) -> None:
         try:
@@ -153,36 +160,51 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             return
         for c in channels:
             names[c] = label
-        await pubsub.subscribe(*channels)
+        if live:
+            with contextlib.suppress(*REDIS_LOST):  # the pump subscribes to `names` again on reconnecting
+                await live[0].subscribe(*channels)
 
     async def pump() -> None:
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            label = names.get(message["channel"].decode(), [])
-            event = await for_subscriber(request, label, json.loads(message["data"]))
-            if event is not None:
-                await ws.send_str(json.dumps({"stream": label, **event}))
+        """Forward the subscribed channels. The first run reads the subscription made before the
+        handshake; when Redis is lost, `supervise` runs it again and it subscribes to `names` on a fresh
+        connection. The idle channel keeps the subscription open while the client has none."""
+        fresh = not live
+        if fresh:
+            live.append(redis.pubsub())  # before subscribing: what the client adds meanwhile is sent too
+        pubsub = live[0]
+        try:
+            if fresh:
+                await pubsub.subscribe(IDLE_CHANNEL, *names)
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                label = names.get(message["channel"].decode(), [])
+                event = await for_subscriber(request, label, json.loads(message["data"]))
+                if event is not None:
+                    await ws.send_str(json.dumps({"stream": label, **event}))
+        finally:
+            live.clear()
+            await pubsub.aclose()
 
     pump_task = None
     try:
         # The stream named in the query is subscribed before the handshake completes, so a client that
         # sees the socket open gets every later event of it.
         first, refused = request.query.get("stream"), None
-        channels, label = ["vitascope:stream:__idle__"], []
+        channels: list[str] = []
         if first:
             try:
                 channels, label = await channels_for(request, first, _params(request.query))
             except ApiError as exc:
                 refused = exc
-                channels, label = ["vitascope:stream:__idle__"], []
-        await pubsub.subscribe(*channels)
-        names.update({c: label for c in channels})
+            else:
+                names.update({c: label for c in channels})
+        await live[0].subscribe(IDLE_CHANNEL, *channels)
         await ws.prepare(request)
         if refused is not None:
             await ws.send_json({"error": refused.message, "status": refused.status})
 
-        pump_task = asyncio.create_task(pump())
+        pump_task = asyncio.create_task(supervise("a streaming WebSocket", pump, restart_on=REDIS_LOST))
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -201,12 +223,17 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                     channels, _ = await channels_for(request, stream, _params(command))
                 except ApiError:
                     continue
-                await pubsub.unsubscribe(*channels)
+                for c in channels:
+                    names.pop(c, None)
+                if live:
+                    with contextlib.suppress(*REDIS_LOST):
+                        await live[0].unsubscribe(*channels)
     finally:
         if pump_task is not None:
             pump_task.cancel()
             await asyncio.gather(pump_task, return_exceptions=True)
-        await pubsub.aclose()
+        for pubsub in live:  # the pump never ran
+            await pubsub.aclose()
     return ws
 
 
@@ -215,25 +242,37 @@ async def _sse(request: web.Request, stream: str) -> web.StreamResponse:
     channels, label = await channels_for(request, stream, _params(request.query))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
-    pubsub = ctx(request).redis.pubsub()
+    redis = ctx(request).redis
+
+    async def pump() -> None:
+        """Subscribe, send the first comment (`:)`) once Redis confirms (from then on the client misses
+        nothing), then forward events. Run again by `supervise`, on a fresh connection, when Redis is
+        lost; the response starts only once the first subscription holds."""
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(*channels)
+            for _ in channels:  # Redis confirms each channel: from then on, the subscription is in effect
+                await pubsub.get_message(timeout=HEARTBEAT_SECONDS)
+            if not response.prepared:
+                await response.prepare(request)
+            await response.write(b":)\n\n")
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
+                if message is None:
+                    await response.write(b":thump\n\n")
+                    continue
+                event = await for_subscriber(request, label, json.loads(message["data"]))
+                if event is None:
+                    continue
+                payload = event["payload"]
+                await response.write(f"event: {event['event']}\ndata: {payload}\n\n".encode())
+        finally:
+            await pubsub.aclose()
+
     try:
-        await pubsub.subscribe(*channels)  # before the first bytes: a client that read them misses nothing
-        await response.prepare(request)
-        await response.write(b":)\n\n")
-        while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=HEARTBEAT_SECONDS)
-            if message is None:
-                await response.write(b":thump\n\n")
-                continue
-            event = await for_subscriber(request, label, json.loads(message["data"]))
-            if event is None:
-                continue
-            payload = event["payload"]
-            await response.write(f"event: {event['event']}\ndata: {payload}\n\n".encode())
+        await supervise(f"a {stream} event stream", pump, restart_on=REDIS_LOST)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
-    finally:
-        await pubsub.aclose()
     return response
 
 

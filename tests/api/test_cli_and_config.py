@@ -84,7 +84,10 @@ def test_embedded_default_serves_with_no_configuration(tmp_path):
             time.sleep(0.2)
         new_pid = int(pidfile.read_text())
         assert new_pid != redis_pid
-        time.sleep(0.5)
+        deadline = time.time() + 15
+        while not _answers(data / "redis" / "redis.sock"):  # started is not yet serving
+            assert time.time() < deadline, "the embedded Redis did not come back"
+            time.sleep(0.1)
         assert requests.post(f"http://127.0.0.1:{port}/api/v1/apps", data={"client_name": "x",
                              "redirect_uris": "urn:ietf:wg:oauth:2.0:oob"}).status_code == 200
     finally:
@@ -95,6 +98,16 @@ def test_embedded_default_serves_with_no_configuration(tmp_path):
     while time.time() < deadline and Path(f"/proc/{new_pid}").exists():
         time.sleep(0.1)
     assert not Path(f"/proc/{new_pid}").exists()
+
+
+def _answers(socket_path: Path) -> bool:
+    import redis
+
+    try:
+        with redis.Redis(unix_socket_path=str(socket_path)) as client:
+            return bool(client.ping())
+    except (OSError, redis.RedisError):
+        return False
 
 
 def test_web_process_does_not_import_generation_stack():

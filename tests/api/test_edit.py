@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from mastodon import MastodonAPIError, MastodonNotFoundError, StreamListener
+from mastodon import MastodonAPIError, MastodonNotFoundError
 
 from tests.api.test_provenance_trust import signed_clip
+from tests.federation.conftest import wait_for
+from tests.support.streams import Listener, wait_subscribed
 
 
 def marker(text: str) -> str:
@@ -143,30 +144,20 @@ def test_bad_edits_change_nothing(node, tmp_path):
     assert bob.status_post("bob's own", media_ids=[bobs_media["id"]])["media_attachments"][0]["id"] == bobs_media["id"]
 
 
-class Updates(StreamListener):
-    def __init__(self) -> None:
-        self.updates: list[dict] = []
-
-    def on_status_update(self, status: dict) -> None:
-        self.updates.append(status)
-
-
 def test_edit_is_streamed_as_status_update(node):
     alice = node.mastodon()
     follower = node.mastodon()
     follower.account_follow(alice.account_verify_credentials()["id"])
     status = alice.status_post(marker("live"))
-    home, public = Updates(), Updates()
+    home, public = Listener(), Listener()
     handles = [follower.stream_user(home, run_async=True), follower.stream_public(public, run_async=True)]
     try:
-        time.sleep(0.5)  # subscribed
+        wait_subscribed(home, public)
         new_text = marker("live, edited")
         alice.status_update(status["id"], new_text)
-        deadline = time.monotonic() + 15
-        while (not home.updates or not public.updates) and time.monotonic() < deadline:
-            time.sleep(0.1)
         for events in (home, public):
-            [event] = [s for s in events.updates if s["id"] == status["id"]]
+            [event] = wait_for(lambda: [s for s in events.status_updates if s["id"] == status["id"]],
+                               what="the edit on the stream")
             assert new_text.split()[-1] in event["content"] and event["edited_at"] is not None
     finally:
         for handle in handles:

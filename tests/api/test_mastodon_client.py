@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
-from mastodon import Mastodon, MastodonAPIError, StreamListener
+from mastodon import Mastodon, MastodonAPIError
+
+from tests.support.streams import Listener, wait_subscribed
 
 
 def test_app_registration_form_and_json(node):
@@ -284,17 +286,6 @@ def test_update_credentials(node):
     assert alice.account(me["id"])["display_name"] == "Alice A."
 
 
-class Collector(StreamListener):
-    def __init__(self):
-        self.updates, self.notifications = [], []
-
-    def on_update(self, status):
-        self.updates.append(status)
-
-    def on_notification(self, notification):
-        self.notifications.append(notification)
-
-
 def _wait(predicate, timeout=10.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -307,10 +298,10 @@ def _wait(predicate, timeout=10.0):
 def test_streaming_user_and_public_events(node):
     alice, bob = node.mastodon(), node.mastodon()
     bob.account_follow(alice.me()["id"])
-    user_events, public_events = Collector(), Collector()
+    user_events, public_events = Listener(), Listener()
     handles = [bob.stream_user(user_events, run_async=True), bob.stream_public(public_events, run_async=True, local=True)]
     try:
-        time.sleep(0.5)
+        wait_subscribed(user_events, public_events)
         post = alice.status_post("live now")
         alice_post_for_fav = bob.status_post("fav me")
         alice.status_favourite(alice_post_for_fav["id"])
@@ -320,6 +311,26 @@ def test_streaming_user_and_public_events(node):
     finally:
         for h in handles:
             h.close()
+
+
+def test_a_stream_goes_on_after_its_redis_restarts(nodes):
+    """The node's Redis stops and starts again under an open stream: the node subscribes it again by
+    itself (and says so with a new `:)`), and what is posted afterwards arrives on it."""
+    live = nodes("stream-outage")
+    alice, bob = live.mastodon(), live.mastodon()
+    bob.account_follow(alice.me()["id"])
+    events = Listener()
+    handle = bob.stream_user(events, run_async=True)
+    try:
+        wait_subscribed(events)
+        live.redis_server.stop()
+        events.subscribed = False
+        live.redis_server.start()
+        wait_subscribed(events)
+        post = alice.status_post("after the outage")
+        assert _wait(lambda: any(s["id"] == post["id"] for s in events.updates))
+    finally:
+        handle.close()
 
 
 def test_websocket_streaming(node):

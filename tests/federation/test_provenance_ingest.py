@@ -108,7 +108,7 @@ async def test_unverifiable_videos_are_refused(node, peer, http, clips, case):
     text = words()
     status, _ = await post(http, node, peer.video_post("vee", text, data, digest_of=digest_of), signer="vee", fake=peer)
     assert status == 202  # accepted for processing, then refused with a logged reason
-    await never_public(http, node, text)
+    await never_public(http, node, text, peer)
     assert "refused" in node.log()
 
 

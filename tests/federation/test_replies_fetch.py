@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from tests.federation.conftest import settle, wait_for
+from tests.federation.conftest import wait_for
 from tests.federation.test_context_fetch import AS, Origin, context_settled, resolve_status
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 
@@ -105,7 +105,7 @@ def test_opening_a_thread_brings_the_replies_this_node_never_received(walker, no
     seen = resolve_status(carol, post["uri"])
     # Looking without signing in fetches nothing (as Mastodon: only a signed-in user's view does).
     assert requests.get(f"{alpha.url}/api/v1/statuses/{seen['id']}/context", timeout=10).status_code == 200
-    settle(2)
+    wait_for(lambda: context_settled(alpha), what="any fetch that view queued to end")
     assert descendants(carol, seen["id"]) == []  # the context as it was; this view queues the fetch
     # Fetched side by side, they are stored in whichever order their fetches end.
     wait_for(lambda: sorted(descendants(carol, seen["id"])) == sorted([first["uri"], second["uri"]]),
@@ -147,7 +147,6 @@ def test_replies_are_fetched_again_only_after_the_cooldown(node_b, reader):
     wait_for(lambda: descendants(carol, seen["id"]) == [first["uri"]], what="the first reply")
     second = erin.status_post(marker("second reply"), in_reply_to_id=post["id"])
     wait_for(lambda: context_settled(reader), what="the fetch to end")
-    settle(2)
     assert descendants(carol, seen["id"]) == [first["uri"]]
     assert time.monotonic() - started < COOLDOWN  # every view so far was within the cooldown
 
@@ -258,7 +257,6 @@ def test_a_thread_is_fetched_within_its_budget(node_b, reader):
     assert descendants(carol, seen["id"]) == []
     wait_for(lambda: len(descendants(carol, seen["id"])) == MAX_TOTAL and context_settled(reader),
              what="the thread, as far as its budget goes")
-    settle(2)
     fetched = descendants(carol, seen["id"])
     assert len(fetched) == MAX_TOTAL and {c["uri"] for c in children} <= set(fetched)
 
@@ -275,7 +273,6 @@ def test_the_replies_of_a_new_post_are_left_for_later(node, node_b, origins):
     for _ in range(3):
         assert descendants(carol, seen["id"]) == []
         wait_for(lambda: context_settled(alpha), what="alpha's context fetches to end")
-        settle(1)
     assert descendants(carol, seen["id"]) == []
 
     origin = origins()
@@ -335,7 +332,6 @@ def test_a_reply_we_hold_is_walked_once_per_cooldown(walker, origins):
     root_seen = resolve_status(carol, root)
     assert set(descendants(carol, root_seen["id"])) == {a, c, a1}
     wait_for(lambda: c1 in descendants(carol, root_seen["id"]) and context_settled(walker), what="c's reply")
-    settle(1)
     assert set(descendants(carol, root_seen["id"])) == {a, c, a1, c1}
     fetched = {path: origin.fetches(path, by=walker) - before[path] for path in paths}
     assert fetched == {"/notes/root": 1, "/notes/a": 0, "/notes/c": 1, "/notes/a1": 0, "/notes/c1": 1}

@@ -5,15 +5,15 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from mastodon import MastodonNotFoundError, StreamListener
+from mastodon import MastodonNotFoundError
 
 from tests.federation.conftest import settle, wait_for
+from tests.support.streams import Listener, wait_subscribed
 
 AP = {"Accept": "application/activity+json"}
 
@@ -157,11 +157,11 @@ def test_post_reaches_remote_home_timeline(node, node_b, pair):
 def test_remote_post_is_streamed_to_followers_and_public(node, node_b, pair):
     """Processing a remote post streams it live to whoever listens (and only renders it for them)."""
     alice, bob, _ = pair
-    user_events, remote_events = Collector(), Collector()
+    user_events, remote_events = Listener(), Listener()
     handles = [bob.stream_user(user_events, run_async=True),
                bob.stream_public(remote_events, run_async=True, remote=True)]
     try:
-        time.sleep(0.5)  # both subscribed
+        wait_subscribed(user_events, remote_events)
         status = alice.status_post(marker("live from alpha"))
         for events in (user_events, remote_events):
             streamed = wait_for(lambda: next((s for s in events.updates if s["uri"] == status["uri"]), None),
@@ -171,14 +171,6 @@ def test_remote_post_is_streamed_to_followers_and_public(node, node_b, pair):
     finally:
         for handle in handles:
             handle.close()
-
-
-class Collector(StreamListener):
-    def __init__(self) -> None:
-        self.updates: list[dict] = []
-
-    def on_update(self, status: dict) -> None:
-        self.updates.append(status)
 
 
 def _signed_ai_video(node, tmp_path: Path) -> Path:

@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 import json
 import socket
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -378,10 +377,9 @@ async def test_timeout_covers_slow_responses():
         return json_response({})
 
     async with serving(origin), loopback_fetcher(timeout=0.3) as fetcher:
-        started = time.monotonic()
+        # The answer would come after 3 s: failing with a timeout means the request was cut off.
         with pytest.raises(FetchFailed, match="timed out") as refused:
             await fetcher.get_json(origin.url("/slow"))
-        assert time.monotonic() - started < 2
         assert refused.value.status is None
 
 

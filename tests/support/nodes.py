@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 import tomli_w
 
-from tests.support.servers import free_port
+from tests.support.servers import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,7 @@ class LiveNode:
         self.redis_url = redis_url or f"unix://{self.data_dir / 'redis' / 'redis.sock'}"
         self.log_path = directory / "node.log"
         self.process: subprocess.Popen | None = None
+        self.redis_server: RedisServer | None = None  # the external one the test session started for it
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VITASCOPE_")}

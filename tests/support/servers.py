@@ -20,13 +20,18 @@ def free_port() -> int:
 
 class RedisServer:
     def __init__(self, directory: Path):
-        from node.redis_server import redis_executable
-
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.socket = directory / "redis.sock"
+        self.start()
+
+    def start(self) -> None:
+        """Start redis-server on the socket (again, after stop(): with what its append-only file kept)."""
+        from node.redis_server import redis_executable
+
+        self.socket.unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [redis_executable(), "--port", "0", "--unixsocket", str(self.socket), "--dir", str(directory),
+            [redis_executable(), "--port", "0", "--unixsocket", str(self.socket), "--dir", str(self.directory),
              "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 10
