@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import logging
 import signal
 import socket
@@ -72,6 +73,12 @@ def worker_argv(config: Config, redis_url: str, *, name: str | None = None, devi
         argv += ["--cache", gen["cache"]]
     if gen["steps"]:
         argv += ["--steps", str(gen["steps"])]
+    argv += ["--cameo-verifiers", json.dumps(list(gen["cameo_verifiers"]))]
+    if gen["reference_lora_path"]:
+        argv += ["--reference-lora", str(Path(gen["reference_lora_path"]).expanduser().resolve())]
+    if gen["voice_stage"]:
+        argv += ["--voice-stage", gen["voice_stage"],
+                 "--voice-options", json.dumps({"command": list(gen["voice_command"])})]
     return argv
 
 

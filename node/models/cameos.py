@@ -1,0 +1,68 @@
+"""Cameos: a person's (or character's) verified likeness, who may use it, and the ledger of its uses."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from node.models.base import SnowflakeModel
+
+CAMEO_STATES = ("pending", "verified", "rejected", "needs_review")
+POLICIES = ("only_me", "approve", "mutuals", "everyone")
+USE_STATES = ("pending", "granted", "denied", "revoked")
+
+
+class CameoChallenge(SnowflakeModel):
+    """The random phrase a person reads in their capture; valid a few minutes, used once."""
+
+    account = fields.ForeignKeyField("models.Account", related_name="cameo_challenges", on_delete=fields.CASCADE)
+    phrase = fields.CharField(max_length=255)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "cameo_challenges"
+
+
+class Cameo(SnowflakeModel):
+    """One likeness. The capture and the reference sheet are private files under the data dir
+    (never served, deleted with the row); only their digest is published."""
+
+    account = fields.ForeignKeyField("models.Account", related_name="cameos", on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=16)  # person | character
+    name = fields.CharField(max_length=100)
+    handle = fields.CharField(max_length=30, unique=True)
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    review_reason = fields.TextField(null=True)
+    evidence = fields.JSONField(default=list)
+    challenge_phrase = fields.CharField(max_length=255, null=True)
+    challenge_issued_at = fields.DatetimeField(null=True)
+    capture_path = fields.CharField(max_length=1024)
+    reference_path = fields.CharField(max_length=1024, null=True)
+    likeness_digest = fields.CharField(max_length=128, null=True)
+    policy = fields.CharField(max_length=16, default="only_me")
+    allow = fields.JSONField(default=list)  # account ids (strings) always allowed
+    deny = fields.JSONField(default=list)  # account ids (strings) never allowed
+    restrictions = fields.TextField(default="")
+    expires_at = fields.DatetimeField(null=True)
+    revoked_all_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "cameos"
+
+
+class CameoUse(SnowflakeModel):
+    """The owner's ledger: one use of a cameo in one generation (drafts included). `grant` is the
+    signed CameoAuthorization, hosted at its id until revoked (then 410)."""
+
+    cameo = fields.ForeignKeyField("models.Cameo", related_name="uses", on_delete=fields.CASCADE)
+    creator = fields.ForeignKeyField("models.Account", related_name="cameo_uses", on_delete=fields.CASCADE)
+    job_id = fields.BigIntField(db_index=True)
+    prompt = fields.TextField()
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    grant = fields.JSONField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "cameo_uses"
