@@ -34,6 +34,7 @@ from node.context import Node
 
 QUEUE_NAME = "vitascope:gen"
 FUNCTION_NAME = "generate"
+VERIFY_FUNCTION_NAME = "verify_cameo_capture"  # one dict {job_id, capture, reference_path}, see generation.worker
 EVENTS_CHANNEL = "vitascope:gen:events"
 PROGRESS_KEY = "vitascope:gen:progress:{job_id}"
 CANCEL_KEY = "vitascope:gen:cancel:{job_id}"
@@ -59,12 +60,12 @@ class QueueError(RuntimeError):
 
 def job_spec(*, job_id: str, prompt: str, negative_prompt: str | None, duration: float, aspect: str, seed: int,
              audio: bool, output_dir: Path, source_video: Path | None, image: Path | None,
-             strength: float) -> dict[str, Any]:
+             strength: float, cameo_references: list[str] | None = None) -> dict[str, Any]:
     """The JobSpec dict the worker validates (`generation.spec.JobSpec.from_dict`)."""
     return {"job_id": job_id, "prompt": prompt, "negative_prompt": negative_prompt, "duration": float(duration),
             "aspect": aspect, "seed": seed, "audio": audio, "output_dir": str(output_dir),
             "source_video": str(source_video) if source_video else None, "image": str(image) if image else None,
-            "strength": float(strength)}
+            "strength": float(strength), "cameo_references": list(cameo_references or [])}
 
 
 async def enqueue(node: Node, spec: dict[str, Any], *, priority: bool) -> bool:

@@ -10,6 +10,9 @@
    prompts are refused. The cameo feature plugs in here: it appends a finder for verified
    people (`node.extras["person_finders"]`) and a consent provider returning the signed grant
    (`node.extras["consent_providers"]`); grants that allowed a prompt go into the C2PA claim.
+   A provider gets the id of the generation the prompt is for (minted up front: the grant is
+   bound to it); it may raise `ConsentRefused` (its reason is the refusal) or return
+   `ConsentPending` (the owner decides by hand: the generation waits).
 
 Every refusal names its reason to the requester and is stored for moderators (PromptRefusal).
 """
@@ -45,19 +48,33 @@ class NamedPerson:
     label: str  # how the prompt named them, for the refusal message
 
 
+@dataclass(frozen=True)
+class ConsentPending:
+    """The person's owner decides this use by hand; the generation waits for the answer."""
+
+    request_id: int
+
+
+class ConsentRefused(Exception):
+    """A consent provider's explicit no, with the reason shown to the requester."""
+
+
 @dataclass
 class PromptCheck:
-    """The outcome: a refusal, or the consent grants that allowed the people the prompt names."""
+    """The outcome: a refusal, or the consent grants that allowed the people the prompt names
+    (and the requests still waiting for an owner's answer)."""
 
     refusal: Refusal | None = None
     cameo_grants: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[ConsentPending] = field(default_factory=list)
 
 
 Classifier = Callable[[Node, Account, str], Awaitable[str | None]]
 """classifier(node, requester, prompt) -> a refusal reason, or None to allow."""
 PersonFinder = Callable[[Node, Account, str], Awaitable[list[NamedPerson]]]
-ConsentProvider = Callable[[Node, Account, NamedPerson, str], Awaitable[dict[str, Any] | None]]
-"""consent(node, requester, person, prompt) -> a grant (JSON-able, goes into the manifest) or None."""
+ConsentProvider = Callable[..., Awaitable["dict[str, Any] | ConsentPending | None"]]
+"""consent(node, requester, person, prompt, *, job_id) -> a grant (JSON-able, goes into the
+manifest), ConsentPending, or None (not this provider's person); raises ConsentRefused."""
 
 
 class ClassifierUnavailable(Exception):
@@ -93,7 +110,7 @@ async def mentioned_accounts(node: Node, requester: Account, prompt: str) -> lis
             for a in await resolve_mentions(node, prompt) if a.id != requester.id]
 
 
-async def check_prompt(node: Node, requester: Account, prompt: str) -> PromptCheck:
+async def check_prompt(node: Node, requester: Account, prompt: str, *, job_id: int) -> PromptCheck:
     normalised = normalise(prompt)
     for term in node.config["moderation.prompt_blocklist"]:
         if contains_term(normalised, term):
@@ -111,17 +128,23 @@ async def check_prompt(node: Node, requester: Account, prompt: str) -> PromptChe
             raise ClassifierUnavailable(f"the prompt classifier failed ({type(exc).__name__})") from exc
         if reason:
             return PromptCheck(Refusal("classifier", str(reason)))
-    grants: list[dict[str, Any]] = []
+    checked = PromptCheck()
     for finder in [mentioned_accounts, *node.extras.get("person_finders", [])]:
         for person in await finder(node, requester, prompt):
             grant = None
             for provider in node.extras.get("consent_providers", []):
-                grant = await provider(node, requester, person, prompt)
+                try:
+                    grant = await provider(node, requester, person, prompt, job_id=job_id)
+                except ConsentRefused as exc:
+                    return PromptCheck(Refusal("person", str(exc)))
                 if grant is not None:
                     break
             if grant is None:
                 return PromptCheck(Refusal(
                     "person", f"the prompt names {person.label}, a real person, and no consent grant allows it"))
-            grants.append(grant)
-    return PromptCheck(cameo_grants=grants)
+            if isinstance(grant, ConsentPending):
+                checked.pending.append(grant)
+            elif grant not in checked.cameo_grants:  # one cameo named twice (handle and @mention) is one use
+                checked.cameo_grants.append(grant)
+    return checked
 

@@ -6,8 +6,10 @@ from tortoise import fields
 
 from node.models.base import SnowflakeModel
 
-JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+JOB_STATES = ("awaiting_consent", "queued", "running", "done", "failed", "cancelled")
 ACTIVE_STATES = ("queued", "running")
+# Not queued yet: a cameo's owner must approve the use first (then queued, or failed when denied).
+WAITING_STATES = ("awaiting_consent",)
 CHARGES = ("free", "credit")
 
 

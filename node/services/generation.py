@@ -40,8 +40,9 @@ from node.models import (
     Status,
     User,
 )
-from node.models.generation import ACTIVE_STATES
+from node.models.generation import ACTIVE_STATES, WAITING_STATES
 from node.prompt_policy import ClassifierUnavailable, check_prompt
+from node.services import cameos
 from node.services import parental
 from node.services.media import store_video
 from node.services.visibility import seen_status
@@ -82,7 +83,8 @@ def spec_for(node: Node, job: GenerationJob) -> dict[str, Any]:
         job_id=str(job.id), prompt=job.prompt, negative_prompt=job.negative_prompt, duration=job.duration,
         aspect=job.aspect, seed=job.seed, audio=job.audio, output_dir=directory / OUTPUT_DIR,
         source_video=directory / SOURCE_FILE if job.remix_of_uri else None,
-        image=directory / IMAGE_FILE if job.has_image else None, strength=job.strength)
+        image=directory / IMAGE_FILE if job.has_image else None, strength=job.strength,
+        cameo_references=cameos.references_from_grants(node, list(job.cameo_grants or [])))
 
 
 def configured_model(node: Node) -> dict[str, Any]:
@@ -206,8 +208,9 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
     _validate(prompt, negative_prompt, duration, aspect, seed, strength)
     if remix_of_id is not None and image is not None:
         raise unprocessable("give a source video to remix or an image to animate, not both")
+    job_id = new_id()  # minted first: consent grants are bound to this generation
     try:
-        checked = await check_prompt(node, account, prompt)
+        checked = await check_prompt(node, account, prompt, job_id=job_id)
     except ClassifierUnavailable as exc:
         raise ApiError(503, f"The prompt cannot be checked right now: {exc}") from None
     if checked.refusal is not None:
@@ -216,7 +219,6 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
                                    reason=checked.refusal.reason)
         raise unprocessable(f"prompt refused: {checked.refusal.reason}")
 
-    job_id = new_id()
     directory = job_dir(node, job_id)
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -240,11 +242,19 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
                 strength=DEFAULT_STRENGTH if strength is None else strength, has_image=image is not None,
                 remix_of=source, remix_of_uri=source.uri if source else None, source_manifest_id=manifest_id,
                 charge=charge, priority=charge == "credit" and node.config["generation.peak_mode"],
-                cameo_grants=checked.cameo_grants)
+                cameo_grants=checked.cameo_grants, state="awaiting_consent" if checked.pending else "queued")
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
     job.account = account
+    if checked.pending:  # an owner approves by hand first (cameos.answer_request)
+        await node.emit("generation.updated", job=job)
+        return job
+    await _queue(node, job)
+    return job
+
+
+async def _queue(node: Node, job: GenerationJob) -> None:
     try:
         await queue.enqueue(node, spec_for(node, job), priority=job.priority)
     except Exception as exc:
@@ -252,7 +262,49 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
         await _finish(node, job, "failed", error=f"could not be queued: {exc}")
         raise ApiError(503, "The generation queue is unavailable; try again later") from None
     await node.emit("generation.updated", job=job)
-    return job
+
+
+async def consent_given(node: Node, job: GenerationJob, claim_entry: dict[str, Any]) -> None:
+    """An owner approved a cameo use: its grant joins the claim; the last approval queues the job."""
+    async with in_transaction():
+        job = await GenerationJob.select_for_update().get(id=job.id)
+        if job.state not in WAITING_STATES:
+            return
+        job.cameo_grants = [*(job.cameo_grants or []), claim_entry]
+        await job.save(update_fields=["cameo_grants", "updated_at"])
+    from node.models import CameoUse
+
+    if await CameoUse.filter(job_id=job.id, state="pending").exists():
+        return
+    if await GenerationJob.filter(id=job.id, state="awaiting_consent").update(state="queued"):
+        job.state = "queued"
+        job.account = await job.account
+        await _queue(node, job)
+
+
+async def consent_denied(node: Node, job: GenerationJob, reason: str) -> None:
+    await _finish(node, job, "failed", error=reason)
+
+
+async def withdraw(node: Node, job_id: int, reason: str) -> None:
+    """A cameo's owner took their consent back before the video was posted: the job ends, and a
+    finished draft's video is deleted (the creator can no longer post it)."""
+    job = await GenerationJob.get_or_none(id=job_id)
+    if job is None:
+        return
+    if job.state in (*ACTIVE_STATES, *WAITING_STATES):
+        job.cancel_requested = True
+        await job.save(update_fields=["cancel_requested", "updated_at"])
+        if job.state in WAITING_STATES or await queue.cancel(node, str(job.id)):
+            await _finish(node, job, "failed", error=reason)
+    elif job.media_id is not None:
+        media = await MediaAttachment.get_or_none(id=job.media_id, status_id=None)
+        if media is not None and media.file_path:
+            video = node.config.media_dir / media.file_path
+            for leftover in (video, video.with_suffix(".jpg")):
+                leftover.unlink(missing_ok=True)
+            await media.delete()
+        await GenerationJob.filter(id=job.id).update(error=reason)
 
 
 def _store_image(data: bytes, destination: Path) -> None:
@@ -321,6 +373,9 @@ async def cancel_job(node: Node, account: Account, job_id: int) -> GenerationJob
     """A waiting job is taken off the queue at once; a running one stops at its next step."""
     job = await own_job(account, job_id)
     if job.state == "cancelled":
+        return job
+    if job.state in WAITING_STATES:
+        await _finish(node, job, "cancelled")
         return job
     if job.state not in ACTIVE_STATES:
         raise unprocessable(f"the generation has already {'finished' if job.state == 'done' else 'failed'}")
@@ -449,7 +504,7 @@ async def finalize(node: Node, job: GenerationJob, result: dict[str, Any]) -> No
 
 async def _finish(node: Node, job: GenerationJob, state: str, *, error: str | None = None) -> None:
     """End a job that produced no video; a failed credit job gives its credit back."""
-    claimed = await GenerationJob.filter(id=job.id, state__in=ACTIVE_STATES).update(
+    claimed = await GenerationJob.filter(id=job.id, state__in=(*ACTIVE_STATES, *WAITING_STATES)).update(
         state=state, error=error, finished_at=datetime.now(timezone.utc), eta_seconds=None)
     if not claimed:
         return

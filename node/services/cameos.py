@@ -1,0 +1,483 @@
+"""Cameos on this node: capture and verification, the owner's policy, consent for each use (a
+signed CameoAuthorization bound to one generation), the owner's ledger, revocation and takedown.
+
+`request_consent` is the one door every use goes through. Today both the owner and the creator
+are local, so it decides here; when the owner is remote it will send a CameoRequest and wait
+for the Accept/Reject instead (same outcomes: a grant, pending, or a refusal).
+
+Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) before rendering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from federation import documents
+from node import generation_queue as queue
+from node.context import Node
+from node.errors import ApiError, unprocessable
+from node.ids import new_id
+from node.media_files import MediaError, probe
+from node.models import Account, Follow, GenerationJob, MediaAttachment, User
+from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoUse
+from node.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
+from provenance.consent import CameoAuthorization, ResolvedKey, claim_entry, restrictions_digest
+from provenance.digests import digest_multibase, sha256_file
+
+log = logging.getLogger(__name__)
+
+CHALLENGE_MINUTES = 5
+MIN_CAPTURE_S, MAX_CAPTURE_S = 3.0, 10.0
+MAX_CAPTURE_BYTES = 200 * 1024 * 1024
+MAX_CAMEOS_PER_VIDEO = 2
+HANDLE = re.compile(r"[A-Za-z0-9_]{1,30}")
+HANDLE_IN_PROMPT = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?![\w@.])")
+WORDS = ("amber", "anchor", "banjo", "breeze", "cactus", "canyon", "cobalt", "comet", "copper", "dune", "ember",
+         "falcon", "fern", "glacier", "harbor", "hazel", "indigo", "jasmine", "kettle", "lantern", "maple", "meadow",
+         "nectar", "nimbus", "orchid", "otter", "pebble", "pepper", "quartz", "raven", "saffron", "sierra", "spruce",
+         "thistle", "tundra", "velvet", "walnut", "willow", "yonder", "zephyr")
+# Restrictions are plain words; these carry no topic, so they never trigger a refusal (see docs/cameos.md).
+RESTRICTION_FILLER = frozenset(
+    "never no not dont don t do in any anything content contents video videos scene scenes me my i of the a an "
+    "with about show shown showing use used using be being as for to or and please".split())
+
+
+# ----- places and ids ------------------------------------------------------------------------
+
+
+def private_dir(node: Node) -> Path:
+    """Captures and reference sheets: under the data dir, never served, owner-only permissions."""
+    directory = node.config.data_dir / "cameos"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def cameo_url(node: Node, cameo_id: int) -> str:
+    return f"{node.urls.base}/cameos/{cameo_id}"
+
+
+def grant_url(node: Node, use_id: int) -> str:
+    return f"{node.urls.base}/cameo_grants/{use_id}"
+
+
+def use_post_url(node: Node, job_id: int) -> str:
+    """The draft a grant is bound to: the generation, whose id is minted before consent is asked."""
+    return f"{node.urls.base}/api/v1/vitascope/generations/{job_id}"
+
+
+def verify_job_id(cameo_id: int) -> str:
+    return f"cameo-{cameo_id}"
+
+
+# ----- capture and verification --------------------------------------------------------------
+
+
+async def issue_challenge(node: Node, account: Account) -> CameoChallenge:
+    phrase = " ".join(secrets.choice(WORDS) for _ in range(4))
+    return await CameoChallenge.create(account=account, phrase=phrase,
+                                       expires_at=datetime.now(timezone.utc) + timedelta(minutes=CHALLENGE_MINUTES))
+
+
+async def create_cameo(node: Node, account: Account, *, kind: str, name: str, handle: str, recording: bytes,
+                       challenge_id: int | None) -> Cameo:
+    """Store the capture privately and queue its verification; the cameo is `pending` until the
+    worker's verdict comes back (verified, rejected or needs_review)."""
+    if kind not in ("person", "character"):
+        raise unprocessable("kind must be person or character")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise unprocessable("name must be 1-100 characters")
+    if not HANDLE.fullmatch(handle or ""):
+        raise unprocessable("handle must be 1-30 letters, digits or _")
+    if await Cameo.filter(handle__iexact=handle).exists() or await Account.filter(
+            username__iexact=handle, domain=None).exists():
+        raise unprocessable("that handle is taken")
+    if not recording:
+        raise unprocessable("recording is missing")
+    if len(recording) > MAX_CAPTURE_BYTES:
+        raise ApiError(413, "the recording is too large")
+    if kind == "person" and await Cameo.filter(account_id=account.id, kind="person").exclude(
+            state="rejected").exists():
+        raise unprocessable("you already have a cameo of yourself; delete it first")
+    cameo_id = new_id()
+    capture = private_dir(node) / f"{cameo_id}.capture"
+    await asyncio.to_thread(_write_private, capture, recording)
+    try:
+        try:
+            facts = await asyncio.to_thread(probe, capture)
+        except MediaError as exc:
+            raise unprocessable(f"the recording is not a readable video: {exc}") from None
+        if not MIN_CAPTURE_S <= facts.duration <= MAX_CAPTURE_S:
+            raise unprocessable(f"the recording must last {MIN_CAPTURE_S:g} to {MAX_CAPTURE_S:g} seconds")
+        phrase, issued = None, None
+        if kind == "person":
+            challenge = await _use_challenge(account, challenge_id)
+            phrase, issued = challenge.phrase, challenge.created_at
+        cameo = await Cameo.create(id=cameo_id, account=account, kind=kind, name=name, handle=handle,
+                                   challenge_phrase=phrase, challenge_issued_at=issued, capture_path=str(capture))
+    except BaseException:
+        capture.unlink(missing_ok=True)
+        raise
+    await _queue_verification(node, cameo)
+    return cameo
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+async def _use_challenge(account: Account, challenge_id: int | None) -> CameoChallenge:
+    """A person's capture needs their own unexpired, unused challenge; taking it is atomic (single use)."""
+    if challenge_id is None:
+        raise unprocessable("a person cameo needs challenge_id (POST /api/v1/vitascope/cameos/challenges)")
+    now = datetime.now(timezone.utc)
+    taken = await CameoChallenge.filter(id=challenge_id, account_id=account.id, used_at=None,
+                                        expires_at__gt=now).update(used_at=now)
+    if not taken:
+        raise unprocessable("the challenge is unknown, expired or already used")
+    return await CameoChallenge.get(id=challenge_id)
+
+
+async def _queue_verification(node: Node, cameo: Cameo) -> None:
+    job = {"job_id": verify_job_id(cameo.id),
+           "capture": {"path": cameo.capture_path, "kind": cameo.kind, "challenge_phrase": cameo.challenge_phrase,
+                       "challenge_issued_at": cameo.challenge_issued_at.isoformat()
+                       if cameo.challenge_issued_at else None},
+           "reference_path": str(reference_path(node, cameo.id))}
+    await node.arq.enqueue_job(queue.VERIFY_FUNCTION_NAME, job, _job_id=job["job_id"], _queue_name=queue.QUEUE_NAME)
+
+
+async def settle_verifications(node: Node) -> None:
+    """Collect the worker's verdicts for pending cameos (the generation collector calls this)."""
+    for cameo in await Cameo.filter(state="pending").order_by("id"):
+        ended = await queue.outcome(node, verify_job_id(cameo.id))
+        if ended is None:
+            from arq.jobs import JobStatus
+
+            if await queue.status(node, verify_job_id(cameo.id)) == JobStatus.not_found:
+                await _queue_verification(node, cameo)  # lost with Redis: ask again
+            continue
+        await apply_verdict(node, cameo, ended.result if ended.success else None, ended.error)
+
+
+async def apply_verdict(node: Node, cameo: Cameo, result: dict[str, Any] | None, error: str | None) -> None:
+    verdict = (result or {}).get("verdict") if isinstance(result, dict) else None
+    state = {"approved": "verified", "rejected": "rejected", "needs_review": "needs_review"}.get(
+        (verdict or {}).get("state"), "needs_review")
+    reason = (verdict or {}).get("reason") or error
+    evidence = (verdict or {}).get("evidence") or []
+    reference = (result or {}).get("reference_path") if state != "rejected" else None
+    expected = reference_path(node, cameo.id)
+    if reference and Path(reference).resolve() != expected.resolve():
+        state, reason, reference = "needs_review", "the worker wrote the reference sheet elsewhere", None
+    if state == "verified" and not (reference and expected.is_file()):
+        state, reason = "needs_review", "no reference sheet was written"
+    digest = None
+    if reference and expected.is_file():
+        os.chmod(expected, 0o600)
+        digest = digest_multibase(await asyncio.to_thread(sha256_file, expected))
+    await Cameo.filter(id=cameo.id, state="pending").update(
+        state=state, review_reason=reason, evidence=evidence, reference_path=str(expected) if digest else None,
+        likeness_digest=digest)
+    log.info("cameo %s (@%s): %s %s", cameo.id, cameo.handle, state, reason or "")
+
+
+async def review(node: Node, cameo_id: int, *, approve: bool, reason: str | None = None) -> Cameo:
+    """A moderator's decision on a capture the chain could not decide (or a second look)."""
+    cameo = await Cameo.get_or_none(id=cameo_id)
+    if cameo is None:
+        raise ApiError(404, "Record not found")
+    if approve and not cameo.likeness_digest:
+        raise unprocessable("this capture has no reference sheet (it was rejected by the checks)")
+    cameo.state = "verified" if approve else "rejected"
+    cameo.review_reason = reason or ("approved by a moderator" if approve else "rejected by a moderator")
+    await cameo.save(update_fields=["state", "review_reason", "updated_at"])
+    return cameo
+
+
+async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
+    """The cameo, its private files and its ledger go; its grants stop answering (new uses refused)."""
+    cameo = await own_cameo(account, cameo_id)
+    for path in (cameo.capture_path, cameo.reference_path):
+        if path:
+            Path(path).unlink(missing_ok=True)
+    await cameo.delete()
+
+
+async def own_cameo(account: Account, cameo_id: int) -> Cameo:
+    cameo = await Cameo.get_or_none(id=cameo_id, account_id=account.id)
+    if cameo is None:
+        raise ApiError(404, "Record not found")
+    return cameo
+
+
+# ----- the owner's policy --------------------------------------------------------------------
+
+
+def is_teen(user: User | None) -> bool:
+    """Teen accounts may never open a cameo to everyone (parental controls set the flag)."""
+    return bool(user is not None and getattr(user, "is_teen", False))
+
+
+async def update_policy(node: Node, account: Account, cameo_id: int, *, policy: str | None = None,
+                        allow: list[str] | None = None, deny: list[str] | None = None,
+                        restrictions: str | None = None, expires_at: datetime | None | str = "keep",
+                        name: str | None = None) -> Cameo:
+    cameo = await own_cameo(account, cameo_id)
+    if policy is not None:
+        if policy not in POLICIES:
+            raise unprocessable(f"policy must be one of {', '.join(POLICIES)}")
+        if policy == "everyone" and is_teen(await User.get_or_none(account_id=account.id)):
+            raise unprocessable("teen accounts cannot open a cameo to everyone")
+        cameo.policy = policy
+    for attr, ids in (("allow", allow), ("deny", deny)):
+        if ids is not None:
+            ids = list(dict.fromkeys(str(i) for i in ids))
+            if len(ids) > 1000 or not all(i.isdigit() for i in ids):
+                raise unprocessable(f"{attr} must be a list of at most 1000 account ids")
+            if len(ids) != await Account.filter(id__in=[int(i) for i in ids]).count():
+                raise unprocessable(f"{attr} names an unknown account")
+            setattr(cameo, attr, ids)
+    if restrictions is not None:
+        if len(restrictions) > 2000:
+            raise unprocessable("restrictions must be at most 2000 characters")
+        cameo.restrictions = restrictions.strip()
+    if expires_at != "keep":
+        if expires_at is not None and expires_at <= datetime.now(timezone.utc):
+            raise unprocessable("expires_at must be in the future")
+        cameo.expires_at = expires_at
+    if name is not None:
+        if not name.strip() or len(name) > 100:
+            raise unprocessable("name must be 1-100 characters")
+        cameo.name = name.strip()
+    await cameo.save()
+    return cameo
+
+
+def restriction_keywords(restrictions: str) -> list[str]:
+    """The words of the owner's restrictions that a prompt may not contain: each line or comma-
+    separated phrase minus filler words ("never in political content" → "political")."""
+    words = []
+    for phrase in re.split(r"[\n,;]", restrictions):
+        words += [w for w in normalise(phrase).split() if w not in RESTRICTION_FILLER and len(w) > 1]
+    return list(dict.fromkeys(words))
+
+
+# ----- consent for a use ---------------------------------------------------------------------
+
+
+async def find_cameos(node: Node, requester: Account, prompt: str) -> list[NamedPerson]:
+    """Person finder: cameos tagged `@handle` (a handle that is also an account's name is found
+    by the default finder and mapped to that account's cameo by the consent provider)."""
+    found = []
+    for handle in dict.fromkeys(h.lower() for h in HANDLE_IN_PROMPT.findall(prompt)):
+        cameo = await Cameo.filter(handle__iexact=handle).first()
+        if cameo is not None:
+            found.append(NamedPerson(uri=cameo_url(node, cameo.id), label=f"@{cameo.handle}"))
+    return found
+
+
+async def consent_provider(node: Node, requester: Account, person: NamedPerson, prompt: str, *,
+                           job_id: int) -> dict[str, Any] | ConsentPending | None:
+    """Consent provider: a cameo's URL or a local person with a person cameo → `request_consent`."""
+    cameo = None
+    prefix = f"{node.urls.base}/cameos/"
+    if person.uri.startswith(prefix) and person.uri[len(prefix):].isdigit():
+        cameo = await Cameo.get_or_none(id=int(person.uri[len(prefix):]))
+    else:
+        owner = await Account.get_or_none(uri=person.uri, domain=None)
+        if owner is not None:
+            cameo = await Cameo.filter(account_id=owner.id, kind="person", state="verified").first()
+    if cameo is None:
+        return None
+    return await request_consent(node, requester, cameo, prompt, job_id=job_id)
+
+
+async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: str, *,
+                          job_id: int) -> dict[str, Any] | ConsentPending:
+    """Ask the owner's consent for one use (decided locally; a remote owner will get a CameoRequest).
+    Returns the C2PA claim entry of the signed grant, or ConsentPending; raises ConsentRefused."""
+    existing = await CameoUse.get_or_none(cameo_id=cameo.id, job_id=job_id)
+    if existing is not None:  # named twice in one prompt: one use
+        return existing.grant and _claim_entry(existing, await Account.get(id=cameo.account_id)) \
+            or ConsentPending(existing.id)
+    if await CameoUse.filter(job_id=job_id).count() >= MAX_CAMEOS_PER_VIDEO:
+        raise ConsentRefused(f"a video may show at most {MAX_CAMEOS_PER_VIDEO} cameos")
+    owner = await Account.get(id=cameo.account_id)
+    decision = await decide(node, requester, owner, cameo, prompt)
+    if decision is not None and decision != "approve":
+        raise ConsentRefused(f"@{cameo.handle} cannot be used: {decision}")
+    use = await CameoUse.create(cameo=cameo, creator=requester, job_id=job_id, prompt=prompt)
+    if decision is None:
+        await _grant(node, use, cameo, owner, requester)
+    await _notify_owner(node, owner, requester)
+    if decision == "approve":
+        return ConsentPending(use.id)
+    return _claim_entry(use, owner)
+
+
+async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, prompt: str) -> str | None:
+    """None = allowed, "approve" = the owner decides by hand, anything else = the refusal's reason."""
+    now = datetime.now(timezone.utc)
+    if cameo.state != "verified":
+        return "the cameo is not verified"
+    if cameo.expires_at is not None and cameo.expires_at <= now:
+        return "the owner's permission has expired"
+    normalised = normalise(prompt)
+    for word in restriction_keywords(cameo.restrictions):
+        if contains_term(normalised, word):
+            return f"the prompt contradicts the owner's restriction ({word!r})"
+    if requester.id == owner.id:
+        return None
+    if str(requester.id) in cameo.deny:
+        return "the owner does not allow you to use it"
+    if str(requester.id) in cameo.allow or cameo.policy == "everyone":
+        return None
+    if cameo.policy == "mutuals":
+        mutual = await Follow.filter(account_id=owner.id, target_id=requester.id).exists() and \
+            await Follow.filter(account_id=requester.id, target_id=owner.id).exists()
+        return None if mutual else "only the owner's mutuals may use it"
+    if cameo.policy == "approve":
+        return "approve"
+    return "only the owner may use it"
+
+
+async def _grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
+    grant = CameoAuthorization(
+        id=grant_url(node, use.id), owner=owner.uri, target=cameo_url(node, cameo.id),
+        post=use_post_url(node, use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
+        expires=cameo.expires_at, likeness_digest=cameo.likeness_digest,
+        restrictions_digest=restrictions_digest(cameo.restrictions) if cameo.restrictions else None)
+    use.grant = documents.cameo_authorization(grant, owner.ed25519_private_pem, owner.ed25519_key_id)
+    use.state, use.decided_at = "granted", datetime.now(timezone.utc)
+    await use.save(update_fields=["grant", "state", "decided_at"])
+
+
+def _claim_entry(use: CameoUse, owner: Account) -> dict[str, Any]:
+    key = ResolvedKey(id=owner.ed25519_key_id, controller=owner.uri, multikey=owner.ed25519_public_multikey)
+    return claim_entry(use.grant, key)
+
+
+async def _notify_owner(node: Node, owner: Account, creator: Account) -> None:
+    """Before anything renders: the owner learns of every use (drafts too)."""
+    from node.services.notifications import notify
+
+    await notify(node, owner, creator, "vitascope.cameo_use")
+
+
+def reference_path(node: Node, cameo_id: int) -> Path:
+    return private_dir(node) / f"{cameo_id}.reference.png"
+
+
+def references_from_grants(node: Node, claim_entries: list[dict[str, Any]]) -> list[str]:
+    """The private reference sheets a job renders: one per grant in its claim (the grant's target
+    is this node's cameo URL, whose sheet sits at a fixed private path)."""
+    prefix = f"{node.urls.base}/cameos/"
+    paths = []
+    for entry in claim_entries:
+        target = str(entry.get("grant", {}).get("interactionTarget", ""))
+        if target.startswith(prefix) and target[len(prefix):].isdigit():
+            paths.append(str(reference_path(node, int(target[len(prefix):]))))
+    return paths
+
+
+# ----- owner side: requests, uses, revocation, takedown ---------------------------------------
+
+
+async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bool) -> CameoUse:
+    """The owner's answer to an "approve each use" request; the waiting generation starts or fails."""
+    use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("cameo", "creator")
+    if use is None:
+        raise ApiError(404, "Record not found")
+    if use.state != "pending":
+        raise unprocessable(f"the request was already answered ({use.state})")
+    from node.services import generation
+
+    if approve:
+        if use.cameo.state != "verified":
+            raise unprocessable("the cameo is not verified")
+        await _grant(node, use, use.cameo, owner, use.creator)
+        job = await GenerationJob.get_or_none(id=use.job_id)
+        if job is not None:
+            await generation.consent_given(node, job, _claim_entry(use, owner))
+    else:
+        use.state, use.decided_at = "denied", datetime.now(timezone.utc)
+        await use.save(update_fields=["state", "decided_at"])
+        job = await GenerationJob.get_or_none(id=use.job_id)
+        if job is not None:
+            await generation.consent_denied(node, job, f"@{use.cameo.handle}'s owner declined")
+    return use
+
+
+async def uses_of(owner: Account, cameo_id: int | None = None, *, state: str | None = None) -> list[CameoUse]:
+    query = CameoUse.filter(cameo__account_id=owner.id)
+    if cameo_id is not None:
+        query = query.filter(cameo_id=cameo_id)
+    if state is not None:
+        query = query.filter(state=state)
+    return await query.order_by("-id").prefetch_related("cameo", "creator")
+
+
+async def job_status_ids(job_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+    """job id → (job state, id of the status that posted its video, if any)."""
+    jobs = await GenerationJob.filter(id__in=job_ids).values("id", "state", "media_id")
+    media_ids = [j["media_id"] for j in jobs if j["media_id"]]
+    statuses = dict(await MediaAttachment.filter(id__in=media_ids).values_list("id", "status_id")) if media_ids else {}
+    return {j["id"]: (j["state"], statuses.get(j["media_id"])) for j in jobs}
+
+
+async def revoke(node: Node, owner: Account, cameo_id: int, account_id: int | None) -> int:
+    """Revoke one person's grants (and their future uses), or everyone's (account_id None, policy
+    falls back to only me). Revoked grants answer 410 at their id. Returns how many were revoked."""
+    cameo = await own_cameo(owner, cameo_id)
+    now = datetime.now(timezone.utc)
+    query = CameoUse.filter(cameo_id=cameo.id, state__in=("granted", "pending"))
+    async with in_transaction():
+        if account_id is None:
+            cameo.revoked_all_at, cameo.policy, cameo.allow = now, "only_me", []
+        else:
+            query = query.filter(creator_id=account_id)
+            cameo.allow = [i for i in cameo.allow if i != str(account_id)]
+            if str(account_id) not in cameo.deny:
+                cameo.deny = [*cameo.deny, str(account_id)]
+        await cameo.save()
+        count = await query.exclude(creator_id=owner.id).update(state="revoked", revoked_at=now)
+    return count
+
+
+async def take_down(node: Node, owner: Account, use_id: int) -> None:
+    """Delete the posted video of a use through the normal delete (which federates Delete), or
+    cancel the generation if it has not finished; the grant is revoked."""
+    use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("creator")
+    if use is None:
+        raise ApiError(404, "Record not found")
+    from node.services import generation
+    from node.services.statuses import delete_status
+
+    state, status_id = (await job_status_ids([use.job_id])).get(use.job_id, (None, None))
+    if status_id is not None:
+        await delete_status(node, use.creator, status_id)
+    elif state is not None:
+        await generation.withdraw(node, use.job_id, "the person shown withdrew their consent")
+    await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
+
+
+async def hosted_grant(use_id: int) -> tuple[int, dict[str, Any] | None]:
+    """(HTTP status, body) for a grant's id URL: 200 + the signed grant, 410 revoked, 404 otherwise."""
+    use = await CameoUse.get_or_none(id=use_id)
+    if use is None or use.grant is None:
+        return 404, None
+    if use.state == "revoked":
+        return 410, None
+    return 200, use.grant
