@@ -46,6 +46,7 @@ ROUTE_MODULES = [
     "node.api.streaming",
     "node.api.provenance",
     "node.api.generations",
+    "node.api.cameos",
     "node.api.generation_admin",
     "node.api.parental",
     "node.api.reports",

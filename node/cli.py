@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Other packages (generation, provenance wiring) add subcommands here.
 EXTRA_COMMANDS: list[str] = ["node.generation_cli", "node.provenance_cli", "node.activitypub.cli", "node.admin_cli",
-                                 "node.account_cli", "node.moderation_cli"]
+                                 "node.account_cli", "node.moderation_cli", "node.cameo_cli"]
 
 
 def main(argv: list[str] | None = None) -> int:

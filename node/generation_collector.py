@@ -27,6 +27,7 @@ from node.context import Node
 from node.models import GenerationJob
 from node.models.generation import ACTIVE_STATES
 from node.prompt_policy import load_classifiers
+from node.services import cameos
 from node.services import generation as service
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ RETRY_S = 2.0
 async def setup(app: web.Application, node: Node) -> None:
     node.extras.setdefault("prompt_classifiers", []).extend(
         load_classifiers(node.config["moderation.prompt_classifiers"]))
+    node.extras.setdefault("person_finders", []).append(cameos.find_cameos)
+    node.extras.setdefault("consent_providers", []).append(cameos.consent_provider)
     node.on("generation.updated", stream_job)
     app["background"].append(supervise.start("generation collector", Collector(node).run))
 
@@ -129,7 +132,14 @@ class Collector:
             log.exception("settling generation %s failed; the next sweep retries", job_id)
 
     async def sweep(self) -> None:
-        """Settle every unfinished job from the queue's records (also catches missed events)."""
+        """Settle every unfinished job from the queue's records (also catches missed events), and
+        collect the verdicts of cameo captures."""
+        try:
+            await cameos.settle_verifications(self.node)
+        except (RedisError, OSError):
+            raise
+        except Exception:
+            log.exception("collecting cameo verifications failed; retrying at the next sweep")
         for job in await GenerationJob.filter(state__in=ACTIVE_STATES).order_by("id"):
             if job.id in self.settling:
                 continue

@@ -193,7 +193,7 @@ async def apply_verdict(node: Node, cameo: Cameo, result: dict[str, Any] | None,
     log.info("cameo %s (@%s): %s %s", cameo.id, cameo.handle, state, reason or "")
 
 
-async def review(node: Node, cameo_id: int, *, approve: bool, reason: str | None = None) -> Cameo:
+async def review(node: Node | None, cameo_id: int, *, approve: bool, reason: str | None = None) -> Cameo:
     """A moderator's decision on a capture the chain could not decide (or a second look)."""
     cameo = await Cameo.get_or_none(id=cameo_id)
     if cameo is None:
