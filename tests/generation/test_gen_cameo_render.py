@@ -16,7 +16,7 @@ from generation.errors import SpecError
 from generation.render import plan, render
 from generation.spec import JobSpec
 from generation.voice import VoiceFailed, VoiceUnavailable, load_voice
-from tests.generation.capture_media import draw_face
+from tests.support.captures import draw_face
 
 ESPEAK = ["espeak-ng", "-w", "{out}", "-f", "{text_file}"]
 

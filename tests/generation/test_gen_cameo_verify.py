@@ -21,7 +21,7 @@ from generation.cameo import (
 )
 from generation.cameo_checks import count_faces
 from generation.errors import SpecError
-from tests.generation.capture_media import frames, make_capture
+from tests.support.captures import frames, make_capture
 
 ISSUED = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 RECORDED = ISSUED + timedelta(seconds=40)

@@ -10,7 +10,7 @@ from arq.jobs import Job
 
 from generation.cameo import DEFAULT_VERIFIERS
 from generation.worker import FUNCTION_NAME, VERIFY_FUNCTION_NAME, enqueue_kwargs
-from tests.generation.capture_media import make_capture
+from tests.support.captures import make_capture
 
 AUTOMATIC = [path for path in DEFAULT_VERIFIERS if not path.endswith(":phrase_spoken")]
 

@@ -1,0 +1,182 @@
+"""Cameos on one live node with a worker: capture verification, the owner's policy, consent for each
+use (signed grant in the video's C2PA claim), notification before rendering, the owner's ledger,
+revocation (410 at the grant's URL) and refusals."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from provenance.c2pa import verify_video
+from provenance.consent import read_claim_grants
+from tests.generation_api.conftest import download, generate, node_cas, wait_job
+from tests.support.captures import make_capture
+
+# The shipped chain minus the phrase check (no offline transcriber: it always asks a moderator).
+VERIFIERS = ["generation.cameo_checks:container", "generation.cameo_checks:recorded_after_challenge",
+             "generation.cameo_checks:moving_picture", "generation.cameo_checks:live_sound",
+             "generation.cameo_checks:speech_present", "generation.cameo_checks:faces"]
+
+
+@pytest.fixture(scope="module")
+def cameo_node(nodes, tiny_models):
+    node = nodes("cameo", overrides={"generation": {"cameo_verifiers": VERIFIERS, "free_per_day": 100,
+                                                    "max_active_per_user": 10}})
+    worker = node.start_worker(models=tiny_models)
+    yield node
+    worker.stop()
+
+
+def user(node):
+    name, _ = node.create_user()
+    api = node.api(node.token(name))
+    return name, api, api.get("/api/v1/accounts/verify_credentials").json()["id"]
+
+
+def wait_cameo(api, cameo_id: str, timeout: float = 120) -> dict:
+    deadline = time.time() + timeout
+    while True:
+        cameo = api.get(f"/api/v1/vitascope/cameos/{cameo_id}").json()
+        if cameo["state"] != "pending":
+            return cameo
+        if time.time() > deadline:
+            raise TimeoutError(f"cameo {cameo_id} still pending")
+        time.sleep(0.2)
+
+
+def capture(api, tmp_path: Path, handle: str, **media) -> requests.Response:
+    challenge = api.post("/api/v1/vitascope/cameos/challenges").json()
+    path = make_capture(tmp_path / f"{handle}.mp4", phrase=challenge["phrase"], **media)
+    with open(path, "rb") as fh:
+        return api.post("/api/v1/vitascope/cameos", files={"recording": ("capture.mp4", fh, "video/mp4")},
+                        data={"kind": "person", "name": handle.title(), "handle": handle,
+                              "challenge_id": challenge["id"]})
+
+
+@pytest.fixture(scope="module")
+def owner(cameo_node, tmp_path_factory):
+    """A person with a verified cameo (handle `<username>_cam`)."""
+    name, api, account_id = user(cameo_node)
+    r = capture(api, tmp_path_factory.mktemp("owner"), f"{name}_cam")
+    assert r.status_code == 202, r.text
+    cameo = wait_cameo(api, r.json()["id"])
+    assert cameo["state"] == "verified", cameo
+    return {"name": name, "api": api, "id": account_id, "cameo": cameo}
+
+
+def set_policy(owner, **fields) -> dict:
+    r = owner["api"].patch(f"/api/v1/vitascope/cameos/{owner['cameo']['id']}", json=fields)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def refused(api, prompt: str) -> str:
+    r = api.post("/api/v1/vitascope/generations", json={"prompt": prompt, "duration": 1})
+    assert r.status_code == 422, r.text
+    return r.json()["error"]
+
+
+def uses(owner) -> list[dict]:
+    return owner["api"].get(f"/api/v1/vitascope/cameos/{owner['cameo']['id']}/uses").json()
+
+
+def test_person_capture_is_verified_or_rejected_and_kept_private(cameo_node, tmp_path):
+    name, api, _ = user(cameo_node)
+    challenge = api.post("/api/v1/vitascope/cameos/challenges").json()
+    assert len(challenge["phrase"].split()) == 4 and challenge["expires_at"]
+    path = make_capture(tmp_path / "good.mp4", phrase=challenge["phrase"])
+    form = {"kind": "person", "name": "Me", "handle": f"{name}_me", "challenge_id": challenge["id"]}
+    with open(path, "rb") as fh:
+        r = api.post("/api/v1/vitascope/cameos", files={"recording": fh}, data=form)
+    assert r.status_code == 202, r.text
+    with open(path, "rb") as fh:  # the challenge was used up
+        again = api.post("/api/v1/vitascope/cameos", files={"recording": fh}, data={**form, "handle": f"{name}_2"})
+    assert again.status_code == 422 and "challenge" in again.json()["error"]
+    assert wait_cameo(api, r.json()["id"])["state"] == "verified"
+    stored = list((cameo_node.data_dir / "cameos").glob(f"{r.json()['id']}.*"))
+    assert stored and all(os.stat(p).st_mode & 0o777 == 0o600 for p in stored)
+
+    still_name, still_api, _ = user(cameo_node)
+    bad = capture(still_api, tmp_path, f"{still_name}_x", still=True)  # a photo held up: no motion
+    assert bad.status_code == 202, bad.text
+    rejected = wait_cameo(still_api, bad.json()["id"])
+    assert rejected["state"] == "rejected" and rejected["review_reason"]
+
+
+def test_policies_allow_and_refuse(cameo_node, owner):
+    handle = owner["cameo"]["handle"]
+    _, creator, creator_id = user(cameo_node)
+    set_policy(owner, policy="only_me")
+    assert "only the owner may use it" in refused(creator, f"@{handle} surfing")
+    set_policy(owner, policy="everyone")
+    assert generate(creator, prompt=f"@{handle} surfing", duration=1)["state"] == "queued"
+    set_policy(owner, deny=[creator_id])
+    assert "does not allow you" in refused(creator, f"@{handle} skiing")
+    set_policy(owner, deny=[], policy="mutuals")
+    assert "mutuals" in refused(creator, f"@{handle} skiing")
+    creator.post(f"/api/v1/accounts/{owner['id']}/follow").raise_for_status()
+    owner["api"].post(f"/api/v1/accounts/{creator_id}/follow").raise_for_status()
+    assert generate(creator, prompt=f"@{handle} skiing", duration=1)["state"] == "queued"
+    set_policy(owner, policy="everyone", restrictions="never in political content")
+    assert "restriction ('political')" in refused(creator, f"@{handle} giving a political speech")
+
+
+def test_approve_each_use(cameo_node, owner):
+    handle = owner["cameo"]["handle"]
+    _, creator, _ = user(cameo_node)
+    set_policy(owner, policy="approve", restrictions="")
+    waiting = generate(creator, prompt=f"@{handle} baking bread", duration=1)
+    denied = generate(creator, prompt=f"@{handle} juggling", duration=1)
+    assert waiting["state"] == denied["state"] == "awaiting_consent"
+    pending = {r["generation"]["id"]: r for r in owner["api"].get("/api/v1/vitascope/cameos/requests").json()}
+    owner["api"].post(f"/api/v1/vitascope/cameos/requests/{pending[denied['id']]['id']}/deny").raise_for_status()
+    assert "declined" in wait_job(creator, denied["id"])["error"]
+    owner["api"].post(f"/api/v1/vitascope/cameos/requests/{pending[waiting['id']]['id']}/approve").raise_for_status()
+    assert wait_job(creator, waiting["id"])["state"] == "done"
+
+
+def test_owner_is_notified_and_sees_every_use_and_the_video_carries_the_grant(cameo_node, owner, tmp_path):
+    handle = owner["cameo"]["handle"]
+    creator_name, creator, creator_id = user(cameo_node)
+    set_policy(owner, policy="everyone", restrictions="")
+    job = generate(creator, prompt=f"@{handle} on the moon", duration=1)
+    # Before the render ends (and whether or not it is ever posted), the owner knows.
+    notes = owner["api"].get("/api/v1/notifications").json()
+    assert any(n["type"] == "vitascope.cameo_use" and n["account"]["id"] == creator_id for n in notes)
+    [use] = [u for u in uses(owner) if u["generation"]["id"] == job["id"]]
+    assert use["creator"]["username"] == creator_name and use["prompt"] == f"@{handle} on the moon"
+    assert use["state"] == "granted" and use["status_id"] is None
+
+    done = wait_job(creator, job["id"])
+    assert done["state"] == "done", done
+    path = download(done["media_attachment"]["url"], tmp_path / "cameo.mp4")
+    verdict = verify_video(path, node_cas(cameo_node))
+    assert verdict.ok, verdict.reason
+    [entry] = verdict.claim["cameo_grants"]
+    [checked] = read_claim_grants([entry], renderer_host=cameo_node.url.split("://", 1)[1])
+    assert checked.verdict.ok, checked.verdict.describe()
+    hosted = requests.get(use["grant_url"], timeout=10)
+    assert hosted.status_code == 200 and hosted.json() == entry["grant"]
+
+
+def test_revoked_grant_answers_410_and_new_uses_are_refused(cameo_node, owner):
+    handle = owner["cameo"]["handle"]
+    _, creator, creator_id = user(cameo_node)
+    set_policy(owner, policy="everyone", restrictions="")
+    job = generate(creator, prompt=f"@{handle} reading a book", duration=1)
+    [use] = [u for u in uses(owner) if u["generation"]["id"] == job["id"]]
+    assert requests.get(use["grant_url"], timeout=10).status_code == 200
+    r = owner["api"].post(f"/api/v1/vitascope/cameos/{owner['cameo']['id']}/revoke", json={"account_id": creator_id})
+    assert r.status_code == 200 and r.json()["revoked"] >= 1
+    assert requests.get(use["grant_url"], timeout=10).status_code == 410
+    assert "does not allow you" in refused(creator, f"@{handle} reading again")
+
+
+def test_mentioning_a_verified_person_without_consent_is_refused(cameo_node, owner):
+    _, creator, _ = user(cameo_node)
+    set_policy(owner, policy="only_me")
+    assert "only the owner may use it" in refused(creator, f"@{owner['name']} dancing in the rain")
