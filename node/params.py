@@ -26,7 +26,7 @@ from node.errors import ApiError, unprocessable
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Routes that take uploads: limits.max_upload_bytes, upload_timeout_seconds, max_concurrent_uploads.
-UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials")
+UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials", "/api/v1/vitascope/cameos")
 
 _TRUE = ("1", "true", "on", "yes", "t")
 _FALSE = ("0", "false", "off", "no", "f", "")

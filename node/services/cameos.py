@@ -105,9 +105,12 @@ async def create_cameo(node: Node, account: Account, *, kind: str, name: str, ha
         raise unprocessable("recording is missing")
     if len(recording) > MAX_CAPTURE_BYTES:
         raise ApiError(413, "the recording is too large")
-    if kind == "person" and await Cameo.filter(account_id=account.id, kind="person").exclude(
-            state="rejected").exists():
-        raise unprocessable("you already have a cameo of yourself; delete it first")
+    phrase, issued = None, None
+    if kind == "person":  # taken first: a challenge is good for one attempt, whatever its outcome
+        challenge = await _use_challenge(account, challenge_id)
+        phrase, issued = challenge.phrase, challenge.created_at
+        if await Cameo.filter(account_id=account.id, kind="person").exclude(state="rejected").exists():
+            raise unprocessable("you already have a cameo of yourself; delete it first")
     cameo_id = new_id()
     capture = private_dir(node) / f"{cameo_id}.capture"
     await asyncio.to_thread(_write_private, capture, recording)
@@ -118,10 +121,6 @@ async def create_cameo(node: Node, account: Account, *, kind: str, name: str, ha
             raise unprocessable(f"the recording is not a readable video: {exc}") from None
         if not MIN_CAPTURE_S <= facts.duration <= MAX_CAPTURE_S:
             raise unprocessable(f"the recording must last {MIN_CAPTURE_S:g} to {MAX_CAPTURE_S:g} seconds")
-        phrase, issued = None, None
-        if kind == "person":
-            challenge = await _use_challenge(account, challenge_id)
-            phrase, issued = challenge.phrase, challenge.created_at
         cameo = await Cameo.create(id=cameo_id, account=account, kind=kind, name=name, handle=handle,
                                    challenge_phrase=phrase, challenge_issued_at=issued, capture_path=str(capture))
     except BaseException:

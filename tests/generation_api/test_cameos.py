@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def wait_cameo(api, cameo_id: str, timeout: float = 120) -> dict:
 
 def capture(api, tmp_path: Path, handle: str, **media) -> requests.Response:
     challenge = api.post("/api/v1/vitascope/cameos/challenges").json()
-    path = make_capture(tmp_path / f"{handle}.mp4", phrase=challenge["phrase"], **media)
+    path = make_capture(tmp_path / f"{handle}.mp4", phrase=challenge["phrase"], created_at=datetime.now(timezone.utc),
+                        **media)
     with open(path, "rb") as fh:
         return api.post("/api/v1/vitascope/cameos", files={"recording": ("capture.mp4", fh, "video/mp4")},
                         data={"kind": "person", "name": handle.title(), "handle": handle,
@@ -88,7 +90,7 @@ def test_person_capture_is_verified_or_rejected_and_kept_private(cameo_node, tmp
     name, api, _ = user(cameo_node)
     challenge = api.post("/api/v1/vitascope/cameos/challenges").json()
     assert len(challenge["phrase"].split()) == 4 and challenge["expires_at"]
-    path = make_capture(tmp_path / "good.mp4", phrase=challenge["phrase"])
+    path = make_capture(tmp_path / "good.mp4", phrase=challenge["phrase"], created_at=datetime.now(timezone.utc))
     form = {"kind": "person", "name": "Me", "handle": f"{name}_me", "challenge_id": challenge["id"]}
     with open(path, "rb") as fh:
         r = api.post("/api/v1/vitascope/cameos", files={"recording": fh}, data=form)
@@ -96,7 +98,8 @@ def test_person_capture_is_verified_or_rejected_and_kept_private(cameo_node, tmp
     with open(path, "rb") as fh:  # the challenge was used up
         again = api.post("/api/v1/vitascope/cameos", files={"recording": fh}, data={**form, "handle": f"{name}_2"})
     assert again.status_code == 422 and "challenge" in again.json()["error"]
-    assert wait_cameo(api, r.json()["id"])["state"] == "verified"
+    verified = wait_cameo(api, r.json()["id"])
+    assert verified["state"] == "verified", verified
     stored = list((cameo_node.data_dir / "cameos").glob(f"{r.json()['id']}.*"))
     assert stored and all(os.stat(p).st_mode & 0o777 == 0o600 for p in stored)
 
