@@ -375,6 +375,38 @@ async def _notify_owner(node: Node, owner: Account, creator: Account) -> None:
     await notify(node, owner, creator, "vitascope.cameo_use")
 
 
+async def consent_for_remix(node: Node, requester: Account, status_id: int, prompt: str, *,
+                            job_id: int) -> list[dict[str, Any] | ConsentPending]:
+    """A remix of a video that shows cameos is a new use of each: consent is asked again."""
+    from node.models import Status
+
+    status = await Status.get_or_none(id=status_id)
+    if status is not None and status.reblog_of_id:
+        status = await Status.get_or_none(id=status.reblog_of_id)
+    if status is None:
+        return []
+    generation_ids = await MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True) \
+        .values_list("generation_id", flat=True)
+    answers = []
+    for job in await GenerationJob.filter(id__in=list(generation_ids)):
+        for cameo_id in _cameo_ids(node, list(job.cameo_grants or [])):
+            cameo = await Cameo.get_or_none(id=cameo_id)
+            if cameo is None:
+                raise ConsentRefused("the source video shows a cameo that no longer exists")
+            answers.append(await request_consent(node, requester, cameo, prompt, job_id=job_id))
+    return answers
+
+
+def _cameo_ids(node: Node, claim_entries: list[dict[str, Any]]) -> list[int]:
+    prefix = f"{node.urls.base}/cameos/"
+    ids = []
+    for entry in claim_entries:
+        target = str(entry.get("grant", {}).get("interactionTarget", "")) if isinstance(entry, dict) else ""
+        if target.startswith(prefix) and target[len(prefix):].isdigit():
+            ids.append(int(target[len(prefix):]))
+    return ids
+
+
 def reference_path(node: Node, cameo_id: int) -> Path:
     return private_dir(node) / f"{cameo_id}.reference.png"
 
@@ -382,13 +414,7 @@ def reference_path(node: Node, cameo_id: int) -> Path:
 def references_from_grants(node: Node, claim_entries: list[dict[str, Any]]) -> list[str]:
     """The private reference sheets a job renders: one per grant in its claim (the grant's target
     is this node's cameo URL, whose sheet sits at a fixed private path)."""
-    prefix = f"{node.urls.base}/cameos/"
-    paths = []
-    for entry in claim_entries:
-        target = str(entry.get("grant", {}).get("interactionTarget", ""))
-        if target.startswith(prefix) and target[len(prefix):].isdigit():
-            paths.append(str(reference_path(node, int(target[len(prefix):]))))
-    return paths
+    return [str(reference_path(node, cameo_id)) for cameo_id in _cameo_ids(node, claim_entries)]
 
 
 # ----- owner side: requests, uses, revocation, takedown ---------------------------------------

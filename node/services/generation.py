@@ -41,7 +41,14 @@ from node.models import (
     User,
 )
 from node.models.generation import ACTIVE_STATES, WAITING_STATES
-from node.prompt_policy import ClassifierUnavailable, check_prompt
+from node.prompt_policy import (
+    ClassifierUnavailable,
+    ConsentPending,
+    ConsentRefused,
+    PromptCheck,
+    Refusal,
+    check_prompt,
+)
 from node.services import cameos
 from node.services import parental
 from node.services.media import store_video
@@ -213,6 +220,15 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
         checked = await check_prompt(node, account, prompt, job_id=job_id)
     except ClassifierUnavailable as exc:
         raise ApiError(503, f"The prompt cannot be checked right now: {exc}") from None
+    if checked.refusal is None and remix_of_id is not None:
+        try:
+            for answer in await cameos.consent_for_remix(node, account, remix_of_id, prompt, job_id=job_id):
+                if isinstance(answer, ConsentPending):
+                    checked.pending.append(answer)
+                elif answer not in checked.cameo_grants:
+                    checked.cameo_grants.append(answer)
+        except ConsentRefused as exc:
+            checked = PromptCheck(Refusal("person", str(exc)))
     if checked.refusal is not None:
         log.info("refused a prompt of %s (%s): %s", account.acct(), checked.refusal.rule, checked.refusal.reason)
         await PromptRefusal.create(account=account, prompt=prompt, rule=checked.refusal.rule,

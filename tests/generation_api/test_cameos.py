@@ -183,3 +183,44 @@ def test_mentioning_a_verified_person_without_consent_is_refused(cameo_node, own
     _, creator, _ = user(cameo_node)
     set_policy(owner, policy="only_me")
     assert "only the owner may use it" in refused(creator, f"@{owner['name']} dancing in the rain")
+
+
+def test_a_remix_asks_again_and_the_owner_can_take_the_video_down(cameo_node, owner):
+    handle = owner["cameo"]["handle"]
+    _, creator, _ = user(cameo_node)
+    set_policy(owner, policy="everyone", restrictions="")
+    done = wait_job(creator, generate(creator, prompt=f"@{handle} waving", duration=1)["id"])
+    assert done["state"] == "done", done
+    r = creator.post("/api/v1/statuses", json={"status": "look", "media_ids": [done["media_attachment"]["id"]]})
+    assert r.status_code == 200, r.text
+    status = r.json()
+
+    _, remixer, _ = user(cameo_node)
+    set_policy(owner, policy="only_me")
+    r = remixer.post("/api/v1/vitascope/generations", json={"prompt": "in neon", "duration": 1,
+                                                           "remix_of_id": status["id"]})
+    assert r.status_code == 422 and "only the owner may use it" in r.json()["error"]
+
+    [use] = [u for u in uses(owner) if u["generation"]["id"] == done["id"]]
+    assert use["status_id"] == status["id"]
+    gone = owner["api"].delete(f"/api/v1/vitascope/cameos/{owner['cameo']['id']}/uses/{use['id']}")
+    assert gone.status_code == 200, gone.text
+    assert creator.get(f"/api/v1/statuses/{status['id']}").status_code == 404
+    assert requests.get(use["grant_url"], timeout=10).status_code == 410
+
+
+def test_moderators_review_captures_by_api_and_cli(cameo_node, tmp_path):
+    name, api, _ = user(cameo_node)
+    r = capture(api, tmp_path, f"{name}_rv", faces=0)  # no face: the checks cannot approve it
+    assert r.status_code == 202, r.text
+    cameo = wait_cameo(api, r.json()["id"])
+    assert cameo["state"] in ("needs_review", "rejected"), cameo
+    admin_name, _ = cameo_node.create_user(admin=True)
+    admin = cameo_node.api(cameo_node.token(admin_name, scopes="read write admin:read admin:write"))
+    assert api.get("/api/v1/admin/vitascope/cameos").status_code == 403
+    listed = admin.get("/api/v1/admin/vitascope/cameos", params={"state": cameo["state"]}).json()
+    assert cameo["id"] in [c["id"] for c in listed]
+    assert cameo["handle"] in cameo_node.cli("admin", "cameos", "list", "--state", cameo["state"]).stdout
+    out = cameo_node.cli("admin", "cameos", "reject", cameo["id"], "--reason", "no face visible").stdout
+    assert "rejected" in out
+    assert api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["review_reason"] == "no face visible"
