@@ -309,8 +309,9 @@ async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: 
     Returns the C2PA claim entry of the signed grant, or ConsentPending; raises ConsentRefused."""
     existing = await CameoUse.get_or_none(cameo_id=cameo.id, job_id=job_id)
     if existing is not None:  # named twice in one prompt: one use
-        return existing.grant and _claim_entry(existing, await Account.get(id=cameo.account_id)) \
-            or ConsentPending(existing.id)
+        if existing.grant is None:
+            return ConsentPending(existing.id)
+        return _claim_entry(existing, await Account.get(id=cameo.account_id))
     if await CameoUse.filter(job_id=job_id).count() >= MAX_CAMEOS_PER_VIDEO:
         raise ConsentRefused(f"a video may show at most {MAX_CAMEOS_PER_VIDEO} cameos")
     owner = await Account.get(id=cameo.account_id)
