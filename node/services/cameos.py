@@ -27,9 +27,11 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, probe
-from node.models import Account, Follow, GenerationJob, MediaAttachment, User
+from node.models import Account, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoUse
 from node.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
+from node.services import parental
+from node.services.visibility import seen_status
 from provenance.consent import CameoAuthorization, ResolvedKey, claim_entry, restrictions_digest
 from provenance.digests import digest_multibase, sha256_file
 
@@ -224,9 +226,6 @@ async def own_cameo(account: Account, cameo_id: int) -> Cameo:
 # ----- the owner's policy --------------------------------------------------------------------
 
 
-def is_teen(user: User | None) -> bool:
-    """Teen accounts may never open a cameo to everyone (parental controls set the flag)."""
-    return bool(user is not None and getattr(user, "is_teen", False))
 
 
 async def update_policy(node: Node, account: Account, cameo_id: int, *, policy: str | None = None,
@@ -237,7 +236,7 @@ async def update_policy(node: Node, account: Account, cameo_id: int, *, policy: 
     if policy is not None:
         if policy not in POLICIES:
             raise unprocessable(f"policy must be one of {', '.join(POLICIES)}")
-        if policy == "everyone" and is_teen(await User.get_or_none(account_id=account.id)):
+        if policy == "everyone" and await parental.controls_of(account) is not None:
             raise unprocessable("teen accounts cannot open a cameo to everyone")
         cameo.policy = policy
     for attr, ids in (("allow", allow), ("deny", deny)):
@@ -340,14 +339,14 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
             return f"the prompt contradicts the owner's restriction ({word!r})"
     if requester.id == owner.id:
         return None
+    if not await parental.cameo_allowed(owner, requester):
+        return "the owner's parental controls do not allow it"
     if str(requester.id) in cameo.deny:
         return "the owner does not allow you to use it"
     if str(requester.id) in cameo.allow or cameo.policy == "everyone":
         return None
     if cameo.policy == "mutuals":
-        mutual = await Follow.filter(account_id=owner.id, target_id=requester.id).exists() and \
-            await Follow.filter(account_id=requester.id, target_id=owner.id).exists()
-        return None if mutual else "only the owner's mutuals may use it"
+        return None if await parental.is_mutual(owner.id, requester.id) else "only the owner's mutuals may use it"
     if cameo.policy == "approve":
         return "approve"
     return "only the owner may use it"
@@ -379,13 +378,11 @@ async def _notify_owner(node: Node, owner: Account, creator: Account) -> None:
 async def consent_for_remix(node: Node, requester: Account, status_id: int, prompt: str, *,
                             job_id: int) -> list[dict[str, Any] | ConsentPending]:
     """A remix of a video that shows cameos is a new use of each: consent is asked again."""
-    from node.models import Status
+    from node.services.visibility import seen_status
 
-    status = await Status.get_or_none(id=status_id)
-    if status is not None and status.reblog_of_id:
-        status = await Status.get_or_none(id=status.reblog_of_id)
+    status = await seen_status(requester, status_id)
     if status is None:
-        return []
+        return []  # the remix itself answers 404
     generation_ids = await MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True) \
         .values_list("generation_id", flat=True)
     answers = []

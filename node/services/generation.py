@@ -49,8 +49,7 @@ from node.prompt_policy import (
     Refusal,
     check_prompt,
 )
-from node.services import cameos
-from node.services import parental
+from node.services import cameos, parental
 from node.services.media import store_video
 from node.services.visibility import seen_status
 from node.trust import identity, provenance_json, trust_anchors, verify_file
