@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+import uuid
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,30 @@ def test_moderators_review_captures_by_api_and_cli(cameo_node, tmp_path):
     out = cameo_node.cli("admin", "cameos", "reject", cameo["id"], "--reason", "no face visible").stdout
     assert "rejected" in out
     assert api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["review_reason"] == "no face visible"
+
+
+def test_a_teen_cannot_open_a_cameo_to_everyone_and_parental_controls_apply(cameo_node, tmp_path):
+    cameo_node.create_user()  # makes sure the node's app token exists
+    username = "t" + uuid.uuid4().hex[:10]
+    today = date.today()
+    born = today.replace(year=today.year - 15, day=min(today.day, 28)).isoformat()
+    r = requests.post(cameo_node.url + "/api/v1/accounts", timeout=30,
+                      headers={"Authorization": f"Bearer {cameo_node._app_token}"},
+                      data={"username": username, "password": "correct horse battery", "agreement": "true",
+                            "email": f"{username}@example.com", "date_of_birth": born})
+    assert r.status_code == 200, r.text
+    teen_api = cameo_node.api(r.json()["access_token"])
+    teen_id = teen_api.get("/api/v1/accounts/verify_credentials").json()["id"]
+    made = capture(teen_api, tmp_path, f"{username}_c")
+    assert made.status_code == 202, made.text
+    teen = {"name": username, "api": teen_api, "id": teen_id, "cameo": wait_cameo(teen_api, made.json()["id"])}
+    assert teen["cameo"]["state"] == "verified", teen["cameo"]
+
+    r = teen_api.patch(f"/api/v1/vitascope/cameos/{teen['cameo']['id']}", json={"policy": "everyone"})
+    assert r.status_code == 422 and "teen" in r.json()["error"]
+    set_policy(teen, policy="mutuals")
+    _, friend, friend_id = user(cameo_node)
+    friend.post(f"/api/v1/accounts/{teen_id}/follow").raise_for_status()
+    teen_api.post(f"/api/v1/accounts/{friend_id}/follow").raise_for_status()
+    # The teen's parental `cameo` setting starts at "nobody": even a mutual is refused.
+    assert "parental controls" in refused(friend, f"@{teen['cameo']['handle']} at the beach")
