@@ -3,6 +3,8 @@
     vitascope admin inbox [--state error|ignored|pending|…] [--limit N] [--json]
     vitascope admin inbox retry ID [ID…] | --all-errors
 
+`vitascope admin recount`: recompute the counts statuses and accounts show.
+
 Registered through node.cli.EXTRA_COMMANDS.
 """
 
@@ -61,6 +63,17 @@ def _retry(args) -> int:
     return 0
 
 
+def _recount(args) -> int:
+    from node.cli import _config, _with_db
+    from node.services import counters
+
+    fixed = asyncio.run(_with_db(_config(args), counters.recount))
+    wrong = {k: v for k, v in fixed.items() if v}
+    print("counts recomputed: " + (", ".join(f"{k} {v}" for k, v in wrong.items()) + " fixed" if wrong
+                                   else "all were right"))
+    return 0
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a positive number: {value!r}")
@@ -90,3 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--all-errors", action="store_true", help="every item in error")
     retry.add_argument("--config", default=argparse.SUPPRESS)
     retry.set_defaults(func=_retry)
+    recount = asub.add_parser("recount", help="recompute the counts statuses and accounts show (replies, "
+                                              "reblogs, favourites, remixes, followers, following, statuses)")
+    recount.add_argument("--config", default=argparse.SUPPRESS)
+    recount.set_defaults(func=_recount)

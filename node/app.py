@@ -195,8 +195,24 @@ def load_identity(config: Config):
     return identity
 
 
+def _statement_header(run):
+    """`database.count_statements`: the X-Vitascope-Statements header (tests, benchmarks)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        response, count = await run(lambda: handler(request))
+        if not response.prepared:  # a stream (SSE, WebSocket) has sent its headers already
+            response.headers["X-Vitascope-Statements"] = str(count)
+        return response
+
+    return middleware
+
+
 def create_app(config: Config) -> web.Application:
-    app = web.Application(middlewares=[request_policies],
+    middlewares = [request_policies]
+    if config["database.count_statements"]:
+        middlewares.insert(0, _statement_header(db.count_statements()))
+    app = web.Application(middlewares=middlewares,
                           client_max_size=config["limits.max_upload_bytes"])
     app["config"] = config
     app["upload_slots"] = asyncio.Semaphore(config["limits.max_concurrent_uploads"])

@@ -8,8 +8,9 @@ not SQL, so the same files migrate SQLite and PostgreSQL.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from tortoise import Tortoise
 
@@ -25,12 +26,32 @@ def _normalise_url(url: str) -> str:
     return url
 
 
+def _postgres(url: str) -> dict[str, Any]:
+    """The connection for a PostgreSQL URL, with connections handed back to the pool as they are.
+
+    Tortoise takes a pool connection per statement, and asyncpg resets each one it gets back
+    (RESET ALL, UNLISTEN, CLOSE ALL, advisory unlock): a second round trip for every statement. The
+    node sets no session state, listens to nothing, holds no advisory lock or cursor, so the reset
+    query is skipped; a transaction left open is still rolled back.
+    """
+    import asyncpg
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    class PooledConnection(asyncpg.Connection):
+        def get_reset_query(self) -> str:
+            return ""
+
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     url = _normalise_url(database_url)
     if url.startswith("sqlite://"):
         Path(url[len("sqlite://"):]).parent.mkdir(parents=True, exist_ok=True)
     return {
-        "connections": {"default": url},
+        "connections": {"default": url if url.startswith("sqlite://") else _postgres(url)},
         "apps": {
             "models": {
                 "models": MODELS_MODULES,
@@ -65,6 +86,37 @@ async def connect(database_url: str) -> None:
         # power loss or OS crash can lose the last transactions committed before it.
         await conn.execute_script(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
+
+
+_statements: ContextVar[list[int] | None] = ContextVar("statements", default=None)
+
+
+class _StatementCounter(logging.Handler):
+    """Counts the statements the ORM logs (each as "%s: %s", query and values) in the current task."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        counter = _statements.get()
+        if counter is not None and record.msg == "%s: %s":
+            counter[0] += 1
+
+
+def count_statements() -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[tuple[Any, int]]]:
+    """Turn on statement counting (`database.count_statements`); returns `run(fn)` → (fn's result,
+    the statements it ran). Each request runs in its own task, so counts never mix."""
+    orm_log = logging.getLogger("tortoise.db_client")
+    orm_log.setLevel(logging.DEBUG)
+    orm_log.propagate = False  # a statement count, not a log line per query
+    orm_log.addHandler(_StatementCounter())
+
+    async def run(fn):
+        counter = [0]
+        token = _statements.set(counter)
+        try:
+            return await fn(), counter[0]
+        finally:
+            _statements.reset(token)
+
+    return run
 
 
 async def close() -> None:

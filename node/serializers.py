@@ -1,18 +1,20 @@
-"""Internal models → Mastodon 4.x API JSON. Pages of statuses are rendered with a handful of
-grouped queries (counts, the viewer's relations), never one query per row per field."""
+"""Internal models → Mastodon 4.x API JSON. Pages of statuses are rendered with a fixed number of
+batched look-ups by key (accounts, media, counts, the viewer's relations), whatever the page size,
+never one query per row per field."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from tortoise.functions import Count
+from tortoise import connections
 
 from node.context import Node
 from node.media_access import media_url, shown_publicly
-from node.models import (Account, Block, Bookmark, Conversation, Favourite, Filter, FilterKeyword, FilterStatus, Follow,
+from node.models import (Account, Block, Conversation, Filter, FilterKeyword, FilterStatus, Follow,
                          FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
                          UserList)
+from node.models.stats import AccountStats, StatusStats
 from node.services.filters import ActiveFilters, hides
 from node.text import html_to_text
 
@@ -33,11 +35,11 @@ def _media_url(node: Node, path: str | None, remote: str | None, default: str) -
 
 async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any]]:
     """Per account: its counts and, for an account that moved, `moved`: (the account it moved to,
-    that account's counts) — what `account_json` renders, in a fixed number of queries."""
+    that account's counts) — what `account_json` renders, in a fixed number of queries. The counts
+    are read from account_stats, which the database keeps (node.models.stats)."""
     accounts = list(accounts)
     moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}
-    targets = {t.id: t for t in await Account.filter(id__in=moved_ids, deleted_at=None, suspended_at=None)} \
-        if moved_ids else {}
+    targets = {t.id: t for t in await Account.filter(id__in=moved_ids, deleted_at=None, suspended_at=None)}
     ids = list({a.id for a in accounts} | set(targets))
     out: dict[int, dict[str, Any]] = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
     for account in accounts:
@@ -45,13 +47,9 @@ async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any
             out[account.id]["moved"] = (targets[account.moved_to_id], out[account.moved_to_id])
     if not ids:
         return out
-    for row in await Follow.filter(target_id__in=ids).group_by("target_id").annotate(n=Count("id")).values("target_id", "n"):
-        out[row["target_id"]]["followers"] = row["n"]
-    for row in await Follow.filter(account_id__in=ids).group_by("account_id").annotate(n=Count("id")).values("account_id", "n"):
-        out[row["account_id"]]["following"] = row["n"]
-    for row in await (Status.filter(account_id__in=ids, deleted_at=None).group_by("account_id")
-                      .annotate(n=Count("id")).values("account_id", "n")):
-        out[row["account_id"]]["statuses"] = row["n"]
+    for row in await AccountStats.filter(id__in=ids).values("id", "followers_count", "following_count", "statuses_count"):
+        out[row["id"]].update(followers=row["followers_count"], following=row["following_count"],
+                              statuses=row["statuses_count"])
     return out
 
 
@@ -176,7 +174,9 @@ def application_json(app) -> dict[str, Any] | None:
 
 
 class StatusRenderer:
-    """Renders a page of statuses for one viewer with grouped queries.
+    """Renders a page of statuses for one viewer: one batched look-up per kind of thing the page
+    shows, run whether or not the page has any (so a page's statements never depend on its size
+    or content).
 
     The viewer's filters are matched here, once per page: each status carries its FilterResults in
     `filtered`, and with a `context` (home, notifications, public, thread, account) the statuses a
@@ -187,42 +187,33 @@ class StatusRenderer:
         self.viewer = viewer
         self.context = context
 
-    async def render(self, statuses: list[Status]) -> list[dict[str, Any]]:
-        if not statuses:
-            return []
-        inner = [s.reblog_of for s in statuses if s.reblog_of_id and s.reblog_of is not None]
-        if inner:
-            await Status.fetch_for_list(inner, "account")
-        everything = {s.id: s for s in statuses + inner}
-        all_statuses = list(everything.values())
+    async def render(self, statuses: list[Status], also_accounts: Iterable[int] = ()) -> list[dict[str, Any]]:
+        """The statuses as JSON; `also_accounts` are loaded and rendered (into `self.accounts`) with
+        the statuses' own, for a page that shows other accounts too (notifications)."""
+        originals = {o.id: o for o in await Status.filter(id__in={s.reblog_of_id for s in statuses if s.reblog_of_id})}
+        self.originals = originals
+        everything = {s.id: s for s in statuses} | originals
         ids = list(everything)
-        accounts = {s.account_id: s.account for s in all_statuses}
-        counts = await account_counts(accounts.values())
-        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in accounts.items()}
+        wanted = {s.account_id for s in everything.values()} | set(also_accounts)
+        self.account_rows = {a.id: a for a in await Account.filter(id__in=wanted)}
+        counts = await account_counts(self.account_rows.values())
+        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
         self.media: dict[int, list] = {i: [] for i in ids}
         for m in await MediaAttachment.filter(status_id__in=ids).order_by("id"):
             self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
         self.mentions: dict[int, list] = {i: [] for i in ids}
-        for m in await Mention.filter(status_id__in=ids).prefetch_related("account"):
-            a = m.account
-            self.mentions[m.status_id].append({"id": str(a.id), "username": a.username, "url": a.url or a.uri, "acct": a.acct()})
+        for m in await Mention.filter(status_id__in=ids).order_by("id").values(
+                "status_id", "account_id", "account__username", "account__domain", "account__url", "account__uri"):
+            name, domain = m["account__username"], m["account__domain"]
+            self.mentions[m["status_id"]].append({"id": str(m["account_id"]), "username": name,
+                                                  "url": m["account__url"] or m["account__uri"],
+                                                  "acct": name if domain is None else f"{name}@{domain}"})
         self.tags: dict[int, list] = {i: [] for i in ids}
-        for st in await StatusTag.filter(status_id__in=ids).prefetch_related("tag"):
-            self.tags[st.status_id].append({"name": st.tag.name, "url": self.node.urls.tag(st.tag.name)})
-        self.fav_counts = await _grouped(Favourite.filter(status_id__in=ids), "status_id")
-        self.reblog_counts = await _grouped(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
-        self.reply_counts = await _grouped(Status.filter(in_reply_to_id__in=ids, deleted_at=None), "in_reply_to_id")
-        self.remix_counts = await _grouped(Status.filter(remix_of_id__in=ids, deleted_at=None), "remix_of_id")
-        self.favourited: set[int] = set()
-        self.reblogged: set[int] = set()
-        self.bookmarked: set[int] = set()
-        self.muted: set[int] = set()
-        if self.viewer is not None:
-            vid = self.viewer.id
-            self.favourited = set(await Favourite.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
-            self.reblogged = set(await Status.filter(account_id=vid, reblog_of_id__in=ids, deleted_at=None).values_list("reblog_of_id", flat=True))
-            self.bookmarked = set(await Bookmark.filter(account_id=vid, status_id__in=ids).values_list("status_id", flat=True))
-            self.muted = set(await Mute.filter(account_id=vid, target_id__in=list(accounts)).values_list("target_id", flat=True))
+        for st in await StatusTag.filter(status_id__in=ids).order_by("id").values("status_id", "tag__name"):
+            self.tags[st["status_id"]].append({"name": st["tag__name"], "url": self.node.urls.tag(st["tag__name"])})
+        self.stats = {row["id"]: row for row in await StatusStats.filter(id__in=ids).values()}
+        marks = await _viewer_marks(self.viewer, ids, list(self.account_rows))
+        self.favourited, self.reblogged, self.bookmarked, self.muted = (marks[k] for k in "frbm")
         rendered = [self._one(s) for s in statuses]
         if self.viewer is None:
             return rendered
@@ -230,8 +221,10 @@ class StatusRenderer:
         return apply_filters(active, rendered, self.context, self.viewer.id)
 
     def _one(self, s: Status) -> dict[str, Any]:
-        reblog = self._one(s.reblog_of) if s.reblog_of_id and s.reblog_of is not None else None
-        username = s.account.username
+        reblog = self._one(self.originals[s.reblog_of_id]) if s.reblog_of_id in self.originals else None
+        account = self.account_rows[s.account_id]
+        username = account.username
+        stats = self.stats.get(s.id, {})
         return {
             "id": str(s.id),
             "uri": s.uri,
@@ -241,7 +234,7 @@ class StatusRenderer:
             "content": "" if reblog else s.content,
             "visibility": s.visibility,
             # A sensitized account's media show as sensitive to all but itself (as Mastodon).
-            "sensitive": s.sensitive or (s.account.sensitized_at is not None
+            "sensitive": s.sensitive or (account.sensitized_at is not None
                                          and (self.viewer is None or self.viewer.id != s.account_id)),
             "spoiler_text": s.spoiler_text,
             "media_attachments": [] if reblog else self.media[s.id],
@@ -249,9 +242,9 @@ class StatusRenderer:
             "mentions": self.mentions[s.id],
             "tags": self.tags[s.id],
             "emojis": [],
-            "reblogs_count": self.reblog_counts.get(s.id, 0),
-            "favourites_count": self.fav_counts.get(s.id, 0),
-            "replies_count": self.reply_counts.get(s.id, 0),
+            "reblogs_count": stats.get("reblogs_count", 0),
+            "favourites_count": stats.get("favourites_count", 0),
+            "replies_count": stats.get("replies_count", 0),
             "edited_at": iso(s.edited_at),
             "in_reply_to_id": str(s.in_reply_to_id) if s.in_reply_to_id else None,
             "in_reply_to_account_id": str(s.in_reply_to_account_id) if s.in_reply_to_account_id else None,
@@ -269,7 +262,7 @@ class StatusRenderer:
                 "remixable": s.remixable,
                 "remix_of_id": str(s.remix_of_id) if s.remix_of_id else None,
                 "remix_of_uri": s.remix_of_uri,
-                "remixes_count": self.remix_counts.get(s.id, 0),
+                "remixes_count": stats.get("remixes_count", 0),
             },
         }
 
@@ -307,15 +300,29 @@ def apply_filters(active: ActiveFilters, statuses: list[dict[str, Any]], context
     return kept
 
 
-async def _grouped(query, column: str) -> dict[int, int]:
-    rows = await query.group_by(column).annotate(n=Count("id")).values(column, "n")
-    return {r[column]: r["n"] for r in rows}
+async def _viewer_marks(viewer: Account | None, status_ids: list[int], account_ids: list[int]) -> dict[str, set[int]]:
+    """Which of these statuses the viewer favourited (f), reblogged (r), bookmarked (b), and which of
+    these accounts it muted (m): one statement. The ids are integers of ours, written in the SQL."""
+    marks: dict[str, set[int]] = {k: set() for k in "frbm"}
+    if viewer is None:
+        return marks
+    me = int(viewer.id)
+    ids = ",".join(str(int(i)) for i in status_ids) or "NULL"
+    accounts = ",".join(str(int(i)) for i in account_ids) or "NULL"
+    _, rows = await connections.get("default").execute_query(
+        f"SELECT 'f' AS k, status_id AS id FROM favourites WHERE account_id = {me} AND status_id IN ({ids}) "
+        f"UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = {me} AND reblog_of_id IN ({ids}) "
+        f"AND deleted_at IS NULL "
+        f"UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = {me} AND status_id IN ({ids}) "
+        f"UNION ALL SELECT 'm', target_id FROM mutes WHERE account_id = {me} AND target_id IN ({accounts})")
+    for row in rows:
+        marks[row["k"]].add(int(row["id"]))
+    return marks
 
 
 async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
                         context: str | None = None) -> list[dict[str, Any]]:
     """A page of statuses; with a filter `context`, without those the viewer's `hide` filters remove."""
-    await Status.fetch_for_list(statuses, "account", "reblog_of")
     return await StatusRenderer(node, viewer, context).render(statuses)
 
 
@@ -421,14 +428,15 @@ def group_key(n: Notification) -> str:
 
 
 async def notifications_json(node: Node, viewer: Account, notes: list[Notification]) -> list[dict[str, Any]]:
-    await Notification.fetch_for_list(notes, "from_account", "status")
-    statuses = [n.status for n in notes if n.status is not None]
-    rendered = {s["id"]: s for s in await statuses_json(node, viewer, statuses, context="notifications")} \
-        if statuses else {}
+    # Look-ups run even when a page has no statuses: the same statements for every page. Senders
+    # are loaded with the statuses' accounts.
+    statuses = await Status.filter(id__in={n.status_id for n in notes if n.status_id}).order_by("-id")
+    renderer = StatusRenderer(node, viewer, context="notifications")
+    rendered = {s["id"]: s for s in await renderer.render(list(statuses), {n.from_account_id for n in notes})}
     # A notification about a status a `hide` filter removes goes with it.
-    notes = [n for n in notes if n.status_id is None or n.status is None or str(n.status_id) in rendered]
-    accounts = {n.from_account_id: n.from_account for n in notes}
-    counts = await account_counts(accounts.values())
+    found = {s.id for s in statuses}
+    notes = [n for n in notes if n.status_id is None or n.status_id not in found or str(n.status_id) in rendered]
+    accounts = renderer.accounts
     warning_ids = [n.account_warning_id for n in notes if n.account_warning_id]
     warnings: dict[int, dict[str, Any]] = {}
     if warning_ids:
@@ -442,9 +450,9 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             "type": n.type,
             "created_at": iso(n.created_at),
             "group_key": group_key(n),
-            "account": account_json(node, n.from_account, counts[n.from_account_id]),
+            "account": accounts[n.from_account_id],
         }
-        if n.type == "move" and "moved" in counts[n.from_account_id]:
+        if n.type == "move" and "moved" in item["account"]:
             item["target"] = item["account"]["moved"]  # where the account moved (Pleroma's `move`)
         if n.status_id and str(n.status_id) in rendered:
             item["status"] = rendered[str(n.status_id)]

@@ -140,9 +140,9 @@ async def account_statuses(request: web.Request) -> web.Response:
     if p.bool("exclude_reblogs", False):
         query = query.filter(reblog_of_id=None)
     if p.bool("only_media", False):
-        query = query.filter(media__id__not_isnull=True)
+        query = query.filter(media__id__not_isnull=True).distinct()
     if p.str("tagged"):
-        query = query.filter(status_tags__tag__name=p.str("tagged").lower())
+        query = query.filter(status_tags__tag__name=p.str("tagged").lower()).distinct()
     if p.bool("pinned", False):
         return web.json_response([])
     items = await paginate(query, p, page_limit(request, p))

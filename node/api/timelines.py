@@ -4,11 +4,11 @@ timelines are in node.api.lists."""
 from __future__ import annotations
 
 from aiohttp import web
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from node.api.common import feed_page, page_limit, paginate, viewer
 from node.auth import scope
-from node.models import Account, Follow, Status
+from node.models import Account, Follow, Mention, Status
 from node.params import read_params
 from node.services.lists import exclusive_member_ids
 from node.services.visibility import without_hidden
@@ -17,19 +17,20 @@ routes = web.RouteTableDef()
 
 
 async def home_query(me: Account):
-    """The statuses of `me`'s home timeline, for its page and for its `user` stream."""
-    follows = await Follow.filter(account_id=me.id).values("target_id", "show_reblogs")
-    following = [f["target_id"] for f in follows]
-    no_reblogs = [f["target_id"] for f in follows if not f["show_reblogs"]]
-    # Suspended accounts' posts (and shares of them) are hidden; a silenced account reaches only its
-    # followers, so its mentions of anyone else stay out.
+    """The statuses of `me`'s home timeline, for its page and for its `user` stream: one statement,
+    where whom `me` follows, who it hides and what mentions it are subqueries. Mentions by
+    subquery, not by join: no row repeats, so no DISTINCT, and the page is read in id order straight
+    off an index. Suspended accounts' posts (and shares of them) are hidden; a silenced account
+    reaches only its followers, so its mentions of anyone else stay out."""
+    following = Subquery(Follow.filter(account_id=me.id).values("target_id"))
+    no_reblogs = Subquery(Follow.filter(account_id=me.id, show_reblogs=False).values("target_id"))
+    mentioning_me = Subquery(Mention.filter(account_id=me.id).values("status_id"))
     query = (Status.filter(deleted_at=None, account__suspended_at=None, reblog_of__account__suspended_at=None)
              .filter(Q(account_id=me.id) | Q(account_id__in=following, visibility__in=["public", "unlisted", "private"])
-                     | Q(mentions__account_id=me.id, account__silenced_at=None))
+                     | Q(id__in=mentioning_me, account__silenced_at=None))
+             .exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
              .exclude(account_id__in=await exclusive_member_ids(me.id)))
-    if no_reblogs:
-        query = query.exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
-    return without_hidden(query, me).distinct()
+    return without_hidden(query, me)
 
 
 @routes.get("/api/v1/timelines/home")

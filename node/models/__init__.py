@@ -17,6 +17,7 @@ from node.models.oauth import OAuthApplication, OAuthCode, OAuthToken
 from node.models.social import Block, Bookmark, Favourite, Follow, FollowRequest, Mute
 from node.models.push import PushDelivery, WebPushSubscription
 from node.models.scheduled import ScheduledStatus
+from node.models.stats import AccountStats, StatusStats
 from node.models.suggestions import SuggestionDismissal
 from node.models.statuses import IdempotencyKey, Mention, Status, StatusEdit, StatusTag, Tag
 from node.models.trust import NodeTrust
@@ -29,5 +30,5 @@ __all__ = [
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
     "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
-    "Cameo", "CameoChallenge", "CameoUse",
+    "Cameo", "CameoChallenge", "CameoUse", "StatusStats", "AccountStats",
 ]

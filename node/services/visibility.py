@@ -94,3 +94,20 @@ def without_hidden(query, viewer: Account | None):
                               & ~Q(account_id=viewer.id))
     return query
 
+
+async def visible_ids(viewer: Account | None, statuses: list[Status]) -> set[int]:
+    """`can_see` for many statuses at once: four look-ups whatever their number (none for an
+    anonymous viewer)."""
+    live = [s for s in statuses if s.deleted_at is None]
+    if viewer is None:
+        return {s.id for s in live if s.visibility in ("public", "unlisted")}
+    authors = list({s.account_id for s in live})
+    blocked = set(await Block.filter(account_id=viewer.id, target_id__in=authors).values_list("target_id", flat=True))
+    blocked |= set(await Block.filter(target_id=viewer.id, account_id__in=authors).values_list("account_id", flat=True))
+    followed = set(await Follow.filter(account_id=viewer.id, target_id__in=authors).values_list("target_id", flat=True))
+    mentioned = set(await Mention.filter(account_id=viewer.id, status_id__in=[s.id for s in live])
+                    .values_list("status_id", flat=True))
+    return {s.id for s in live if s.account_id == viewer.id or (
+        s.account_id not in blocked and (s.visibility in ("public", "unlisted")
+                                         or (s.visibility == "private" and s.account_id in followed)
+                                         or s.id in mentioned))}
