@@ -13,6 +13,9 @@ def test_client_api_while_redis_is_away_and_after_it_is_back(nodes):
     live = nodes("redis-away")
     username, _ = live.create_user()
     api = live.api(live.token(username, scopes="read write follow push"))
+    fan, _ = live.create_user()
+    fan_api = live.api(live.token(fan))
+    me = api.get("/api/v1/accounts/verify_credentials").json()
     server = live.redis_server
     assert api.get("/api/v1/timelines/home").status_code == 200
 
@@ -23,6 +26,11 @@ def test_client_api_while_redis_is_away_and_after_it_is_back(nodes):
             r = api.get(path)
             assert r.status_code == 200, (path, r.status_code, r.text)
             assert "X-RateLimit-Remaining" not in r.headers  # not counted: nothing to count with
+        # Writes whose side effects use Redis (live streams, Web Push, deliveries) still succeed.
+        posted = api.post("/api/v1/statuses", json={"status": "written while Redis is away"})
+        assert posted.status_code == 200, posted.text
+        assert fan_api.post(f"/api/v1/accounts/{me['id']}/follow").status_code == 200
+        assert [n["type"] for n in api.get("/api/v1/notifications").json()] == ["follow"]
         r = api.post("/api/v1/vitascope/generations", json=GENERATE)
         assert r.status_code == 503, r.text
         assert r.json()["error"] and int(r.headers["Retry-After"]) > 0
