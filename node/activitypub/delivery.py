@@ -4,8 +4,8 @@ process (or by `vitascope delivery-worker`).
 The row is the truth. A job reads it, makes one attempt (federation.delivery.deliver), and writes
 the outcome: delivered, failed for good, or pending again with its next attempt time and a deferred
 job. Whenever the worker starts (with the process, and again after a lost Redis), every pending row
-that is due is queued again, and every federation.sweep_seconds those due for LOST_AFTER: their job may be missing
-(Redis lost or restarted without it, process killed); arq's job ids (`deliver:<row>:<attempt>`) make
+that is due is queued again, and every federation.sweep_seconds those due for LOST_AFTER: their job
+may be missing (Redis lost or restarted without it, process killed); arq's job ids (`deliver:<row>:<attempt>`) make
 queueing a job that still exists a no-op, so nothing is sent twice.
 """
 
@@ -197,8 +197,8 @@ async def heard_from(node: Node, domain: str) -> None:
 
 
 async def _sweep(node: Node) -> None:
-    """Every federation.sweep_seconds, reload the failing domains and queue again the deliveries whose job is lost;
-    at once, and every due one, when queueing a job failed (run under node.supervise, so a sweep that
+    """Every federation.sweep_seconds, reload the failing domains and queue again the deliveries whose
+    job is lost; at once, and every due one, when queueing a job failed (run under node.supervise, so a sweep that
     fails too, Redis still away, is tried again after a short pause)."""
     interval = node.config["federation.sweep_seconds"]
     lost_after = min(LOST_AFTER, timedelta(seconds=interval))
