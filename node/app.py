@@ -19,11 +19,17 @@ from node import db
 from node.config import Config
 from node.context import Node
 from node.errors import ApiError, error_response, unprocessable
+from node.logs import Throttled
 from node.params import UPLOAD_PATHS
 from node.redis_server import client as redis_client, embedded_for
+from node.supervise import REDIS_LOST
 from node.media_access import node_urls
 
 log = logging.getLogger(__name__)
+_rate_limits_off = Throttled(log)
+# The rate limit's Redis commands give up this soon: with Redis away, requests are let through
+# unlimited rather than held (or failed).
+RATE_LIMIT_REDIS_TIMEOUT_S = 0.5
 
 # Route modules, each with its own `routes` table. Order matters only for overlapping paths.
 ROUTE_MODULES = [
@@ -140,14 +146,21 @@ async def _one_of_the_uploads(request: web.Request, handler) -> web.StreamRespon
 
 
 async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
-    """Fixed one-minute windows in Redis, per token or per client address."""
+    """Fixed one-minute windows in Redis, per token or per client address. Fails open: while Redis is
+    away the request goes through unlimited (a warning a minute says so), rather than every API
+    request failing; what truly needs Redis answers 503 (node.errors)."""
     node: Node = request.app["node"]
     who = request.headers.get("Authorization") or request.remote or "unknown"
     window = int(time.time() // 60)
     key = f"vitascope:rl:{hashlib.sha256(who.encode()).hexdigest()[:24]}:{window}"
-    count = await node.redis.incr(key)
-    if count == 1:
-        await node.redis.expire(key, 61)
+    redis = request.app["rate_limit_redis"]
+    try:
+        count = await redis.incr(key)
+        if count == 1:
+            await redis.expire(key, 61)
+    except REDIS_LOST as exc:
+        _rate_limits_off.warning("Redis is unreachable: requests are not rate limited meanwhile (%s)", exc)
+        return await handler(request)
     limit = node.config["limits.rate_limit_per_minute"]
     if count > limit:
         raise ApiError(429, "Too many requests", headers={"Retry-After": str(60 - int(time.time()) % 60),
@@ -224,6 +237,7 @@ def create_app(config: Config) -> web.Application:
     async def startup(app: web.Application) -> None:
         node, embedded = await start_services(config)
         app["node"], app["embedded_redis"] = node, embedded
+        app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S)
         app["background"] = []
         for name in PLUGIN_MODULES:
             await importlib.import_module(name).setup(app, node)
@@ -238,6 +252,8 @@ def create_app(config: Config) -> web.Application:
             if node.arq is not None:
                 await node.arq.aclose()
             await node.redis.aclose()
+        if app.get("rate_limit_redis") is not None:
+            await app["rate_limit_redis"].aclose()
         await db.close()
         if app.get("embedded_redis") is not None:
             await app["embedded_redis"].stop()

@@ -177,7 +177,7 @@ def _validate(raw: dict[str, Any]) -> Config:
         if value <= 0:
             raise ConfigError(f"limits.{key}: must be positive")
     for key in ("fetch_timeout_seconds", "max_fetch_bytes", "delivery_concurrency", "signature_max_skew_seconds",
-                "context_fetch_per_host"):
+                "context_fetch_per_host", "sweep_seconds"):
         if raw["federation"][key] <= 0:
             raise ConfigError(f"federation.{key}: must be positive")
     # Zero turns the thread or replies fetch off (a zero cooldown: fetched on every view; a zero initial

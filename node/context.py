@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Awaitable
 
 import redis.asyncio as aioredis
 
 from node.config import Config
+from node.logs import Throttled
+from node.supervise import REDIS_LOST
 from node.urls import Urls
+
+_streams_lost = Throttled(logging.getLogger(__name__))
 
 
 @dataclass
@@ -31,8 +36,14 @@ class Node:
             await listener(self, **payload)
 
     async def stream(self, streams: list[str], event: str, payload: Any) -> None:
-        """Publish a Mastodon streaming event to every web process (Redis pub/sub)."""
+        """Publish a Mastodon streaming event to every web process (Redis pub/sub).
+
+        With Redis away the event is dropped, not the write that made it: nobody is subscribed then
+        (streams subscribe again once it is back, and events are live only, never replayed)."""
         body = payload if isinstance(payload, str) else json.dumps(payload)
         message = json.dumps({"event": event, "payload": body})
-        for name in streams:
-            await self.redis.publish(f"vitascope:stream:{name}", message)
+        try:
+            for name in streams:
+                await self.redis.publish(f"vitascope:stream:{name}", message)
+        except REDIS_LOST as exc:
+            _streams_lost.warning("Redis is unreachable: streaming events dropped meanwhile (%s)", exc)

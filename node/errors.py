@@ -8,7 +8,13 @@ import logging
 from aiohttp import web
 from tortoise.exceptions import ValidationError
 
+from node.logs import Throttled
+from node.supervise import REDIS_LOST
+
 log = logging.getLogger(__name__)
+_redis_away = Throttled(log)
+# How soon a client told that Redis is away should try again (the node reconnects within seconds).
+REDIS_AWAY_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -60,6 +66,15 @@ def error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
         if exc.status == 404 and request.match_info.route.resource is None:
             message = "This API endpoint does not exist"  # no route matched: not a missing record
         return web.json_response({"error": message}, status=exc.status, headers=_keep_headers(exc))
+    if isinstance(exc, REDIS_LOST):
+        # Redis away (restarting, failing over): what needs it (queueing a generation, a stream) is
+        # unavailable for a moment, not broken; everything else still answers.
+        _redis_away.warning("Redis is unreachable: answering 503 (%s %s: %s)", request.method, request.path, exc)
+        headers = {"Retry-After": str(REDIS_AWAY_RETRY_AFTER_S)}
+        if _wants_json(request):
+            return web.json_response({"error": "Service temporarily unavailable; try again shortly"}, status=503,
+                                     headers=headers)
+        raise web.HTTPServiceUnavailable(headers=headers, text="Service temporarily unavailable; try again shortly")
     if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return web.json_response({"error": "Malformed request body"}, status=400)
     if isinstance(exc, ValidationError):

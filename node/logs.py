@@ -4,6 +4,7 @@ log by 200 KB (quoted in a message, then again in each chained exception of a tr
 from __future__ import annotations
 
 import logging
+import time
 
 MAX_MESSAGE_CHARS = 2000
 MAX_TRACEBACK_LINE_CHARS = 500
@@ -31,3 +32,21 @@ def configure(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(CappedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
+
+
+class Throttled:
+    """At most one warning per ``every`` seconds for a condition that every request meets (Redis
+    away): the first at once, then one a while saying how many were left out."""
+
+    def __init__(self, logger: logging.Logger, every: float = 60.0) -> None:
+        self.logger, self.every = logger, every
+        self.last, self.skipped = float("-inf"), 0
+
+    def warning(self, message: str, *args) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            self.skipped += 1
+            return
+        more = f" ({self.skipped} more since the last such line)" if self.skipped else ""
+        self.logger.warning(message + more, *args)
+        self.last, self.skipped = now, 0

@@ -191,11 +191,19 @@ async def run_in_process_worker(worker: Worker) -> None:
             await worker.pool.aclose(close_connection_pool=True)
 
 
-def client(url: str) -> aioredis.Redis:
+# Connecting to a Redis that is away fails fast, rather than after the system's TCP timeout.
+CONNECT_TIMEOUT_S = 2.0
+
+
+def client(url: str, *, timeout: float | None = None) -> aioredis.Redis:
+    """A client of the node's Redis. ``timeout`` bounds every command too: only for clients that
+    never block on a read (not pub/sub, whose reads wait for the next message)."""
+    options = {"decode_responses": False, "socket_timeout": timeout,
+               "socket_connect_timeout": min(CONNECT_TIMEOUT_S, timeout or CONNECT_TIMEOUT_S)}
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return aioredis.Redis(unix_socket_path=parts.path, decode_responses=False)
-    return aioredis.Redis.from_url(url, decode_responses=False)
+        return aioredis.Redis(unix_socket_path=parts.path, **options)
+    return aioredis.Redis.from_url(url, **options)
 
 
 def embedded_for(data_dir: Path) -> EmbeddedRedis:

@@ -4,8 +4,8 @@ process (or by `vitascope delivery-worker`).
 The row is the truth. A job reads it, makes one attempt (federation.delivery.deliver), and writes
 the outcome: delivered, failed for good, or pending again with its next attempt time and a deferred
 job. Whenever the worker starts (with the process, and again after a lost Redis), every pending row
-that is due is queued again, and every minute those due for LOST_AFTER: their job may be missing
-(Redis lost or restarted without it, process killed); arq's job ids (`deliver:<row>:<attempt>`) make
+that is due is queued again, and every federation.sweep_seconds those due for LOST_AFTER: their job
+may be missing (Redis lost or restarted without it, process killed); arq's job ids (`deliver:<row>:<attempt>`) make
 queueing a job that still exists a no-op, so nothing is sent twice.
 """
 
@@ -33,8 +33,8 @@ from node.supervise import start, supervise
 log = logging.getLogger(__name__)
 
 QUEUE = "vitascope:delivery"
-SWEEP_SECONDS = 60
-# A pending row whose job should have run this long ago is presumed lost and queued again.
+# A pending row whose job should have run this long ago (or one sweep interval, if shorter) is
+# presumed lost and queued again.
 LOST_AFTER = timedelta(seconds=30)
 ERROR_RETRY_S = 5
 _BODY_CACHE_SIZE = 64
@@ -197,15 +197,17 @@ async def heard_from(node: Node, domain: str) -> None:
 
 
 async def _sweep(node: Node) -> None:
-    """Every SWEEP_SECONDS, reload the failing domains and queue again the deliveries whose job is lost;
-    at once, and every due one, when queueing a job failed (run under node.supervise, so a sweep that
+    """Every federation.sweep_seconds, reload the failing domains and queue again the deliveries whose
+    job is lost; at once, and every due one, when queueing a job failed (run under node.supervise, so a sweep that
     fails too, Redis still away, is tried again after a short pause)."""
+    interval = node.config["federation.sweep_seconds"]
+    lost_after = min(LOST_AFTER, timedelta(seconds=interval))
     while True:
         now = _sweep_now.is_set()
         _sweep_now.clear()
         try:
             _unhealthy.update(await DomainHealth.filter(failing_since__not_isnull=True).values_list("domain", flat=True))
-            count = await requeue_lost(node, timedelta(0) if now else LOST_AFTER)
+            count = await requeue_lost(node, timedelta(0) if now else lost_after)
         except Exception:
             if now:
                 _sweep_now.set()
@@ -213,7 +215,7 @@ async def _sweep(node: Node) -> None:
         if count:
             log.info("queued %d pending deliveries again", count)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_sweep_now.wait(), SWEEP_SECONDS)
+            await asyncio.wait_for(_sweep_now.wait(), interval)
 
 
 async def _on_worker_start(ctx: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from node.context import Node
 from node.models import Follow, Notification, OAuthToken, PushDelivery, WebPushSubscription
 from node.models.notifications import TYPES
 from node.models.push import POLICIES
+from node.supervise import REDIS_LOST
 
 
 def _truthy(value) -> bool:
@@ -72,4 +73,7 @@ async def queue(node: Node, note: Notification) -> None:
     for subscription in await WebPushSubscription.filter(user__account_id=note.account_id):  # type: ignore[attr-defined]
         if subscription.alerts.get(note.type) and await _policy_allows(subscription, note):
             rows.append(await PushDelivery.create(subscription=subscription, notification=note))
-    await web_push.enqueue(node, [row.id for row in rows])
+    try:
+        await web_push.enqueue(node, [row.id for row in rows])
+    except REDIS_LOST:
+        pass  # the rows are kept: the delivery sweeper queues them as soon as Redis answers again

@@ -19,6 +19,7 @@ from node.services import conversations, lists, parental
 from node.services.media import parse_focus
 from node.services.notifications import notify
 from node.services.visibility import can_see, seen_status
+from node.supervise import REDIS_LOST
 from node.text import find_mentions, find_tags, render
 
 
@@ -189,12 +190,15 @@ async def listened_streams(node: Node, streams: list[str]) -> list[str]:
     """The streams someone is subscribed to right now, in any web process (one Redis round trip).
 
     Publishing to the others would reach nobody; a client that subscribes in the same instant may
-    miss the event either way.
+    miss the event either way. None while Redis is away (Node.stream).
     """
     if not streams:
         return []
     channels = [f"vitascope:stream:{name}" for name in streams]  # as Node.stream names them
-    counts = await node.redis.pubsub_numsub(*channels)
+    try:
+        counts = await node.redis.pubsub_numsub(*channels)
+    except REDIS_LOST:  # Redis away: nobody is subscribed through it
+        return []
     return [name for name, (_channel, count) in zip(streams, counts) if count]
 
 

@@ -35,7 +35,8 @@ def test_bad_config_value_names_the_key(tmp_path):
     assert result.returncode == 2 and "server.base_url" in result.stderr and "https" in result.stderr
     for name, key in (("VITASCOPE_LIMITS_BODY_IDLE_TIMEOUT_SECONDS", "limits.body_idle_timeout_seconds"),
                       ("VITASCOPE_LIMITS_MAX_CONCURRENT_UPLOADS", "limits.max_concurrent_uploads"),
-                      ("VITASCOPE_SERVER_KEEPALIVE_TIMEOUT_SECONDS", "server.keepalive_timeout_seconds")):
+                      ("VITASCOPE_SERVER_KEEPALIVE_TIMEOUT_SECONDS", "server.keepalive_timeout_seconds"),
+                      ("VITASCOPE_FEDERATION_SWEEP_SECONDS", "federation.sweep_seconds")):
         result = run(["migrate"], tmp_path, env={name: "0"})
         assert result.returncode == 2 and key in result.stderr and "positive" in result.stderr
 

@@ -207,7 +207,7 @@ def test_a_failed_push_is_retried_from_its_row_after_a_restart_that_lost_the_que
     """The row is the truth: with the node stopped and its Redis emptied, the retry still happens."""
     import redis
 
-    live = nodes("push", overrides={"limits": {"push_retry_seconds": 2}})
+    live = nodes("push", overrides={"limits": {"push_retry_seconds": 2}, "federation": {"sweep_seconds": 1}})
     api, other = user_api(live), user_api(live)
     receiver = Receiver()
     push_service.script["durable"] = [503, 201]

@@ -19,8 +19,3 @@ def wait_for(probe: Callable[[], T], *, timeout: float = 30, interval: float = 0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def settle(seconds: float = 1.5) -> None:
-    """Give in-flight deliveries time to land before asserting that something did NOT happen."""
-    time.sleep(seconds)

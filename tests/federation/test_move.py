@@ -22,7 +22,7 @@ import requests
 
 from federation.signatures import sign_cavage
 from provenance.keys import generate_rsa_private_pem, public_pem
-from tests.federation.conftest import settle, wait_for
+from tests.federation.conftest import wait_for
 from tests.support.servers import free_port
 
 AP = {"Accept": "application/activity+json"}
@@ -317,7 +317,7 @@ def test_a_move_is_checked_and_done_once(node_b, gamma, gamma_admin, fake):
     elsewhere = outcome(fake.move(olga, fake.actor_id(quinn)))
     assert elsewhere["state"] == "ignored" and "7 days" in elsewhere["reason"], elsewhere
     assert carol.account(olga_on_gamma)["moved"]["acct"] == nina_acct
-    settle()
+    # outcome() waited until the inbox processed each of them (a Move does its work while processed).
     assert relationship(carol, nina_on_gamma)["following"] is True
     assert relationship(carol, olga_on_gamma)["following"] is False
     assert len(move_notifications(carol)) == 1

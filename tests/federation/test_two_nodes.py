@@ -12,7 +12,7 @@ import pytest
 import requests
 from mastodon import MastodonNotFoundError
 
-from tests.federation.conftest import settle, wait_for
+from tests.federation.conftest import wait_for
 from tests.support.streams import Listener, wait_subscribed
 
 AP = {"Accept": "application/activity+json"}
@@ -253,14 +253,15 @@ def test_delete_removes_the_post_everywhere(node, node_b, pair):
 
 def test_block_and_unblock(node, node_b):
     fred = node.mastodon()
-    gina = node_b.mastodon()
+    gina, hal = node_b.mastodon(), node_b.mastodon()
     fred_on_b = follow(gina, acct(node, fred.vs_username))
+    follow(hal, acct(node, fred.vs_username))  # so fred's posts still reach beta: the witness below
     gina_on_a = remote_id(fred, acct(node_b, gina.vs_username))
     fred.account_block(gina_on_a)
     wait_for(lambda: relationship(gina, fred_on_b)["blocked_by"], what="Block on beta")
     assert relationship(gina, fred_on_b)["following"] is False
     hidden = fred.status_post(marker("not for gina"))
-    settle()
+    wait_for(lambda: in_home(hal, hidden["uri"]), what="the post on beta, in hal's home")
     assert in_home(gina, hidden["uri"]) is None
     fred.account_unblock(gina_on_a)
     wait_for(lambda: not relationship(gina, fred_on_b)["blocked_by"], what="Undo Block on beta")
