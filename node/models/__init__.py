@@ -2,6 +2,7 @@
 
 from node.models.accounts import Account, User
 from node.models.conversations import Conversation
+from node.models.for_you import ForYouPreference, StatusEngagement, StatusViewerSignal
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
 from node.models.filters import Filter, FilterKeyword, FilterStatus
 from node.models.generation import CopyrightOptOut, GenerationCredits, GenerationJob, PromptRefusal
@@ -28,4 +29,5 @@ __all__ = [
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
     "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
+    "ForYouPreference", "StatusEngagement", "StatusViewerSignal",
 ]
