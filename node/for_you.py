@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tortoise.functions import Count
+import orjson
 
 from node.config import Config
-from node.models import (Account, Favourite, Follow, ForYouPreference, MediaAttachment, Status, StatusEngagement,
-                         StatusTag, StatusViewerSignal)
+from node.models import Account, ForYouPreference, Status
 from node.text import html_to_text
 
 # Features of the non-personal ranking (signed-out visitors, trends, personalisation off) …
@@ -111,6 +110,7 @@ _PERSONAL_EXCLUSIONS = """ AND s.account_id <> :me
                     WHERE ni.status_id = s.id AND ni.account_id = :me AND ni.not_interested = :true)"""
 
 _NAMED = re.compile(r":([a-z_]+)")
+_ID_LIST = re.compile(r"IN_IDS\(:([a-z_]+)\)")
 
 
 def candidate_sql(sources: list[str], *, signed_in: bool, only_id: int | None = None) -> str:
@@ -127,21 +127,31 @@ def candidate_sql(sources: list[str], *, signed_in: bool, only_id: int | None = 
 
 
 async def _run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run SQL written with :named parameters on either backend (asyncpg numbers them, SQLite takes ?)."""
+    """Run SQL written with :named parameters on either backend (asyncpg numbers them, SQLite takes
+    ?). `IN_IDS(:name)` tests membership in a list of ids passed as one parameter (an array on
+    PostgreSQL, JSON on SQLite), so each statement's text — and its prepared plan — is the same
+    whatever the number of ids."""
     db = Status._meta.db
     order: list[str] = []
+    values = dict(params)
     if db.capabilities.dialect == "postgres":
+        sql = _ID_LIST.sub(r"= ANY(CAST(:\1 AS BIGINT[]))", sql)
+
         def number(m: re.Match) -> str:
             if m.group(1) not in order:
                 order.append(m.group(1))
             return f"${order.index(m.group(1)) + 1}"
         text = _NAMED.sub(number, sql)
     else:
+        for name in _ID_LIST.findall(sql):
+            values[name] = orjson.dumps(params[name]).decode()
+        sql = _ID_LIST.sub(r"IN (SELECT value FROM json_each(:\1))", sql)
+
         def mark(m: re.Match) -> str:
             order.append(m.group(1))
             return "?"
         text = _NAMED.sub(mark, sql)
-    return await db.execute_query_dict(text, [params[name] for name in order])
+    return await db.execute_query_dict(text, [values[name] for name in order])
 
 
 def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
@@ -190,46 +200,57 @@ async def steering(viewer: Account | None) -> Steering:
     return Steering(pref.personalized, words(pref.more), words(pref.less))
 
 
-async def _grouped(query, column: str) -> dict[int, int]:
-    rows = await query.group_by(column).annotate(n=Count("id")).values(column, "n")
-    return {r[column]: r["n"] for r in rows}
+# Per candidate, what everyone did: one statement (correlated counts on indexed columns).
+_GLOBAL_SQL = """SELECT s.id,
+    (SELECT COUNT(*) FROM favourites f WHERE f.status_id = s.id) AS likes,
+    (SELECT COUNT(*) FROM statuses r WHERE r.in_reply_to_id = s.id AND r.deleted_at IS NULL) AS comments,
+    (SELECT COUNT(*) FROM statuses r WHERE r.remix_of_id = s.id AND r.deleted_at IS NULL) AS remixes,
+    (SELECT COUNT(*) FROM statuses r WHERE r.reblog_of_id = s.id AND r.deleted_at IS NULL) AS boosts,
+    e.viewers, e.completions, e.watched_ms, e.shares
+    FROM statuses s LEFT JOIN status_engagement e ON e.status_id = s.id WHERE s.id IN_IDS(:ids)"""
 
+# What the viewer did, as (kind, key, n) rows: one statement.
+_PERSONAL_SQL = """
+    SELECT 'following' AS kind, f.target_id AS k, 1 AS n FROM follows f
+        WHERE f.account_id = :me AND f.target_id IN_IDS(:authors)
+    UNION ALL SELECT 'liked', fv.status_id, 1 FROM favourites fv
+        WHERE fv.account_id = :me AND fv.status_id IN_IDS(:sources)
+    UNION ALL SELECT 'liked_author', s.account_id, COUNT(*) FROM favourites fv JOIN statuses s ON s.id = fv.status_id
+        WHERE fv.account_id = :me AND s.account_id IN_IDS(:authors) GROUP BY s.account_id
+    UNION ALL SELECT 'not_interested_author', s.account_id, COUNT(*) FROM status_viewer_signals ni
+        JOIN statuses s ON s.id = ni.status_id
+        WHERE ni.account_id = :me AND ni.not_interested = :true AND s.account_id IN_IDS(:authors) GROUP BY s.account_id
+    UNION ALL SELECT 'seen', sv.status_id, 1 FROM status_viewer_signals sv
+        WHERE sv.account_id = :me AND sv.completed = :true AND sv.status_id IN_IDS(:ids)"""
 
-async def _texts(ids: list[int], contents: dict[int, str]) -> dict[int, set[str]]:
-    """Each candidate's steering words: its caption, hashtags and media descriptions (the prompt,
-    when its author published it)."""
-    parts: dict[int, list[str]] = {i: [html_to_text(contents[i])] for i in ids}
-    for row in await StatusTag.filter(status_id__in=ids).values("status_id", "tag__name"):
-        parts[row["status_id"]].append(row["tag__name"])
-    for row in await MediaAttachment.filter(status_id__in=ids).exclude(description="").values("status_id", "description"):
-        parts[row["status_id"]].append(row["description"])
-    return {i: set(words(" ".join(p))) for i, p in parts.items()}
+# The words a viewer can steer by, besides the caption: hashtags and media descriptions (the
+# prompt, when its author published it).
+_TEXT_SQL = """SELECT st.status_id AS id, t.name AS text FROM status_tags st JOIN tags t ON t.id = st.tag_id
+        WHERE st.status_id IN_IDS(:ids)
+    UNION ALL SELECT m.status_id, m.description FROM media_attachments m
+        WHERE m.status_id IN_IDS(:ids) AND m.description <> ''"""
 
 
 async def score(config: Config, viewer: Account | None, items: list[Candidate], steer: Steering,
                 now: datetime) -> None:
-    """Fill each candidate's feature values and score, with a fixed number of batched queries."""
+    """Fill each candidate's feature values and score: one statement for everyone's signals, one
+    for the viewer's, one more for the steering words."""
     if not items:
         return
-    ids = [c.id for c in items]
-    likes = await _grouped(Favourite.filter(status_id__in=ids), "status_id")
-    replies = await _grouped(Status.filter(in_reply_to_id__in=ids, deleted_at=None), "in_reply_to_id")
-    remixes = await _grouped(Status.filter(remix_of_id__in=ids, deleted_at=None), "remix_of_id")
-    boosts = await _grouped(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
-    engagement = {e["status_id"]: e for e in await StatusEngagement.filter(status_id__in=ids)
-                  .values("status_id", "viewers", "completions", "watched_ms", "shares")}
+    counts = {r["id"]: r for r in await _run(_GLOBAL_SQL, {"ids": [c.id for c in items]})}
     half_life = config["for_you.freshness_half_life_hours"]
     for c in items:
-        e = engagement.get(c.id) or {"viewers": 0, "completions": 0, "watched_ms": 0, "shares": 0}
+        e = counts[c.id]
         age_hours = max(0.0, (now - c.created_at).total_seconds() / 3600)
+        viewers, watched_ms = e["viewers"] or 0, e["watched_ms"] or 0
         c.values = {
             "freshness": 0.5 ** (age_hours / half_life),
-            "likes": math.log1p(likes.get(c.id, 0)),
-            "comments": math.log1p(replies.get(c.id, 0)),
-            "remixes": math.log1p(remixes.get(c.id, 0)),
-            "shares": math.log1p(boosts.get(c.id, 0) + e["shares"]),
-            "watch_time": math.log1p(e["watched_ms"] / 1000),
-            "completion": e["completions"] / (e["viewers"] + 1),
+            "likes": math.log1p(e["likes"]),
+            "comments": math.log1p(e["comments"]),
+            "remixes": math.log1p(e["remixes"]),
+            "shares": math.log1p(e["boosts"] + (e["shares"] or 0)),
+            "watch_time": math.log1p(watched_ms / 1000),
+            "completion": (e["completions"] or 0) / (viewers + 1),
         }
     if viewer is not None and steer.personalized:
         await _personal(viewer, items, steer)
@@ -240,29 +261,28 @@ async def score(config: Config, viewer: Account | None, items: list[Candidate], 
 
 async def _personal(viewer: Account, items: list[Candidate], steer: Steering) -> None:
     ids = [c.id for c in items]
-    authors = list({c.account_id for c in items})
-    sources = [c.remix_of_id for c in items if c.remix_of_id]
-    followed = set(await Follow.filter(account_id=viewer.id, target_id__in=authors).values_list("target_id", flat=True))
-    liked = set(await Favourite.filter(account_id=viewer.id, status_id__in=sources)
-                .values_list("status_id", flat=True)) if sources else set()
-    liked_authors = await _grouped(Favourite.filter(account_id=viewer.id, status__account_id__in=authors),
-                                   "status__account_id")
-    dismissed_authors = await _grouped(
-        StatusViewerSignal.filter(account_id=viewer.id, not_interested=True, status__account_id__in=authors),
-        "status__account_id")
-    seen = set(await StatusViewerSignal.filter(account_id=viewer.id, completed=True, status_id__in=ids)
-               .values_list("status_id", flat=True))
-    texts = await _texts(ids, {c.id: c.content for c in items}) if steer.more or steer.less else {}
+    found: dict[str, dict[int, int]] = {k: {} for k in ("following", "liked", "liked_author",
+                                                         "not_interested_author", "seen")}
+    for row in await _run(_PERSONAL_SQL, {
+            "me": viewer.id, "true": True, "ids": ids, "authors": list({c.account_id for c in items}),
+            "sources": [c.remix_of_id for c in items if c.remix_of_id]}):
+        found[row["kind"]][row["k"]] = row["n"]
+    texts: dict[int, set[str]] = {}
+    if steer.more or steer.less:
+        parts: dict[int, list[str]] = {c.id: [html_to_text(c.content)] for c in items}
+        for row in await _run(_TEXT_SQL, {"ids": ids}):
+            parts[row["id"]].append(row["text"])
+        texts = {i: set(words(" ".join(p))) for i, p in parts.items()}
     for c in items:
         text = texts.get(c.id, set())
         c.values |= {
-            "following": float(c.account_id in followed),
-            "remix_of_liked": float(c.remix_of_id in liked),
-            "liked_author": math.log1p(liked_authors.get(c.account_id, 0)),
+            "following": float(c.account_id in found["following"]),
+            "remix_of_liked": float(c.remix_of_id in found["liked"]),
+            "liked_author": math.log1p(found["liked_author"].get(c.account_id, 0)),
             "more": float(sum(w in text for w in steer.more)),
             "less": float(sum(w in text for w in steer.less)),
-            "not_interested_author": float(dismissed_authors.get(c.account_id, 0)),
-            "seen": float(c.id in seen),
+            "not_interested_author": float(found["not_interested_author"].get(c.account_id, 0)),
+            "seen": float(c.id in found["seen"]),
         }
 
 

@@ -254,3 +254,17 @@ def test_cursor_pages_and_bad_input(fy, tmp_path):
                          json={"watched_ms": 5, "duration_ms": 5}).status_code == 401
     assert viewer.post("/api/v1/vitascope/statuses/123/not_interested").status_code == 404
     assert fy.api().get("/api/v1/vitascope/for_you/preferences").status_code == 401
+
+
+def test_weights_are_validated_config_keys(tmp_path):
+    from tests.api.test_cli_and_config import run
+
+    (tmp_path / "bad.toml").write_text('[for_you]\nmax_candidates = 0\n')
+    result = run(["--config", "bad.toml", "migrate"], tmp_path)
+    assert result.returncode == 2 and "for_you.max_candidates" in result.stderr
+    (tmp_path / "typo.toml").write_text('[for_you]\nlikess = 2.0\n')
+    result = run(["--config", "typo.toml", "migrate"], tmp_path)
+    assert result.returncode == 2 and "for_you.likess" in result.stderr
+    for value, message in (("lots", "expected a number"), ("nan", "finite")):
+        result = run(["migrate"], tmp_path, env={"VITASCOPE_FOR_YOU_LIKES": value})
+        assert result.returncode == 2 and "for_you.likes" in result.stderr and message in result.stderr
