@@ -121,8 +121,9 @@ async def in_process(database_url: str, viewer_id: int, n: int) -> dict[str, lis
     rows = 0
     for i in range(n + 20):
         now = datetime.now(timezone.utc)
+        params = await for_you.candidate_params(config, viewer, now)
         t = time.perf_counter()
-        rows = len(await for_you._run(sql, for_you.candidate_params(config, viewer, now)))
+        rows = len(await for_you._run(sql, params))
         mid = time.perf_counter()
         ranking = await for_you.rank(config, viewer, now=now)
         end = time.perf_counter()

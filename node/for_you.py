@@ -44,6 +44,8 @@ _WORD_RE = re.compile(r"[^\W_]+")
 
 
 def fold(text: str) -> str:
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -101,16 +103,18 @@ _COMMON = """ AND s.id >= :since_id AND s.id <= :until_id AND s.created_at >= :s
     AND EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id AND m.type = 'video')"""
 
 # What a signed-in viewer never gets: its own videos, blocked (either way) or muted authors, and
-# the videos it marked "not interested".
-_PERSONAL_EXCLUSIONS = """ AND s.account_id <> :me
-    AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.account_id = :me AND b.target_id = s.account_id)
-                                             OR (b.account_id = s.account_id AND b.target_id = :me))
-    AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = :me AND mu.target_id = s.account_id)
-    AND NOT EXISTS (SELECT 1 FROM status_viewer_signals ni
-                    WHERE ni.status_id = s.id AND ni.account_id = :me AND ni.not_interested = :true)"""
+# the videos it marked "not interested" — read first (`_EXCLUDED_SQL`) and passed as two id lists,
+# which keeps the candidate query small to plan.
+_PERSONAL_EXCLUSIONS = " AND s.account_id NOT_IN_IDS(:hidden_accounts) AND s.id NOT_IN_IDS(:dismissed)"
+
+_EXCLUDED_SQL = """SELECT 'account' AS kind, b.target_id AS k FROM blocks b WHERE b.account_id = :me
+    UNION ALL SELECT 'account', b.account_id FROM blocks b WHERE b.target_id = :me
+    UNION ALL SELECT 'account', mu.target_id FROM mutes mu WHERE mu.account_id = :me
+    UNION ALL SELECT 'status', ni.status_id FROM status_viewer_signals ni
+        WHERE ni.account_id = :me AND ni.not_interested = :true AND ni.status_id >= :since_id"""
 
 _NAMED = re.compile(r":([a-z_]+)")
-_ID_LIST = re.compile(r"IN_IDS\(:([a-z_]+)\)")
+_ID_LIST = re.compile(r"(NOT_)?IN_IDS\(:([a-z_]+)\)")
 
 
 def candidate_sql(sources: list[str], *, signed_in: bool, only_id: int | None = None) -> str:
@@ -135,7 +139,7 @@ async def _run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     order: list[str] = []
     values = dict(params)
     if db.capabilities.dialect == "postgres":
-        sql = _ID_LIST.sub(r"= ANY(CAST(:\1 AS BIGINT[]))", sql)
+        sql = _ID_LIST.sub(lambda m: f"{'<> ALL' if m.group(1) else '= ANY'}(CAST(:{m.group(2)} AS BIGINT[]))", sql)
 
         def number(m: re.Match) -> str:
             if m.group(1) not in order:
@@ -143,9 +147,10 @@ async def _run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             return f"${order.index(m.group(1)) + 1}"
         text = _NAMED.sub(number, sql)
     else:
-        for name in _ID_LIST.findall(sql):
+        for _not, name in _ID_LIST.findall(sql):
             values[name] = orjson.dumps(params[name]).decode()
-        sql = _ID_LIST.sub(r"IN (SELECT value FROM json_each(:\1))", sql)
+        sql = _ID_LIST.sub(lambda m: f"{'NOT IN' if m.group(1) else 'IN'} (SELECT value FROM json_each(:{m.group(2)}))",
+                           sql)
 
         def mark(m: re.Match) -> str:
             order.append(m.group(1))
@@ -154,18 +159,25 @@ async def _run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     return await db.execute_query_dict(text, [values[name] for name in order])
 
 
-def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
+async def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
+    """The window (ids start with their millisecond, node.ids) and, for a signed-in viewer, what
+    it never gets."""
     since = now - timedelta(days=config["for_you.window_days"])
-    return {"me": viewer.id if viewer else 0, "true": True, "since_at": since,
-            "since_id": int(since.timestamp() * 1000) << 16, "until_id": (int(now.timestamp() * 1000) << 16) | 0xFFFF,
-            "limit": config["for_you.max_candidates"]}
+    params = {"me": viewer.id if viewer else 0, "true": True, "since_at": since,
+              "since_id": int(since.timestamp() * 1000) << 16, "until_id": (int(now.timestamp() * 1000) << 16) | 0xFFFF,
+              "limit": config["for_you.max_candidates"], "hidden_accounts": [], "dismissed": []}
+    if viewer is not None:
+        params["hidden_accounts"].append(viewer.id)
+        for row in await _run(_EXCLUDED_SQL, params):
+            params["hidden_accounts" if row["kind"] == "account" else "dismissed"].append(row["k"])
+    return params
 
 
 async def candidates(config: Config, viewer: Account | None, now: datetime, personal: bool,
                      only_id: int | None = None) -> list[Candidate]:
     """The newest `max_candidates` distinct candidates, each with the sources that found it."""
     sources = list(_SOURCES) if personal else ["public"]
-    params = candidate_params(config, viewer, now) | {"only_id": only_id}
+    params = await candidate_params(config, viewer, now) | {"only_id": only_id}
     rows = await _run(candidate_sql(sources, signed_in=viewer is not None, only_id=only_id), params)
     found: dict[int, Candidate] = {}
     for row in rows:
