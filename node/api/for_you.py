@@ -94,7 +94,7 @@ def _required_int(p: Params, key: str, minimum: int) -> int:
 
 
 @routes.post("/api/v1/vitascope/statuses/{id}/view")
-@scope("write:statuses")
+@scope("write:vitascope")
 async def view(request: web.Request) -> web.Response:
     """The player reports one play: watch time and whether it reached the end."""
     status = await visible_status(request, path_id(request))
@@ -105,7 +105,7 @@ async def view(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/vitascope/statuses/{id}/share")
-@scope("write:statuses")
+@scope("write:vitascope")
 async def share(request: web.Request) -> web.Response:
     status = await visible_status(request, path_id(request))
     await signals.record_share(request["account"], status)
@@ -113,7 +113,7 @@ async def share(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/vitascope/statuses/{id}/not_interested")
-@scope("write:statuses")
+@scope("write:vitascope")
 async def not_interested(request: web.Request) -> web.Response:
     status = await visible_status(request, path_id(request))
     await signals.not_interested(request["account"], status)
@@ -134,13 +134,13 @@ def _preferences_json(pref: ForYouPreference | None) -> dict:
 
 
 @routes.get("/api/v1/vitascope/for_you/preferences")
-@scope("read:accounts")
+@scope("read:vitascope")
 async def get_preferences(request: web.Request) -> web.Response:
     return web.json_response(_preferences_json(await ForYouPreference.get_or_none(account_id=request["account"].id)))
 
 
 @routes.put("/api/v1/vitascope/for_you/preferences")
-@scope("write:accounts")
+@scope("write:vitascope")
 async def put_preferences(request: web.Request) -> web.Response:
     """Plain words to see more and less of, and personalisation on or off; what is left out stays."""
     p = await read_params(request)

@@ -253,6 +253,10 @@ def test_cursor_pages_and_bad_input(fy, tmp_path):
     assert fy.api().post(f"/api/v1/vitascope/statuses/{sid}/view",
                          json={"watched_ms": 5, "duration_ms": 5}).status_code == 401
     assert viewer.post("/api/v1/vitascope/statuses/123/not_interested").status_code == 404
+    reader = user_api(fy, "read")
+    assert reader.get(FOR_YOU).status_code == 200
+    assert reader.post(f"/api/v1/vitascope/statuses/{sid}/share").status_code == 403
+    assert reader.put("/api/v1/vitascope/for_you/preferences", json={"more": "cats"}).status_code == 403
     assert fy.api().get("/api/v1/vitascope/for_you/preferences").status_code == 401
 
 
