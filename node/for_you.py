@@ -9,6 +9,7 @@ location. Each ranked item keeps its reasons (feature, weight, value) so clients
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -212,6 +213,13 @@ async def steering(viewer: Account | None) -> Steering:
     return Steering(pref.personalized, words(pref.more), words(pref.less))
 
 
+@functools.lru_cache(maxsize=20_000)
+def _status_words(parts: tuple[str, ...]) -> frozenset[str]:
+    """A status's steering words from (its HTML content, hashtags, media descriptions); cached, as
+    the same candidates come back request after request (an edit changes the key)."""
+    return frozenset(words(" ".join((html_to_text(parts[0]),) + parts[1:])))
+
+
 # Per candidate, what everyone did: one statement (correlated counts on indexed columns).
 _GLOBAL_SQL = """SELECT s.id,
     (SELECT COUNT(*) FROM favourites f WHERE f.status_id = s.id) AS likes,
@@ -281,18 +289,19 @@ async def _personal(viewer: Account, items: list[Candidate], steer: Steering) ->
         found[row["kind"]][row["k"]] = row["n"]
     texts: dict[int, set[str]] = {}
     if steer.more or steer.less:
-        parts: dict[int, list[str]] = {c.id: [html_to_text(c.content)] for c in items}
+        parts: dict[int, list[str]] = {c.id: [c.content] for c in items}
         for row in await _run(_TEXT_SQL, {"ids": ids}):
             parts[row["id"]].append(row["text"])
-        texts = {i: set(words(" ".join(p))) for i, p in parts.items()}
+        texts = {i: _status_words(tuple(p)) for i, p in parts.items()}
+    more, less = set(steer.more), set(steer.less)
     for c in items:
-        text = texts.get(c.id, set())
+        text = texts.get(c.id, frozenset())
         c.values |= {
             "following": float(c.account_id in found["following"]),
             "remix_of_liked": float(c.remix_of_id in found["liked"]),
             "liked_author": math.log1p(found["liked_author"].get(c.account_id, 0)),
-            "more": float(sum(w in text for w in steer.more)),
-            "less": float(sum(w in text for w in steer.less)),
+            "more": float(len(more & text)),
+            "less": float(len(less & text)),
             "not_interested_author": float(found["not_interested_author"].get(c.account_id, 0)),
             "seen": float(c.id in found["seen"]),
         }
