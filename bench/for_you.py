@@ -17,13 +17,16 @@ Then, in the same run and against the same database:
 - "GET for_you": the whole HTTP request to the node, signed in, 20 items rendered with the
   timelines' page serializer (keep-alive client, one request at a time), first pages and cursor pages;
 - "GET for_you, signed out" and "GET trends/statuses" (the non-personal ranking).
-Each is timed --requests times after 20 warm-up calls; p50 and p99 in milliseconds.
+Each is timed --requests times after 20 warm-up calls; p50 and p99 in milliseconds. For the HTTP
+rows the CPU the node process and the PostgreSQL processes used per request is given too (from
+/proc): on a busy machine it moves far less than the wall-clock times.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import shutil
 import statistics
@@ -135,13 +138,46 @@ async def in_process(database_url: str, viewer_id: int, n: int) -> dict[str, lis
     return times
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (all their threads), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(node: LiveNode, postgres: PostgresServer) -> list[int]:
+    """The node process and the PostgreSQL postmaster's children (its backends among them)."""
+    postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        except (FileNotFoundError, ValueError):
+            continue
+    return [node.process.pid, postmaster] + children
+
+
+CPU: dict[str, tuple[float, float]] = {}  # node, PostgreSQL CPU ms per request
+SERVERS: dict[str, PostgresServer] = {}
+
+
 def over_http(node: LiveNode, token: str | None, path: str, n: int, follow_cursor: bool = False) -> list[float]:
     session = requests.Session()
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     out = []
     url = node.url + path
+    node_before = pg_before = 0.0
     for i in range(n + 20):
+        if i == 20:
+            pids = server_pids(node, SERVERS["postgres"])
+            node_before, pg_before = cpu_seconds(pids[:1]), cpu_seconds(pids[1:])
         t = time.perf_counter()
         r = session.get(url, timeout=30)
         elapsed = (time.perf_counter() - t) * 1000
@@ -149,6 +185,8 @@ def over_http(node: LiveNode, token: str | None, path: str, n: int, follow_curso
         if i >= 20:
             out.append(elapsed)
         url = r.links["next"]["url"] if follow_cursor and "next" in r.links and i % 10 != 9 else node.url + path
+    CPU[path + (" cursor" if follow_cursor else "") + (" signed in" if token else "")] = (
+        (cpu_seconds(pids[:1]) - node_before) / n * 1000, (cpu_seconds(pids[1:]) - pg_before) / n * 1000)
     return out
 
 
@@ -160,7 +198,7 @@ def pct(values: list[float], q: float) -> float:
 def main(n: int) -> None:
     directory = Path(tempfile.mkdtemp(prefix="vitascope-bench-pg-"))
     directory.chmod(0o755)
-    postgres = PostgresServer(directory / "pg")
+    postgres = SERVERS["postgres"] = PostgresServer(directory / "pg")
     node = None
     try:
         url = postgres.create_database("for_you_bench")
@@ -174,9 +212,12 @@ def main(n: int) -> None:
         results["GET for_you, signed out"] = over_http(node, None, "/api/v1/vitascope/timelines/for_you", n)
         results["GET trends/statuses"] = over_http(node, None, "/api/v1/trends/statuses", n)
         print(f"\n{n} timed calls each (after 20 warm-up), milliseconds:\n")
-        print(f"| {'what':<28} | p50 | p99 | mean |\n| --- | ---: | ---: | ---: |")
+        print(f"| {'what':<28} | p50 | p99 | mean | node CPU | PostgreSQL CPU |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+        cpu = iter([None, None] + list(CPU.values()))
         for name, values in results.items():
-            print(f"| {name:<28} | {pct(values, 0.5):.1f} | {pct(values, 0.99):.1f} | {statistics.mean(values):.1f} |")
+            used = next(cpu)
+            print(f"| {name:<28} | {pct(values, 0.5):.1f} | {pct(values, 0.99):.1f} | {statistics.mean(values):.1f} | "
+                  + (" | |" if used is None else f"{used[0]:.1f} | {used[1]:.1f} |"))
     finally:
         if node is not None:
             node.stop()
