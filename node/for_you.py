@@ -21,6 +21,7 @@ import orjson
 
 from node.config import Config
 from node.models import Account, ForYouPreference, Status
+from node.services.parental import personalisation_allowed
 from node.text import html_to_text
 
 # Features of the non-personal ranking (signed-out visitors, trends, personalisation off) …
@@ -205,12 +206,15 @@ class Steering:
 
 
 async def steering(viewer: Account | None) -> Steering:
+    """The viewer's words and whether its For You is personal: not when it switched that off, nor
+    when a guardian did (node.services.parental)."""
     if viewer is None:
         return Steering(personalized=False)
+    allowed = await personalisation_allowed(viewer)
     pref = await ForYouPreference.get_or_none(account_id=viewer.id)
     if pref is None:
-        return Steering()
-    return Steering(pref.personalized, words(pref.more), words(pref.less))
+        return Steering(personalized=allowed)
+    return Steering(pref.personalized and allowed, words(pref.more), words(pref.less))
 
 
 @functools.lru_cache(maxsize=20_000)

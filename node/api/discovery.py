@@ -39,9 +39,7 @@ async def trending_statuses(request: web.Request) -> web.Response:
     Mastodon's offset pagination; a signed-in viewer's blocks, mutes and dismissals still apply."""
     p = await read_params(request)
     offset, limit = _offset_limit(request, p, 20, 40)
-    data, _total = await ranked_page(request, personal=False, offset=offset, limit=limit,
-                                     now=datetime.now(timezone.utc))
-    return web.json_response(data)
+    return await ranked_page(request, personal=False, offset=offset, limit=limit, now=datetime.now(timezone.utc))
 
 
 @routes.get("/api/v1/trends/tags")

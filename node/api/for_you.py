@@ -15,19 +15,20 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 
 from node import for_you
-from node.api.common import ctx, page_limit, path_id, viewer, visible_status
+from node.api.common import ctx, feed_page, page_limit, path_id, viewer, visible_status
 from node.auth import scope
 from node.errors import unprocessable
 from node.models import ForYouPreference, Status
 from node.params import Params, read_params
-from node.serializers import statuses_json
 from node.services import for_you as signals
+from node.services.parental import personalisation_allowed
 
 routes = web.RouteTableDef()
 
@@ -53,20 +54,22 @@ def _decode_cursor(value: str) -> tuple[datetime, int]:
         raise unprocessable("cursor is not valid") from None
 
 
-async def ranked_page(request: web.Request, *, personal: bool, offset: int, limit: int,
-                      now: datetime) -> tuple[list[dict], int]:
-    """One page of the ranking rendered with the timelines' page serializer, each status with its
-    explanation; and how many ranked items there are in all."""
+async def ranked_page(request: web.Request, *, personal: bool, offset: int, limit: int, now: datetime,
+                      next_url: Callable[[int], str | None] | None = None) -> web.Response:
+    """One page of the ranking through the feeds' page function (serializer, a teen's daily limit),
+    each status with its explanation in `vitascope.for_you`."""
     node = ctx(request)
-    me = viewer(request)
-    ranking = await for_you.rank(node.config, me, now=now, personal=personal)
+    ranking = await for_you.rank(node.config, viewer(request), now=now, personal=personal)
     page = ranking.items[offset:offset + limit]
     rows = {s.id: s for s in await Status.filter(id__in=[c.id for c in page])}
     page = [c for c in page if c.id in rows]
-    data = await statuses_json(node, me, [rows[c.id] for c in page])
-    for item, c in zip(data, page):
-        item["vitascope"]["for_you"] = c.explain(ranking.weights)
-    return data, len(ranking.items)
+
+    def after(served: int) -> str | None:
+        return next_url(offset + served) if next_url and offset + served < len(ranking.items) else None
+
+    return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
+                           next_url=after if next_url else None,
+                           vitascope={c.id: {"for_you": c.explain(ranking.weights)} for c in page})
 
 
 @routes.get("/api/v1/vitascope/timelines/for_you")
@@ -76,14 +79,14 @@ async def timeline(request: web.Request) -> web.Response:
     p = await read_params(request)
     cursor = p.str("cursor", max_len=200)
     now, offset = _decode_cursor(cursor) if cursor else (datetime.now(timezone.utc), 0)
-    limit = page_limit(request, p)
-    data, total = await ranked_page(request, personal=True, offset=offset, limit=limit, now=now)
-    headers = {}
-    if offset + limit < total:
-        keep = {k: v for k, v in request.query.items() if k != "cursor"}
-        nxt = ctx(request).urls.base + request.path + "?" + urlencode({**keep, "cursor": _encode_cursor(now, offset + limit)})
-        headers["Link"] = f'<{nxt}>; rel="next"'
-    return web.json_response(data, headers=headers)
+    keep = {k: v for k, v in request.query.items() if k != "cursor"}
+
+    def next_url(position: int) -> str:
+        return (ctx(request).urls.base + request.path + "?"
+                + urlencode({**keep, "cursor": _encode_cursor(now, position)}))
+
+    return await ranked_page(request, personal=True, offset=offset, limit=page_limit(request, p), now=now,
+                             next_url=next_url)
 
 
 def _required_int(p: Params, key: str, minimum: int) -> int:
@@ -127,16 +130,20 @@ async def why(request: web.Request) -> web.Response:
     return web.json_response(await for_you.explain_one(ctx(request).config, viewer(request), status))
 
 
-def _preferences_json(pref: ForYouPreference | None) -> dict:
+async def _preferences_json(account, pref: ForYouPreference | None) -> dict:
+    """`personalized` is what the account chose; `guardian_allows_personalization` false means a
+    guardian switched it off, whatever the account chose."""
     more, less, personalized = (pref.more, pref.less, pref.personalized) if pref else ("", "", True)
     return {"more": more, "less": less, "personalized": personalized,
+            "guardian_allows_personalization": await personalisation_allowed(account),
             "more_words": for_you.words(more), "less_words": for_you.words(less)}
 
 
 @routes.get("/api/v1/vitascope/for_you/preferences")
 @scope("read:vitascope")
 async def get_preferences(request: web.Request) -> web.Response:
-    return web.json_response(_preferences_json(await ForYouPreference.get_or_none(account_id=request["account"].id)))
+    account = request["account"]
+    return web.json_response(await _preferences_json(account, await ForYouPreference.get_or_none(account_id=account.id)))
 
 
 @routes.put("/api/v1/vitascope/for_you/preferences")
@@ -147,4 +154,4 @@ async def put_preferences(request: web.Request) -> web.Response:
     pref = await signals.set_preferences(
         request["account"], more=p.str("more", max_len=MAX_STEERING_CHARS),
         less=p.str("less", max_len=MAX_STEERING_CHARS), personalized=p.bool("personalized"))
-    return web.json_response(_preferences_json(pref))
+    return web.json_response(await _preferences_json(request["account"], pref))

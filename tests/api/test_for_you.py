@@ -141,7 +141,8 @@ def test_steering_in_plain_words_french_or_english(fy, tmp_path):
     assert r.status_code == 200 and r.json()["more_words"] == ["ocean", "vague"]
     overtakes(viewer, ocean, cars, "more")
     r = viewer.put("/api/v1/vitascope/for_you/preferences", json={"more": "", "less": "CARS"})
-    assert r.json() == {"more": "", "less": "CARS", "personalized": True, "more_words": [], "less_words": ["car"]}
+    assert r.json() == {"more": "", "less": "CARS", "personalized": True, "guardian_allows_personalization": True,
+                        "more_words": [], "less_words": ["car"]}
     assert reasons(viewer, cars)["less"] == {"feature": "less", "weight": -4.0, "value": 1.0}
     assert above(viewer, ocean, cars)
     viewer.put("/api/v1/vitascope/for_you/preferences", json={"less": ""})

@@ -6,11 +6,11 @@ from tortoise import fields
 
 """Issue 15 (For You ranking): viewer signals, their per-status sums, steering preferences, and the
 indexes the ranking's batched look-ups read (counts per status of likes, replies, boosts, remixes,
-and the video test). Depends only on 0003."""
+and the video test). Depends on 0007 (the latest on main when written)."""
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_client_api_a')]
+    dependencies = [('models', '0007_parental_controls')]
 
     initial = False
 
