@@ -18,7 +18,7 @@ from tests.api.test_client_api_a import user_api, wait_for
 from tests.api.test_provenance_trust import signed_clip
 
 FOR_YOU = "/api/v1/vitascope/timelines/for_you"
-GLOBAL = {"freshness", "likes", "comments", "remixes", "shares", "watch_time", "completion"}
+GLOBAL = {"freshness", "likes", "comments", "remixes", "shares", "watch_time", "completion", "diversity"}
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +273,22 @@ def test_weights_are_validated_config_keys(tmp_path):
     for value, message in (("lots", "expected a number"), ("nan", "finite")):
         result = run(["migrate"], tmp_path, env={"VITASCOPE_FOR_YOU_LIKES": value})
         assert result.returncode == 2 and "for_you.likes" in result.stderr and message in result.stderr
+
+
+def test_a_guardian_switches_personalisation_off_and_the_daily_limit_ends_the_feed(fy, tmp_path):
+    guardian, teen, author = user_api(fy), user_api(fy), user_api(fy)
+    for i in range(3):
+        video(fy, author, tmp_path, f"for the teen {i}")
+    teen.post(f"/api/v1/accounts/{author.me['id']}/follow")
+    asked = guardian.post("/api/v1/vitascope/guardian_requests", json={"teen_id": teen.me["id"]})
+    assert teen.post(f"/api/v1/vitascope/guardian_requests/{asked.json()['id']}/accept").status_code == 200
+    r = guardian.patch(f"/api/v1/vitascope/wards/{teen.me['id']}", json={"personalisation": False,
+                                                                          "daily_feed_videos": 2})
+    assert r.status_code == 200, r.text
+    prefs = teen.get("/api/v1/vitascope/for_you/preferences").json()
+    assert prefs["personalized"] is True and prefs["guardian_allows_personalization"] is False
+    page = teen.get(FOR_YOU, params={"limit": 5})
+    assert [s["vitascope"]["for_you"]["reasons"] for s in page.json()]
+    assert all({r["feature"] for r in s["vitascope"]["for_you"]["reasons"]} <= GLOBAL for s in page.json())
+    assert len(page.json()) == 2 and "next" not in page.links
+    assert page.headers["Vitascope-Feed-End"] == "daily-limit"
