@@ -334,7 +334,6 @@ def _diversify(items: list[Candidate], penalty: float) -> list[Candidate]:
 class Ranking:
     items: list[Candidate]
     weights: dict[str, float]
-    personalized: bool
 
 
 async def rank(config: Config, viewer: Account | None, *, now: datetime | None = None,
@@ -347,7 +346,7 @@ async def rank(config: Config, viewer: Account | None, *, now: datetime | None =
     items = await candidates(config, viewer, now, steer.personalized and viewer is not None)
     await score(config, viewer, items, steer, now)
     weights = {f: config[f"for_you.{f}"] for f in FEATURES}
-    return Ranking(_diversify(items, weights["diversity"]), weights, steer.personalized and viewer is not None)
+    return Ranking(_diversify(items, weights["diversity"]), weights)
 
 
 async def explain_one(config: Config, viewer: Account | None, status: Status) -> dict[str, Any]:
