@@ -43,6 +43,7 @@ ROUTE_MODULES = [
     "node.api.lists",
     "node.api.filters",
     "node.api.conversations",
+    "node.api.for_you",
     "node.api.notification_groups",
     "node.api.notifications",
     "node.api.media",

@@ -7,6 +7,7 @@ silently ignored setting.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -212,6 +213,17 @@ def _validate(raw: dict[str, Any]) -> Config:
     for key in ("private_media_url_seconds", "federated_private_media_url_seconds"):
         if raw["storage"][key] < 60:
             raise ConfigError(f"storage.{key}: must be at least 60")
+
+    fy = raw["for_you"]
+    for key in ("window_days", "max_candidates", "freshness_half_life_hours"):
+        if fy[key] <= 0:
+            raise ConfigError(f"for_you.{key}: must be positive")
+    if fy["max_candidates"] > 5000:
+        raise ConfigError("for_you.max_candidates: must be at most 5000 (the ranking scores every candidate per request)")
+    for key, value in fy.items():
+        if not math.isfinite(value):
+            raise ConfigError(f"for_you.{key}: must be a finite number")
+
     data_dir = Path(raw["storage"]["data_dir"]).expanduser().resolve()
     media_dir = Path(raw["storage"]["media_dir"] or data_dir / "media").expanduser().resolve()
     db_url = raw["database"]["url"] or f"sqlite://{data_dir / 'vitascope.sqlite3'}"

@@ -82,21 +82,36 @@ def paged_json(request: web.Request, data: list, items: list, cursor: Callable[[
     return web.json_response(data, headers=link_header(request, items, cursor))
 
 
-async def feed_page(request: web.Request, items: list, *, context: str | None, paged: bool = True) -> web.Response:
+async def feed_page(request: web.Request, items: list, *, context: str | None, paged: bool = True,
+                    next_url: Callable[[int], str | None] | None = None,
+                    vitascope: dict[int, dict[str, Any]] | None = None) -> web.Response:
     """One page of a feed (home, lists, public, hashtags, trends, For You) for the viewer, cut where
     a teen's daily video limit ends it (node.services.parental.ration_feed). A page cut there has no
-    `next` link, so Mastodon clients see the end of the feed; the limit's headers tell the web app."""
+    `next` link, so Mastodon clients see the end of the feed; the limit's headers tell the web app.
+
+    A feed with its own cursor (For You) gives `next_url(served)`: the next page's URL after the
+    `served` items of this page, or None at the end; `vitascope` adds fields to a status's
+    `vitascope` object, by status id."""
     from node.serializers import statuses_json
     from node.services.parental import ration_feed
 
     me = viewer(request)
     items, allowance = await ration_feed(me, items)
-    headers = link_header(request, items) if paged else {}
+    if next_url is not None:
+        url = next_url(len(items))
+        headers = {"Link": f'<{url}>; rel="next"'} if url else {}
+    else:
+        headers = link_header(request, items) if paged else {}
     if allowance is not None:
         if allowance.ended and "Link" in headers:
-            headers["Link"] = headers["Link"].split(", ", 1)[1]  # keep only rel="prev"
+            kept = [link for link in headers.pop("Link").split(", ") if not link.endswith('rel="next"')]
+            if kept:
+                headers["Link"] = ", ".join(kept)
         headers.update(allowance.headers())
-    return web.json_response(await statuses_json(ctx(request), me, items, context=context), headers=headers)
+    data = await statuses_json(ctx(request), me, items, context=context)
+    for item in data if vitascope else ():
+        item["vitascope"].update(vitascope.get(int(item["id"]), {}))
+    return web.json_response(data, headers=headers)
 
 
 async def visible_status(request: web.Request, status_id: int) -> Status:

@@ -15,10 +15,11 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from node import ids
-from node.api.common import ctx, feed_page, get_account, path_id, viewer, visible_status
+from node.api.common import ctx, get_account, path_id, viewer, visible_status
+from node.api.for_you import ranked_page
 from node.auth import scope
 from node.errors import ApiError
-from node.models import Account, Favourite, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
+from node.models import Account, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
 from node.params import parse_id, read_params
 from node.serializers import accounts_many, iso
 from node.services.social import dismiss_suggestion
@@ -26,45 +27,19 @@ from node.services.visibility import hidden_account_ids
 
 routes = web.RouteTableDef()
 
-TREND_WINDOW = timedelta(days=7)
-TREND_CANDIDATES = 1000  # newest public videos of the window that are ranked
-
-
 def _offset_limit(request: web.Request, p, default: int, maximum: int) -> tuple[int, int]:
     return (p.int("offset", 0, minimum=0, clamp=True),
             p.int("limit", default, minimum=1, maximum=maximum, clamp=True))
 
 
-def _public_videos(since: datetime):
-    """Public original posts with a video, by accounts in good standing, local and remote."""
-    return Status.filter(visibility="public", reblog_of_id=None, deleted_at=None, created_at__gte=since,
-                         account__suspended_at=None, account__silenced_at=None,
-                         media__type="video").distinct()
-
-
-async def _counts(model_query, column: str) -> dict[int, int]:
-    rows = await model_query.group_by(column).annotate(n=Count("id")).values(column, "n")
-    return {r[column]: r["n"] for r in rows}
-
-
 @routes.get("/api/v1/trends/statuses")
 @scope("read:statuses", optional=True)
 async def trending_statuses(request: web.Request) -> web.Response:
-    """The window's most favourited and boosted public videos (until the For You ranking exists)."""
+    """The non-personal For You ranking (trends are the same for everyone, as on Mastodon), with
+    Mastodon's offset pagination; a signed-in viewer's blocks, mutes and dismissals still apply."""
     p = await read_params(request)
     offset, limit = _offset_limit(request, p, 20, 40)
-    me = viewer(request)
-    query = _public_videos(datetime.now(timezone.utc) - TREND_WINDOW)
-    hidden = await hidden_account_ids(me)
-    if hidden:
-        query = query.exclude(account_id__in=hidden)
-    ids = list(await query.order_by("-id").limit(TREND_CANDIDATES).values_list("id", flat=True))
-    favs = await _counts(Favourite.filter(status_id__in=ids), "status_id")
-    boosts = await _counts(Status.filter(reblog_of_id__in=ids, deleted_at=None), "reblog_of_id")
-    score = {i: favs.get(i, 0) + boosts.get(i, 0) for i in ids}
-    ranked = sorted((i for i in ids if score[i] > 0), key=lambda i: (score[i], i), reverse=True)[offset:offset + limit]
-    rows = {s.id: s for s in await Status.filter(id__in=ranked)}
-    return await feed_page(request, [rows[i] for i in ranked if i in rows], context=None, paged=False)
+    return await ranked_page(request, personal=False, offset=offset, limit=limit, now=datetime.now(timezone.utc))
 
 
 @routes.get("/api/v1/trends/tags")

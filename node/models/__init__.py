@@ -3,6 +3,7 @@
 from node.models.accounts import Account, User
 from node.models.cameos import Cameo, CameoChallenge, CameoUse
 from node.models.conversations import Conversation
+from node.models.for_you import ForYouPreference, StatusEngagement, StatusViewerSignal
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
 from node.models.filters import Filter, FilterKeyword, FilterStatus
 from node.models.generation import CopyrightOptOut, GenerationCredits, GenerationJob, PromptRefusal
@@ -31,4 +32,5 @@ __all__ = [
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
     "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
     "Cameo", "CameoChallenge", "CameoUse", "StatusStats", "AccountStats",
+    "ForYouPreference", "StatusEngagement", "StatusViewerSignal",
 ]

@@ -1,0 +1,157 @@
+"""The For You feed and the signals its player and buttons send.
+
+    GET  /api/v1/vitascope/timelines/for_you         → ranked videos (opaque `cursor`, Link header);
+                                                       each carries vitascope.for_you {score, sources, reasons}
+    POST /api/v1/vitascope/statuses/:id/view          → {watched_ms, duration_ms, completed}: one play
+    POST /api/v1/vitascope/statuses/:id/share         → the viewer shared it (copy link, native share)
+    POST /api/v1/vitascope/statuses/:id/not_interested → gone from the viewer's For You; author down-weighted
+    GET  /api/v1/vitascope/statuses/:id/why           → why this video (sources, score, reasons)
+    GET  /api/v1/vitascope/for_you/preferences        → {more, less, personalized, more_words, less_words}
+    PUT  /api/v1/vitascope/for_you/preferences        → change any of more, less, personalized
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+from typing import Callable
+from urllib.parse import urlencode
+
+import orjson
+from aiohttp import web
+
+from node import for_you
+from node.api.common import ctx, feed_page, page_limit, path_id, viewer, visible_status
+from node.auth import scope
+from node.errors import unprocessable
+from node.models import ForYouPreference, Status
+from node.params import Params, read_params
+from node.services import for_you as signals
+from node.services.parental import personalisation_allowed
+
+routes = web.RouteTableDef()
+
+MAX_PLAY_MS = 3_600_000
+MAX_STEERING_CHARS = 500
+
+
+def _encode_cursor(at: datetime, offset: int) -> str:
+    raw = orjson.dumps({"at": int(at.timestamp() * 1000), "o": offset})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(value: str) -> tuple[datetime, int]:
+    """(the moment the first page was ranked, how many items came before): later pages rank the
+    same candidates with the same freshness, so they continue the first page."""
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        at, offset = int(data["at"]), int(data["o"])
+        if offset < 0:
+            raise ValueError
+        return datetime.fromtimestamp(at / 1000, timezone.utc), offset
+    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise unprocessable("cursor is not valid") from None
+
+
+async def ranked_page(request: web.Request, *, personal: bool, offset: int, limit: int, now: datetime,
+                      next_url: Callable[[int], str | None] | None = None) -> web.Response:
+    """One page of the ranking through the feeds' page function (serializer, a teen's daily limit),
+    each status with its explanation in `vitascope.for_you`."""
+    node = ctx(request)
+    ranking = await for_you.rank(node.config, viewer(request), now=now, personal=personal)
+    page = ranking.items[offset:offset + limit]
+    rows = {s.id: s for s in await Status.filter(id__in=[c.id for c in page])}
+    page = [c for c in page if c.id in rows]
+
+    def after(served: int) -> str | None:
+        return next_url(offset + served) if next_url and offset + served < len(ranking.items) else None
+
+    return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
+                           next_url=after if next_url else None,
+                           vitascope={c.id: {"for_you": c.explain(ranking.weights)} for c in page})
+
+
+@routes.get("/api/v1/vitascope/timelines/for_you")
+@scope("read:statuses", optional=True)
+async def timeline(request: web.Request) -> web.Response:
+    """Signed-out visitors get the non-personal ranking of public videos."""
+    p = await read_params(request)
+    cursor = p.str("cursor", max_len=200)
+    now, offset = _decode_cursor(cursor) if cursor else (datetime.now(timezone.utc), 0)
+    keep = {k: v for k, v in request.query.items() if k != "cursor"}
+
+    def next_url(position: int) -> str:
+        return (ctx(request).urls.base + request.path + "?"
+                + urlencode({**keep, "cursor": _encode_cursor(now, position)}))
+
+    return await ranked_page(request, personal=True, offset=offset, limit=page_limit(request, p), now=now,
+                             next_url=next_url)
+
+
+def _required_int(p: Params, key: str, minimum: int) -> int:
+    value = p.int(key, minimum=minimum, maximum=MAX_PLAY_MS)
+    if value is None:
+        raise unprocessable(f"{key} is missing")
+    return value
+
+
+@routes.post("/api/v1/vitascope/statuses/{id}/view")
+@scope("write:vitascope")
+async def view(request: web.Request) -> web.Response:
+    """The player reports one play: watch time and whether it reached the end."""
+    status = await visible_status(request, path_id(request))
+    p = await read_params(request)
+    await signals.record_view(request["account"], status, watched_ms=_required_int(p, "watched_ms", 0),
+                              duration_ms=_required_int(p, "duration_ms", 1), completed=p.bool("completed", False))
+    return web.json_response({})
+
+
+@routes.post("/api/v1/vitascope/statuses/{id}/share")
+@scope("write:vitascope")
+async def share(request: web.Request) -> web.Response:
+    status = await visible_status(request, path_id(request))
+    await signals.record_share(request["account"], status)
+    return web.json_response({})
+
+
+@routes.post("/api/v1/vitascope/statuses/{id}/not_interested")
+@scope("write:vitascope")
+async def not_interested(request: web.Request) -> web.Response:
+    status = await visible_status(request, path_id(request))
+    await signals.not_interested(request["account"], status)
+    return web.json_response({})
+
+
+@routes.get("/api/v1/vitascope/statuses/{id}/why")
+@scope("read:statuses", optional=True)
+async def why(request: web.Request) -> web.Response:
+    status = await visible_status(request, path_id(request))
+    return web.json_response(await for_you.explain_one(ctx(request).config, viewer(request), status))
+
+
+async def _preferences_json(account, pref: ForYouPreference | None) -> dict:
+    """`personalized` is what the account chose; `guardian_allows_personalization` false means a
+    guardian switched it off, whatever the account chose."""
+    more, less, personalized = (pref.more, pref.less, pref.personalized) if pref else ("", "", True)
+    return {"more": more, "less": less, "personalized": personalized,
+            "guardian_allows_personalization": await personalisation_allowed(account),
+            "more_words": for_you.words(more), "less_words": for_you.words(less)}
+
+
+@routes.get("/api/v1/vitascope/for_you/preferences")
+@scope("read:vitascope")
+async def get_preferences(request: web.Request) -> web.Response:
+    account = request["account"]
+    return web.json_response(await _preferences_json(account, await ForYouPreference.get_or_none(account_id=account.id)))
+
+
+@routes.put("/api/v1/vitascope/for_you/preferences")
+@scope("write:vitascope")
+async def put_preferences(request: web.Request) -> web.Response:
+    """Plain words to see more and less of, and personalisation on or off; what is left out stays."""
+    p = await read_params(request)
+    pref = await signals.set_preferences(
+        request["account"], more=p.str("more", max_len=MAX_STEERING_CHARS),
+        less=p.str("less", max_len=MAX_STEERING_CHARS), personalized=p.bool("personalized"))
+    return web.json_response(await _preferences_json(request["account"], pref))

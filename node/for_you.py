@@ -1,0 +1,363 @@
+"""The For You ranking: one bounded candidate query, batched signal look-ups, and a scoring function
+of named features whose weights come from the `[for_you]` config section.
+
+    score(video) = Σ weight[feature] × value[feature]      (+ the diversity weight, see `_diversify`)
+
+Read-only: the signals it reads are written by node.services.for_you. Nothing here knows a
+location. Each ranked item keeps its reasons (feature, weight, value) so clients can show "why".
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from node.config import Config
+from node.models import Account, ForYouPreference, Status
+from node.services.parental import personalisation_allowed
+from node.text import html_to_text
+
+# Features of the non-personal ranking (signed-out visitors, trends, personalisation off) …
+GLOBAL_FEATURES = ("freshness", "likes", "comments", "remixes", "shares", "watch_time", "completion")
+# … and those that read what the viewer did and said.
+PERSONAL_FEATURES = ("following", "remix_of_liked", "liked_author", "more", "less", "not_interested_author", "seen")
+FEATURES = GLOBAL_FEATURES + PERSONAL_FEATURES + ("diversity",)
+
+# ---------------------------------------------------------------------------------------------
+# Steering words. Deterministic: Unicode NFKD, combining marks dropped (é → e, ç → c), case-folded,
+# split on anything not a letter or digit; words shorter than 3 letters and common English and
+# French function words are dropped; a final s or x is dropped from words of 4+ letters
+# (cats → cat, oiseaux → oiseau), so singular and plural match.
+STOPWORDS = frozenset("""
+the and for with more less not but are was were this that these those from into onto over under
+some any all very much many lot lots like want see videos video stuff things thing about than then
+les des une aux avec pour dans sur sous par pas plus moins que qui quoi est sont ces cet cette mes
+tes ses nos vos leurs leur du de la le un et ou en je tu il elle nous vous ils elles trop peu tout
+tous toute toutes choses chose truc trucs
+""".split())
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """The distinct steering words of a text, in order (see above)."""
+    out: list[str] = []
+    for token in _WORD_RE.findall(fold(text)):
+        if len(token) < 3 or token in STOPWORDS:
+            continue
+        if len(token) >= 4 and token[-1] in "sx":
+            token = token[:-1]
+        if token not in out:
+            out.append(token)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidates.
+
+@dataclass
+class Candidate:
+    id: int
+    account_id: int
+    created_at: datetime
+    remix_of_id: int | None
+    content: str
+    sources: list[str] = field(default_factory=list)
+    values: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+    diversity: float = 0.0  # how many same-author neighbours pushed it (0 or 1)
+
+    def explain(self, weights: dict[str, float]) -> dict[str, Any]:
+        values = dict(self.values, diversity=self.diversity) if self.diversity else self.values
+        reasons = [{"feature": f, "weight": weights[f], "value": round(v, 4)} for f, v in values.items() if v]
+        reasons.sort(key=lambda r: -abs(r["weight"] * r["value"]))
+        return {"score": round(self.score, 4), "sources": self.sources, "reasons": reasons}
+
+
+# The candidate sources, each one indexed SELECT over recent statuses (alias s, author a). Joined
+# by UNION ALL into one query. Videos with people the viewer knows (cameos) are the next source to
+# add here once cameo grants are stored on statuses: a `cameo_of_followed` branch selecting recent
+# videos whose cameo accounts the viewer follows, with a `cameo` feature and weight to match.
+_SOURCES: dict[str, str] = {
+    # Followers-only videos reach followers; a silenced author still reaches them.
+    "following": """JOIN follows f ON f.target_id = s.account_id AND f.account_id = :me
+        WHERE s.visibility IN ('public', 'unlisted', 'private')""",
+    "public": """WHERE s.visibility = 'public' AND a.silenced_at IS NULL""",
+    "remix_of_liked": """JOIN favourites fv ON fv.status_id = s.remix_of_id AND fv.account_id = :me
+        WHERE s.visibility IN ('public', 'unlisted') AND a.silenced_at IS NULL""",
+}
+
+_COMMON = """ AND s.id >= :since_id AND s.id <= :until_id AND s.created_at >= :since_at AND s.deleted_at IS NULL
+    AND s.reblog_of_id IS NULL AND s.in_reply_to_uri IS NULL AND a.suspended_at IS NULL AND a.deleted_at IS NULL
+    AND EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id AND m.type = 'video')"""
+
+# What a signed-in viewer never gets: its own videos, blocked (either way) or muted authors, and
+# the videos it marked "not interested" — read first (`_EXCLUDED_SQL`) and passed as two id lists,
+# which keeps the candidate query small to plan.
+_PERSONAL_EXCLUSIONS = " AND s.account_id NOT_IN_IDS(:hidden_accounts) AND s.id NOT_IN_IDS(:dismissed)"
+
+_EXCLUDED_SQL = """SELECT 'account' AS kind, b.target_id AS k FROM blocks b WHERE b.account_id = :me
+    UNION ALL SELECT 'account', b.account_id FROM blocks b WHERE b.target_id = :me
+    UNION ALL SELECT 'account', mu.target_id FROM mutes mu WHERE mu.account_id = :me
+    UNION ALL SELECT 'status', ni.status_id FROM status_viewer_signals ni
+        WHERE ni.account_id = :me AND ni.not_interested = :true AND ni.status_id >= :since_id"""
+
+_NAMED = re.compile(r":([a-z_]+)")
+_ID_LIST = re.compile(r"(NOT_)?IN_IDS\(:([a-z_]+)\)")
+
+
+def candidate_sql(sources: list[str], *, signed_in: bool, only_id: int | None = None) -> str:
+    """The one candidate query: each source's newest matches (bounded), UNION ALL."""
+    branches = []
+    for name in sources:
+        where = _SOURCES[name] + _COMMON + (_PERSONAL_EXCLUSIONS if signed_in else "")
+        if only_id is not None:
+            where += " AND s.id = :only_id"
+        branches.append(
+            f"SELECT * FROM (SELECT s.id, s.account_id, s.created_at, s.remix_of_id, s.content, '{name}' AS source "
+            f"FROM statuses s JOIN accounts a ON a.id = s.account_id {where} ORDER BY s.id DESC LIMIT :limit) AS {name}")
+    return " UNION ALL ".join(branches)
+
+
+async def _run(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run SQL written with :named parameters on either backend (asyncpg numbers them, SQLite takes
+    ?). `IN_IDS(:name)` tests membership in a list of ids passed as one parameter (an array on
+    PostgreSQL, JSON on SQLite), so each statement's text — and its prepared plan — is the same
+    whatever the number of ids."""
+    db = Status._meta.db
+    order: list[str] = []
+    values = dict(params)
+    if db.capabilities.dialect == "postgres":
+        sql = _ID_LIST.sub(lambda m: f"{'<> ALL' if m.group(1) else '= ANY'}(CAST(:{m.group(2)} AS BIGINT[]))", sql)
+
+        def number(m: re.Match) -> str:
+            if m.group(1) not in order:
+                order.append(m.group(1))
+            return f"${order.index(m.group(1)) + 1}"
+        text = _NAMED.sub(number, sql)
+    else:
+        for _not, name in _ID_LIST.findall(sql):
+            values[name] = orjson.dumps(params[name]).decode()
+        sql = _ID_LIST.sub(lambda m: f"{'NOT IN' if m.group(1) else 'IN'} (SELECT value FROM json_each(:{m.group(2)}))",
+                           sql)
+
+        def mark(m: re.Match) -> str:
+            order.append(m.group(1))
+            return "?"
+        text = _NAMED.sub(mark, sql)
+    return await db.execute_query_dict(text, [values[name] for name in order])
+
+
+async def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
+    """The window (ids start with their millisecond, node.ids) and, for a signed-in viewer, what
+    it never gets."""
+    since = now - timedelta(days=config["for_you.window_days"])
+    params = {"me": viewer.id if viewer else 0, "true": True, "since_at": since,
+              "since_id": int(since.timestamp() * 1000) << 16, "until_id": (int(now.timestamp() * 1000) << 16) | 0xFFFF,
+              "limit": config["for_you.max_candidates"], "hidden_accounts": [], "dismissed": []}
+    if viewer is not None:
+        params["hidden_accounts"].append(viewer.id)
+        for row in await _run(_EXCLUDED_SQL, params):
+            params["hidden_accounts" if row["kind"] == "account" else "dismissed"].append(row["k"])
+    return params
+
+
+async def candidates(config: Config, viewer: Account | None, now: datetime, personal: bool,
+                     only_id: int | None = None) -> list[Candidate]:
+    """The newest `max_candidates` distinct candidates, each with the sources that found it."""
+    sources = list(_SOURCES) if personal else ["public"]
+    params = await candidate_params(config, viewer, now) | {"only_id": only_id}
+    rows = await _run(candidate_sql(sources, signed_in=viewer is not None, only_id=only_id), params)
+    found: dict[int, Candidate] = {}
+    for row in rows:
+        c = found.get(row["id"])
+        if c is None:
+            created = row["created_at"]
+            if isinstance(created, str):  # SQLite hands raw SQL timestamps back as text
+                created = datetime.fromisoformat(created)
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            c = found[row["id"]] = Candidate(row["id"], row["account_id"], created, row["remix_of_id"], row["content"])
+        c.sources.append(row["source"])
+    return sorted(found.values(), key=lambda c: -c.id)[:config["for_you.max_candidates"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring.
+
+@dataclass
+class Steering:
+    personalized: bool = True
+    more: list[str] = field(default_factory=list)
+    less: list[str] = field(default_factory=list)
+
+
+async def steering(viewer: Account | None) -> Steering:
+    """The viewer's words and whether its For You is personal: not when it switched that off, nor
+    when a guardian did (node.services.parental)."""
+    if viewer is None:
+        return Steering(personalized=False)
+    allowed = await personalisation_allowed(viewer)
+    pref = await ForYouPreference.get_or_none(account_id=viewer.id)
+    if pref is None:
+        return Steering(personalized=allowed)
+    return Steering(pref.personalized and allowed, words(pref.more), words(pref.less))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _status_words(parts: tuple[str, ...]) -> frozenset[str]:
+    """A status's steering words from (its HTML content, hashtags, media descriptions); cached, as
+    the same candidates come back request after request (an edit changes the key)."""
+    return frozenset(words(" ".join((html_to_text(parts[0]),) + parts[1:])))
+
+
+# Per candidate, what everyone did: one statement (correlated counts on indexed columns).
+_GLOBAL_SQL = """SELECT s.id,
+    (SELECT COUNT(*) FROM favourites f WHERE f.status_id = s.id) AS likes,
+    (SELECT COUNT(*) FROM statuses r WHERE r.in_reply_to_id = s.id AND r.deleted_at IS NULL) AS comments,
+    (SELECT COUNT(*) FROM statuses r WHERE r.remix_of_id = s.id AND r.deleted_at IS NULL) AS remixes,
+    (SELECT COUNT(*) FROM statuses r WHERE r.reblog_of_id = s.id AND r.deleted_at IS NULL) AS boosts,
+    e.viewers, e.completions, e.watched_ms, e.shares
+    FROM statuses s LEFT JOIN status_engagement e ON e.status_id = s.id WHERE s.id IN_IDS(:ids)"""
+
+# What the viewer did, as (kind, key, n) rows: one statement.
+_PERSONAL_SQL = """
+    SELECT 'following' AS kind, f.target_id AS k, 1 AS n FROM follows f
+        WHERE f.account_id = :me AND f.target_id IN_IDS(:authors)
+    UNION ALL SELECT 'liked', fv.status_id, 1 FROM favourites fv
+        WHERE fv.account_id = :me AND fv.status_id IN_IDS(:sources)
+    UNION ALL SELECT 'liked_author', s.account_id, COUNT(*) FROM favourites fv JOIN statuses s ON s.id = fv.status_id
+        WHERE fv.account_id = :me AND s.account_id IN_IDS(:authors) GROUP BY s.account_id
+    UNION ALL SELECT 'not_interested_author', s.account_id, COUNT(*) FROM status_viewer_signals ni
+        JOIN statuses s ON s.id = ni.status_id
+        WHERE ni.account_id = :me AND ni.not_interested = :true AND s.account_id IN_IDS(:authors) GROUP BY s.account_id
+    UNION ALL SELECT 'seen', sv.status_id, 1 FROM status_viewer_signals sv
+        WHERE sv.account_id = :me AND sv.completed = :true AND sv.status_id IN_IDS(:ids)"""
+
+# The words a viewer can steer by, besides the caption: hashtags and media descriptions (the
+# prompt, when its author published it).
+_TEXT_SQL = """SELECT st.status_id AS id, t.name AS text FROM status_tags st JOIN tags t ON t.id = st.tag_id
+        WHERE st.status_id IN_IDS(:ids)
+    UNION ALL SELECT m.status_id, m.description FROM media_attachments m
+        WHERE m.status_id IN_IDS(:ids) AND m.description <> ''"""
+
+
+async def score(config: Config, viewer: Account | None, items: list[Candidate], steer: Steering,
+                now: datetime) -> None:
+    """Fill each candidate's feature values and score: one statement for everyone's signals, one
+    for the viewer's, one more for the steering words."""
+    if not items:
+        return
+    counts = {r["id"]: r for r in await _run(_GLOBAL_SQL, {"ids": [c.id for c in items]})}
+    half_life = config["for_you.freshness_half_life_hours"]
+    for c in items:
+        e = counts[c.id]
+        age_hours = max(0.0, (now - c.created_at).total_seconds() / 3600)
+        viewers, watched_ms = e["viewers"] or 0, e["watched_ms"] or 0
+        c.values = {
+            "freshness": 0.5 ** (age_hours / half_life),
+            "likes": math.log1p(e["likes"]),
+            "comments": math.log1p(e["comments"]),
+            "remixes": math.log1p(e["remixes"]),
+            "shares": math.log1p(e["boosts"] + (e["shares"] or 0)),
+            "watch_time": math.log1p(watched_ms / 1000),
+            "completion": (e["completions"] or 0) / (viewers + 1),
+        }
+    if viewer is not None and steer.personalized:
+        await _personal(viewer, items, steer)
+    weights = {f: config[f"for_you.{f}"] for f in FEATURES}
+    for c in items:
+        c.score = sum(weights[f] * v for f, v in c.values.items())
+
+
+async def _personal(viewer: Account, items: list[Candidate], steer: Steering) -> None:
+    ids = [c.id for c in items]
+    found: dict[str, dict[int, int]] = {k: {} for k in ("following", "liked", "liked_author",
+                                                         "not_interested_author", "seen")}
+    for row in await _run(_PERSONAL_SQL, {
+            "me": viewer.id, "true": True, "ids": ids, "authors": list({c.account_id for c in items}),
+            "sources": [c.remix_of_id for c in items if c.remix_of_id]}):
+        found[row["kind"]][row["k"]] = row["n"]
+    texts: dict[int, set[str]] = {}
+    if steer.more or steer.less:
+        parts: dict[int, list[str]] = {c.id: [c.content] for c in items}
+        for row in await _run(_TEXT_SQL, {"ids": ids}):
+            parts[row["id"]].append(row["text"])
+        texts = {i: _status_words(tuple(p)) for i, p in parts.items()}
+    more, less = set(steer.more), set(steer.less)
+    for c in items:
+        text = texts.get(c.id, frozenset())
+        c.values |= {
+            "following": float(c.account_id in found["following"]),
+            "remix_of_liked": float(c.remix_of_id in found["liked"]),
+            "liked_author": math.log1p(found["liked_author"].get(c.account_id, 0)),
+            "more": float(len(more & text)),
+            "less": float(len(less & text)),
+            "not_interested_author": float(found["not_interested_author"].get(c.account_id, 0)),
+            "seen": float(c.id in found["seen"]),
+        }
+
+
+def _diversify(items: list[Candidate], penalty: float) -> list[Candidate]:
+    """Best first, but a video that would follow one by the same author competes with its score
+    plus the (negative) diversity weight: the next other author's video goes first when it then
+    scores higher."""
+    remaining = sorted(items, key=lambda c: (-c.score, -c.id))
+    out: list[Candidate] = []
+    while remaining:
+        head = remaining[0]
+        if out and head.account_id == out[-1].account_id:
+            other = next((i for i, c in enumerate(remaining) if c.account_id != head.account_id), None)
+            if other is not None and remaining[other].score > head.score + penalty:
+                out.append(remaining.pop(other))
+                continue
+            head.diversity = 1.0
+            head.score += penalty
+        out.append(remaining.pop(0))
+    return out
+
+
+@dataclass
+class Ranking:
+    items: list[Candidate]
+    weights: dict[str, float]
+
+
+async def rank(config: Config, viewer: Account | None, *, now: datetime | None = None,
+               personal: bool = True) -> Ranking:
+    """The viewer's For You, best first. `personal=False` (and a viewer who switched
+    personalisation off) gets the non-personal ranking of public videos, still without its own,
+    blocked, muted or dismissed ones."""
+    now = now or datetime.now(timezone.utc)
+    steer = await steering(viewer) if personal else Steering(personalized=False)
+    items = await candidates(config, viewer, now, steer.personalized and viewer is not None)
+    await score(config, viewer, items, steer, now)
+    weights = {f: config[f"for_you.{f}"] for f in FEATURES}
+    return Ranking(_diversify(items, weights["diversity"]), weights)
+
+
+async def explain_one(config: Config, viewer: Account | None, status: Status) -> dict[str, Any]:
+    """Why this status would be (or is not) in the viewer's For You: its sources and reasons.
+    Creator diversity depends on the page, so it is not part of a single status's answer."""
+    now = datetime.now(timezone.utc)
+    steer = await steering(viewer)
+    personal = steer.personalized and viewer is not None
+    found = await candidates(config, viewer, now, personal, only_id=status.id)
+    item = found[0] if found else Candidate(status.id, status.account_id, status.created_at, status.remix_of_id,
+                                            status.content)
+    await score(config, viewer, [item], steer, now)
+    weights = {f: config[f"for_you.{f}"] for f in FEATURES}
+    return {"id": str(status.id), "candidate": bool(found), "personalized": personal, **item.explain(weights)}
