@@ -1,0 +1,88 @@
+"""The feed in a browser: one video at a time that plays by itself, moved through with keys and the wheel;
+likes and comments made in the page that another client (Mastodon.py) then sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import post_video, screenshot
+
+ACTIVE_PLAYING = """() => {
+  const slides = [...document.querySelectorAll('.slide')];
+  const top = document.querySelector('.feed').scrollTop;
+  const shown = slides.find(s => Math.abs(s.offsetTop - top) < 4);
+  const v = shown && shown.querySelector('video');
+  return v && !v.paused && v.currentTime > 0 && v.readyState >= 2 ? shown.dataset.index : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def feed_videos(web_node):
+    """Four public videos by one author, newest first in the feed."""
+    author = web_node.mastodon()
+    posted = [post_video(web_node, author, f"scene number {n}", f"clip {n} of the feed") for n in range(4)]
+    author.vs_posted = posted
+    return author
+
+
+def playing_index(page) -> int:
+    return int(page.wait_for_function(ACTIVE_PLAYING, timeout=30_000).json_value())
+
+
+def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, browser):
+    page = browser()
+    page.goto(web_node.url + "/")
+    assert playing_index(page) == 0  # autoplay (muted) without any gesture
+    first = page.locator(".slide video").first
+    assert first.evaluate("v => v.muted && v.loop")
+    screenshot(page, "feed")
+
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+    assert first.evaluate("v => v.paused")  # only the video on screen plays
+    # The next videos are preloaded, those further on are not fetched yet.
+    preloads = page.locator(".slide video").evaluate_all("vs => vs.map(v => v.preload)")
+    assert preloads[:4] == ["auto", "auto", "auto", "auto"]
+
+    page.mouse.move(200, 400)
+    page.mouse.wheel(0, 844)
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '2'", timeout=30_000)
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+
+    # The first tap turns the sound on; `m` mutes again.
+    page.locator(".slide").nth(1).locator(".player").tap()
+    page.wait_for_function("() => !document.querySelectorAll('.slide video')[1].muted")
+    page.keyboard.press("m")
+    page.wait_for_function("() => document.querySelectorAll('.slide video')[1].muted")
+
+    # The AI mark comes from the video's verified provenance.
+    assert f"verified by {web_node.domain}" in page.locator(".slide").nth(1).locator(".provenance").inner_text()
+    assert page.errors == []
+
+
+def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browser):
+    viewer, _ = web_node.create_user()
+    page = browser(token=web_node.token(viewer))
+    page.goto(web_node.url + "/")
+    playing_index(page)
+    newest = feed_videos.vs_posted[-1]
+    slide = page.locator(".slide").first
+    assert "clip 3 of the feed" in slide.locator(".caption").inner_text()
+
+    slide.get_by_role("button", name="Like").click()
+    page.wait_for_function("() => document.querySelector('.slide .liked')")
+    slide.get_by_role("button", name="Comments").click()
+    sheet = page.get_by_role("dialog", name="Comments")
+    sheet.get_by_label("Add a comment").fill("what a storm")
+    sheet.get_by_role("button", name="Send").click()
+    sheet.locator(".comment-list li").filter(has_text="what a storm").wait_for()
+    screenshot(page, "comments")
+
+    # Another client (Mastodon.py, the author's) sees both.
+    assert feed_videos.status(newest["id"])["favourites_count"] == 1
+    replies = feed_videos.status_context(newest["id"])["descendants"]
+    assert [(r["account"]["acct"], r["content"]) for r in replies] == [(viewer, "<p>what a storm</p>")]
+    favourited = feed_videos.status_favourited_by(newest["id"])
+    assert [a["acct"] for a in favourited] == [viewer]
+    assert page.errors == []
