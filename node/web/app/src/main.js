@@ -140,7 +140,7 @@ function Slide({ status, why, index, active, near, muted, me, following, onFollo
       <div class="actions">
         <button onClick=${like} aria-pressed=${item.favourited} aria-label=${item.favourited ? t('unlike') : t('like')}
                 class=${item.favourited ? 'liked' : ''}>♥<span>${item.favourites_count}</span></button>
-        <button onClick=${() => setSheet('comments')} aria-label=${t('comments')}>💬<span>${item.replies_count}</span></button>
+        <button onClick=${() => setSheet('comments')} aria-label=${t('comments')}>✎<span>${item.replies_count}</span></button>
         <button onClick=${share} aria-label=${t('share')}>↗<span>${t('share')}</span></button>
         ${item.vitascope && item.vitascope.remixable !== false &&
           html`<a class="button" href=${`#/create?remix=${item.id}`} aria-label=${t('remix')}>⟳<span>${t('remix')}</span></a>`}
@@ -222,7 +222,7 @@ function Feed({ me, onToast }) {
         (id === 'following' && !me) ? null :
         html`<button role="tab" aria-selected=${tab === id} onClick=${() => setTab(id)}>${label}</button>`)}
       <button class="mute" onClick=${() => { firstTap.current = false; setMuted(m => !m); }} aria-pressed=${!muted}
-              aria-label=${muted ? t('muted') : t('sound')}>${muted ? '🔇' : '🔊'}</button>
+              aria-label=${muted ? t('muted') : t('sound')}>${muted ? '♪✕' : '♪'}</button>
     </div>
     <div class="feed" ref=${scroller} onPointerDown=${tap} tabindex="-1">
       ${items.map((item, index) => html`<${Slide} key=${item.status.id} status=${item.status} why=${item.why} index=${index}

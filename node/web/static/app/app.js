@@ -35,7 +35,7 @@ var ae,x,De,bt,H,Ee,qe,Re,_e,Z,j,Oe,fe,pe,de,wt,te={},ne=[],kt=/acit|ex(?:s|g|n|
       <div class="actions">
         <button onClick=${N} aria-pressed=${f.favourited} aria-label=${f.favourited?c("unlike"):c("like")}
                 class=${f.favourited?"liked":""}>♥<span>${f.favourites_count}</span></button>
-        <button onClick=${()=>b("comments")} aria-label=${c("comments")}>💬<span>${f.replies_count}</span></button>
+        <button onClick=${()=>b("comments")} aria-label=${c("comments")}>✎<span>${f.replies_count}</span></button>
         <button onClick=${L} aria-label=${c("share")}>↗<span>${c("share")}</span></button>
         ${f.vitascope&&f.vitascope.remixable!==!1&&p`<a class="button" href=${`#/create?remix=${f.id}`} aria-label=${c("remix")}>⟳<span>${c("remix")}</span></a>`}
         ${l&&p`<button onClick=${()=>l(f)} aria-label=${c("notInterested")}>⊘<span>${c("notInterested")}</span></button>`}
@@ -49,7 +49,7 @@ var ae,x,De,bt,H,Ee,qe,Re,_e,Z,j,Oe,fe,pe,de,wt,te={},ne=[],kt=/acit|ex(?:s|g|n|
     <div class="tabs" role="tablist" aria-label=${c("home")}>
       ${[["for_you",c("forYou")],["following",c("following")]].map(([w,h])=>w==="following"&&!e?null:p`<button role="tab" aria-selected=${n===w} onClick=${()=>o(w)}>${h}</button>`)}
       <button class="mute" onClick=${()=>{L.current=!1,f(w=>!w)}} aria-pressed=${!i}
-              aria-label=${i?c("muted"):c("sound")}>${i?"\u{1F507}":"\u{1F50A}"}</button>
+              aria-label=${i?c("muted"):c("sound")}>${i?"\u266A\u2715":"\u266A"}</button>
     </div>
     <div class="feed" ref=${b} onPointerDown=${D} tabindex="-1">
       ${s.map((w,h)=>p`<${$t} key=${w.status.id} status=${w.status} why=${w.why} index=${h}
