@@ -67,11 +67,11 @@ def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browse
     page.goto(web_node.url + "/")
     playing_index(page)
     newest = feed_videos.vs_posted[-1]
-    slide = page.locator(".slide").first
-    assert "clip 3 of the feed" in slide.locator(".caption").inner_text()
+    slide = page.locator(".slide").filter(has=page.locator(".caption", has_text="clip 3 of the feed"))
+    slide.scroll_into_view_if_needed()
 
     slide.get_by_role("button", name="Like").click()
-    page.wait_for_function("() => document.querySelector('.slide .liked')")
+    slide.locator(".liked").wait_for()
     slide.get_by_role("button", name="Comments").click()
     sheet = page.get_by_role("dialog", name="Comments")
     sheet.get_by_label("Add a comment").fill("what a storm")

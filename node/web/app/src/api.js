@@ -2,8 +2,6 @@
 // itself once (POST /api/v1/apps), logs in with the authorization code flow and PKCE through
 // /oauth/authorize, and keeps its token in localStorage.
 
-import { t } from './i18n.js';
-
 const SCOPES = 'read write follow push';
 const APP_KEY = 'vitascope.app';
 const TOKEN_KEY = 'vitascope.token';
@@ -18,7 +16,18 @@ export const session = {
 };
 
 /** One API call: JSON in (or FormData), JSON out; a Mastodon `{"error"}` becomes an ApiError. */
-export async function api(path, { method = 'GET', body, token = session.token } = {}) {
+export async function api(path, options) {
+  return (await request(path, options)).data;
+}
+
+/** As `api`, with the URL of the next page from the Link header (null on the last page). */
+async function apiPage(path, options) {
+  const { data, response } = await request(path, options);
+  const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('Link') || '');
+  return { data, next: link ? link[1] : null };
+}
+
+async function request(path, { method = 'GET', body, token = session.token } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload = body;
@@ -33,7 +42,7 @@ export async function api(path, { method = 'GET', body, token = session.token } 
   if (!response.ok) {
     throw new ApiError(response.status, (data && (data.error_description || data.error)) || response.statusText);
   }
-  return data;
+  return { data, response };
 }
 
 function redirectUri() { return `${location.origin}/`; }
@@ -116,15 +125,31 @@ export async function logOut() {
   }
 }
 
-/** The next page of a feed: `{items, next}`; `next` is the max_id to ask for more, null at the end. */
-export async function feedPage(tab, maxId) {
-  const query = new URLSearchParams({ limit: '10' });
-  if (maxId) query.set('max_id', maxId);
-  const path = tab === 'following' ? '/api/v1/timelines/home' : '/api/v1/timelines/public';
-  const statuses = await api(`${path}?${query}`);
-  const why = t(tab === 'following' ? 'whyFollowing' : 'whyRecent');
-  const items = statuses.map(s => s.reblog || s).filter(isVideo).map(status => ({ status, why }));
-  return { items, next: statuses.length ? statuses[statuses.length - 1].id : null };
+let rankedFeed = true;  // until the node answers 404: nodes without the For You ranking serve the public timeline
+
+/** A page of a feed: `{items: [{status, ranked, why}], next}`; `next` is the URL of the next page, null at the end.
+ *  For You is the node's ranking (each item explains itself); Following is the home timeline. */
+export async function feedPage(tab, next) {
+  if (tab === 'for_you' && rankedFeed) {
+    try {
+      const page = await apiPage(next || '/api/v1/vitascope/timelines/for_you?limit=10');
+      return { items: page.data.filter(isVideo).map(status => ({ status, ranked: true, why: status.vitascope.for_you })),
+               next: page.next };
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      rankedFeed = false;
+    }
+  }
+  const path = tab === 'following' ? '/api/v1/timelines/home?limit=10' : '/api/v1/timelines/public?limit=10';
+  const page = await apiPage(next || path);
+  const why = { sources: [tab === 'following' ? 'following' : 'recent'], reasons: [] };
+  const items = page.data.map(s => s.reblog || s).filter(isVideo).map(status => ({ status, ranked: false, why }));
+  return { items, next: page.data.length ? page.next : null };
+}
+
+/** Tells the ranking what the viewer did with a ranked video: `view` (watch time), `share`, `not_interested`. */
+export function signal(status, kind, body = {}) {
+  return api(`/api/v1/vitascope/statuses/${status.id}/${kind}`, { method: 'POST', body });
 }
 
 export function isVideo(status) {

@@ -1,7 +1,7 @@
 // The Vitascope web app: a vertical video feed and the rest of a social app, on the node's own API.
 import { html, render } from 'htm/preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, feedPage, finishLogin, isVideo, logOut, plainText, session, signUp, startLogin, stream, videoOf } from './api.js';
+import { api, feedPage, finishLogin, isVideo, logOut, plainText, session, signal, signUp, startLogin, stream, videoOf } from './api.js';
 import { LANGUAGES, lang, setLanguage, t } from './i18n.js';
 
 const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -100,17 +100,37 @@ function Sheet({ title, onClose, children }) {
   </div>`;
 }
 
+/** "Why am I seeing this": the item's candidate sources and its strongest ranking features. */
+function Why({ why }) {
+  const source = name => { const text = t(`src_${name}`); return text.startsWith('src_') ? name : text; };
+  return html`<ul class="why">${why.sources.map(name => html`<li key=${name}>${source(name)}</li>`)}</ul>
+    ${why.reasons.length > 0 && html`<ul class="reasons">${why.reasons.slice(0, 5).map(r =>
+      html`<li key=${r.feature}>${r.feature}: ${(r.weight * r.value).toFixed(2)}</li>`)}</ul>`}`;
+}
+
 /** One full-screen video with its overlay. Plays while `active`; preloads while `near`. */
-function Slide({ status, why, index, active, near, muted, me, following, onFollow, onNotInterested, onToast, standalone }) {
+function Slide({ status, why, ranked, index, active, near, muted, me, following, onFollow, onNotInterested, onToast, standalone }) {
   const video = useRef();
   const [item, setItem] = useState(status);
   const [sheet, setSheet] = useState(null);
   const media = videoOf(item);
+  const playedSince = useRef(null);
   useEffect(() => {
     const v = video.current;
     if (!v) return;
-    if (active) v.play().catch(() => {});
-    else v.pause();
+    if (active) {
+      playedSince.current = performance.now();
+      v.play().catch(() => {});
+      return;
+    }
+    v.pause();
+    // Leaving a ranked video tells the ranking how long it was watched (watch time and completion).
+    if (playedSince.current !== null && ranked && me && v.duration) {
+      const watched = Math.round(performance.now() - playedSince.current);
+      const length = Math.round(v.duration * 1000);
+      signal(item, 'view', { watched_ms: watched, duration_ms: length, completed: watched >= length }).catch(() => {});
+    }
+    playedSince.current = null;
   }, [active]);
   useEffect(() => { if (video.current) video.current.muted = muted; }, [muted]);
   const caption = plainText(item.content);
@@ -120,6 +140,7 @@ function Slide({ status, why, index, active, near, muted, me, following, onFollo
   };
   const share = async () => {
     const url = item.url || item.uri;
+    if (ranked && me) signal(item, 'share').catch(() => {});
     if (navigator.share) {
       try { await navigator.share({ url, title: caption }); return; } catch { /* closed or refused: copy instead */ }
     }
@@ -150,7 +171,7 @@ function Slide({ status, why, index, active, near, muted, me, following, onFollo
     </div>
     ${sheet === 'comments' && html`<${Sheet} title=${t('comments')} onClose=${() => setSheet(null)}>
       <${Comments} status=${item} me=${me} autofocus=${true} /><//>`}
-    ${sheet === 'why' && html`<${Sheet} title=${t('why')} onClose=${() => setSheet(null)}><p>${why}</p><//>`}
+    ${sheet === 'why' && html`<${Sheet} title=${t('why')} onClose=${() => setSheet(null)}><${Why} why=${why} /><//>`}
   </section>`;
 }
 
@@ -165,12 +186,13 @@ function Feed({ me, onToast }) {
   const scroller = useRef();
   const loadingMore = useRef(false);
 
-  const load = useCallback(async (which, maxId) => {
+  const load = useCallback(async (which, more) => {
     loadingMore.current = true;
-    const page = await feedPage(which, maxId);
+    const page = await feedPage(which, more);
     setItems(old => {
-      const seen = new Set(old.map(i => i.status.id));
-      return [...(maxId ? old : []), ...page.items.filter(i => !seen.has(i.status.id))];
+      const kept = more ? old : [];
+      const seen = new Set(kept.map(i => i.status.id));
+      return [...kept, ...page.items.filter(i => !seen.has(i.status.id))];
     });
     setNext(page.next);
     setLoading(false);
@@ -214,7 +236,10 @@ function Feed({ me, onToast }) {
   const tap = e => {
     if (firstTap.current && !e.target.closest('button, a, input, .sheet')) { firstTap.current = false; setMuted(false); }
   };
-  const notInterested = status => setItems(old => old.filter(i => i.status.id !== status.id));
+  const notInterested = item => {
+    if (item.ranked && me) signal(item.status, 'not_interested').catch(() => {});
+    setItems(old => old.filter(i => i.status.id !== item.status.id));
+  };
 
   return html`<main class="feed-screen">
     <div class="tabs" role="tablist" aria-label=${t('home')}>
@@ -225,10 +250,10 @@ function Feed({ me, onToast }) {
               aria-label=${muted ? t('muted') : t('sound')}>${muted ? '♪✕' : '♪'}</button>
     </div>
     <div class="feed" ref=${scroller} onPointerDown=${tap} tabindex="-1">
-      ${items.map((item, index) => html`<${Slide} key=${item.status.id} status=${item.status} why=${item.why} index=${index}
+      ${items.map((item, index) => html`<${Slide} key=${item.status.id} status=${item.status} why=${item.why} ranked=${item.ranked} index=${index}
           active=${index === active} near=${index >= active - 1 && index <= active + 2} muted=${muted} me=${me}
           following=${following[item.status.account.id]} onFollow=${f => setFollowing({ ...following, [item.status.account.id]: f })}
-          onNotInterested=${notInterested} onToast=${onToast} />`)}
+          onNotInterested=${() => notInterested(item)} onToast=${onToast} />`)}
       ${!loading && items.length === 0 && html`<p class="empty">${t('emptyFeed')}</p>`}
       ${loading && html`<p class="empty">${t('loading')}</p>`}
     </div>
@@ -429,6 +454,28 @@ function Search() {
   </main>`;
 }
 
+/** For You steering, where the node ranks (its preferences endpoint answers): plain words, personalisation on/off. */
+function FeedPreferences() {
+  const [prefs, setPrefs] = useState(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => { api('/api/v1/vitascope/for_you/preferences').then(setPrefs, () => setPrefs(null)); }, []);
+  if (!prefs) return null;
+  const save = async e => {
+    e.preventDefault();
+    setPrefs(await api('/api/v1/vitascope/for_you/preferences', { method: 'PUT',
+      body: { more: prefs.more, less: prefs.less, personalized: prefs.personalized } }));
+    setSaved(true);
+  };
+  return html`<form class="feed-prefs" onSubmit=${save}><h2>${t('feedSettings')}</h2>
+    <label class="check"><input type="checkbox" checked=${prefs.personalized}
+      onChange=${e => setPrefs({ ...prefs, personalized: e.target.checked })} /> ${t('personalised')}</label>
+    <p>${t('steering')}</p>
+    <label>${t('more')}<textarea name="more" value=${prefs.more} onInput=${e => setPrefs({ ...prefs, more: e.target.value })}></textarea></label>
+    <label>${t('less')}<textarea name="less" value=${prefs.less} onInput=${e => setPrefs({ ...prefs, less: e.target.value })}></textarea></label>
+    <button type="submit">${t('save')}</button> ${saved && html`<span role="status">${t('saved')}</span>`}
+  </form>`;
+}
+
 function Settings({ me, onMe, onLanguage }) {
   const [profile, setProfile] = useState({ display_name: me ? me.display_name : '', note: me ? plainText(me.note) : '' });
   const [saved, setSaved] = useState(false);
@@ -448,6 +495,7 @@ function Settings({ me, onMe, onLanguage }) {
       <label>${t('bio')}<textarea value=${profile.note} onInput=${e => setProfile({ ...profile, note: e.target.value })}></textarea></label>
       <button type="submit">${t('save')}</button> ${saved && html`<span role="status">${t('saved')}</span>`}
     </form>
+    <${FeedPreferences} />
     <button class="logout" onClick=${async () => { await logOut(); onMe(null); go('/'); }}>${t('logOut')}</button>`}
   </main>`;
 }
