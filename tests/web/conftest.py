@@ -42,10 +42,10 @@ def browser(playwright_driver, tmp_path):
     """Opens pages on a fresh profile; `browser(token=...)` starts signed in (the app keeps its token in localStorage)."""
     contexts = []
 
-    def open_page(token: str | None = None):
+    def open_page(token: str | None = None, locale: str = "en-GB"):
         context = playwright_driver.chromium.launch_persistent_context(
             str(tmp_path / f"profile-{len(contexts)}"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport=PHONE, has_touch=True, is_mobile=True, locale="en-GB")
+            viewport=PHONE, has_touch=True, is_mobile=True, locale=locale)
         contexts.append(context)
         if token:
             context.add_init_script(f"localStorage.setItem('vitascope.token', {token!r})")
