@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.web.conftest import screenshot
+from tests.web.conftest import post_video, screenshot
 
 # Every state and progress value the page shows, as the page renders it.
 RECORD_PROGRESS = """() => {
@@ -93,5 +93,30 @@ def test_sign_up_log_out_and_log_in(web_node, browser):
     assert "code=" not in page.url
     page.get_by_role("link", name="Profile").click()
     page.get_by_role("heading", name="browserfan").wait_for()
+    assert page.errors == []
+
+
+def test_remix_from_a_profile_video(web_node, browser):
+    author = web_node.mastodon()
+    source = post_video(web_node, author, "a red kite over hills", "kites at noon")
+    username, _ = web_node.create_user()
+    page = browser(token=web_node.token(username))
+    page.goto(f"{web_node.url}/#/@{author.vs_username}")
+    page.locator(".counts").filter(has_text="Videos").wait_for()
     screenshot(page, "profile")
+    page.get_by_role("img", name="a red kite over hills").click()  # the published prompt is the text alternative
+    page.wait_for_url(f"**/#/s/{source['id']}")
+    page.get_by_role("link", name="Remix").click()
+    page.locator(".remixing").filter(has_text=f"@{author.vs_username}").wait_for()
+    page.get_by_label("Prompt").fill("the same kite at night")
+    page.get_by_label("Duration (seconds)").fill("2")
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_selector(".job-state[data-state=done]", timeout=120_000)
+    page.get_by_label("Caption").fill("night kites")
+    page.get_by_role("button", name="Post").click()
+    page.wait_for_url("**/#/s/*")
+    remix_id = page.url.rsplit("/", 1)[1]
+    assert author.status(remix_id)["vitascope"]["remix_of_id"] == str(source["id"])
+    page.locator(".provenance a").filter(has_text="Remix of").click()
+    page.wait_for_url(f"**/#/s/{source['id']}")
     assert page.errors == []
