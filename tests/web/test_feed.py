@@ -86,3 +86,25 @@ def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browse
     favourited = feed_videos.status_favourited_by(newest["id"])
     assert [a["acct"] for a in favourited] == [viewer]
     assert page.errors == []
+
+
+def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_videos, browser):
+    guardian, teen = web_node.mastodon(), web_node.mastodon()
+    guardian_api, teen_api = web_node.api(guardian.access_token), web_node.api(teen.access_token)
+    teen_id = teen.me()["id"]
+    request = guardian_api.post("/api/v1/vitascope/guardian_requests", json={"teen_id": teen_id})
+    assert teen_api.post(f"/api/v1/vitascope/guardian_requests/{request.json()['id']}/accept").status_code == 200
+    limited = guardian_api.patch(f"/api/v1/vitascope/wards/{teen_id}", json={"daily_feed_videos": 2})
+    assert limited.status_code == 200, limited.text
+
+    page = browser(token=teen.access_token)
+    page.goto(web_node.url + "/")
+    end = page.get_by_role("heading", name="That’s all for today")
+    end.wait_for()
+    assert page.locator(".slide video").count() == 2
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("() => Math.abs(document.querySelector('.day-end').offsetTop - document.querySelector('.feed').scrollTop) < 4")
+    screenshot(page, "daily-limit")
+    assert page.errors == []

@@ -24,7 +24,7 @@ export async function api(path, options) {
 async function apiPage(path, options) {
   const { data, response } = await request(path, options);
   const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('Link') || '');
-  return { data, next: link ? link[1] : null };
+  return { data, next: link ? link[1] : null, limitReached: response.headers.get('Vitascope-Feed-End') === 'daily-limit' };
 }
 
 async function request(path, { method = 'GET', body, token = session.token } = {}) {
@@ -127,14 +127,15 @@ export async function logOut() {
 
 let rankedFeed = true;  // until the node answers 404: nodes without the For You ranking serve the public timeline
 
-/** A page of a feed: `{items: [{status, ranked, why}], next}`; `next` is the URL of the next page, null at the end.
+/** A page of a feed: `{items: [{status, ranked, why}], next, limitReached}`; `next` is the URL of the next page,
+ *  null at the end; `limitReached`: a guardian's daily limit of feed videos ended it (docs/parental-controls.md).
  *  For You is the node's ranking (each item explains itself); Following is the home timeline. */
 export async function feedPage(tab, next) {
   if (tab === 'for_you' && rankedFeed) {
     try {
       const page = await apiPage(next || '/api/v1/vitascope/timelines/for_you?limit=10');
       return { items: page.data.filter(isVideo).map(status => ({ status, ranked: true, why: status.vitascope.for_you })),
-               next: page.next };
+               next: page.next, limitReached: page.limitReached };
     } catch (e) {
       if (e.status !== 404) throw e;
       rankedFeed = false;
@@ -144,7 +145,7 @@ export async function feedPage(tab, next) {
   const page = await apiPage(next || path);
   const why = { sources: [tab === 'following' ? 'following' : 'recent'], reasons: [] };
   const items = page.data.map(s => s.reblog || s).filter(isVideo).map(status => ({ status, ranked: false, why }));
-  return { items, next: page.data.length ? page.next : null };
+  return { items, next: page.data.length ? page.next : null, limitReached: page.limitReached };
 }
 
 /** Tells the ranking what the viewer did with a ranked video: `view` (watch time), `share`, `not_interested`. */

@@ -25,6 +25,7 @@ const TABLE = {
     more: 'More of', less: 'Less of',
     n_favourite: 'liked your video', n_reblog: 'shared your video', n_follow: 'followed you', n_mention: 'mentioned you',
     n_status: 'posted', n_follow_request: 'asked to follow you', n_update: 'edited a video', 'n_admin.sign_up': 'signed up',
+    dayEnd: 'That\u2019s all for today', dayEndMore: 'Your feed rests until tomorrow. See you then!',
     noNotifications: 'No notifications yet.', video: 'Video', back: 'Back',
   },
   fr: {
@@ -51,6 +52,7 @@ const TABLE = {
     more: 'Plus de', less: 'Moins de',
     n_favourite: 'a aimé votre vidéo', n_reblog: 'a partagé votre vidéo', n_follow: 'vous suit', n_mention: 'vous a mentionné',
     n_status: 'a publié', n_follow_request: 'demande à vous suivre', n_update: 'a modifié une vidéo', 'n_admin.sign_up': 's\u2019est inscrit',
+    dayEnd: 'C\u2019est tout pour aujourd\u2019hui', dayEndMore: 'Votre fil se repose jusqu\u2019à demain. À bientôt !',
     noNotifications: 'Pas encore de notification.', video: 'Vidéo', back: 'Retour',
   },
 };

@@ -180,6 +180,7 @@ function Feed({ me, onToast }) {
   const [items, setItems] = useState([]);
   const [next, setNext] = useState(null);
   const [loading, setLoading] = useState(true);
+  const [limitReached, setLimitReached] = useState(false);
   const [active, setActive] = useState(0);
   const [muted, setMuted] = useState(true);
   const [following, setFollowing] = useState({});
@@ -195,6 +196,7 @@ function Feed({ me, onToast }) {
       return [...kept, ...page.items.filter(i => !seen.has(i.status.id))];
     });
     setNext(page.next);
+    setLimitReached(page.limitReached);
     setLoading(false);
     loadingMore.current = false;
     if (me && page.items.length) {
@@ -254,7 +256,9 @@ function Feed({ me, onToast }) {
           active=${index === active} near=${index >= active - 1 && index <= active + 2} muted=${muted} me=${me}
           following=${following[item.status.account.id]} onFollow=${f => setFollowing({ ...following, [item.status.account.id]: f })}
           onNotInterested=${() => notInterested(item)} onToast=${onToast} />`)}
-      ${!loading && items.length === 0 && html`<p class="empty">${t('emptyFeed')}</p>`}
+      ${limitReached && html`<section class="slide day-end" data-index=${items.length} aria-live="polite">
+        <h2>${t('dayEnd')}</h2><p>${t('dayEndMore')}</p></section>`}
+      ${!loading && !limitReached && items.length === 0 && html`<p class="empty">${t('emptyFeed')}</p>`}
       ${loading && html`<p class="empty">${t('loading')}</p>`}
     </div>
     ${muted && firstTap.current && items.length > 0 && html`<p class="hint" aria-hidden="true">${t('tapForSound')}</p>`}
