@@ -12,6 +12,10 @@ if ! command -v espeak-ng >/dev/null; then
   echo "== installing espeak-ng (speech for the cameo capture tests)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium for the browser tests (tests/web; Playwright never downloads one)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -24,6 +28,12 @@ echo "== installing Python packages"
 
 echo "== installing the pinned JavaScript clients (masto.js, megalodon) for tests/api/test_js_clients.py"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== rebuilding the web app with its pinned toolchain; the committed bundle must be byte-identical"
+(cd node/web/app && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git diff --exit-code --stat -- node/web/static/app || { echo "node/web/static/app differs from its source: commit the rebuilt bundle"; exit 1; }
+fi
 
 echo "== import layers"
 .venv/bin/lint-imports

@@ -1,6 +1,10 @@
-"""Web pages needed now: home, profile (/@username) and status page with OpenGraph tags."""
+"""Web pages: the browser app's shell at / (node/web/app/, built into static/app/), and the server-rendered
+profile (/@username) and status pages with OpenGraph tags for link previews and script-less visitors."""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 from aiohttp import web
 
@@ -18,13 +22,17 @@ def _not_found(node) -> web.Response:
                   node_name=node.config["server.name"])
 
 
+_APP = Path(__file__).parent / "static" / "app"
+# The bundle's digest in its URL: browsers cache it, and a new build is fetched at once.
+APP_VERSION = hashlib.sha256(b"".join((_APP / name).read_bytes() for name in ("app.js", "app.css"))).hexdigest()[:12]
+
+
 @routes.get("/")
 async def home(request: web.Request) -> web.Response:
+    """The web app; it routes itself (#/create, #/@user, …) and talks to the node's API like any client."""
     node = ctx(request)
-    recent = await (Status.filter(local=True, deleted_at=None, visibility="public", reblog_of_id=None,
-                                  account__suspended_at=None)
-                    .order_by("-id").limit(20).prefetch_related("account", "media"))
-    return render("home.html", node=node, statuses=recent, node_name=node.config["server.name"])
+    return render("app.html", node_name=node.config["server.name"], description=node.config["server.description"],
+                  domain=node.config.domain, version=APP_VERSION)
 
 
 @routes.get("/@{username}")

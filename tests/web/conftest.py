@@ -1,0 +1,75 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright, against a live node with the tiny model.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium (tests/run.sh installs it) headless,
+with a fresh profile per test, at phone size. Screenshots of the main screens go to docs/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.generation_api.conftest import make_video, tiny_models  # noqa: F401  (a session fixture)
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def web_node(nodes, tiny_models):  # noqa: F811
+    """A node with a worker on the tiny model, so the browser can generate and watch real videos."""
+    node = nodes("web")
+    node.worker = node.start_worker(models=tiny_models)
+    yield node
+    node.worker.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: tests/run.sh installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def browser(playwright_driver, tmp_path):
+    """Opens pages on a fresh profile; `browser(token=...)` starts signed in (the app keeps its token in localStorage)."""
+    contexts = []
+
+    def open_page(token: str | None = None, locale: str = "en-GB"):
+        context = playwright_driver.chromium.launch_persistent_context(
+            str(tmp_path / f"profile-{len(contexts)}"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport=PHONE, has_touch=True, is_mobile=True, locale=locale)
+        contexts.append(context)
+        if token:
+            context.add_init_script(f"localStorage.setItem('vitascope.token', {token!r})")
+        page = context.pages[0] if context.pages else context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        # A 404 from the For You endpoints is the app finding a node without the ranking (then: public timeline).
+        page.on("response", lambda response: response.status >= 400 and not (
+            response.status == 404 and "for_you" in response.url) and page.errors.append(
+            f"{response.status} {response.url}"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def post_video(node, client, prompt: str, caption: str) -> dict:
+    """A tiny-model video made through the generations API and posted publicly by `client`."""
+    job = make_video(node, client, prompt, duration=2, aspect="9:16", publish_prompt=True)
+    return client.status_post(caption, media_ids=[job["media_attachment"]["id"]], visibility="public")
+
