@@ -1,7 +1,7 @@
 """Tortoise models, one aggregate per module. Only node.services writes them."""
 
 from node.models.accounts import Account, User
-from node.models.cameos import Cameo, CameoChallenge, CameoUse
+from node.models.cameos import Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
 from node.models.conversations import Conversation
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
 from node.models.filters import Filter, FilterKeyword, FilterStatus
@@ -30,5 +30,5 @@ __all__ = [
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
     "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
-    "Cameo", "CameoChallenge", "CameoUse", "StatusStats", "AccountStats",
+    "Cameo", "CameoChallenge", "CameoGrantTombstone", "CameoUse", "StatusStats", "AccountStats",
 ]

@@ -28,7 +28,7 @@ from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
-from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoUse
+from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
 from node.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.services import parental
 from node.services.visibility import seen_status
@@ -208,12 +208,16 @@ async def review(node: Node | None, cameo_id: int, *, approve: bool, reason: str
 
 
 async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
-    """The cameo, its private files and its ledger go; its grants stop answering (new uses refused)."""
+    """The cameo, its private files and its ledger go; its grants answer 410 (a tombstone each),
+    so holders learn they are no longer in force; new uses are refused."""
     cameo = await own_cameo(account, cameo_id)
     for path in (cameo.capture_path, cameo.reference_path):
         if path:
             Path(path).unlink(missing_ok=True)
-    await cameo.delete()
+    async with in_transaction():
+        granted = await CameoUse.filter(cameo_id=cameo.id, grant__not_isnull=True).values_list("id", flat=True)
+        await CameoGrantTombstone.bulk_create([CameoGrantTombstone(id=use_id) for use_id in granted])
+        await cameo.delete()
 
 
 async def own_cameo(account: Account, cameo_id: int) -> Cameo:
@@ -496,11 +500,15 @@ async def take_down(node: Node, owner: Account, use_id: int) -> None:
     await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
 
 
-async def hosted_grant(use_id: int) -> tuple[int, dict[str, Any] | None]:
-    """(HTTP status, body) for a grant's id URL: 200 + the signed grant, 410 revoked, 404 otherwise."""
+async def hosted_grant(use_id: int) -> tuple[int, datetime | None, dict[str, Any] | None]:
+    """(HTTP status, when it ended, body) for a grant's id URL: 200 + the signed grant; 410 once
+    revoked or its cameo deleted; 404 for a grant that never was."""
     use = await CameoUse.get_or_none(id=use_id)
-    if use is None or use.grant is None:
-        return 404, None
+    if use is None:
+        tombstone = await CameoGrantTombstone.get_or_none(id=use_id)
+        return (410, tombstone.created_at, None) if tombstone else (404, None, None)
+    if use.grant is None:
+        return 404, None, None
     if use.state == "revoked":
-        return 410, None
-    return 200, use.grant
+        return 410, use.revoked_at, None
+    return 200, None, use.grant
