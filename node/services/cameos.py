@@ -5,7 +5,8 @@ signed CameoAuthorization bound to one generation), the owner's ledger, revocati
 are local, so it decides here; when the owner is remote it will send a CameoRequest and wait
 for the Accept/Reject instead (same outcomes: a grant, pending, or a refusal).
 
-Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) before rendering.
+Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) once its generation is
+created, before rendering (`uses_created`); a generation that is not created leaves no use (`uses_abandoned`).
 """
 
 from __future__ import annotations
@@ -324,7 +325,6 @@ async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: 
     use = await CameoUse.create(cameo=cameo, creator=requester, job_id=job_id, prompt=prompt)
     if decision is None:
         await _grant(node, use, cameo, owner, requester)
-    await _notify_owner(node, owner, requester)
     if decision == "approve":
         return ConsentPending(use.id)
     return _claim_entry(use, owner)
@@ -372,11 +372,28 @@ def _claim_entry(use: CameoUse, owner: Account) -> dict[str, Any]:
     return claim_entry(use.grant, key)
 
 
-async def _notify_owner(node: Node, owner: Account, creator: Account) -> None:
-    """Before anything renders: the owner learns of every use (drafts too)."""
+async def restriction_guidance(job_id: int) -> list[str]:
+    """What the owners of the cameos a generation shows ruled out, as negative-prompt terms: the
+    same keywords the prompt was checked against (the model is steered away from them too)."""
+    words: list[str] = []
+    for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo"):
+        words += restriction_keywords(use.cameo.restrictions)
+    return list(dict.fromkeys(words))
+
+
+async def uses_created(node: Node, job_id: int) -> None:
+    """The generation exists: each owner learns of its use, before anything renders (drafts too)."""
     from node.services.notifications import notify
 
-    await notify(node, owner, creator, "vitascope.cameo_use")
+    for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo", "creator"):
+        await notify(node, await Account.get(id=use.cameo.account_id), use.creator, "vitascope.cameo_use")
+
+
+async def uses_abandoned(job_id: int) -> None:
+    """The generation was not created (a later cameo refused, a limit hit): its uses and grants,
+    recorded while asking, go as if never asked; nobody was notified yet. Consent is all or nothing."""
+    if not await GenerationJob.filter(id=job_id).exists():
+        await CameoUse.filter(job_id=job_id).delete()
 
 
 async def consent_for_remix(node: Node, requester: Account, status_id: int, prompt: str, *,
