@@ -20,7 +20,7 @@ from node.config import Config
 from node.context import Node
 from node.errors import ApiError, error_response, unprocessable
 from node.logs import Throttled
-from node.params import UPLOAD_PATHS
+from node.params import is_upload_path
 from node.redis_server import client as redis_client, embedded_for
 from node.supervise import REDIS_LOST
 from node.media_access import node_urls
@@ -128,7 +128,7 @@ def _limit_body(request: web.Request, path: str) -> bool:
     """Small bodies everywhere except uploads; Content-Length and streamed bodies both capped.
     True for an upload (a body on an upload route)."""
     config = request.app["config"]
-    upload = path.startswith(UPLOAD_PATHS)
+    upload = is_upload_path(path)
     limit = config["limits.max_upload_bytes"] if upload else config["limits.max_body_bytes"]
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"Request body is too large (limit {limit} bytes)", close=True)

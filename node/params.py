@@ -26,7 +26,14 @@ from node.errors import ApiError, unprocessable
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Routes that take uploads: limits.max_upload_bytes, upload_timeout_seconds, max_concurrent_uploads.
-UPLOAD_PATHS = ("/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials", "/api/v1/vitascope/cameos")
+# Exact paths (a cameo's policy or a generation's status is no upload), plus media/:id (a thumbnail).
+UPLOAD_PATHS = frozenset({"/api/v1/media", "/api/v2/media", "/api/v1/accounts/update_credentials",
+                          "/api/v1/vitascope/cameos", "/api/v1/vitascope/generations"})
+UPLOAD_PREFIXES = ("/api/v1/media/",)
+
+
+def is_upload_path(path: str) -> bool:
+    return path.rstrip("/") in UPLOAD_PATHS or path.startswith(UPLOAD_PREFIXES)
 
 _TRUE = ("1", "true", "on", "yes", "t")
 _FALSE = ("0", "false", "off", "no", "f", "")
@@ -216,7 +223,7 @@ async def read_body(request: web.Request, reading: Awaitable[T]) -> T:
         if stream.is_eof():  # the whole body is here already (most bodies come with their headers)
             return await reading
         idle = config["limits.body_idle_timeout_seconds"]
-        total = config["limits.upload_timeout_seconds" if request.path.startswith(UPLOAD_PATHS)
+        total = config["limits.upload_timeout_seconds" if is_upload_path(request.path)
                        else "limits.body_timeout_seconds"]
         loop = asyncio.get_running_loop()
         give_up = loop.time() + total

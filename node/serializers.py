@@ -5,6 +5,7 @@ never one query per row per field."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from html import escape
 from typing import Any, Iterable
 
 from tortoise import connections
@@ -427,7 +428,31 @@ def group_key(n: Notification) -> str:
     return f"{prefix}-{hours - hours % GROUP_SPAN_HOURS}"
 
 
-async def notifications_json(node: Node, viewer: Account, notes: list[Notification]) -> list[dict[str, Any]]:
+# Our own notification types, which Mastodon clients drop unseen; shown to them as a `mention`.
+OWN_TYPES = frozenset({"vitascope.cameo_use"})
+
+
+def _notice_status(node: Node, viewer: Account, n: Notification, sender: dict[str, Any]) -> dict[str, Any]:
+    """The direct, read-only status a `mention` needs, saying what happened (nothing more than the
+    notification itself tells: a use may be an unposted draft only its creator and owner know of)."""
+    text = (f"<p>@{escape(sender['acct'])} used your cameo in a new video (an unposted draft until they "
+            f"post it). See every use of your cameos under Videos of me.</p>")
+    return {"id": str(n.id), "uri": f"{node.urls.base}/api/v1/notifications/{n.id}", "url": None,
+            "created_at": iso(n.created_at), "edited_at": None, "account": sender, "content": text, "text": None,
+            "visibility": "direct", "sensitive": False, "spoiler_text": "", "language": "en",
+            "in_reply_to_id": None, "in_reply_to_account_id": None, "reblog": None, "poll": None, "card": None,
+            "application": None, "media_attachments": [], "tags": [], "emojis": [], "filtered": [],
+            "mentions": [{"id": str(viewer.id), "username": viewer.username, "acct": viewer.username,
+                          "url": viewer.uri}],
+            "replies_count": 0, "reblogs_count": 0, "favourites_count": 0, "favourited": False,
+            "reblogged": False, "muted": False, "bookmarked": False, "pinned": False}
+
+
+async def notifications_json(node: Node, viewer: Account, notes: list[Notification], *,
+                             own_types: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Mastodon Notifications. Our own types are rendered as asked for only in `own_types` (a
+    client that names them in `types[]`); for every other client they are a `mention` carrying
+    a direct notice status, so Mastodon clients, which drop unknown types, show them."""
     # Look-ups run even when a page has no statuses: the same statements for every page. Senders
     # are loaded with the statuses' accounts.
     statuses = await Status.filter(id__in={n.status_id for n in notes if n.status_id}).order_by("-id")
@@ -458,6 +483,8 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
             item["status"] = rendered[str(n.status_id)]
         if n.account_warning_id in warnings:  # moderation_warning (Mastodon 4.3)
             item["moderation_warning"] = warnings[n.account_warning_id]
+        if n.type in OWN_TYPES and n.type not in own_types:
+            item["type"], item["status"] = "mention", _notice_status(node, viewer, n, item["account"])
         out.append(item)
     return out
 

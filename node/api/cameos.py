@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from federation import documents
 from node.api.common import ctx, path_id, require_admin
 from node.auth import scope
 from node.context import Node
@@ -166,10 +167,12 @@ async def revoke(request: web.Request) -> web.Response:
 
 @routes.get(r"/cameo_grants/{id:\d+}")
 async def grant(request: web.Request) -> web.Response:
-    """The grant at its id, signed by its owner, for any node or verifier to dereference."""
-    code, body = await service.hosted_grant(path_id(request))
+    """The grant at its id, signed by its owner, for any node or verifier to dereference; a
+    Tombstone (410) once revoked or its cameo deleted."""
+    code, ended, body = await service.hosted_grant(path_id(request))
     if code == 410:
-        raise ApiError(410, "This grant was revoked")
+        tombstone = documents.tombstone(service.grant_url(ctx(request), path_id(request)), "CameoAuthorization", ended)
+        return web.json_response(tombstone, status=410, content_type=ACTIVITY_JSON)
     if body is None:
         raise ApiError(404, "Record not found")
     return web.json_response(body, content_type=ACTIVITY_JSON)

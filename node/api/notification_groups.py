@@ -224,7 +224,7 @@ async def _render_groups(request: web.Request, groups: list[tuple[str, list[Noti
             senders = list(dict.fromkeys(await members.order_by("-id").limit(200).values_list("from_account_id",
                                                                                                  flat=True)))
         senders = senders[:SAMPLE_ACCOUNTS]
-        group = {"group_key": key, "notifications_count": count, "type": latest.type,
+        group = {"group_key": key, "notifications_count": count, "type": rendered["type"],
                  "most_recent_notification_id": latest.id, "sample_account_ids": [str(a) for a in senders]}
         if paginated:
             group.update(page_min_id=str(page[-1].id), page_max_id=str(latest.id),

@@ -11,7 +11,7 @@ from node.auth import scope
 from node.errors import ApiError
 from node.models import Account, Notification
 from node.params import Params, read_params
-from node.serializers import notifications_json
+from node.serializers import OWN_TYPES, notifications_json
 from node.services.visibility import seen_by
 
 routes = web.RouteTableDef()
@@ -23,7 +23,7 @@ async def index(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
     items = await paginate(listing(me, p), p, page_limit(request, p, 40))
-    return paged_json(request, await notifications_json(ctx(request), me, items), items)
+    return paged_json(request, await notifications_json(ctx(request), me, items, own_types=own_types(p)), items)
 
 
 def shown(me: Account):
@@ -33,6 +33,16 @@ def shown(me: Account):
         .filter(Q(status_id=None) | seen_by(me, "status"))
 
 
+def own_types(p: Params) -> frozenset[str]:
+    """Our own types the client names in `types[]`: it gets them as they are, not as a `mention`."""
+    return OWN_TYPES.intersection(p.list("types"))
+
+
+def _as_stored(types: list[str]) -> list[str]:
+    """`mention` also names our own types for a client that did not ask for them by name."""
+    return [*types, *OWN_TYPES.difference(types)] if "mention" in types else types
+
+
 def listing(me: Account, p: Params):
     """The notifications a list shows (v1, and v2 before grouping): the `types`, `exclude_types`
     and `account_id` filters; those the notification policy held back only with `include_filtered`."""
@@ -40,9 +50,9 @@ def listing(me: Account, p: Params):
     if not p.bool("include_filtered", False):
         query = query.filter(filtered=False)
     if p.list("types"):
-        query = query.filter(type__in=p.list("types"))
+        query = query.filter(type__in=_as_stored(p.list("types")))
     if p.list("exclude_types"):
-        query = query.exclude(type__in=p.list("exclude_types"))
+        query = query.exclude(type__in=_as_stored(p.list("exclude_types")))
     if p.str("account_id"):
         query = query.filter(from_account_id=p.id("account_id"))
     return query

@@ -66,3 +66,11 @@ class CameoUse(SnowflakeModel):
 
     class Meta:
         table = "cameo_uses"
+
+
+class CameoGrantTombstone(SnowflakeModel):
+    """A grant whose cameo was deleted (its use row went with it): its URL answers 410, not 404,
+    so that holders of the grant learn it is no longer in force. `id` is the former use's id."""
+
+    class Meta:
+        table = "cameo_grant_tombstones"

@@ -5,7 +5,8 @@ signed CameoAuthorization bound to one generation), the owner's ledger, revocati
 are local, so it decides here; when the owner is remote it will send a CameoRequest and wait
 for the Accept/Reject instead (same outcomes: a grant, pending, or a refusal).
 
-Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) before rendering.
+Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) once its generation is
+created, before rendering (`uses_created`); a generation that is not created leaves no use (`uses_abandoned`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
-from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoUse
+from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
 from node.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.services import parental
 from node.services.visibility import seen_status
@@ -208,12 +209,16 @@ async def review(node: Node | None, cameo_id: int, *, approve: bool, reason: str
 
 
 async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
-    """The cameo, its private files and its ledger go; its grants stop answering (new uses refused)."""
+    """The cameo, its private files and its ledger go; its grants answer 410 (a tombstone each),
+    so holders learn they are no longer in force; new uses are refused."""
     cameo = await own_cameo(account, cameo_id)
     for path in (cameo.capture_path, cameo.reference_path):
         if path:
             Path(path).unlink(missing_ok=True)
-    await cameo.delete()
+    async with in_transaction():
+        granted = await CameoUse.filter(cameo_id=cameo.id, grant__not_isnull=True).values_list("id", flat=True)
+        await CameoGrantTombstone.bulk_create([CameoGrantTombstone(id=use_id) for use_id in granted])
+        await cameo.delete()
 
 
 async def own_cameo(account: Account, cameo_id: int) -> Cameo:
@@ -320,7 +325,6 @@ async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: 
     use = await CameoUse.create(cameo=cameo, creator=requester, job_id=job_id, prompt=prompt)
     if decision is None:
         await _grant(node, use, cameo, owner, requester)
-    await _notify_owner(node, owner, requester)
     if decision == "approve":
         return ConsentPending(use.id)
     return _claim_entry(use, owner)
@@ -368,11 +372,28 @@ def _claim_entry(use: CameoUse, owner: Account) -> dict[str, Any]:
     return claim_entry(use.grant, key)
 
 
-async def _notify_owner(node: Node, owner: Account, creator: Account) -> None:
-    """Before anything renders: the owner learns of every use (drafts too)."""
+async def restriction_guidance(job_id: int) -> list[str]:
+    """What the owners of the cameos a generation shows ruled out, as negative-prompt terms: the
+    same keywords the prompt was checked against (the model is steered away from them too)."""
+    words: list[str] = []
+    for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo"):
+        words += restriction_keywords(use.cameo.restrictions)
+    return list(dict.fromkeys(words))
+
+
+async def uses_created(node: Node, job_id: int) -> None:
+    """The generation exists: each owner learns of its use, before anything renders (drafts too)."""
     from node.services.notifications import notify
 
-    await notify(node, owner, creator, "vitascope.cameo_use")
+    for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo", "creator"):
+        await notify(node, await Account.get(id=use.cameo.account_id), use.creator, "vitascope.cameo_use")
+
+
+async def uses_abandoned(job_id: int) -> None:
+    """The generation was not created (a later cameo refused, a limit hit): its uses and grants,
+    recorded while asking, go as if never asked; nobody was notified yet. Consent is all or nothing."""
+    if not await GenerationJob.filter(id=job_id).exists():
+        await CameoUse.filter(job_id=job_id).delete()
 
 
 async def consent_for_remix(node: Node, requester: Account, status_id: int, prompt: str, *,
@@ -496,11 +517,15 @@ async def take_down(node: Node, owner: Account, use_id: int) -> None:
     await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
 
 
-async def hosted_grant(use_id: int) -> tuple[int, dict[str, Any] | None]:
-    """(HTTP status, body) for a grant's id URL: 200 + the signed grant, 410 revoked, 404 otherwise."""
+async def hosted_grant(use_id: int) -> tuple[int, datetime | None, dict[str, Any] | None]:
+    """(HTTP status, when it ended, body) for a grant's id URL: 200 + the signed grant; 410 once
+    revoked or its cameo deleted; 404 for a grant that never was."""
     use = await CameoUse.get_or_none(id=use_id)
-    if use is None or use.grant is None:
-        return 404, None
+    if use is None:
+        tombstone = await CameoGrantTombstone.get_or_none(id=use_id)
+        return (410, tombstone.created_at, None) if tombstone else (404, None, None)
+    if use.grant is None:
+        return 404, None, None
     if use.state == "revoked":
-        return 410, None
-    return 200, use.grant
+        return 410, use.revoked_at, None
+    return 200, None, use.grant

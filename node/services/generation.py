@@ -208,13 +208,35 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
                      audio: bool = True, publish_prompt: bool = False, remix_of_id: int | None = None,
                      strength: float | None = None, image: bytes | None = None,
                      use_credit: bool = False) -> GenerationJob:
-    account: Account = user.account
     duration = DEFAULT_DURATION_S if duration is None else duration
     aspect = aspect or "9:16"
     _validate(prompt, negative_prompt, duration, aspect, seed, strength)
     if remix_of_id is not None and image is not None:
         raise unprocessable("give a source video to remix or an image to animate, not both")
     job_id = new_id()  # minted first: consent grants are bound to this generation
+    try:
+        job, checked = await _create_with_consent(node, user, job_id, prompt=prompt, negative_prompt=negative_prompt,
+                                                  duration=duration, aspect=aspect, seed=seed, audio=audio,
+                                                  publish_prompt=publish_prompt, remix_of_id=remix_of_id,
+                                                  strength=strength, image=image, use_credit=use_credit)
+    except BaseException:
+        await cameos.uses_abandoned(job_id)
+        raise
+    await cameos.uses_created(node, job_id)
+    if checked.pending:  # an owner approves by hand first (cameos.answer_request)
+        await node.emit("generation.updated", job=job)
+        return job
+    await _queue(node, job)
+    return job
+
+
+async def _create_with_consent(node: Node, user: User, job_id: int, *, prompt: str, negative_prompt: str | None,
+                               duration: float, aspect: str, seed: int | None, audio: bool, publish_prompt: bool,
+                               remix_of_id: int | None, strength: float | None, image: bytes | None,
+                               use_credit: bool) -> tuple[GenerationJob, PromptCheck]:
+    """Consent for every person the prompt (or the remixed video) shows, then the row; a failure
+    anywhere leaves uses behind for `create_job` to abandon."""
+    account: Account = user.account
     try:
         checked = await check_prompt(node, account, prompt, job_id=job_id)
     except ClassifierUnavailable as exc:
@@ -233,6 +255,7 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
         await PromptRefusal.create(account=account, prompt=prompt, rule=checked.refusal.rule,
                                    reason=checked.refusal.reason)
         raise unprocessable(f"prompt refused: {checked.refusal.reason}")
+    negative_prompt = _with_guidance(negative_prompt, await cameos.restriction_guidance(job_id))
 
     directory = job_dir(node, job_id)
     directory.mkdir(parents=True, exist_ok=True)
@@ -262,11 +285,20 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
         shutil.rmtree(directory, ignore_errors=True)
         raise
     job.account = account
-    if checked.pending:  # an owner approves by hand first (cameos.answer_request)
-        await node.emit("generation.updated", job=job)
-        return job
-    await _queue(node, job)
-    return job
+    return job, checked
+
+
+def _with_guidance(negative_prompt: str | None, terms: list[str]) -> str | None:
+    """The creator's negative prompt plus the cameo owners' restrictions (the job's, so the
+    worker's spec and the job record carry them)."""
+    if not terms:
+        return negative_prompt
+    own = [negative_prompt.strip()] if negative_prompt and negative_prompt.strip() else []
+    merged = ", ".join(own + terms)
+    if len(merged) > queue.MAX_PROMPT_CHARS:
+        raise unprocessable(f"negative_prompt with the cameo owners' restrictions is too long (maximum is "
+                            f"{queue.MAX_PROMPT_CHARS} characters)")
+    return merged
 
 
 async def _queue(node: Node, job: GenerationJob) -> None:

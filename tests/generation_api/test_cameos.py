@@ -149,7 +149,7 @@ def test_owner_is_notified_and_sees_every_use_and_the_video_carries_the_grant(ca
     set_policy(owner, policy="everyone", restrictions="")
     job = generate(creator, prompt=f"@{handle} on the moon", duration=1)
     # Before the render ends (and whether or not it is ever posted), the owner knows.
-    notes = owner["api"].get("/api/v1/notifications").json()
+    notes = owner["api"].get("/api/v1/notifications", params={"types[]": "vitascope.cameo_use"}).json()
     assert any(n["type"] == "vitascope.cameo_use" and n["account"]["id"] == creator_id for n in notes)
     [use] = [u for u in uses(owner) if u["generation"]["id"] == job["id"]]
     assert use["creator"]["username"] == creator_name and use["prompt"] == f"@{handle} on the moon"
@@ -252,3 +252,82 @@ def test_a_teen_cannot_open_a_cameo_to_everyone_and_parental_controls_apply(came
     teen_api.post(f"/api/v1/accounts/{friend_id}/follow").raise_for_status()
     # The teen's parental `cameo` setting starts at "nobody": even a mutual is refused.
     assert "parental controls" in refused(friend, f"@{teen['cameo']['handle']} at the beach")
+
+
+@pytest.fixture(scope="module")
+def second(cameo_node, tmp_path_factory):
+    """Another person with a verified cameo, which a test may delete."""
+    name, api, account_id = user(cameo_node)
+    r = capture(api, tmp_path_factory.mktemp("second"), f"{name}_two")
+    assert r.status_code == 202, r.text
+    cameo = wait_cameo(api, r.json()["id"])
+    assert cameo["state"] == "verified", cameo
+    return {"name": name, "api": api, "id": account_id, "cameo": cameo}
+
+
+def test_consent_for_all_tagged_cameos_is_all_or_nothing(cameo_node, owner, second):
+    """The first cameo allows the use, the second refuses it: no ledger row, grant or notification is left."""
+    set_policy(owner, policy="everyone", restrictions="")
+    set_policy(second, policy="only_me")
+    _, creator, creator_id = user(cameo_node)
+    error = refused(creator, f"@{owner['cameo']['handle']} dancing with @{second['cameo']['handle']}")
+    assert "only the owner may use it" in error
+    assert not [u for u in uses(owner) if u["creator"]["id"] == creator_id]
+    notes = owner["api"].get("/api/v1/notifications", params={"account_id": creator_id}).json()
+    assert notes == []
+    # Both allowed: both owners get their use, grant and notification.
+    set_policy(second, policy="everyone")
+    job = generate(creator, prompt=f"@{owner['cameo']['handle']} dancing with @{second['cameo']['handle']}",
+                   duration=1)
+    for person in (owner, second):
+        [use] = [u for u in uses(person) if u["generation"]["id"] == job["id"]]
+        assert use["state"] == "granted" and use["grant_url"]
+        assert person["api"].get("/api/v1/notifications", params={"account_id": creator_id}).json()
+
+
+def test_owners_restrictions_reach_the_model_as_negative_prompt(cameo_node, owner):
+    set_policy(owner, policy="everyone", restrictions="never in political content, no alcohol")
+    _, creator, _ = user(cameo_node)
+    job = generate(creator, prompt=f"@{owner['cameo']['handle']} surfing", negative_prompt="blurry", duration=1)
+    assert job["negative_prompt"] == "blurry, political, alcohol"
+    done = wait_job(creator, job["id"])
+    assert done["state"] == "done", done  # the tiny pipeline renders with it
+    set_policy(owner, restrictions="")
+
+
+def test_mastodon_clients_see_every_use_as_a_mention(cameo_node, owner):
+    set_policy(owner, policy="everyone", restrictions="")
+    creator_name, creator, creator_id = user(cameo_node)
+    generate(creator, prompt=f"@{owner['cameo']['handle']} in the snow", duration=1)  # a draft, never posted
+    client = cameo_node.mastodon(owner["name"])
+    [note] = [n for n in client.notifications(account_id=creator_id)]
+    assert note["type"] == "mention" and note["account"]["id"] == creator_id
+    assert note["status"]["visibility"] == "direct" and creator_name in note["status"]["content"]
+    assert [n["type"] for n in client.notifications(types=["mention"], account_id=creator_id)] == ["mention"]
+    assert client.notifications(exclude_types=["mention"], account_id=creator_id) == []
+    [rich] = client.notifications(types=["vitascope.cameo_use"], account_id=creator_id)
+    assert rich["type"] == "vitascope.cameo_use" and rich["id"] == note["id"]
+
+
+def test_a_deleted_cameos_grants_answer_410_with_a_tombstone(cameo_node, second):
+    set_policy(second, policy="everyone", restrictions="")
+    _, creator, _ = user(cameo_node)
+    job = generate(creator, prompt=f"@{second['cameo']['handle']} on a boat", duration=1)
+    [use] = [u for u in uses(second) if u["generation"]["id"] == job["id"]]
+    assert requests.get(use["grant_url"], timeout=10).status_code == 200
+    r = second["api"].delete(f"/api/v1/vitascope/cameos/{second['cameo']['id']}")
+    assert r.status_code == 200, r.text
+    gone = requests.get(use["grant_url"], timeout=10)
+    assert gone.status_code == 410
+    assert gone.json()["type"] == "Tombstone" and gone.json()["id"] == use["grant_url"]
+    assert requests.get(use["grant_url"] + "1", timeout=10).status_code == 404  # never was
+
+
+def test_only_real_uploads_get_the_upload_body_limit(cameo_node, owner):
+    big = 1024 * 1024 + 1  # over limits.max_body_bytes
+    r = owner["api"].patch(f"/api/v1/vitascope/cameos/{owner['cameo']['id']}",
+                           data=b"x" * big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]
+    r = owner["api"].post("/api/v1/vitascope/generations", data={"prompt": "a still lake", "duration": "1"},
+                          files={"image": ("lake.png", b"\0" * (2 * big), "image/png")})
+    assert r.status_code == 422, r.text  # read and judged (not an image), not cut off at the body limit
