@@ -101,6 +101,12 @@ async def known_mentions(node: Node, hrefs: list[str]) -> tuple[list[Account], l
     MAX_MENTION_FETCHES)."""
     hrefs = list(dict.fromkeys(hrefs))[:MAX_MENTIONS]
     known = {account.uri: account for account in await Account.filter(uri__in=hrefs)} if hrefs else {}
+    return sort_mentions(node, hrefs, known)
+
+
+def sort_mentions(node: Node, hrefs: list[str], known: dict[str, Account]) -> tuple[list[Account], list[str]]:
+    """known_mentions, with the accounts already looked up (``known``, by URI; a batch of posts shares one)."""
+    hrefs = list(dict.fromkeys(hrefs))[:MAX_MENTIONS]
     found: dict[int, Account] = {}
     unknown: list[str] = []
     for href in hrefs:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -39,7 +40,11 @@ HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Upda
 # What a suspended actor may still do (Mastodon's activity_allowed_while_suspended?): take things
 # back, and update itself (how its server tells us it is no longer suspended).
 ALLOWED_WHILE_SUSPENDED = frozenset({"Delete", "Reject", "Undo", "Update"})
-BATCH = 50
+# Items claimed at once, and the most Creates stored in one transaction.
+BATCH = 200
+CREATE_RUN = 100
+# An item of these types may change its actor's row: the next item looks the actor up again.
+CHANGES_ACTOR = frozenset({"Update", "Delete", "Move"})
 IDLE_POLL_SECONDS = 2.0
 STUCK_AFTER = timedelta(minutes=5)
 STUCK_CHECK_SECONDS = 60
@@ -57,31 +62,63 @@ class Ignored(Exception):
 # --------------------------------------------------------------------------- the loop
 
 
-async def process_item(node: Node, item: InboxItem) -> None:
+async def process_item(node: Node, item: InboxItem, actors: dict[str, Account]) -> None:
+    """One item through its handler; its state and reason are set on ``item`` (saved per batch)."""
+
+    async def handle() -> None:
+        actor = await _actor(node, item, actors)
+        try:
+            await HANDLERS[item.type](node, actor, item.document)
+        finally:
+            if item.type in CHANGES_ACTOR:
+                actors.pop(item.actor_uri, None)
+
+    await _settle(item, handle())
+
+
+async def _actor(node: Node, item: InboxItem, actors: dict[str, Account]) -> Account:
+    """The item's actor, looked up once per batch (``actors``), or Ignored when it may not act."""
+    if blocked_domains.suspends(ap.origin(item.actor_uri)):
+        raise Ignored("the actor's domain is suspended by this server")
+    actor = actors.get(item.actor_uri)
+    if actor is None:
+        actor = actors[item.actor_uri] = await resolve.fetch_actor(node, item.actor_uri)
+    if actor.deleted_at is not None and item.type != "Delete":
+        raise Ignored("actor is deleted")
+    if actor.suspended_at is not None and item.type not in ALLOWED_WHILE_SUSPENDED:
+        raise Ignored("actor is suspended " + ("by its server" if actor.suspended_remotely else "by this server"))
+    return actor
+
+
+async def _settle(item: InboxItem, work: Awaitable[Any]) -> None:
+    """Run ``work`` for ``item`` and set its outcome: done, or as ``_failed`` says."""
     try:
-        if blocked_domains.suspends(ap.origin(item.actor_uri)):
-            raise Ignored("the actor's domain is suspended by this server")
-        actor = await resolve.fetch_actor(node, item.actor_uri)
-        if actor.deleted_at is not None and item.type != "Delete":
-            raise Ignored("actor is deleted")
-        if actor.suspended_at is not None and item.type not in ALLOWED_WHILE_SUSPENDED:
-            raise Ignored("actor is suspended " + ("by its server" if actor.suspended_remotely else "by this server"))
-        await HANDLERS[item.type](node, actor, item.document)
-    except (Ignored, ap.DocumentError) as exc:  # nothing to do, or a document we cannot use
-        item.state, item.error = "ignored", str(exc)
-        log.info("inbox item %s (%s from %s) ignored: %s", item.id, item.type, item.actor_uri, exc)
-    except Exception as exc:  # recorded on the row with its reason, and logged with the traceback
-        log.exception("inbox item %s (%s from %s) failed", item.id, item.type, item.actor_uri)
-        item.state, item.error = "error", f"{type(exc).__name__}: {exc}"[:2000]
+        await work
+    except Exception as exc:
+        _failed(item, exc)
     else:
-        item.state, item.error = "done", None
+        _finish(item, "done", None)
+
+
+def _failed(item: InboxItem, exc: Exception) -> None:
+    """Ignored (nothing to do, or a document we cannot use) or error, with the reason on the row;
+    an error is logged with its traceback."""
+    if isinstance(exc, (Ignored, ap.DocumentError)):
+        _finish(item, "ignored", str(exc))
+        log.info("inbox item %s (%s from %s) ignored: %s", item.id, item.type, item.actor_uri, exc)
+    else:
+        log.error("inbox item %s (%s from %s) failed", item.id, item.type, item.actor_uri, exc_info=exc)
+        _finish(item, "error", f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _finish(item: InboxItem, state: str, error: str | None) -> None:
+    item.state, item.error = state, error
     item.attempts += 1
     item.processed_at = datetime.now(timezone.utc)
-    await item.save(update_fields=["state", "error", "attempts", "processed_at"])
 
 
 async def _yield_to_inbox(node: Node) -> None:
-    """Ingest first: while POSTs keep arriving, wait for a lull (at most MAX_DEFER per item)."""
+    """Ingest first: while POSTs keep arriving, wait for a lull (at most MAX_DEFER per step)."""
     runtime = federation(node)
     waited = 0.0
     while time.monotonic() - runtime.last_inbox_post < LULL and waited < MAX_DEFER:
@@ -89,19 +126,46 @@ async def _yield_to_inbox(node: Node) -> None:
         waited += LULL
 
 
+async def claim(limit: int) -> list[InboxItem]:
+    """The oldest ``limit`` pending items, marked processing in one statement (those another process
+    claimed first are left out: the claim time this process wrote is its mark)."""
+    ids = await InboxItem.filter(state="pending").order_by("id").limit(limit).values_list("id", flat=True)
+    if not ids:
+        return []
+    claimed_at = datetime.now(timezone.utc)
+    await InboxItem.filter(id__in=ids, state="pending").update(state="processing", claimed_at=claimed_at)
+    return await InboxItem.filter(id__in=ids, state="processing", claimed_at=claimed_at).order_by("id")
+
+
 async def process_pending(node: Node, limit: int = BATCH) -> int:
-    """Claim and process up to ``limit`` pending items in order; returns how many were processed."""
-    items = await InboxItem.filter(state="pending").order_by("id").limit(limit)
-    done = 0
-    for item in items:
+    """Claim up to ``limit`` pending items and process them in arrival order; returns how many.
+
+    Runs of Creates with embedded posts are stored together (process_creates); every other item
+    goes through its handler alone, in its place. Outcomes are written in one statement at the end
+    (a process that dies before leaves the batch "processing", and it is claimed again after
+    STUCK_AFTER: every handler is idempotent).
+    """
+    items = await claim(limit)
+    actors: dict[str, Account] = {}
+    start = 0
+    while start < len(items):
         await _yield_to_inbox(node)
-        claimed = await InboxItem.filter(id=item.id, state="pending").update(
-            state="processing", claimed_at=datetime.now(timezone.utc))
-        if not claimed:
-            continue  # another process took it
-        await process_item(node, item)
-        done += 1
-    return done
+        end = start
+        while end < len(items) and end - start < CREATE_RUN and _embedded_create(items[end]):
+            end += 1
+        if end - start > 1:
+            await process_creates(node, items[start:end], actors)
+        else:
+            end = start + 1
+            await process_item(node, items[start], actors)
+        start = end
+    if items:
+        await InboxItem.bulk_update(items, fields=["state", "error", "attempts", "processed_at"])
+    return len(items)
+
+
+def _embedded_create(item: InboxItem) -> bool:
+    return item.type == "Create" and isinstance(item.document.get("object"), dict)
 
 
 async def run_processor(node: Node) -> None:
@@ -277,11 +341,7 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     unknown mentioned actors — is fetched in the background (node.activitypub.context_fetch), so a
     slow host never holds the inbox.
     """
-    note = ap.parse_note(doc)
-    if note.attributed_to != author.uri:
-        raise Ignored("post is attributed to someone else than the actor")
-    if author.suspended_at is not None:
-        raise Ignored("author is suspended by this server")
+    note = _checked_note(author, doc)
     existing = await Status.get_or_none(uri=note.id)
     if existing is not None:
         return existing
@@ -293,21 +353,10 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     if visibility == "direct":  # not delivered to teens whose guardian keeps this author out
         mentioned = await parental.direct_recipients(author, mentioned)
     media, _ = await _ingest_attachments(node, author, note, {})
-    summary = html_to_text(note.summary).strip()
-    status_id = new_id()
-    # Dated when its author published it (as Mastodon), never later than now: a post fetched a year
-    # after it was written shows its own date, and a date in the future cannot pin it to the top.
-    now = datetime.now(timezone.utc)
-    created_at = min(note.published, now) if note.published else now
+    status = _new_status(author, note, parent, remix_source)
     try:
         async with in_transaction():
-            status = await Status.create(
-                id=status_id, created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
-                content=sanitize_html(note.content_html), spoiler_text=summary[:500],
-                sensitive=note.sensitive or bool(summary), visibility=visibility,
-                language=note.language, local=False, in_reply_to=parent,
-                in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
-                remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)
+            await status.save(force_create=True)
             if media:
                 await MediaAttachment.filter(id__in=[m.id for m in media]).update(status_id=status.id)
             for account in mentioned:
@@ -326,6 +375,31 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     return status
 
 
+def _checked_note(author: Account, doc: dict[str, Any]) -> ap.RemoteNote:
+    note = ap.parse_note(doc)
+    if note.attributed_to != author.uri:
+        raise Ignored("post is attributed to someone else than the actor")
+    if author.suspended_at is not None:
+        raise Ignored("author is suspended by this server")
+    return note
+
+
+def _new_status(author: Account, note: ap.RemoteNote, parent: Status | None, remix_source: Status | None) -> Status:
+    """The (unsaved) row of a remote post."""
+    summary = html_to_text(note.summary).strip()
+    # Dated when its author published it (as Mastodon), never later than now: a post fetched a year
+    # after it was written shows its own date, and a date in the future cannot pin it to the top.
+    now = datetime.now(timezone.utc)
+    created_at = min(note.published, now) if note.published else now
+    return Status(
+        id=new_id(), created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
+        content=sanitize_html(note.content_html), spoiler_text=summary[:500],
+        sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
+        language=note.language, local=False, in_reply_to=parent,
+        in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
+        remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)
+
+
 async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     obj = _object(doc)
     if isinstance(obj, str):
@@ -333,12 +407,117 @@ async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None
             obj = await resolve.fetch_document(node, obj)
         except (FetchError, resolve.ResolveError) as exc:
             raise Ignored(f"object could not be fetched: {exc}") from None
+    await store_remote_status(node, await _post_author(node, actor, obj), obj)
+
+
+async def _post_author(node: Node, actor: Account, obj: Any) -> Account:
+    """Who wrote the post a Create carries: the actor, or for a relayed post its author."""
     if ap.type_of(obj) not in ap.NOTE_TYPES:
         raise Ignored(f"Create of {ap.type_of(obj)} is not supported")
     if ap.origin(obj.get("id")) != ap.origin(actor.uri) and ap.id_of(obj.get("attributedTo")) != actor.uri:
         # The inbox confirmed the object at its origin: it is its author's post, relayed.
-        actor = await resolve.actor_for(node, obj.get("attributedTo"))
-    await store_remote_status(node, actor, obj)
+        return await resolve.actor_for(node, obj.get("attributedTo"))
+    return actor
+
+
+async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, Account]) -> None:
+    """A run of Creates with embedded posts, stored with a few statements for all of them.
+
+    Each post is checked as handle_create checks it. Those that need more than their document and
+    what is stored already — media to fetch, a parent or remix source in this same run, a second
+    copy of a post — then go through handle_create alone, in order, after the others; those already
+    stored are done. The rest are inserted in one transaction; if it fails, each goes through
+    handle_create alone, so a bad post fails only itself.
+    """
+    checked: list[tuple[InboxItem, Account, ap.RemoteNote]] = []
+    for item in items:
+        try:
+            actor = await _actor(node, item, actors)
+            author = await _post_author(node, actor, item.document["object"])
+            checked.append((item, author, _checked_note(author, item.document["object"])))
+        except Exception as exc:
+            _failed(item, exc)
+    try:
+        alone = await _store_run(node, checked)
+    except Exception:  # nothing was stored: each post alone, so the one that cannot be fails by itself
+        log.warning("storing %d posts together failed; storing them one by one", len(checked), exc_info=True)
+        alone = [item for item, _, _ in checked if item.state == "processing"]
+    for item in alone:
+        await process_item(node, item, actors)
+
+
+async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.RemoteNote]]) -> list[InboxItem]:
+    """Stores the checked posts that can go together (their items done); returns the others' items."""
+    in_run = {note.id for _, _, note in checked}
+    stored = set(await Status.filter(uri__in=list(in_run)).values_list("uri", flat=True)) if in_run else set()
+    together: list[tuple[InboxItem, Account, ap.RemoteNote]] = []
+    alone: list[InboxItem] = []
+    seen: set[str] = set()
+    for item, author, note in checked:
+        if note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run:
+            alone.append(item)
+        elif note.id not in stored:
+            together.append((item, author, note))
+        seen.add(note.id)
+    created = await _store_posts(node, together) if together else []
+    for item, _, note in checked:
+        if note.id in stored and item not in alone:
+            _finish(item, "done", None)  # as handle_create finds it stored
+    for (item, _, note), (status, mentioned, unknown, parent) in zip(together, created):
+        await _settle(item, _after_post_stored(node, status, note, mentioned, unknown, parent))
+    return alone
+
+
+async def _store_posts(node: Node, posts: list[tuple[InboxItem, Account, ap.RemoteNote]]
+                       ) -> list[tuple[Status, list[Account], list[str], Status | None]]:
+    """Insert posts none of which is stored yet, with their mentions and tags, in one transaction:
+    (status, mentioned accounts, unknown mentioned actors, parent) for each."""
+    notes = [note for _, _, note in posts]
+    parent_uris = [note.in_reply_to for note in notes if note.in_reply_to]
+    parents = {s.uri: s for s in await Status.filter(uri__in=parent_uris).prefetch_related("account")} \
+        if parent_uris else {}
+    remix_uris = [note.remix_of for note in notes if note.remix_of]
+    remixes = {s.uri: s for s in await Status.filter(uri__in=remix_uris)} if remix_uris else {}
+    hrefs = {href for note in notes for href in list(dict.fromkeys(note.mentions))[:context_fetch.MAX_MENTIONS]}
+    known = {a.uri: a for a in await Account.filter(uri__in=list(hrefs))} if hrefs else {}
+    names = {name for note in notes for name in note.hashtags}
+    tags = {tag.name: tag for tag in await Tag.filter(name__in=list(names))} if names else {}
+    created = []
+    for _, author, note in posts:
+        mentioned, unknown = context_fetch.sort_mentions(node, note.mentions, known)
+        parent = parents.get(note.in_reply_to) if note.in_reply_to else None
+        created.append((_new_status(author, note, parent, remixes.get(note.remix_of) if note.remix_of else None),
+                        mentioned, unknown, parent))
+    now = datetime.now(timezone.utc)
+    async with in_transaction():
+        for name in names - tags.keys():
+            tags[name], _ = await Tag.get_or_create(name=name)
+        await Status.bulk_create([status for status, *_ in created])
+        mentions = [Mention(status=status, account=account) for status, mentioned, *_ in created for account in mentioned]
+        if mentions:
+            await Mention.bulk_create(mentions)
+        status_tags = [StatusTag(status=status, tag=tags[name]) for (status, *_), note in zip(created, notes)
+                       for name in note.hashtags]
+        if status_tags:
+            await StatusTag.bulk_create(status_tags)
+        authors = {author.id: author for _, author, _ in posts}
+        await Account.filter(id__in=list(authors)).update(last_status_at=now)
+        waiting = set(await Status.filter(in_reply_to_uri__in=[note.id for note in notes], in_reply_to_id=None)
+                      .values_list("in_reply_to_uri", flat=True))
+        for status, *_ in created:
+            if status.uri in waiting:
+                await context_fetch.link_waiting_replies(status)
+    for author in authors.values():
+        author.last_status_at = now
+    for (status, *_), (_, author, _) in zip(created, posts):
+        status.account = author
+    return created
+
+
+async def _after_post_stored(node: Node, status: Status, note: ap.RemoteNote, mentioned: list[Account],
+                             unknown: list[str], parent: Status | None) -> None:
+    await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
+    await context_fetch.fetch_missing(node, status, (note.id,), unknown)
 
 
 async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None:

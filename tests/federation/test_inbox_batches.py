@@ -1,0 +1,179 @@
+"""The inbox processor takes stored activities in batches: bursts of interleaved activities about the
+same posts end as they would one by one, a replayed burst changes nothing, and one activity that
+fails goes to its error state while the rest of its batch is processed.
+
+Each post's activities are sent in order (a peer delivers them so), the posts' streams concurrently,
+so the stored rows interleave and the processor claims many of them at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+
+import pytest_asyncio
+
+from tests.federation.test_inbox_attacks import PUBLIC, FakeServer, http, post  # noqa: F401 (fixtures)
+
+INBOX = "/api/v1/admin/vitascope/inbox"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fake():
+    server = FakeServer()
+    await server.start()
+    yield server
+    await server.runner.cleanup()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def batch_node(nodes):
+    """A node of its own: its public timeline holds only what these tests send."""
+    return await asyncio.to_thread(nodes, "batches")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin_token(batch_node):
+    name, _ = await asyncio.to_thread(batch_node.create_user, admin=True)
+    return await asyncio.to_thread(batch_node.token, name, scopes="read admin:read")
+
+
+def burst(fake: FakeServer, count: int) -> tuple[list[list[dict]], list[str], set[str]]:
+    """Per post, its activities in order: mallory's Create and Update, alice's Like, bob's Announce,
+    and for every third post mallory's Delete. Returns (streams, edited texts, deleted texts)."""
+    streams, edited, deleted = [], [], set()
+    for n in range(count):
+        text = f"burst-{uuid.uuid4().hex}"
+        create = fake.create("mallory", text)
+        note = create["object"]
+        changed = dict(note, content=f"<p>{text} edited</p>", updated="2026-01-02T03:04:05Z")
+        mallory = fake.actor_id("mallory")
+        stream = [
+            create,
+            {"@context": create["@context"], "id": f"{mallory}/updates/{uuid.uuid4().hex}", "type": "Update",
+             "actor": mallory, "object": changed, "to": [PUBLIC]},
+            {"@context": create["@context"], "id": f"{fake.actor_id('alice')}/likes/{uuid.uuid4().hex}",
+             "type": "Like", "actor": fake.actor_id("alice"), "object": note["id"]},
+            {"@context": create["@context"], "id": f"{fake.actor_id('bob')}/announces/{uuid.uuid4().hex}",
+             "type": "Announce", "actor": fake.actor_id("bob"), "object": note["id"], "to": [PUBLIC]},
+        ]
+        if n % 3 == 2:
+            stream.append({"@context": create["@context"], "id": f"{mallory}/deletes/{uuid.uuid4().hex}",
+                           "type": "Delete", "actor": mallory, "object": {"id": note["id"], "type": "Tombstone"},
+                           "to": [PUBLIC]})
+            deleted.add(text)
+        else:
+            edited.append(text)
+        streams.append(stream)
+    return streams, edited, deleted
+
+
+async def deliver(http, node, fake, streams: list[list[dict]]) -> list[int]:
+    """Every stream in order, the streams concurrently; the statuses of the answers."""
+    answers: list[int] = []
+
+    async def send(stream: list[dict]) -> None:
+        for doc in stream:
+            signer = doc["actor"].rsplit("/", 1)[1]
+            status, _ = await post(http, node, doc, signer=signer, fake=fake)
+            answers.append(status)
+
+    await asyncio.gather(*(send(stream) for stream in streams))
+    return answers
+
+
+async def posts(http, node) -> dict[str, dict]:
+    """The public timeline's original posts by their marker word."""
+    async with http.get(node.url + "/api/v1/timelines/public?remote=true&limit=40") as response:
+        assert response.status == 200
+        listed = await response.json()
+    return {re.search(r"\w+-[0-9a-f]{32}", s["content"])[0]: s for s in listed if s["reblog"] is None}
+
+
+def settled(found: dict[str, dict], edited: list[str], deleted: set[str]) -> bool:
+    return all(text in found and f"{text} edited" in found[text]["content"] and found[text]["favourites_count"] == 1
+               and found[text]["reblogs_count"] == 1 for text in edited) and not deleted & found.keys()
+
+
+async def wait_until(check, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (result := await check()):
+        assert time.monotonic() < deadline, f"{what} never happened"
+        await asyncio.sleep(0.2)
+    return result
+
+
+async def marker_processed(http, node, fake) -> str:
+    """Posts a Create and waits for it: items are processed in the order they were stored, so every
+    item stored before it has been processed too."""
+    text = f"marker-{uuid.uuid4().hex}"
+    status, _ = await post(http, node, fake.create("mallory", text), signer="mallory", fake=fake)
+    assert status == 202
+    await wait_until(lambda: _has(http, node, text), f"{text} in the timeline")
+    return text
+
+
+async def _has(http, node, text: str) -> bool:
+    return text in await posts(http, node)
+
+
+async def test_interleaved_burst_ends_as_sent_and_a_replay_changes_nothing(batch_node, fake, http):
+    streams, edited, deleted = burst(fake, 9)
+    answers = await deliver(http, batch_node, fake, streams)
+    assert answers == [202] * sum(map(len, streams))
+
+    async def final_state():
+        found = await posts(http, batch_node)
+        return found if settled(found, edited, deleted) else None
+
+    before = await wait_until(final_state, "the burst's final state")
+    assert set(before) >= set(edited) and not deleted & before.keys()
+
+    # The same requests again: refused as already received.
+    answers = await deliver(http, batch_node, fake, streams)
+    assert answers == [409] * sum(map(len, streams))
+    # The same activities under new ids (as a peer that lost track would send them): processed, no change.
+    for stream in streams:
+        for doc in stream:
+            doc["id"] += "-again"
+    answers = await deliver(http, batch_node, fake, streams)
+    assert answers == [202] * sum(map(len, streams))
+    marker = await marker_processed(http, batch_node, fake)
+    after = await posts(http, batch_node)
+    assert set(after) - set(before) == {marker} and not deleted & after.keys()
+    assert {text: post_state(after[text]) for text in before} == {text: post_state(s) for text, s in before.items()}
+
+
+def post_state(status: dict) -> dict:
+    """What a replay could change of a post (its author's last post date moves with the marker)."""
+    return {key: status[key] for key in ("content", "edited_at", "favourites_count", "reblogs_count", "replies_count",
+                                         "spoiler_text", "sensitive", "visibility", "created_at")}
+
+
+async def test_a_failing_activity_goes_to_error_while_its_batch_is_processed(batch_node, fake, http, admin_token):
+    texts = [f"batch-{uuid.uuid4().hex}" for _ in range(20)]
+    docs = [fake.create("mallory", text) for text in texts]
+    poisoned = fake.create("mallory", "poisoned")
+    poisoned["object"]["id"] = fake.url("/notes/" + "x" * 2100)  # longer than a post's uri column holds
+    docs.insert(10, poisoned)
+    answers = await deliver(http, batch_node, fake, [[doc] for doc in docs])
+    assert answers == [202] * len(docs)
+
+    async def all_public():
+        found = await posts(http, batch_node)
+        return all(text in found for text in texts)
+
+    await wait_until(all_public, "the batch's posts in the timeline")
+
+    async def failed():
+        async with http.get(batch_node.url + INBOX, params={"state": "error", "limit": 40},
+                            headers={"Authorization": f"Bearer {admin_token}"}) as response:
+            assert response.status == 200
+            return next((i for i in await response.json() if i["activity_id"] == poisoned["id"]), None)
+
+    item = await wait_until(failed, "the poisoned Create in the error state")
+    assert item["type"] == "Create" and item["attempts"] == 1 and item["reason"].startswith("ValidationError: uri:"), item
+    assert "poisoned" not in json.dumps(await posts(http, batch_node))
