@@ -463,8 +463,10 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
     for item, _, note in checked:
         if note.id in stored and item not in alone:
             _finish(item, "done", None)  # as handle_create finds it stored
-    for (item, _, note), (status, mentioned, unknown, parent) in zip(together, created):
-        await _settle(item, _after_post_stored(node, status, note, mentioned, unknown, parent))
+    listening = await status_service.new_statuses_listening(
+        node, [(status, note.hashtags) for (_, _, note), (status, *_) in zip(together, created)])
+    for (item, _, note), (status, mentioned, unknown, parent), streams in zip(together, created, listening):
+        await _settle(item, _after_post_stored(node, status, note, mentioned, unknown, parent, streams))
     return alone
 
 
@@ -515,8 +517,8 @@ async def _store_posts(node: Node, posts: list[tuple[InboxItem, Account, ap.Remo
 
 
 async def _after_post_stored(node: Node, status: Status, note: ap.RemoteNote, mentioned: list[Account],
-                             unknown: list[str], parent: Status | None) -> None:
-    await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
+                             unknown: list[str], parent: Status | None, listening: list[str]) -> None:
+    await status_service.after_status_created(node, status, mentioned, note.hashtags, parent, listening=listening)
     await context_fetch.fetch_missing(node, status, (note.id,), unknown)
 
 

@@ -126,12 +126,18 @@ def shows_reply(lst: UserList, status: Status, followed: set[int], members: set[
     return False
 
 
-async def list_streams(status: Status) -> list[str]:
+async def member_lists(account_id: int) -> list[UserList]:
+    """The lists the account is a member of."""
+    return await UserList.filter(list_accounts__account_id=account_id)
+
+
+async def list_streams(status: Status, author_lists: list[UserList] | None = None) -> list[str]:
     """`list:<id>` for each list whose timeline shows this status (its author, or its booster, is a
-    member the owner follows; direct statuses never)."""
+    member the owner follows; direct statuses never); ``author_lists``: member_lists of its author,
+    when looked up already."""
     if status.visibility == "direct":
         return []
-    lists = await UserList.filter(list_accounts__account_id=status.account_id)
+    lists = author_lists if author_lists is not None else await member_lists(status.account_id)
     if not lists:
         return []
     owners = {lst.account_id for lst in lists}

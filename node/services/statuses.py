@@ -13,7 +13,7 @@ from node.errors import ApiError, unprocessable
 from node import ids
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
-                         Mention, Status, StatusEdit, StatusTag, Tag, User)
+                         Mention, Status, StatusEdit, StatusTag, Tag, User, UserList)
 from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
@@ -137,8 +137,9 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
 
 
 async def after_status_created(node: Node, status: Status, mentioned: list[Account], tags: list[str],
-                               parent: Status | None) -> None:
-    """Notifications, live streams and federation for a new status (local or remote)."""
+                               parent: Status | None, *, listening: list[str] | None = None) -> None:
+    """Notifications, live streams and federation for a new status (local or remote); ``listening``:
+    its listened streams, when looked up already (``new_statuses_listening``)."""
     from node.serializers import status_json
 
     author = status.account
@@ -151,7 +152,8 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
         if source is not None:
             await notify(node, source.account, author, "remix", status)
-    listening = await listened_streams(node, await status_streams(status, tags))
+    if listening is None:
+        listening = await listened_streams(node, await status_streams(status, tags))
     if listening:  # rendering costs a dozen queries: only for someone who will see it
         await node.stream(listening, "update", await status_json(node, None, status))
     if status.visibility == "direct":
@@ -159,17 +161,35 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
     await node.emit("status.created", status=status)
 
 
-async def status_streams(status: Status, tags: list[str], *, deleting: bool = False) -> list[str]:
+async def new_statuses_listening(node: Node, statuses: list[tuple[Status, list[str]]]) -> list[list[str]]:
+    """The listened streams of each of many new (status, tags) — a run of remote posts — with each
+    author's followers and lists looked up once and one Redis round trip for all."""
+    followers: dict[int, list[str]] = {}
+    author_lists: dict[int, list[UserList]] = {}
+    per_status = []
+    for status, tags in statuses:
+        author_id = status.account_id
+        if author_id not in followers:
+            followers[author_id] = await follower_streams(author_id)
+            author_lists[author_id] = await lists.member_lists(author_id)
+        per_status.append(await status_streams(status, tags, followers=followers[author_id],
+                                               author_lists=author_lists[author_id]))
+    listening = set(await listened_streams(node, list(dict.fromkeys(s for streams in per_status for s in streams))))
+    return [[name for name in streams if name in listening] for streams in per_status]
+
+
+async def status_streams(status: Status, tags: list[str], *, deleting: bool = False,
+                         followers: list[str] | None = None, author_lists: list[UserList] | None = None) -> list[str]:
     """The streams that show a status: its author's and local followers' homes (not of those who put
     the author in an exclusive list), the lists it shows in, and for public posts the public and
     hashtag timelines (not for a silenced author, unless ``deleting``: it may have been silenced
     since they showed it). Each subscriber then gets only what its timeline would list
-    (node.api.streaming)."""
+    (node.api.streaming). ``followers`` and ``author_lists``: the author's, when looked up already."""
     author = status.account
     streams = [f"user:{author.id}"] if author.domain is None else []
     if status.visibility != "direct":
-        streams += await follower_streams(author.id)
-        streams += await lists.list_streams(status)
+        streams += followers if followers is not None else await follower_streams(author.id)
+        streams += await lists.list_streams(status, author_lists)
     if status.visibility == "public" and status.reblog_of_id is None and (deleting or author.silenced_at is None):
         streams.append("public")
         streams.append("public:local" if author.domain is None else "public:remote")
