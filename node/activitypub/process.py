@@ -425,7 +425,7 @@ async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, 
 
     Each post is checked as handle_create checks it. Those that need more than their document and
     what is stored already — media to fetch, a parent or remix source in this same run, a second
-    copy of a post — then go through handle_create alone, in order, after the others; those already
+    copy of a post, recipients to check (direct posts) — then go through handle_create alone, in order, after the others; those already
     stored are done. The rest are inserted in one transaction; if it fails, each goes through
     handle_create alone, so a bad post fails only itself.
     """
@@ -454,7 +454,8 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
     alone: list[InboxItem] = []
     seen: set[str] = set()
     for item, author, note in checked:
-        if note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run:
+        if note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run \
+                or ap.visibility(note.to, note.cc, author.followers_uri) == "direct":
             alone.append(item)
         elif note.id not in stored:
             together.append((item, author, note))
