@@ -7,7 +7,9 @@ A node process (`vitascope serve`, SQLite, embedded Redis) receives pre-signed `
 activities from one remote actor served by this script, signed with draft-cavage and with RFC 9421
 in turn, round by round. Every one is verified (digest, signature, key owner, object origin) and stored
 before the 202; processing runs in the same process (it yields to the inbox while POSTs arrive),
-and the time until the last one was processed is printed too. Once the node has processed a round,
+and the time until the last one was processed is printed too, with the processing rate (from the
+first of the round's inbox rows claimed to the last processed) and the node's CPU per activity,
+accepting and processing together. Once the node has processed a round,
 the same requests go to a bare aiohttp handler (own process, same event loop as the node: uvloop;
 reads the body, answers 202), so each
 round gives one ratio of the two rates. After one untimed warm-up round, `--rounds` rounds per
