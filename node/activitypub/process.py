@@ -425,9 +425,9 @@ async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, 
 
     Each post is checked as handle_create checks it. Those that need more than their document and
     what is stored already — media to fetch, a parent or remix source in this same run, a second
-    copy of a post, recipients to check (direct posts) — then go through handle_create alone, in order, after the others; those already
-    stored are done. The rest are inserted in one transaction; if it fails, each goes through
-    handle_create alone, so a bad post fails only itself.
+    copy of a post, recipients to check (direct posts) — then go through handle_create alone, in
+    order, after the others; those already stored are done. The rest are inserted in one
+    transaction; if it fails, each goes through handle_create alone, so a bad post fails only itself.
     """
     checked: list[tuple[InboxItem, Account, ap.RemoteNote]] = []
     for item in items:
@@ -464,8 +464,12 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
     for item, _, note in checked:
         if note.id in stored and item not in alone:
             _finish(item, "done", None)  # as handle_create finds it stored
-    listening = await status_service.new_statuses_listening(
-        node, [(status, note.hashtags) for (_, _, note), (status, *_) in zip(together, created)])
+    try:
+        listening: list[list[str] | None] = await status_service.new_statuses_listening(
+            node, [(status, note.hashtags) for (_, _, note), (status, *_) in zip(together, created)])
+    except Exception:  # the posts are stored: each looks its listeners up itself, failing alone
+        log.warning("looking up the listeners of %d posts together failed", len(created), exc_info=True)
+        listening = [None] * len(created)
     for (item, _, note), (status, mentioned, unknown, parent), streams in zip(together, created, listening):
         await _settle(item, _after_post_stored(node, status, note, mentioned, unknown, parent, streams))
     return alone
@@ -518,7 +522,7 @@ async def _store_posts(node: Node, posts: list[tuple[InboxItem, Account, ap.Remo
 
 
 async def _after_post_stored(node: Node, status: Status, note: ap.RemoteNote, mentioned: list[Account],
-                             unknown: list[str], parent: Status | None, listening: list[str]) -> None:
+                             unknown: list[str], parent: Status | None, listening: list[str] | None) -> None:
     await status_service.after_status_created(node, status, mentioned, note.hashtags, parent, listening=listening)
     await context_fetch.fetch_missing(node, status, (note.id,), unknown)
 
