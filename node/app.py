@@ -253,6 +253,7 @@ def create_app(config: Config) -> web.Application:
             if node.arq is not None:
                 await node.arq.aclose()
             await node.redis.aclose()
+            await node.store.close()
         if app.get("rate_limit_redis") is not None:
             await app["rate_limit_redis"].aclose()
         await db.close()

@@ -128,6 +128,20 @@ class Config:
         return not self.redis_url
 
 
+def _validate_storage(storage: dict[str, Any]) -> None:
+    if storage["backend"] not in ("local", "s3"):
+        raise ConfigError(f"storage.backend: must be local or s3, got {storage['backend']!r}")
+    for key in ("s3_endpoint", "s3_public_base_url"):
+        value = storage[key]
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
+            raise ConfigError(f"storage.{key}: must be an http(s):// URL, got {value!r}")
+    if storage["backend"] == "s3":
+        for key in ("s3_bucket", "s3_region", "s3_access_key_id", "s3_secret_access_key"):
+            if not storage[key]:
+                raise ConfigError(f"storage.{key}: needed when storage.backend is s3")
+
+
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None,
                 overrides: dict[str, dict[str, Any]] | None = None) -> Config:
     environ = dict(os.environ if environ is None else environ)
@@ -213,6 +227,7 @@ def _validate(raw: dict[str, Any]) -> Config:
     for key in ("private_media_url_seconds", "federated_private_media_url_seconds"):
         if raw["storage"][key] < 60:
             raise ConfigError(f"storage.{key}: must be at least 60")
+    _validate_storage(raw["storage"])
 
     fy = raw["for_you"]
     for key in ("window_days", "max_candidates", "freshness_half_life_hours"):

@@ -9,6 +9,7 @@ from typing import Any, Callable, Awaitable
 
 import redis.asyncio as aioredis
 
+from blobstore import LocalStore, S3Settings, S3Store, Store
 from node.config import Config
 from node.logs import Throttled
 from node.supervise import REDIS_LOST
@@ -27,6 +28,11 @@ class Node:
     # services emit typed events after their transaction commits.
     listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    store: Store | None = None  # where media files live; made from [storage] when not given
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = media_store(self.config)
 
     def on(self, event: str, listener: Callable[..., Awaitable[None]]) -> None:
         self.listeners.setdefault(event, []).append(listener)
@@ -47,3 +53,17 @@ class Node:
                 await self.redis.publish(f"vitascope:stream:{name}", message)
         except REDIS_LOST as exc:
             _streams_lost.warning("Redis is unreachable: streaming events dropped meanwhile (%s)", exc)
+
+
+def media_store(config: Config) -> Store:
+    """The media store [storage] configures: media_dir itself, or an S3-compatible bucket."""
+    if config["storage.backend"] == "local":
+        return LocalStore(config.media_dir)
+    return S3Store(s3_settings(config))
+
+
+def s3_settings(config: Config) -> S3Settings:
+    s = config.raw["storage"]
+    return S3Settings(endpoint=s["s3_endpoint"], bucket=s["s3_bucket"], region=s["s3_region"],
+                      access_key_id=s["s3_access_key_id"], secret_access_key=s["s3_secret_access_key"],
+                      path_style=s["s3_path_style"], public_base_url=s["s3_public_base_url"])

@@ -1,0 +1,195 @@
+"""Where media files and renders live: a local directory or an S3-compatible bucket.
+
+A small port shared by the web process (`node`) and the generation workers (`generation`), which
+may not import each other: both import this package, and it imports neither (nor torch). Keys are
+relative POSIX paths such as ``ab/cd/<name>.mp4`` or ``jobs/12/out/12.mp4``; callers make them.
+
+`LocalStore` keeps files under a root directory (the embedded default: what the node always did).
+`S3Store` speaks to any S3-compatible service through aiobotocore (the asyncio port of botocore,
+maintained with it by the aio-libs project), so GPU workers on other machines share renders with
+the web process through the bucket instead of a network file system.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+CHUNK = 1 << 20
+
+
+class StoreError(RuntimeError):
+    """The store refused or failed an operation."""
+
+
+class NotStored(StoreError):
+    """No object under that key."""
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str  # empty: AWS's own endpoint for the region
+    bucket: str
+    region: str
+    access_key_id: str
+    secret_access_key: str
+    path_style: bool = False
+    public_base_url: str = ""  # where the bucket's objects can be fetched without credentials, if anywhere
+
+
+class Store(Protocol):
+    local: bool
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+    async def get_file(self, key: str, path: Path) -> None: ...
+    async def size(self, key: str) -> int | None: ...
+    def stream(self, key: str) -> AsyncIterator[bytes]: ...
+    async def delete(self, key: str) -> None: ...
+    def public_url(self, key: str) -> str | None: ...
+    async def close(self) -> None: ...
+
+
+def check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise StoreError(f"not a store key: {key!r}")
+    return key
+
+
+class LocalStore:
+    """Files under `root`; `path(key)` is where one lives, so callers may read it in place."""
+
+    local = True
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self.path(key)
+        if target == path:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, path, target)
+
+    async def get_file(self, key: str, path: Path) -> None:
+        source = self.path(key)
+        if not source.is_file():
+            raise NotStored(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, source, path)
+
+    async def size(self, key: str) -> int | None:
+        source = self.path(key)
+        return source.stat().st_size if source.is_file() else None
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        with open(self.path(key), "rb") as fh:
+            while chunk := await asyncio.to_thread(fh.read, CHUNK):
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def public_url(self, key: str) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        pass
+
+
+class S3Store:
+    """An S3-compatible bucket. One client per store, opened on first use, closed with `close`."""
+
+    local = False
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self._client = None
+        self._context = None
+        self._lock = asyncio.Lock()
+
+    async def _s3(self):
+        async with self._lock:
+            if self._client is None:
+                from aiobotocore.config import AioConfig
+                from aiobotocore.session import get_session
+
+                s = self.settings
+                self._context = get_session().create_client(
+                    "s3", region_name=s.region, endpoint_url=s.endpoint or None,
+                    aws_access_key_id=s.access_key_id, aws_secret_access_key=s.secret_access_key,
+                    config=AioConfig(s3={"addressing_style": "path" if s.path_style else "auto"},
+                                     signature_version="s3v4", retries={"max_attempts": 3, "mode": "standard"}))
+                self._client = await self._context.__aenter__()
+            return self._client
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        s3 = await self._s3()
+        with open(path, "rb") as body:
+            await self._call(s3.put_object(Bucket=self.settings.bucket, Key=check_key(key), Body=body,
+                                           ContentType=content_type, ContentLength=os.fstat(body.fileno()).st_size))
+
+    async def get_file(self, key: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        try:
+            with open(part, "wb") as out:
+                async for chunk in self.stream(key):
+                    await asyncio.to_thread(out.write, chunk)
+            os.replace(part, path)
+        finally:
+            part.unlink(missing_ok=True)
+
+    async def size(self, key: str) -> int | None:
+        s3 = await self._s3()
+        try:
+            head = await s3.head_object(Bucket=self.settings.bucket, Key=check_key(key))
+        except s3.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise StoreError(f"{key}: {exc}") from None
+        return int(head["ContentLength"])
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        s3 = await self._s3()
+        try:
+            response = await s3.get_object(Bucket=self.settings.bucket, Key=check_key(key))
+        except s3.exceptions.ClientError as exc:
+            raise (NotStored(key) if _status(exc) == 404 else StoreError(f"{key}: {exc}")) from None
+        async with response["Body"] as body:
+            while chunk := await body.read(CHUNK):
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        s3 = await self._s3()
+        await self._call(s3.delete_object(Bucket=self.settings.bucket, Key=check_key(key)))
+
+    def public_url(self, key: str) -> str | None:
+        base = self.settings.public_base_url
+        return f"{base.rstrip('/')}/{quote(check_key(key))}" if base else None
+
+    async def _call(self, awaitable):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return await awaitable
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(str(exc)) from None
+
+    async def close(self) -> None:
+        if self._context is not None:
+            await self._context.__aexit__(None, None, None)
+            self._client = self._context = None
+
+
+def _status(exc) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
