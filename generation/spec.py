@@ -82,6 +82,9 @@ class JobSpec:
     voice_sample: str | None = None
     voice_text: str | None = None
     voice_required: bool = False
+    # The node keeps job files in an object store: every path above is "/" + a key in it
+    # (generation.staging fetches the inputs and uploads the render; no shared volume).
+    stored: bool = False
 
     def __post_init__(self) -> None:
         _require(isinstance(self.job_id, str) and bool(_JOB_ID.match(self.job_id)),
@@ -117,6 +120,7 @@ class JobSpec:
         _require(self.voice_text is None or self.voice_sample is not None, "voice_text needs voice_sample")
         _require(self.voice_text is None or self.audio, "voice_text needs audio")
         _require(isinstance(self.voice_required, bool), "voice_required must be a boolean")
+        _require(isinstance(self.stored, bool), "stored must be a boolean")
 
     @property
     def mode(self) -> str:

@@ -77,6 +77,21 @@ def poster(path: Path, out: Path) -> str:
     return blurhash.encode(Image.open(buf), x_components=4, y_components=4)
 
 
+CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
+
+
+async def keep(store, media_dir: Path, *keys: str | None) -> None:
+    """Hand files written under media_dir (checked, probed) to the media store under the same keys.
+    A local store is media_dir itself: nothing moves. Another store gets a copy, and the local file,
+    only scratch now, is removed."""
+    if store.local:
+        return
+    for key in filter(None, keys):
+        path = media_dir / key
+        await store.put_file(key, path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+        path.unlink(missing_ok=True)
+
+
 def new_media_path(media_dir: Path, suffix: str) -> tuple[Path, str]:
     """A fresh path under media_dir, sharded by the first characters of a random name."""
     name = uuid.uuid4().hex

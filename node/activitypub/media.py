@@ -22,7 +22,7 @@ from federation.fetcher import FetchError
 from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
-from node.media_files import MediaError, new_media_path, poster, probe
+from node.media_files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment
 from provenance.digests import parse_digest_multibase
 
@@ -105,6 +105,7 @@ async def ingest_remote_media(node: Node, account: Account, media: RemoteMedia) 
         stored = await _download_video(node, media)
         if stored is not None:
             provenance = await _check_provenance(node, account, media, stored[0])
+            await keep(node.store, node.config.media_dir, stored[0], stored[1]["preview"])
         elif node.config["provenance.unverified_media"] == "refuse":
             raise MediaRefused("provenance: the video could not be fetched for verification")
         else:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arq.jobs import JobStatus
+from blobstore import StoreError
 from PIL import Image
 from redis.exceptions import LockError
 from tortoise.expressions import F
@@ -82,15 +83,65 @@ def output_path(node: Node, job_id: int) -> Path:
     return job_dir(node, job_id) / OUTPUT_DIR / f"{job_id}.mp4"
 
 
+def job_key(job_id: int, name: str) -> str:
+    """Where a job's file is kept when media live in an object store; the spec names it "/" + key,
+    so workers on other machines need no volume shared with this one (generation.staging)."""
+    return f"jobs/{job_id}/{name}"
+
+
+def rendered_path(node: Node, job_id: int) -> str:
+    """The path the worker must report for the job's video."""
+    if node.store.local:
+        return str(output_path(node, job_id))
+    return "/" + job_key(job_id, f"{OUTPUT_DIR}/{job_id}.mp4")
+
+
+async def _share_inputs(node: Node, job_id: int) -> None:
+    """Put the job's inputs (remix source, still) where a worker can read them: the object store."""
+    if node.store.local:
+        return
+    for name, content_type in ((SOURCE_FILE, "video/mp4"), (IMAGE_FILE, "image/png")):
+        path = job_dir(node, job_id) / name
+        if path.exists():
+            await node.store.put_file(job_key(job_id, name), path, content_type)
+
+
+async def _discard_job_files(node: Node, job: GenerationJob) -> None:
+    job_id = job.id
+    shutil.rmtree(job_dir(node, job_id), ignore_errors=True)
+    if not node.store.local:
+        sheets = [f"cameos/{i}.png" for i in range(len(job.cameo_grants or []))]
+        for name in (SOURCE_FILE, IMAGE_FILE, f"{OUTPUT_DIR}/{job_id}.mp4", f"{OUTPUT_DIR}/{job_id}.jpg", *sheets):
+            try:
+                await node.store.delete(job_key(job_id, name))
+            except StoreError as exc:
+                log.warning("generation %s: %s left in the object store: %s", job_id, name, exc)
+
+
 def spec_for(node: Node, job: GenerationJob) -> dict[str, Any]:
     """The worker's JobSpec dict; rebuilt from the row the same way every time (re-queueing is idempotent)."""
-    directory = job_dir(node, job.id)
+    stored = not node.store.local
+    directory = Path("/", job_key(job.id, "")) if stored else job_dir(node, job.id)
+    references = cameos.references_from_grants(node, list(job.cameo_grants or []))
     return queue.job_spec(
         job_id=str(job.id), prompt=job.prompt, negative_prompt=job.negative_prompt, duration=job.duration,
         aspect=job.aspect, seed=job.seed, audio=job.audio, output_dir=directory / OUTPUT_DIR,
         source_video=directory / SOURCE_FILE if job.remix_of_uri else None,
         image=directory / IMAGE_FILE if job.has_image else None, strength=job.strength,
-        cameo_references=cameos.references_from_grants(node, list(job.cameo_grants or [])))
+        cameo_references=[f"/{_cameo_key(job.id, i)}" for i in range(len(references))] if stored else references,
+        stored=stored)
+
+
+def _cameo_key(job_id: int, index: int) -> str:
+    return job_key(job_id, f"cameos/{index}.png")
+
+
+async def _enqueue(node: Node, job: GenerationJob) -> None:
+    """Queue the job's spec; with an object store, its cameo reference sheets go there first."""
+    if not node.store.local:
+        for index, path in enumerate(cameos.references_from_grants(node, list(job.cameo_grants or []))):
+            await node.store.put_file(_cameo_key(job.id, index), Path(path), "image/png")
+    await queue.enqueue(node, spec_for(node, job), priority=job.priority)
 
 
 def configured_model(node: Node) -> dict[str, Any]:
@@ -265,6 +316,11 @@ async def _create_with_consent(node: Node, user: User, job_id: int, *, prompt: s
             source, manifest_id = await _verified_source(node, account, remix_of_id, directory / SOURCE_FILE)
         if image is not None:
             await asyncio.to_thread(_store_image, image, directory / IMAGE_FILE)
+        try:
+            await _share_inputs(node, job_id)
+        except StoreError as exc:
+            log.error("generation inputs cannot be stored: %s", exc)
+            raise ApiError(503, "Media storage is unavailable; try again later") from None
         async with _user_lock(node, user.id):
             limit = node.config["generation.max_active_per_user"]
             active = await GenerationJob.filter(account_id=account.id, state__in=ACTIVE_STATES).count()
@@ -303,7 +359,7 @@ def _with_guidance(negative_prompt: str | None, terms: list[str]) -> str | None:
 
 async def _queue(node: Node, job: GenerationJob) -> None:
     try:
-        await queue.enqueue(node, spec_for(node, job), priority=job.priority)
+        await _enqueue(node, job)
     except Exception as exc:
         log.exception("could not queue generation %s", job.id)
         await _finish(node, job, "failed", error=f"could not be queued: {exc}")
@@ -377,7 +433,11 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
     if media is None:
         raise unprocessable("the source status has no video")
     if media.file_path:
-        await asyncio.to_thread(shutil.copyfile, node.config.media_dir / media.file_path, destination)
+        try:
+            await node.store.get_file(media.file_path, destination)
+        except StoreError as exc:
+            log.warning("source video %s of status %s cannot be read: %s", media.file_path, status.id, exc)
+            raise unprocessable("the source video is not available") from None
     elif media.remote_url:
         await _fetch_remote(node, media.remote_url, destination)
     else:
@@ -464,11 +524,11 @@ async def settle(node: Node, job: GenerationJob) -> bool:
         if job.cancel_requested:
             await _finish(node, job, "cancelled")
             return True
-        if output_path(node, job.id).exists():
+        if await _rendered(node, job.id):
             await _finish(node, job, "failed", error="the worker's result expired before it was collected")
             return True
         log.warning("generation %s was missing from the queue; queueing it again", job.id)
-        await queue.enqueue(node, spec_for(node, job), priority=job.priority)
+        await _enqueue(node, job)
         return False
     if job.cancel_requested or ended.cancelled:
         await _finish(node, job, "cancelled")
@@ -487,11 +547,12 @@ async def finalize(node: Node, job: GenerationJob, result: dict[str, Any]) -> No
     except ValueError as exc:
         await _finish(node, job, "failed", error=str(exc))
         return
-    expected = output_path(node, job.id)
-    if result["job_id"] != str(job.id) or Path(result["video_path"]).resolve() != expected.resolve():
+    if result["job_id"] != str(job.id) or \
+            Path(result["video_path"]).resolve() != Path(rendered_path(node, job.id)).resolve():
         await _finish(node, job, "failed", error="the worker reported a file this job did not ask for")
         return
-    if not expected.is_file():
+    expected = output_path(node, job.id)
+    if not await _fetch_job_files(node, job):
         await _finish(node, job, "failed", error="the rendered file is missing")
         return
     model = result["model"]
@@ -544,9 +605,33 @@ async def finalize(node: Node, job: GenerationJob, result: dict[str, Any]) -> No
         for leftover in (signed, signed.with_suffix(".jpg")):
             leftover.unlink(missing_ok=True)
         raise
-    shutil.rmtree(job_dir(node, job.id), ignore_errors=True)
+    await _discard_job_files(node, job)
     log.info("generation %s done: media %s (%s)", job.id, media.id, verdict.manifest_id)
     await node.emit("generation.updated", job=job)
+
+
+async def _rendered(node: Node, job_id: int) -> bool:
+    if node.store.local:
+        return output_path(node, job_id).exists()
+    return await node.store.size(job_key(job_id, f"{OUTPUT_DIR}/{job_id}.mp4")) is not None
+
+
+async def _fetch_job_files(node: Node, job: GenerationJob) -> bool:
+    """The render (and a remix's source, the signing's ingredient) here, from the object store if
+    media live there (another web process may have queued the job); False when the render is missing."""
+    if node.store.local:
+        return output_path(node, job.id).is_file()
+    wanted = [(f"{OUTPUT_DIR}/{job.id}.mp4", output_path(node, job.id))]
+    if job.remix_of_uri:
+        wanted.append((SOURCE_FILE, job_dir(node, job.id) / SOURCE_FILE))
+    try:
+        for name, path in wanted:
+            if not path.is_file():
+                await node.store.get_file(job_key(job.id, name), path)
+    except StoreError as exc:
+        log.warning("generation %s: %s", job.id, exc)
+        return False
+    return True
 
 
 async def _finish(node: Node, job: GenerationJob, state: str, *, error: str | None = None) -> None:
@@ -559,7 +644,7 @@ async def _finish(node: Node, job: GenerationJob, state: str, *, error: str | No
     if state == "failed" and job.charge == "credit":
         user = await User.get(account_id=job.account_id)
         await grant_credits(user, 1)
-    shutil.rmtree(job_dir(node, job.id), ignore_errors=True)
+    await _discard_job_files(node, job)
     log.info("generation %s %s%s", job.id, state, f": {error}" if error else "")
     await node.emit("generation.updated", job=job)
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from node.context import Node
 from node.errors import ApiError, unprocessable
-from node.media_files import MediaError, new_media_path, poster, probe
+from node.media_files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment
 from node.trust import provenance_json, trust_anchors
 from provenance.c2pa import verify_video
@@ -60,9 +60,11 @@ async def store_video(node: Node, account: Account, path: Path, rel: str, facts,
         hash_ = await asyncio.to_thread(poster, path, preview_path)
     except MediaError:
         hash_ = None
+    preview_rel = rel[:-4] + ".jpg" if hash_ else None
+    await keep(node.store, node.config.media_dir, rel, preview_rel)
     return await MediaAttachment.create(
         account=account, type="video", file_path=rel,
-        preview_path=rel[:-4] + ".jpg" if hash_ else None, content_type="video/mp4", file_size=facts.size,
+        preview_path=preview_rel, content_type="video/mp4", file_size=facts.size,
         width=facts.width, height=facts.height, duration=facts.duration, fps=facts.fps, has_audio=facts.has_audio,
         blurhash=hash_, description=description, focus_x=focus[0], focus_y=focus[1], sha256=facts.sha256,
         provenance=provenance, manifest_id=manifest_id, generation_id=generation_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from aiohttp import web
 
 from node.api.common import ctx
 from node.errors import ApiError
 from node.media_access import is_public_file
+from node.media_files import CONTENT_TYPES
 
 routes = web.RouteTableDef()
 
@@ -33,7 +35,29 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     if public is None or not public and not node.urls.media_signature_valid(
             relative_path, request.query.get("expires", ""), request.query.get("signature", "")):
         raise ApiError(404, "Record not found")
-    path = node.config.media_dir / relative_path  # MEDIA_PATH has no "..": it stays inside
-    if not path.is_file():
+    headers = {"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE}
+    store = node.store
+    if store.local:
+        path = store.path(relative_path)  # MEDIA_PATH has no "..": it stays inside
+        if not path.is_file():
+            raise ApiError(404, "Record not found")
+        return web.FileResponse(path, headers=headers)
+    if public and (url := store.public_url(relative_path)):
+        raise web.HTTPFound(url, headers=headers)
+    return await _stream(request, store, relative_path, headers)
+
+
+async def _stream(request: web.Request, store, key: str, headers: dict[str, str]) -> web.StreamResponse:
+    """A file from an object store, passed through: private media never gets a bucket URL."""
+    size = await store.size(key)
+    if size is None:
         raise ApiError(404, "Record not found")
-    return web.FileResponse(path, headers={"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE})
+    response = web.StreamResponse(headers=headers)
+    response.content_type = CONTENT_TYPES.get(PurePosixPath(key).suffix, "application/octet-stream")
+    response.content_length = size
+    await response.prepare(request)
+    if request.method != "HEAD":
+        async for chunk in store.stream(key):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
