@@ -49,7 +49,7 @@ class Store(Protocol):
     async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
     async def get_file(self, key: str, path: Path) -> None: ...
     async def size(self, key: str) -> int | None: ...
-    def stream(self, key: str) -> AsyncIterator[bytes]: ...
+    def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
     def public_url(self, key: str) -> str | None: ...
     async def close(self) -> None: ...
@@ -91,9 +91,21 @@ class LocalStore:
         source = self.path(key)
         return source.stat().st_size if source.is_file() else None
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
-        with open(self.path(key), "rb") as fh:
-            while chunk := await asyncio.to_thread(fh.read, CHUNK):
+    async def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes [start, stop) of the file."""
+        try:
+            fh = open(self.path(key), "rb")
+        except FileNotFoundError:
+            raise NotStored(key) from None
+        with fh:
+            fh.seek(start)
+            left = None if stop is None else stop - start
+            while left is None or left > 0:
+                chunk = await asyncio.to_thread(fh.read, CHUNK if left is None else min(CHUNK, left))
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
 
     async def delete(self, key: str) -> None:
@@ -159,10 +171,12 @@ class S3Store:
             raise StoreError(f"{key}: {exc}") from None
         return int(head["ContentLength"])
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
+    async def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes [start, stop) of the object (one ranged GET)."""
         s3 = await self._s3()
+        extra = {"Range": f"bytes={start}-{'' if stop is None else stop - 1}"} if start or stop is not None else {}
         try:
-            response = await s3.get_object(Bucket=self.settings.bucket, Key=check_key(key))
+            response = await s3.get_object(Bucket=self.settings.bucket, Key=check_key(key), **extra)
         except s3.exceptions.ClientError as exc:
             raise (NotStored(key) if _status(exc) == 404 else StoreError(f"{key}: {exc}")) from None
         async with response["Body"] as body:

@@ -48,16 +48,31 @@ async def media_file(request: web.Request) -> web.StreamResponse:
 
 
 async def _stream(request: web.Request, store, key: str, headers: dict[str, str]) -> web.StreamResponse:
-    """A file from an object store, passed through: private media never gets a bucket URL."""
+    """A file from an object store, passed through (one byte range too, for players that seek):
+    private media never gets a bucket URL."""
     size = await store.size(key)
     if size is None:
         raise ApiError(404, "Record not found")
-    response = web.StreamResponse(headers=headers)
+    start, stop, status = 0, size, 200
+    if "Range" in request.headers:
+        try:
+            wanted = request.http_range
+        except ValueError:
+            wanted = None
+        if wanted is None or wanted.start is not None and wanted.start >= size:
+            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+        if wanted.start is not None and wanted.start < 0:  # the last N bytes
+            start = max(0, size + wanted.start)
+        else:
+            start, stop = wanted.start or 0, min(size, wanted.stop if wanted.stop is not None else size)
+        status = 206
+        headers = {**headers, "Content-Range": f"bytes {start}-{stop - 1}/{size}"}
+    response = web.StreamResponse(status=status, headers={**headers, "Accept-Ranges": "bytes"})
     response.content_type = CONTENT_TYPES.get(PurePosixPath(key).suffix, "application/octet-stream")
-    response.content_length = size
+    response.content_length = stop - start
     await response.prepare(request)
     if request.method != "HEAD":
-        async for chunk in store.stream(key):
+        async for chunk in store.stream(key, start, stop):
             await response.write(chunk)
     await response.write_eof()
     return response
