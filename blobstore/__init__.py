@@ -22,6 +22,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 CHUNK = 1 << 20
+PUBLIC_PREFIX = "public/"  # copies of public media, for a bucket (or CDN) that serves them to anyone
 
 
 class StoreError(RuntimeError):
@@ -51,7 +52,7 @@ class Store(Protocol):
     async def size(self, key: str) -> int | None: ...
     def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
-    def public_url(self, key: str) -> str | None: ...
+    async def publish(self, key: str) -> str | None: ...
     async def close(self) -> None: ...
 
 
@@ -111,7 +112,8 @@ class LocalStore:
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def public_url(self, key: str) -> str | None:
+    async def publish(self, key: str) -> str | None:
+        """A local directory has no public URL: the node serves its files."""
         return None
 
     async def close(self) -> None:
@@ -128,6 +130,7 @@ class S3Store:
         self._client = None
         self._context = None
         self._lock = asyncio.Lock()
+        self._published: set[str] = set()
 
     async def _s3(self):
         async with self._lock:
@@ -187,9 +190,34 @@ class S3Store:
         s3 = await self._s3()
         await self._call(s3.delete_object(Bucket=self.settings.bucket, Key=check_key(key)))
 
-    def public_url(self, key: str) -> str | None:
+    async def publish(self, key: str) -> str | None:
+        """The public URL of a copy of the object under ``public/`` (made on first call, readable by
+        anyone: ACL public-read, or a bucket policy on that prefix), or None without a public base URL.
+        The original stays private: a private file's key, once known, opens nothing in the bucket."""
         base = self.settings.public_base_url
-        return f"{base.rstrip('/')}/{quote(check_key(key))}" if base else None
+        if not base:
+            return None
+        public = f"{PUBLIC_PREFIX}{check_key(key)}"
+        if public not in self._published:
+            if await self.size(public) is None:
+                await self._copy_public(key, public)
+            if len(self._published) > 100_000:
+                self._published.clear()
+            self._published.add(public)
+        return f"{base.rstrip('/')}/{quote(public)}"
+
+    async def _copy_public(self, key: str, public: str) -> None:
+        s3 = await self._s3()
+        bucket = self.settings.bucket
+        copy = {"Bucket": bucket, "Key": public, "CopySource": {"Bucket": bucket, "Key": key}}
+        try:
+            await s3.copy_object(**copy, ACL="public-read")
+        except s3.exceptions.ClientError as exc:
+            if _status(exc) == 404:
+                raise NotStored(key) from None
+            if "ACL" not in str(exc) and "NotImplemented" not in str(exc):
+                raise StoreError(f"{key}: {exc}") from None
+            await self._call(s3.copy_object(**copy))  # no ACLs here (R2, Garage…): the bucket policy decides
 
     async def _call(self, awaitable):
         from botocore.exceptions import BotoCoreError, ClientError

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import PurePosixPath
 
 from aiohttp import web
 
+from blobstore import NotStored, StoreError
 from node.api.common import ctx
 from node.errors import ApiError
 from node.media_access import is_public_file
 from node.media_files import CONTENT_TYPES
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 # What node.media_files.new_media_path makes (sharded random names); anything else is not looked up.
@@ -42,15 +45,29 @@ async def media_file(request: web.Request) -> web.StreamResponse:
         if not path.is_file():
             raise ApiError(404, "Record not found")
         return web.FileResponse(path, headers=headers)
-    if public and (url := store.public_url(relative_path)):
+    if public and (url := await _published(store, relative_path)):
         raise web.HTTPFound(url, headers=headers)
     return await _stream(request, store, relative_path, headers)
+
+
+async def _published(store, key: str) -> str | None:
+    try:
+        return await store.publish(key)
+    except NotStored:
+        raise ApiError(404, "Record not found") from None
+    except StoreError as exc:
+        log.warning("public copy of %s not made: %s", key, exc)
+        return None  # streamed by the node instead
 
 
 async def _stream(request: web.Request, store, key: str, headers: dict[str, str]) -> web.StreamResponse:
     """A file from an object store, passed through (one byte range too, for players that seek):
     private media never gets a bucket URL."""
-    size = await store.size(key)
+    try:
+        size = await store.size(key)
+    except StoreError as exc:
+        log.error("media storage unavailable: %s", exc)
+        raise ApiError(503, "Media storage is unavailable; try again later") from None
     if size is None:
         raise ApiError(404, "Record not found")
     start, stop, status = 0, size, 200
