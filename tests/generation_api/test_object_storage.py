@@ -153,7 +153,8 @@ def test_a_worker_without_a_shared_volume_renders_into_the_bucket(nodes, s3, tin
         path = urlsplit(media["url"]).path.removeprefix("/media/")
         keys = s3.keys(bucket)
         assert path in keys and path[:-4] + ".jpg" in keys
-        assert not any(k.startswith("jobs/") for k in keys)  # the worker's render and inputs are cleaned up
+        # The worker's render is removed once signed (just after the job shows done).
+        _until(lambda: not any(k.startswith("jobs/") for k in s3.keys(bucket)), "job files left in the bucket")
         assert local_media_files(node) == []
         assert not (worker_data / "staged" / job["id"]).exists()
         video = download(media["url"], tmp_path / "video.mp4")
@@ -176,6 +177,14 @@ def test_a_worker_without_a_shared_volume_renders_into_the_bucket(nodes, s3, tin
     finally:
         worker.terminate()
         worker.wait(15)
+
+
+def _until(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.1)
 
 
 def _wait_worker(node, worker: subprocess.Popen, worker_dir, timeout: float = 120) -> None:
