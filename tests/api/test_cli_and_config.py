@@ -39,6 +39,15 @@ def test_bad_config_value_names_the_key(tmp_path):
                       ("VITASCOPE_FEDERATION_SWEEP_SECONDS", "federation.sweep_seconds")):
         result = run(["migrate"], tmp_path, env={name: "0"})
         assert result.returncode == 2 and key in result.stderr and "positive" in result.stderr
+    # Object storage: a known backend, URLs that are URLs, and the bucket and credentials it needs.
+    for env, key in (({"VITASCOPE_STORAGE_BACKEND": "nfs"}, "storage.backend"),
+                     ({"VITASCOPE_STORAGE_BACKEND": "s3"}, "storage.s3_bucket"),
+                     ({"VITASCOPE_STORAGE_BACKEND": "s3", "VITASCOPE_STORAGE_S3_BUCKET": "media"},
+                      "storage.s3_access_key_id"),
+                     ({"VITASCOPE_STORAGE_S3_ENDPOINT": "minio:9000"}, "storage.s3_endpoint"),
+                     ({"VITASCOPE_STORAGE_S3_PUBLIC_BASE_URL": "ftp://cdn"}, "storage.s3_public_base_url")):
+        result = run(["migrate"], tmp_path, env=env)
+        assert result.returncode == 2 and key in result.stderr, (env, result.stderr)
 
 
 def test_admin_create_and_list_users(node):
