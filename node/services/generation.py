@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arq.jobs import JobStatus
-from blobstore import StoreError
+from node.media_store import StoreError
 from PIL import Image
 from redis.exceptions import LockError
 from tortoise.expressions import F

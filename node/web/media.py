@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from aiohttp import web
 
-from blobstore import NotStored, StoreError
+from node.media_store import NotStored, StoreError
 from node.api.common import ctx
 from node.errors import ApiError
 from node.media_access import is_public_file

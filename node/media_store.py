@@ -1,18 +1,18 @@
 """Where media files and renders live: a local directory or an S3-compatible bucket.
 
-A small port shared by the web process (`node`) and the generation workers (`generation`), which
-may not import each other: both import this package, and it imports neither (nor torch). Keys are
-relative POSIX paths such as ``ab/cd/<name>.mp4`` or ``jobs/12/out/12.mp4``; callers make them.
+Only the web process uses it: GPU workers get no bucket credentials and no S3 client, just presigned
+URLs in their job spec (`S3Store.presign`, see node.services.generation and generation.staging). Keys
+are relative POSIX paths such as ``ab/cd/<name>.mp4`` or ``jobs/12/out/12.mp4``; callers make them.
 
 `LocalStore` keeps files under a root directory (the embedded default: what the node always did).
 `S3Store` speaks to any S3-compatible service through aiobotocore (the asyncio port of botocore,
-maintained with it by the aio-libs project), so GPU workers on other machines share renders with
-the web process through the bucket instead of a network file system.
+maintained with it by the aio-libs project).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -148,10 +148,30 @@ class S3Store:
             return self._client
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Upload `path`; its SHA-256 goes along as metadata, for workers to check what they download."""
         s3 = await self._s3()
+        digest = await asyncio.to_thread(_sha256, path)
         with open(path, "rb") as body:
             await self._call(s3.put_object(Bucket=self.settings.bucket, Key=check_key(key), Body=body,
-                                           ContentType=content_type, ContentLength=os.fstat(body.fileno()).st_size))
+                                           ContentType=content_type, ContentLength=os.fstat(body.fileno()).st_size,
+                                           Metadata={"sha256": digest}))
+
+    async def stat(self, key: str) -> tuple[int, str | None]:
+        """Size and SHA-256 (None if not uploaded by `put_file`) of an object."""
+        s3 = await self._s3()
+        try:
+            head = await s3.head_object(Bucket=self.settings.bucket, Key=check_key(key))
+        except s3.exceptions.ClientError as exc:
+            raise (NotStored(key) if _status(exc) == 404 else StoreError(f"{key}: {exc}")) from None
+        return int(head["ContentLength"]), head.get("Metadata", {}).get("sha256")
+
+    async def presign(self, method: str, key: str, seconds: int) -> str:
+        """A URL that lets anyone holding it GET or PUT this one object for `seconds`: what a GPU
+        worker is given instead of credentials."""
+        s3 = await self._s3()
+        operation = {"GET": "get_object", "PUT": "put_object"}[method]
+        return await s3.generate_presigned_url(operation, Params={"Bucket": self.settings.bucket,
+                                                                   "Key": check_key(key)}, ExpiresIn=seconds)
 
     async def get_file(self, key: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +251,14 @@ class S3Store:
         if self._context is not None:
             await self._context.__aexit__(None, None, None)
             self._client = self._context = None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _status(exc) -> int:
