@@ -55,6 +55,26 @@ def _optional_path(name: str, value: Any) -> None:
         _require(isinstance(value, str) and os.path.isabs(value), f"{name} must be an absolute path or None")
 
 
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 8192
+
+
+def _check_transfer(transfer: Any) -> None:
+    if transfer is None:
+        return
+    _require(isinstance(transfer, dict) and set(transfer) == {"inputs", "outputs"},
+             "transfer must be None or {inputs, outputs}")
+    inputs, outputs = transfer["inputs"], transfer["outputs"]
+    _require(isinstance(inputs, dict) and len(inputs) <= MAX_CAMEOS + 2, "transfer.inputs must be a small object")
+    for url, facts in inputs.items():
+        _require(_is_url(url), "transfer.inputs keys must be http(s) URLs")
+        _require(isinstance(facts, dict) and _is_int(facts.get("size")) and facts["size"] >= 0
+                 and isinstance(facts.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", facts["sha256"]),
+                 "transfer.inputs values must be {size, sha256}")
+    _require(isinstance(outputs, dict) and set(outputs) == {"video", "poster"}
+             and all(_is_url(u) for u in outputs.values()), "transfer.outputs must be {video, poster} URLs")
+
+
 @dataclass(kw_only=True)
 class JobSpec:
     """One video to render. Paths are local to the worker; `source_video` is a file the node
@@ -82,9 +102,11 @@ class JobSpec:
     voice_sample: str | None = None
     voice_text: str | None = None
     voice_required: bool = False
-    # The node keeps job files in an object store: every path above is "/" + a key in it
-    # (generation.staging fetches the inputs and uploads the render; no shared volume).
-    stored: bool = False
+    # The node keeps job files in an object store and shares no volume with this worker: the inputs
+    # above are then presigned URLs, and `transfer` = {"inputs": {url: {"size": n, "sha256": hex}},
+    # "outputs": {"video": put_url, "poster": put_url}}; output_dir only names the reported paths.
+    # generation.staging downloads and uploads them over plain HTTP(S); no credentials, no S3 client.
+    transfer: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _require(isinstance(self.job_id, str) and bool(_JOB_ID.match(self.job_id)),
@@ -103,24 +125,30 @@ class JobSpec:
         _require(isinstance(self.audio, bool), "audio must be a boolean")
         _require(isinstance(self.output_dir, str) and os.path.isabs(self.output_dir),
                  "output_dir must be an absolute path")
-        _optional_path("source_video", self.source_video)
-        _optional_path("image", self.image)
+        _check_transfer(self.transfer)
+        self._input("source_video", self.source_video)
+        self._input("image", self.image)
         _require(self.source_video is None or self.image is None, "give source_video or image, not both")
         _require(_is_number(self.strength) and 0.0 <= self.strength <= 1.0, "strength must be in [0, 1]")
         self.strength = float(self.strength)
         _require(isinstance(self.cameo_references, list) and len(self.cameo_references) <= MAX_CAMEOS,
                  f"cameo_references must be a list of at most {MAX_CAMEOS} paths")
         for path in self.cameo_references:
-            _optional_path("cameo_references[]", path)
+            self._input("cameo_references[]", path)
             _require(path is not None, "cameo_references[] must be an absolute path")
-        _optional_path("voice_sample", self.voice_sample)
+        self._input("voice_sample", self.voice_sample)
         _require(self.voice_text is None or (isinstance(self.voice_text, str) and 0 < len(self.voice_text.strip())
                                              and len(self.voice_text) <= MAX_VOICE_CHARS),
                  f"voice_text must be None or 1-{MAX_VOICE_CHARS} characters")
         _require(self.voice_text is None or self.voice_sample is not None, "voice_text needs voice_sample")
         _require(self.voice_text is None or self.audio, "voice_text needs audio")
         _require(isinstance(self.voice_required, bool), "voice_required must be a boolean")
-        _require(isinstance(self.stored, bool), "stored must be a boolean")
+
+    def _input(self, name: str, value: Any) -> None:
+        if self.transfer is None:
+            _optional_path(name, value)
+        elif value is not None:
+            _require(value in self.transfer["inputs"], f"{name} must be one of transfer.inputs")
 
     @property
     def mode(self) -> str:

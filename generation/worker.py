@@ -284,11 +284,10 @@ def run_verification(job: dict[str, Any], chain) -> dict[str, Any]:
 
 def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, *, max_jobs: int = 1,
                          job_timeout: int = 600, worker_name: str | None = None,
-                         cameo_verifiers: list[str] | None = None, store_settings=None) -> type:
+                         cameo_verifiers: list[str] | None = None) -> type:
     """Build an arq WorkerSettings class for one GPU. `worker_name` must be unique per GPU and stable
     across restarts (default: "<hostname>:<device>"); it is how a restarted worker finds its own jobs.
-    `cameo_verifiers` is the verifier chain ("module:function" paths; default: the shipped checks).
-    `store_settings` (blobstore.S3Settings): the node's object store, for jobs whose files live there."""
+    `cameo_verifiers` is the verifier chain ("module:function" paths; default: the shipped checks)."""
     from arq import func
 
     from generation.cameo import DEFAULT_VERIFIERS, load_verifiers
@@ -306,17 +305,11 @@ def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, 
         if released:
             logger.warning("worker %s re-queued jobs left by its previous run: %s", name, released)
         ctx["gpu"] = GpuQueue(model, ctx["redis"], worker_name=name, max_batch=max_jobs)
-        if store_settings is not None:
-            from blobstore import S3Store
-
-            ctx["store"] = S3Store(store_settings)
         logger.info("worker %s ready: %s (test model: %s)", name, model.info.name, model.test_model)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "gpu" in ctx:
             await ctx["gpu"].close()
-        if "store" in ctx:
-            await ctx["store"].close()
 
     async def generate(ctx: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         """The arq job: render one JobSpec dict, return JobResult.to_dict()."""
@@ -325,8 +318,8 @@ def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, 
         except SpecError as exc:
             raise ValueError(f"invalid job spec: {exc}") from None
         started = time.monotonic()
-        if job.stored:
-            return await _generate_stored(ctx, job, started)
+        if job.transfer is not None:
+            return await _generate_transferred(ctx, job)
         try:
             return await ctx["gpu"].submit(job)
         except JobCancelled as exc:
@@ -341,24 +334,15 @@ def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, 
                                          error=f"timed out after {job_timeout} s")
             raise
 
-    async def _generate_stored(ctx: dict[str, Any], stored: JobSpec, started: float) -> dict[str, Any]:
-        """A job whose files are in the object store: staged in, rendered as any job, published out."""
-        from blobstore import StoreError
+    async def _generate_transferred(ctx: dict[str, Any], remote: JobSpec) -> dict[str, Any]:
+        """A job whose files the node keeps in its bucket: inputs downloaded from presigned URLs,
+        rendered as any job, the outputs uploaded to presigned URLs (generation.staging)."""
         from generation import staging
 
-        if "store" not in ctx:
-            raise ValueError("the job's files are in an object store this worker was not given (--s3-bucket)")
-        scratch = staging.scratch_dir(data_dir, stored.job_id)
+        scratch = staging.scratch_dir(data_dir, remote.job_id)
         try:
-            try:
-                local = await staging.stage(ctx["store"], stored, scratch)
-            except StoreError as exc:
-                raise RuntimeError(f"the job's inputs cannot be read from the object store: {exc}") from None
-            result = await generate(ctx, local.to_dict())
-            try:
-                return await staging.publish(ctx["store"], stored, result)
-            except StoreError as exc:
-                raise RuntimeError(f"the render cannot be written to the object store: {exc}") from None
+            result = await generate(ctx, (await staging.stage(remote, scratch)).to_dict())
+            return await staging.publish(remote, result)
         finally:
             staging.discard(scratch)
 
@@ -411,11 +395,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference-lora", help="IC-LoRA .safetensors that lets a real ltx2 model render cameos")
     parser.add_argument("--voice-stage", help="'module:function' voice stage, e.g. generation.voice:run_command")
     parser.add_argument("--voice-options", default="{}", help="JSON options for the voice stage")
-    parser.add_argument("--s3-bucket", help="the node's [storage] bucket, for jobs whose files live there; "
-                        "credentials from VITASCOPE_STORAGE_S3_ACCESS_KEY_ID / _SECRET_ACCESS_KEY")
-    parser.add_argument("--s3-endpoint", default="", help="S3-compatible endpoint URL (empty: AWS)")
-    parser.add_argument("--s3-region", default="us-east-1")
-    parser.add_argument("--s3-path-style", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     cfg = ModelConfig(path=args.model_path, family=args.family, dtype=args.dtype, device=args.device,
@@ -426,19 +405,8 @@ def main(argv: list[str] | None = None) -> None:
     verifiers = json.loads(args.cameo_verifiers) if args.cameo_verifiers else None
     settings = make_worker_settings(RedisSettings.from_dsn(args.redis), cfg, args.data_dir,
                                     max_jobs=args.max_jobs, job_timeout=args.job_timeout, worker_name=args.name,
-                                    cameo_verifiers=verifiers, store_settings=_store_settings(args))
+                                    cameo_verifiers=verifiers)
     run_worker(settings)
-
-
-def _store_settings(args: argparse.Namespace):
-    if not args.s3_bucket:
-        return None
-    from blobstore import S3Settings
-
-    return S3Settings(endpoint=args.s3_endpoint, bucket=args.s3_bucket, region=args.s3_region,
-                      access_key_id=os.environ.get("VITASCOPE_STORAGE_S3_ACCESS_KEY_ID", ""),
-                      secret_access_key=os.environ.get("VITASCOPE_STORAGE_S3_SECRET_ACCESS_KEY", ""),
-                      path_style=args.s3_path_style)
 
 
 if __name__ == "__main__":

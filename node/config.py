@@ -128,7 +128,7 @@ class Config:
         return not self.redis_url
 
 
-def _validate_storage(storage: dict[str, Any]) -> None:
+def _validate_storage(storage: dict[str, Any], job_timeout: int) -> None:
     if storage["backend"] not in ("local", "s3"):
         raise ConfigError(f"storage.backend: must be local or s3, got {storage['backend']!r}")
     for key in ("s3_endpoint", "s3_public_base_url"):
@@ -136,6 +136,9 @@ def _validate_storage(storage: dict[str, Any]) -> None:
         parts = urlsplit(value)
         if value and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
             raise ConfigError(f"storage.{key}: must be an http(s):// URL, got {value!r}")
+    if not job_timeout <= storage["s3_presign_seconds"] <= 604800:
+        raise ConfigError("storage.s3_presign_seconds: must be at least generation.job_timeout_seconds "
+                          "and at most 604800 (7 days, the longest an S3 presigned URL lives)")
     if storage["backend"] == "s3":
         for key in ("s3_bucket", "s3_region", "s3_access_key_id", "s3_secret_access_key"):
             if not storage[key]:
@@ -227,7 +230,7 @@ def _validate(raw: dict[str, Any]) -> Config:
     for key in ("private_media_url_seconds", "federated_private_media_url_seconds"):
         if raw["storage"][key] < 60:
             raise ConfigError(f"storage.{key}: must be at least 60")
-    _validate_storage(raw["storage"])
+    _validate_storage(raw["storage"], raw["generation"]["job_timeout_seconds"])
 
     fy = raw["for_you"]
     for key in ("window_days", "max_candidates", "freshness_half_life_hours"):

@@ -93,7 +93,6 @@ def cmd_worker(args) -> int:
         embedded_redis_socket,
         generation_installed,
         worker_argv,
-        worker_env,
         worker_redis_url,
     )
 
@@ -107,7 +106,7 @@ def cmd_worker(args) -> int:
         return 2
     argv = worker_argv(config, worker_redis_url(config), name=args.name, device=args.device, max_jobs=args.max_jobs)
     sys.stdout.flush()
-    os.execve(argv[0], argv, worker_env(config))  # the worker takes over this process: signals reach it directly
+    os.execv(argv[0], argv)  # the worker takes over this process: signals reach it directly
 
 
 # ----- generate --------------------------------------------------------------------------

@@ -49,7 +49,7 @@ MAX_PROMPT_CHARS = 2000
 MAX_SEED = 2**63 - 1
 SPEC_FIELDS = ("job_id", "prompt", "negative_prompt", "duration", "aspect", "seed", "audio", "output_dir",
                "source_video", "image", "strength", "cameo_references", "voice_sample", "voice_text", "voice_required",
-               "stored")
+               "transfer")
 RESULT_FIELDS = ("job_id", "video_path", "poster_path", "width", "height", "duration", "fps", "has_audio",
                  "model", "steps", "voice_cloned")
 MODEL_FIELDS = ("name", "version", "weights_digest", "test_model", "family")
@@ -61,12 +61,13 @@ class QueueError(RuntimeError):
 
 def job_spec(*, job_id: str, prompt: str, negative_prompt: str | None, duration: float, aspect: str, seed: int,
              audio: bool, output_dir: Path, source_video: Path | None, image: Path | None,
-             strength: float, cameo_references: list[str] | None = None, stored: bool = False) -> dict[str, Any]:
+             strength: float, cameo_references: list[str] | None = None,
+             transfer: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JobSpec dict the worker validates (`generation.spec.JobSpec.from_dict`)."""
     return {"job_id": job_id, "prompt": prompt, "negative_prompt": negative_prompt, "duration": float(duration),
             "aspect": aspect, "seed": seed, "audio": audio, "output_dir": str(output_dir),
             "source_video": str(source_video) if source_video else None, "image": str(image) if image else None,
-            "strength": float(strength), "cameo_references": list(cameo_references or []), "stored": stored}
+            "strength": float(strength), "cameo_references": list(cameo_references or []), "transfer": transfer}
 
 
 async def enqueue(node: Node, spec: dict[str, Any], *, priority: bool) -> bool:

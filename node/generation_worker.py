@@ -13,7 +13,6 @@ import asyncio
 import importlib.util
 import json
 import logging
-import os
 import signal
 import socket
 import sys
@@ -80,24 +79,7 @@ def worker_argv(config: Config, redis_url: str, *, name: str | None = None, devi
     if gen["voice_stage"]:
         argv += ["--voice-stage", gen["voice_stage"],
                  "--voice-options", json.dumps({"command": list(gen["voice_command"])})]
-    storage = config.raw["storage"]
-    if storage["backend"] == "s3":
-        argv += ["--s3-bucket", storage["s3_bucket"], "--s3-endpoint", storage["s3_endpoint"],
-                 "--s3-region", storage["s3_region"]]
-        if storage["s3_path_style"]:
-            argv.append("--s3-path-style")
     return argv
-
-
-def worker_env(config: Config) -> dict[str, str]:
-    """The process environment of a worker: the object store's credentials travel here, not in argv
-    (which every local user can read)."""
-    env = dict(os.environ)
-    storage = config.raw["storage"]
-    if storage["backend"] == "s3":
-        env["VITASCOPE_STORAGE_S3_ACCESS_KEY_ID"] = storage["s3_access_key_id"]
-        env["VITASCOPE_STORAGE_S3_SECRET_ACCESS_KEY"] = storage["s3_secret_access_key"]
-    return env
 
 
 async def setup(app: web.Application, node: Node) -> None:
@@ -108,8 +90,7 @@ async def setup(app: web.Application, node: Node) -> None:
         log.warning("generation.embedded_worker is on, but %s. Jobs are queued until a worker runs.", MISSING_EXTRA)
         return
     argv = worker_argv(node.config, node.extras["redis_url"])
-    app["background"].append(asyncio.create_task(supervise(_dies_with_parent(argv), worker_env(node.config)),
-                                                 name="generation-worker"))
+    app["background"].append(asyncio.create_task(supervise(_dies_with_parent(argv)), name="generation-worker"))
 
 
 # Linux: the child asks to get SIGTERM when this process dies (even by SIGKILL), then becomes the worker.
@@ -121,12 +102,12 @@ def _dies_with_parent(argv: list[str]) -> list[str]:
     return [sys.executable, "-c", _LAUNCHER, *argv] if sys.platform == "linux" else argv
 
 
-async def supervise(argv: list[str], env: dict[str, str] | None = None) -> None:
+async def supervise(argv: list[str]) -> None:
     """Run the worker, restart it with growing pauses when it exits, stop it with the node."""
     backoff = 1.0
     while True:
         started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL, env=env)
+        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL)
         log.info("started generation worker (pid %s)", process.pid)
         try:
             code = await process.wait()

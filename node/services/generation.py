@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from arq.jobs import JobStatus
-from node.media_store import StoreError
 from PIL import Image
 from redis.exceptions import LockError
 from tortoise.expressions import F
@@ -31,6 +30,7 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, new_media_path, probe
+from node.media_store import StoreError
 from node.models import (
     Account,
     CopyrightOptOut,
@@ -84,13 +84,13 @@ def output_path(node: Node, job_id: int) -> Path:
 
 
 def job_key(job_id: int, name: str) -> str:
-    """Where a job's file is kept when media live in an object store; the spec names it "/" + key,
-    so workers on other machines need no volume shared with this one (generation.staging)."""
+    """Where a job's file is kept when media live in an object store; workers on other machines reach
+    it through presigned URLs in their spec (no shared volume, no credentials: generation.staging)."""
     return f"jobs/{job_id}/{name}"
 
 
 def rendered_path(node: Node, job_id: int) -> str:
-    """The path the worker must report for the job's video."""
+    """The path the worker must report for the job's video (under the spec's output_dir)."""
     if node.store.local:
         return str(output_path(node, job_id))
     return "/" + job_key(job_id, f"{OUTPUT_DIR}/{job_id}.mp4")
@@ -119,29 +119,54 @@ async def _discard_job_files(node: Node, job: GenerationJob) -> None:
 
 
 def spec_for(node: Node, job: GenerationJob) -> dict[str, Any]:
-    """The worker's JobSpec dict; rebuilt from the row the same way every time (re-queueing is idempotent)."""
-    stored = not node.store.local
-    directory = Path("/", job_key(job.id, "")) if stored else job_dir(node, job.id)
-    references = cameos.references_from_grants(node, list(job.cameo_grants or []))
+    """The worker's JobSpec dict for local files; rebuilt from the row the same way every time
+    (re-queueing is idempotent)."""
+    directory = job_dir(node, job.id)
     return queue.job_spec(
         job_id=str(job.id), prompt=job.prompt, negative_prompt=job.negative_prompt, duration=job.duration,
         aspect=job.aspect, seed=job.seed, audio=job.audio, output_dir=directory / OUTPUT_DIR,
         source_video=directory / SOURCE_FILE if job.remix_of_uri else None,
         image=directory / IMAGE_FILE if job.has_image else None, strength=job.strength,
-        cameo_references=[f"/{_cameo_key(job.id, i)}" for i in range(len(references))] if stored else references,
-        stored=stored)
+        cameo_references=cameos.references_from_grants(node, list(job.cameo_grants or [])))
 
 
-def _cameo_key(job_id: int, index: int) -> str:
-    return job_key(job_id, f"cameos/{index}.png")
+async def transfer_spec(node: Node, job: GenerationJob) -> dict[str, Any]:
+    """The JobSpec dict when media live in an object store: presigned GETs for the inputs (with the
+    size and SHA-256 the worker checks) and presigned PUTs for the video and poster, valid for
+    storage.s3_presign_seconds. Signed afresh on every (re-)queueing."""
+    seconds = node.config["storage.s3_presign_seconds"]
+    inputs: dict[str, dict[str, Any]] = {}
+
+    async def get(name: str) -> str:
+        key = job_key(job.id, name)
+        size, digest = await node.store.stat(key)
+        if digest is None:
+            raise StoreError(f"{key} has no sha256 metadata")
+        url = await node.store.presign("GET", key, seconds)
+        inputs[url] = {"size": size, "sha256": digest}
+        return url
+
+    source = await get(SOURCE_FILE) if job.remix_of_uri else None
+    image = await get(IMAGE_FILE) if job.has_image else None
+    sheets = [await get(f"cameos/{i}.png") for i in range(len(job.cameo_grants or []))]
+    outputs = {kind: await node.store.presign("PUT", job_key(job.id, f"{OUTPUT_DIR}/{job.id}.{ext}"), seconds)
+               for kind, ext in (("video", "mp4"), ("poster", "jpg"))}
+    return queue.job_spec(
+        job_id=str(job.id), prompt=job.prompt, negative_prompt=job.negative_prompt, duration=job.duration,
+        aspect=job.aspect, seed=job.seed, audio=job.audio, output_dir=Path("/", job_key(job.id, OUTPUT_DIR)),
+        source_video=source, image=image, strength=job.strength, cameo_references=sheets,
+        transfer={"inputs": inputs, "outputs": outputs})
 
 
 async def _enqueue(node: Node, job: GenerationJob) -> None:
     """Queue the job's spec; with an object store, its cameo reference sheets go there first."""
-    if not node.store.local:
+    if node.store.local:
+        spec = spec_for(node, job)
+    else:
         for index, path in enumerate(cameos.references_from_grants(node, list(job.cameo_grants or []))):
-            await node.store.put_file(_cameo_key(job.id, index), Path(path), "image/png")
-    await queue.enqueue(node, spec_for(node, job), priority=job.priority)
+            await node.store.put_file(job_key(job.id, f"cameos/{index}.png"), Path(path), "image/png")
+        spec = await transfer_spec(node, job)
+    await queue.enqueue(node, spec, priority=job.priority)
 
 
 def configured_model(node: Node) -> dict[str, Any]:

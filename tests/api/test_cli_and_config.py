@@ -45,7 +45,10 @@ def test_bad_config_value_names_the_key(tmp_path):
                      ({"VITASCOPE_STORAGE_BACKEND": "s3", "VITASCOPE_STORAGE_S3_BUCKET": "media"},
                       "storage.s3_access_key_id"),
                      ({"VITASCOPE_STORAGE_S3_ENDPOINT": "minio:9000"}, "storage.s3_endpoint"),
-                     ({"VITASCOPE_STORAGE_S3_PUBLIC_BASE_URL": "ftp://cdn"}, "storage.s3_public_base_url")):
+                     ({"VITASCOPE_STORAGE_S3_PUBLIC_BASE_URL": "ftp://cdn"}, "storage.s3_public_base_url"),
+                     # Presigned job URLs must outlive a job's run, and S3 signs for 7 days at most.
+                     ({"VITASCOPE_STORAGE_S3_PRESIGN_SECONDS": "599"}, "storage.s3_presign_seconds"),
+                     ({"VITASCOPE_STORAGE_S3_PRESIGN_SECONDS": "604801"}, "storage.s3_presign_seconds")):
         result = run(["migrate"], tmp_path, env=env)
         assert result.returncode == 2 and key in result.stderr, (env, result.stderr)
 

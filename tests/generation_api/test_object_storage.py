@@ -125,18 +125,18 @@ def test_uploaded_media_live_in_the_bucket_public_redirected_private_signed_only
 def test_a_worker_without_a_shared_volume_renders_into_the_bucket(nodes, s3, tiny_models, tmp_path):
     bucket = s3.bucket("renders")
     node = nodes("s3-gen", overrides={"storage": storage(s3, bucket)})
-    # The worker: another data dir (its own models and scratch), the node's Redis and the bucket;
-    # credentials from its environment, as on a GPU machine of its own.
+    # The worker: another data dir (its own models and scratch) and the node's Redis, nothing else —
+    # no [storage] settings and no bucket credentials anywhere in its environment, as on a GPU machine
+    # of its own: the job specs carry presigned URLs for its inputs and its render.
     worker_dir = tmp_path / "gpu-box"
     worker_data = worker_dir / "data"
     shutil.copytree(tiny_models / "models", worker_data / "models")
-    settings = storage(s3, bucket)
-    del settings["s3_access_key_id"], settings["s3_secret_access_key"]
     config = worker_dir / "vitascope.toml"
     config.write_text(tomli_w.dumps({"server": {"base_url": node.url}, "redis": {"url": node.redis_url},
-                                     "storage": {**settings, "data_dir": str(worker_data)}}))
-    env = {**node.env(), "VITASCOPE_STORAGE_S3_ACCESS_KEY_ID": ACCESS_KEY,
-           "VITASCOPE_STORAGE_S3_SECRET_ACCESS_KEY": SECRET_KEY}
+                                     "storage": {"data_dir": str(worker_data)}}))
+    env = {k: v for k, v in node.env().items() if not k.startswith("AWS_")}
+    assert not any(SECRET_KEY in v or ACCESS_KEY in v for v in env.values())
+    assert SECRET_KEY not in config.read_text()
     log = open(worker_dir / "worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "node.cli", "--config", str(config), "worker", "--name", "gpu-box"],
                               cwd=worker_dir, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
