@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from generation import spec as worker_spec
 from generation import worker
 from generation.errors import ModelLoadError
@@ -42,6 +44,23 @@ def test_a_spec_built_by_the_node_is_one_the_worker_accepts(tmp_path):
                                        name="m", version="1", weights_digest="sha256:00", test_model=True,
                                        family="ltx2"))
     queue.check_result(result.to_dict())
+
+
+def test_a_spec_with_presigned_urls_is_accepted_and_bad_transfers_are_refused():
+    """An object-storage job: inputs are presigned GETs the transfer describes, outputs presigned PUTs."""
+    get, put = "https://bucket.example/jobs/7/source.mp4?X-Amz-Signature=a", "https://bucket.example/jobs/7/out/7.mp4?s"
+    transfer = {"inputs": {get: {"size": 10, "sha256": "0" * 64}},
+                "outputs": {"video": put, "poster": put.replace(".mp4", ".jpg")}}
+    data = queue.job_spec(job_id="7", prompt="a fox", negative_prompt=None, duration=1, aspect="1:1", seed=3,
+                          audio=False, output_dir=Path("/jobs/7/out"), source_video=get, image=None, strength=0.5,
+                          transfer=transfer)
+    assert worker_spec.JobSpec.from_dict(json.loads(json.dumps(data))).transfer == transfer
+    for bad in ({**data, "source_video": "https://elsewhere.example/x.mp4"},
+                {**data, "transfer": {**transfer, "outputs": {"video": "file:///etc/passwd", "poster": put}}},
+                {**data, "transfer": {**transfer, "inputs": {get: {"size": 10, "sha256": "nope"}}}},
+                {**data, "transfer": None}):
+        with pytest.raises(worker_spec.SpecError):
+            worker_spec.JobSpec.from_dict(bad)
 
 
 class Plain:
