@@ -71,13 +71,14 @@ async def load(database_url: str, viewer_name: str) -> int:
     for i in range(POSTS):
         author = authors[i % AUTHORS]
         at = now - timedelta(seconds=rng.uniform(60, 6 * 86400))
-        sid = new_id(int(at.timestamp() * 1000))
+        ms = int(at.timestamp() * 1000)
+        sid = new_id(ms)
         private = i % AUTHORS < FOLLOWED and i % 5 == 0
         remix_of = statuses[rng.randrange(len(statuses) // 2)].id if i >= POSTS - REMIXES else None
         statuses.append(Status(id=sid, account_id=author.id, uri=f"https://{host}/s/{sid}", local=False,
                                content=f"<p>{rng.choice(words)} and {rng.choice(words)} #{rng.choice(words)}</p>",
                                visibility="private" if private else "public", created_at=at, remix_of_id=remix_of))
-        media.append(MediaAttachment(id=sid + 1, account_id=author.id, status_id=sid, type="video",
+        media.append(MediaAttachment(id=new_id(ms), account_id=author.id, status_id=sid, type="video",
                                      remote_url=f"https://{host}/m/{sid}.mp4", description=rng.choice(words)))
     await Status.bulk_create(statuses, batch_size=1000)
     await MediaAttachment.bulk_create(media, batch_size=1000)

@@ -224,14 +224,11 @@ def _status_words(parts: tuple[str, ...]) -> frozenset[str]:
     return frozenset(words(" ".join((html_to_text(parts[0]),) + parts[1:])))
 
 
-# Per candidate, what everyone did: one statement (correlated counts on indexed columns).
-_GLOBAL_SQL = """SELECT s.id,
-    (SELECT COUNT(*) FROM favourites f WHERE f.status_id = s.id) AS likes,
-    (SELECT COUNT(*) FROM statuses r WHERE r.in_reply_to_id = s.id AND r.deleted_at IS NULL) AS comments,
-    (SELECT COUNT(*) FROM statuses r WHERE r.remix_of_id = s.id AND r.deleted_at IS NULL) AS remixes,
-    (SELECT COUNT(*) FROM statuses r WHERE r.reblog_of_id = s.id AND r.deleted_at IS NULL) AS boosts,
-    e.viewers, e.completions, e.watched_ms, e.shares
-    FROM statuses s LEFT JOIN status_engagement e ON e.status_id = s.id WHERE s.id IN_IDS(:ids)"""
+# Per candidate, what everyone did: one look-up by primary key. The counts are those the statuses
+# show (status_stats, kept by triggers: migration 0009), not counted again per request.
+_GLOBAL_SQL = """SELECT st.id, st.favourites_count AS likes, st.replies_count AS comments,
+    st.remixes_count AS remixes, st.reblogs_count AS boosts, e.viewers, e.completions, e.watched_ms, e.shares
+    FROM status_stats st LEFT JOIN status_engagement e ON e.status_id = st.id WHERE st.id IN_IDS(:ids)"""
 
 # What the viewer did, as (kind, key, n) rows: one statement.
 _PERSONAL_SQL = """

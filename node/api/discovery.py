@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 from aiohttp import web
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from node import ids
@@ -19,7 +19,7 @@ from node.api.common import ctx, get_account, path_id, viewer, visible_status
 from node.api.for_you import ranked_page
 from node.auth import scope
 from node.errors import ApiError
-from node.models import Account, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
+from node.models import Account, AccountStats, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
 from node.params import parse_id, read_params
 from node.serializers import accounts_many, iso
 from node.services.social import dismiss_suggestion
@@ -94,10 +94,12 @@ async def _suggested(me: Account, limit: int) -> list[tuple[Account, str]]:
                           .values("target_id", "n")):
             picks.append((row["target_id"], "friends_of_friends"))
     chosen = {i for i, _ in picks} | excluded
-    for row in await (Follow.filter(target__domain=None).exclude(target_id__in=list(chosen))
-                      .group_by("target_id").annotate(n=Count("id")).order_by("-n").limit(limit)
-                      .values("target_id", "n")):
-        picks.append((row["target_id"], "most_followed"))
+    # The followers counts the profiles show (account_stats, kept by triggers), not a count per request.
+    for target_id in await (AccountStats.filter(id__in=Subquery(Account.filter(domain=None).values("id")),
+                                                followers_count__gt=0)
+                            .exclude(id__in=list(chosen)).order_by("-followers_count", "-id").limit(limit)
+                            .values_list("id", flat=True)):
+        picks.append((target_id, "most_followed"))
     good = {a.id: a for a in await Account.filter(id__in=[i for i, _ in picks], discoverable=True, deleted_at=None,
                                                    suspended_at=None, silenced_at=None)}
     return [(good[i], source) for i, source in picks if i in good][:limit]

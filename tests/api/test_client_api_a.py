@@ -243,6 +243,9 @@ def test_suggestions_directory_and_familiar_followers(node):
     assert first["sources"] == ["friends_of_friends"]
     assert me.delete(f"/api/v1/suggestions/{popular.me['id']}").status_code == 200
     assert popular.me["id"] not in [s["account"]["id"] for s in me.get("/api/v2/suggestions").json()]
+    popular.post(f"/api/v1/accounts/{quiet.me['id']}/follow")  # quiet: followed by someone me does not follow
+    picks = {s["account"]["id"]: s["sources"] for s in me.get("/api/v2/suggestions").json()}
+    assert picks.get(quiet.me["id"]) == ["most_followed"]
     familiar = me.get("/api/v1/accounts/familiar_followers", params={"id[]": [popular.me["id"], quiet.me["id"]]})
     assert familiar.json() == [{"id": popular.me["id"], "accounts": [familiar.json()[0]["accounts"][0]]},
                                {"id": quiet.me["id"], "accounts": []}]
