@@ -138,6 +138,20 @@ def test_grouped_notifications_through_mastodon_py(node):
     assert {str(s["id"]) for s in result["statuses"]} >= {str(post["id"])}
     assert {str(a["id"]) for a in result["accounts"]} == {str(f.me()["id"]) for f in fans}
     assert groups["mention"]["group_key"].startswith("ungrouped-")
+    # expand_accounts=partial_avatars: each group's latest sender in full, the others once each as
+    # Mastodon's PartialAccountWithAvatar (the follow and the mention came from fans[0] and fans[1])
+    partial = author.grouped_notifications(types=["favourite"], expand_accounts="partial_avatars")
+    assert [str(a["id"]) for a in partial["accounts"]] == [str(fans[2].me()["id"])]
+    assert {str(a["id"]) for a in partial["partial_accounts"]} == {str(f.me()["id"]) for f in fans[:2]}
+    assert all(set(a) == {"id", "acct", "url", "avatar", "avatar_static", "locked", "bot"}
+               for a in node.api(author.access_token).get(
+                   "/api/v2/notifications", params={"expand_accounts": "partial_avatars", "types[]": "favourite"}
+               ).json()["partial_accounts"])
+    full = node.api(author.access_token).get("/api/v2/notifications",
+                                             params={"expand_accounts": "full", "types[]": "favourite"}).json()
+    assert "partial_accounts" not in full and len(full["accounts"]) == 3
+    assert node.api(author.access_token).get("/api/v2/notifications",
+                                             params={"expand_accounts": "all"}).status_code == 400
     # the v1 list names the same group on each of its notifications
     v1_keys = {n["group_key"] for n in author.notifications(types=["favourite"])}
     assert v1_keys == {favourites["group_key"]}

@@ -39,6 +39,10 @@ def test_masto_js_grouped_notifications_scheduled_statuses_and_startup_calls(nod
     group = out["groups"][0]
     assert group["type"] == "favourite" and group["count"] == 2 and set(group["samples"]) == {i for _, i in fans}
     assert set(out["accounts"]) == {i for _, i in fans} == set(out["groupAccounts"])
+    # partial_avatars: the latest fan in full, the other as PartialAccountWithAvatar
+    assert out["partial"]["accounts"] == [fans[1][1]]
+    assert [a["id"] for a in out["partial"]["partialAccounts"]] == [fans[0][1]]
+    assert set(out["partial"]["partialAccounts"][0]) == {"id", "acct", "url", "avatar", "avatarStatic", "locked", "bot"}
     assert out["one"] == 2 and out["unread"] == 1
     assert out["policy"]["forNotFollowers"] == "filter" and out["policy"]["summary"]["pendingRequestsCount"] == 0
     assert out["requests"] == []
