@@ -319,18 +319,24 @@ def test_suggestions_directory_and_familiar_followers(node):
 
 
 def test_scheduled_status_is_published_after_a_restart(nodes):
+    """Scheduled through Mastodon.py and masto.js, due while the node is down."""
+    from tests.api.test_js_clients import run_js
+
     live = nodes("sched", overrides={"limits": {"min_schedule_seconds": 2, "scheduled_poll_seconds": 1}})
-    client = live.mastodon()
-    soon = datetime.now(timezone.utc) + timedelta(seconds=20)
+    client, by_masto = live.mastodon(), live.mastodon()
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)
     scheduled = client.status_post("from the past", scheduled_at=soon)
     assert "scheduled_at" in scheduled and client.scheduled_statuses()[0]["id"] == scheduled["id"]
     assert client.account_statuses(client.me()["id"]) == []
+    js = run_js("schedule_flows.mjs", {"url": live.url, "token": by_masto.access_token, "at": soon.isoformat()})
+    assert [str(s["id"]) for s in by_masto.scheduled_statuses()] == [js["id"]]
     live.stop()
     wait_for(lambda: datetime.now(timezone.utc) > soon + timedelta(seconds=1), what="the scheduled time")
     live.start()
-    published = wait_for(lambda: client.account_statuses(client.me()["id"]), what="the scheduled status")
-    assert len(published) == 1 and "from the past" in published[0]["content"]
-    assert client.scheduled_statuses() == []
+    for who, text in ((client, "from the past"), (by_masto, "scheduled by masto.js")):
+        published = wait_for(lambda who=who: who.account_statuses(who.me()["id"]), what=f"the status {text!r}")
+        assert len(published) == 1 and text in published[0]["content"]
+        assert who.scheduled_statuses() == []
     # one due sooner than the minimum is posted at once, as Mastodon
     now_post = client.status_post("right away", scheduled_at=datetime.now(timezone.utc) + timedelta(seconds=1))
     assert "content" in now_post and "right away" in now_post["content"]
