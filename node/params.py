@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from federation.jsonparse import JSONRefused, parse_json
+from federation.jsonparse import MAX_DEPTH, JSONRefused, parse_json
 from node import ids
 from node.errors import ApiError, unprocessable
 
@@ -191,25 +191,55 @@ def _shorten(text: str, limit: int = 64) -> str:
 
 
 def _add(data: dict[str, Any], key: str, value: Any) -> None:
-    """Fold Rails-style `a[]` and `a[b]` keys into lists and dicts."""
-    if key.endswith("[]"):
-        data.setdefault(key[:-2], [])
-        if not isinstance(data[key[:-2]], list):
-            data[key[:-2]] = [data[key[:-2]]]
-        data[key[:-2]].append(value)
-    elif "[" in key and key.endswith("]"):
-        outer, inner = key[:-1].split("[", 1)
-        bucket = data.setdefault(outer, {})
-        if isinstance(bucket, dict):
-            if inner.endswith("]["):
-                bucket.setdefault(inner[:-2], []).append(value)
-            elif "][" in inner:
-                idx, field = inner.split("][", 1)
-                bucket.setdefault(idx, {})[field] = value
-            else:
-                bucket[inner] = value
-    else:
+    """Fold a Rails-style form key into lists and dicts, as Rack reads it: `a[]` appends to a list,
+    `a[b]` sets a key of a dict, `a[][b]` starts a new dict in a list when the last one has `b`
+    already (so `k[][keyword]=x&k[][keyword]=y` is two objects), `a[0][b]` is a dict keyed "0", "1"…
+    A key that would make a value both a scalar and a dict is refused, not guessed."""
+    head, _, rest = key.partition("[")
+    if not rest or not head:
         data[key] = value
+        return
+    parts = re.findall(r"\[([^\[\]]*)\]", "[" + rest)
+    if "".join(f"[{part}]" for part in parts) != "[" + rest or len(parts) > MAX_DEPTH:
+        data[key] = value  # not bracket syntax after all (`a[b`, `a]`): a plain key, as Rack keeps it
+        return
+    _fold(data, [head, *parts], value, key)
+
+
+def _fold(container: dict[str, Any], path: list[str], value: Any, key: str) -> None:
+    name, rest = path[0], path[1:]
+    if not rest:
+        container[name] = value
+    elif rest[0] == "":
+        items = container.setdefault(name, [])
+        if not isinstance(items, list):
+            items = container[name] = [items]  # `a=x&a[]=y`: both values, as before
+        if len(rest) == 1:
+            items.append(value)
+        else:
+            last = items[-1] if items else None
+            if isinstance(last, dict) and not _has(last, rest[1:]):
+                _fold(last, rest[1:], value, key)
+            else:
+                fresh: dict[str, Any] = {}
+                _fold(fresh, rest[1:], value, key)
+                items.append(fresh)
+    else:
+        bucket = container.setdefault(name, {})
+        if not isinstance(bucket, dict):
+            raise ApiError(400, f"Malformed form body: {_shorten(key)} mixes a value and a nested one")
+        _fold(bucket, rest, value, key)
+
+
+def _has(container: dict[str, Any], path: list[str]) -> bool:
+    """Whether `path` (the rest of an `a[][…]` key) is set in ``container`` already; a path with `[]`
+    in it never is, so `a[][tags][]` keeps adding to the same object (Rack's params_hash_has_key?)."""
+    value: Any = container
+    for part in path:
+        if part == "" or not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 async def read_body(request: web.Request, reading: Awaitable[T]) -> T:

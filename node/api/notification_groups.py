@@ -16,14 +16,16 @@ from node.auth import scope
 from node.errors import ApiError
 from node.models import Account, Marker, Notification, NotificationRequest
 from node.params import Params, parse_id, read_params
-from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, accounts_many, group_key, iso, notifications_json,
-                              statuses_json)
+from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, account_json, accounts_many, group_key, iso,
+                              notifications_json, statuses_json)
 from node.services import notification_policy as policies
 from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
 
 SAMPLE_ACCOUNTS = 8  # as Mastodon
+# Mastodon's PartialAccountWithAvatar: what a client needs to draw the avatar row of a group.
+PARTIAL_ACCOUNT_KEYS = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
 
 
 # ------------------------------------------------------------------ policy
@@ -202,10 +204,21 @@ def _members(me: Account, key: str):
     raise ApiError(404, "Record not found")
 
 
+def _expand_accounts(p: Params) -> bool:
+    """`expand_accounts`: `full` (the default) or `partial_avatars`; True for the latter."""
+    value = p.str("expand_accounts", "full")
+    if value not in ("full", "partial_avatars"):
+        raise ApiError(400, f"Invalid value for 'expand_accounts': '{value}', allowed values are 'full' and "
+                            "'partial_avatars'")
+    return value == "partial_avatars"
+
+
 async def _render_groups(request: web.Request, groups: list[tuple[str, list[Notification]]], *,
-                         paginated: bool) -> dict[str, Any]:
+                         paginated: bool, partial: bool = False) -> dict[str, Any]:
     """Mastodon's GroupedNotificationsResults: the groups, and the accounts and statuses they name
-    once each. ``groups``: key and the group's notifications on this page, newest first."""
+    once each. ``groups``: key and the group's notifications on this page, newest first. With
+    ``partial`` (expand_accounts=partial_avatars), only each group's latest sender is a full
+    account; the other senders come once each in `partial_accounts`, avatar and handle only."""
     me, node = request["account"], ctx(request)
     out, accounts, statuses = [], {}, {}
     # A group whose latest notification is about a status the viewer's `hide` filters remove is
@@ -234,12 +247,17 @@ async def _render_groups(request: web.Request, groups: list[tuple[str, list[Noti
             statuses[rendered["status"]["id"]] = rendered["status"]
         if "moderation_warning" in rendered:
             group["moderation_warning"] = rendered["moderation_warning"]
-        for sender in senders:
+        for sender in senders[:1] if partial else senders:
             accounts.setdefault(sender, None)
         out.append(group)
-    rows = await Account.filter(id__in=list(accounts))
-    return {"accounts": await accounts_many(node, rows), "statuses": list(statuses.values()),
-            "notification_groups": out}
+    partials = {s: None for g in out for s in map(int, g["sample_account_ids"][1:]) if s not in accounts}
+    rows = await Account.filter(id__in=[*accounts, *partials])
+    body = {"accounts": await accounts_many(node, [r for r in rows if r.id in accounts]),
+            "statuses": list(statuses.values()), "notification_groups": out}
+    if partials:  # as Mastodon, the key only when there is someone in it
+        body["partial_accounts"] = [{k: full[k] for k in PARTIAL_ACCOUNT_KEYS}
+                                    for full in (account_json(node, r) for r in rows if r.id in partials)]
+    return body
 
 
 @routes.get("/api/v2/notifications")
@@ -251,6 +269,7 @@ async def grouped_index(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
     limit = page_limit(request, p, 40)
+    partial = _expand_accounts(p)
     key_of = _grouping(p)
     groups: dict[str, list[Notification]] = {}
     covered: list[Notification] = []
@@ -261,7 +280,7 @@ async def grouped_index(request: web.Request) -> web.Response:
             break
         groups.setdefault(key, []).append(n)
         covered.append(n)
-    body = await _render_groups(request, list(groups.items()), paginated=True)
+    body = await _render_groups(request, list(groups.items()), paginated=True, partial=partial)
     return web.json_response(body, headers=link_header(request, covered))
 
 

@@ -5,11 +5,15 @@ masto.js and megalodon."""
 
 from __future__ import annotations
 
+import base64
+import os
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from mastodon import MastodonAPIError
 
 from tests.api.test_provenance_trust import signed_clip
@@ -26,6 +30,12 @@ POLICY_V2_KEYS = {"for_not_following", "for_not_followers", "for_new_accounts", 
 POLICY_V1_KEYS = {"filter_not_following", "filter_not_followers", "filter_new_accounts", "filter_private_mentions",
                   "summary"}
 SCHEDULED_KEYS = {"id", "scheduled_at", "params", "media_attachments"}
+LIST_KEYS = {"id", "title", "replies_policy", "exclusive"}
+FILTER_KEYS = {"id", "title", "context", "expires_at", "filter_action", "keywords", "statuses"}
+FILTER_V1_KEYS = {"id", "phrase", "context", "expires_at", "irreversible", "whole_word"}
+CONVERSATION_KEYS = {"id", "unread", "accounts", "last_status"}
+PUSH_KEYS = {"id", "endpoint", "standard", "alerts", "server_key", "policy"}
+MARKER_KEYS = {"last_read_id", "version", "updated_at"}
 
 
 def user_api(node, scopes="read write follow push"):
@@ -60,7 +70,8 @@ def in_minutes(minutes: float) -> str:
 
 
 def test_startup_sweep_every_new_endpoint_answers_200_with_mastodons_shape(node):
-    """A fresh account calls everything item 1 of issue 16 lists, as apps do when they start."""
+    """A fresh account calls every endpoint issue 16 names, as apps do when they start: each answers
+    200 with Mastodon's entity shape (a push subscription after the app has POSTed one)."""
     api = user_api(node, "read write follow push profile")
     other = user_api(node)
     me = api.me["id"]
@@ -116,6 +127,41 @@ def test_startup_sweep_every_new_endpoint_answers_200_with_mastodons_shape(node)
     assert {"type", "version", "author_name", "author_url", "provider_name", "provider_url", "html", "width",
             "height"} <= embed.json().keys()
     assert {"iss", "sub", "name", "preferred_username", "profile", "picture"} <= ok("GET", "/oauth/userinfo").keys()
+    # lists, filters, conversations, markers, Web Push and streaming (issue 16, part B)
+    assert ok("GET", "/api/v1/lists") == []
+    made = ok("POST", "/api/v1/lists", data={"title": "friends"})
+    assert LIST_KEYS <= made.keys() and [x["id"] for x in ok("GET", "/api/v1/lists")] == [made["id"]]
+    assert ok("GET", f"/api/v1/lists/{made['id']}") == made
+    assert ok("GET", f"/api/v1/lists/{made['id']}/accounts") == []
+    assert ok("GET", f"/api/v1/timelines/list/{made['id']}") == []
+    assert ok("GET", "/api/v2/filters") == [] and ok("GET", "/api/v1/filters") == []
+    made = ok("POST", "/api/v2/filters", json={"title": "t", "context": ["home"],
+                                               "keywords_attributes": [{"keyword": "spoiler"}]})
+    assert FILTER_KEYS <= made.keys() and {"id", "keyword", "whole_word"} <= made["keywords"][0].keys()
+    assert [f["id"] for f in ok("GET", "/api/v2/filters")] == [made["id"]]
+    assert ok("GET", f"/api/v2/filters/{made['id']}/keywords")[0]["keyword"] == "spoiler"
+    assert ok("GET", f"/api/v2/filters/{made['id']}/statuses") == []
+    v1 = ok("GET", "/api/v1/filters")
+    assert [f["phrase"] for f in v1] == ["spoiler"] and FILTER_V1_KEYS <= v1[0].keys()
+    assert ok("GET", "/api/v1/conversations") == []
+    acct = api.me["acct"]
+    assert other.post("/api/v1/statuses", data={"status": f"@{acct} psst", "visibility": "direct"}).status_code == 200
+    conversations = ok("GET", "/api/v1/conversations")
+    assert len(conversations) == 1 and CONVERSATION_KEYS <= conversations[0].keys()
+    assert [a["id"] for a in conversations[0]["accounts"]] == [other.me["id"]]
+    assert ok("GET", "/api/v1/markers", params={"timeline[]": ["home", "notifications"]}) == {}
+    ok("POST", "/api/v1/markers", data={"home[last_read_id]": status["id"]})
+    assert MARKER_KEYS <= ok("GET", "/api/v1/markers", params={"timeline[]": "home"})["home"].keys()
+    assert api.get("/api/v1/push/subscription").status_code == 404  # none yet, as Mastodon
+    browser = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    b64 = base64.urlsafe_b64encode
+    keys = {"p256dh": b64(browser).rstrip(b"=").decode(), "auth": b64(os.urandom(16)).rstrip(b"=").decode()}
+    subscribed = ok("POST", "/api/v1/push/subscription",
+                    json={"subscription": {"endpoint": "http://127.0.0.1:9/push/sweep", "keys": keys}})
+    assert PUSH_KEYS <= subscribed.keys() and ok("GET", "/api/v1/push/subscription") == subscribed
+    health = requests.get(node.url + "/api/v1/streaming/health")
+    assert health.status_code == 200 and health.text == "OK"
 
 
 def test_grouped_notifications_through_mastodon_py(node):
@@ -138,6 +184,20 @@ def test_grouped_notifications_through_mastodon_py(node):
     assert {str(s["id"]) for s in result["statuses"]} >= {str(post["id"])}
     assert {str(a["id"]) for a in result["accounts"]} == {str(f.me()["id"]) for f in fans}
     assert groups["mention"]["group_key"].startswith("ungrouped-")
+    # expand_accounts=partial_avatars: each group's latest sender in full, the others once each as
+    # Mastodon's PartialAccountWithAvatar (the follow and the mention came from fans[0] and fans[1])
+    partial = author.grouped_notifications(types=["favourite"], expand_accounts="partial_avatars")
+    assert [str(a["id"]) for a in partial["accounts"]] == [str(fans[2].me()["id"])]
+    assert {str(a["id"]) for a in partial["partial_accounts"]} == {str(f.me()["id"]) for f in fans[:2]}
+    assert all(set(a) == {"id", "acct", "url", "avatar", "avatar_static", "locked", "bot"}
+               for a in node.api(author.access_token).get(
+                   "/api/v2/notifications", params={"expand_accounts": "partial_avatars", "types[]": "favourite"}
+               ).json()["partial_accounts"])
+    full = node.api(author.access_token).get("/api/v2/notifications",
+                                             params={"expand_accounts": "full", "types[]": "favourite"}).json()
+    assert "partial_accounts" not in full and len(full["accounts"]) == 3
+    assert node.api(author.access_token).get("/api/v2/notifications",
+                                             params={"expand_accounts": "all"}).status_code == 400
     # the v1 list names the same group on each of its notifications
     v1_keys = {n["group_key"] for n in author.notifications(types=["favourite"])}
     assert v1_keys == {favourites["group_key"]}
@@ -262,18 +322,24 @@ def test_suggestions_directory_and_familiar_followers(node):
 
 
 def test_scheduled_status_is_published_after_a_restart(nodes):
+    """Scheduled through Mastodon.py and masto.js, due while the node is down."""
+    from tests.api.test_js_clients import run_js
+
     live = nodes("sched", overrides={"limits": {"min_schedule_seconds": 2, "scheduled_poll_seconds": 1}})
-    client = live.mastodon()
-    soon = datetime.now(timezone.utc) + timedelta(seconds=20)
+    client, by_masto = live.mastodon(), live.mastodon()
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)
     scheduled = client.status_post("from the past", scheduled_at=soon)
     assert "scheduled_at" in scheduled and client.scheduled_statuses()[0]["id"] == scheduled["id"]
     assert client.account_statuses(client.me()["id"]) == []
+    js = run_js("schedule_flows.mjs", {"url": live.url, "token": by_masto.access_token, "at": soon.isoformat()})
+    assert [str(s["id"]) for s in by_masto.scheduled_statuses()] == [js["id"]]
     live.stop()
     wait_for(lambda: datetime.now(timezone.utc) > soon + timedelta(seconds=1), what="the scheduled time")
     live.start()
-    published = wait_for(lambda: client.account_statuses(client.me()["id"]), what="the scheduled status")
-    assert len(published) == 1 and "from the past" in published[0]["content"]
-    assert client.scheduled_statuses() == []
+    for who, text in ((client, "from the past"), (by_masto, "scheduled by masto.js")):
+        published = wait_for(lambda who=who: who.account_statuses(who.me()["id"]), what=f"the status {text!r}")
+        assert len(published) == 1 and text in published[0]["content"]
+        assert who.scheduled_statuses() == []
     # one due sooner than the minimum is posted at once, as Mastodon
     now_post = client.status_post("right away", scheduled_at=datetime.now(timezone.utc) + timedelta(seconds=1))
     assert "content" in now_post and "right away" in now_post["content"]

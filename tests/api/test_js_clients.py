@@ -39,6 +39,10 @@ def test_masto_js_grouped_notifications_scheduled_statuses_and_startup_calls(nod
     group = out["groups"][0]
     assert group["type"] == "favourite" and group["count"] == 2 and set(group["samples"]) == {i for _, i in fans}
     assert set(out["accounts"]) == {i for _, i in fans} == set(out["groupAccounts"])
+    # partial_avatars: the latest fan in full, the other as PartialAccountWithAvatar
+    assert out["partial"]["accounts"] == [fans[1][1]]
+    assert [a["id"] for a in out["partial"]["partialAccounts"]] == [fans[0][1]]
+    assert set(out["partial"]["partialAccounts"][0]) == {"id", "acct", "url", "avatar", "avatarStatic", "locked", "bot"}
     assert out["one"] == 2 and out["unread"] == 1
     assert out["policy"]["forNotFollowers"] == "filter" and out["policy"]["summary"]["pendingRequestsCount"] == 0
     assert out["requests"] == []
@@ -54,10 +58,22 @@ def test_masto_js_grouped_notifications_scheduled_statuses_and_startup_calls(nod
 def test_megalodon_detects_a_mastodon_api_and_uses_it(node):
     token, _ = token_and_id(node)
     _, other = token_and_id(node)
-    out = run_js("megalodon_flows.mjs", {"url": node.url, "token": token, "other": other})
+    friend, friend_id = token_and_id(node)
+    acct = node.api(token).get("/api/v1/accounts/verify_credentials").json()["acct"]
+    out = run_js("megalodon_flows.mjs", {"url": node.url, "token": token, "other": other, "friend": friend,
+                                         "friendId": friend_id, "ownerAcct": acct})
     assert out["sns"] == "mastodon"
     assert out["instance"] == node.domain
     assert out["scheduledList"] == [out["scheduledId"]] and out["scheduledOne"] == "later, by megalodon"
     assert out["scheduledAfterCancel"] == 0
-    assert out["trends"] and out["suggestions"] and out["directory"] >= 2 and out["notifications"]
+    assert out["trends"] and out["suggestions"] and out["directory"] >= 2
     assert out["accountLists"] == [] and out["identityProofs"] == []
+    assert out["members"] == [friend_id] and out["lists"] == ["megalodon"] and out["inList"] is True
+    assert out["hiddenAtHome"] is False and out["warned"]
+    home = node.api(token).get("/api/v1/timelines/home").json()
+    assert [[r["filter"]["title"], r["filter"]["filter_action"]] for s in home if s["id"] == out["warned"]
+            for r in s["filtered"]] == [["careful", "warn"]]
+    assert out["filters"] == [["careful", False], ["secret", True]]
+    assert out["conversations"] == [{"unread": True, "accounts": [friend_id]}]
+    assert out["marker"] is not None
+    assert out["notifications"] == [["follow", friend_id], ["mention", friend_id]]  # newest first

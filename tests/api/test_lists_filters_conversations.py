@@ -209,6 +209,33 @@ def test_filter_bad_input(node):
     assert requests.get(f"{node.url}/api/v2/filters/{f['id']}", headers=_auth(bob)).status_code == 404
 
 
+def test_filter_from_a_rails_style_form_with_several_keywords(node):
+    """Mastodon's web UI and some apps send keywords as repeated `keywords_attributes[][keyword]`
+    form fields (or indexed `[0][keyword]`): each one is a keyword, with its own whole_word."""
+    alice = node.mastodon()
+    form = [("title", "no spoilers"), ("context[]", "home"), ("context[]", "public"), ("filter_action", "hide"),
+            ("keywords_attributes[][keyword]", "ending"), ("keywords_attributes[][whole_word]", "false"),
+            ("keywords_attributes[][keyword]", "finale"), ("keywords_attributes[][keyword]", "twist"),
+            ("keywords_attributes[][whole_word]", "true")]
+    r = requests.post(f"{node.url}/api/v2/filters", headers=_auth(alice), data=form)
+    assert r.status_code == 200, r.text
+    created = r.json()
+    assert [(k["keyword"], k["whole_word"]) for k in created["keywords"]] == [
+        ("ending", False), ("finale", True), ("twist", True)]
+    assert created["context"] == ["home", "public"] and created["filter_action"] == "hide"
+    first = created["keywords"][0]["id"]
+    indexed = [("keywords_attributes[0][id]", first), ("keywords_attributes[0][_destroy]", "true"),
+               ("keywords_attributes[1][keyword]", "cliffhanger")]
+    r = requests.put(f"{node.url}/api/v2/filters/{created['id']}", headers=_auth(alice), data=indexed)
+    assert r.status_code == 200, r.text
+    assert sorted(k["keyword"] for k in r.json()["keywords"]) == ["cliffhanger", "finale", "twist"]
+    # a key that is both a value and a nested one is refused, not guessed
+    r = requests.post(f"{node.url}/api/v2/filters", headers=_auth(alice),
+                      data=[("title", "x"), ("context[]", "home"), ("context[x]", "y")])
+    assert r.status_code == 400 and "error" in r.json()
+    assert len(alice.filters_v2()) == 1
+
+
 # --- conversations -------------------------------------------------------------------------------
 
 def test_direct_conversation_for_both_sides(node):

@@ -17,6 +17,8 @@ out.groups = page.notificationGroups.map((g) => ({
   key: g.groupKey, type: g.type, count: g.notificationsCount, samples: g.sampleAccountIds, statusId: g.statusId,
 }));
 out.accounts = page.accounts.map((a) => a.id);
+const partial = await author.v2.notifications.list({ limit: 10, expandAccounts: "partial_avatars" });
+out.partial = { accounts: partial.accounts.map((a) => a.id), partialAccounts: partial.partialAccounts };
 const key = page.notificationGroups[0].groupKey;
 out.one = (await author.v2.notifications.$select(key).fetch()).notificationGroups[0].notificationsCount;
 out.groupAccounts = (await author.v2.notifications.$select(key).accounts.fetch()).map((a) => a.id);
