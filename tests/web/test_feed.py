@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import post_video, screenshot
+from tests.web.conftest import post_video
 
 ACTIVE_PLAYING = """() => {
   const slides = [...document.querySelectorAll('.slide')];
@@ -29,7 +29,7 @@ def playing_index(page) -> int:
     return int(page.wait_for_function(ACTIVE_PLAYING, timeout=30_000).json_value())
 
 
-def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, browser):
+def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, browser, screenshot):
     page = browser()
     page.goto(web_node.url + "/")
     assert playing_index(page) == 0  # autoplay (muted) without any gesture
@@ -61,7 +61,7 @@ def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, b
     assert page.errors == []
 
 
-def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browser):
+def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browser, screenshot):
     viewer, _ = web_node.create_user()
     page = browser(token=web_node.token(viewer))
     page.goto(web_node.url + "/")
@@ -88,7 +88,7 @@ def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browse
     assert page.errors == []
 
 
-def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_videos, browser):
+def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_videos, browser, screenshot):
     guardian, teen = web_node.mastodon(), web_node.mastodon()
     guardian_api, teen_api = web_node.api(guardian.access_token), web_node.api(teen.access_token)
     teen_id = teen.me()["id"]

@@ -458,7 +458,7 @@ function Search() {
   </main>`;
 }
 
-/** For You steering, where the node ranks (its preferences endpoint answers): plain words, personalisation on/off. */
+/** For You steering: plain words of what to see more or less of, personalisation on/off (PUT /for_you/preferences). */
 function FeedPreferences() {
   const [prefs, setPrefs] = useState(null);
   const [saved, setSaved] = useState(false);
