@@ -148,7 +148,7 @@ function Slide({ status, why, ranked, index, active, near, muted, me, following,
     onToast(t('linkCopied'));
   };
   const alt = media.description || caption || t('video');
-  return html`<section class="slide" data-index=${index} aria-label=${`${t('video')} @${item.account.acct}`}>
+  return html`<section class="slide" data-index=${index} data-id=${item.id} aria-label=${`${t('video')} @${item.account.acct}`}>
     <video ref=${video} src=${media.url} poster=${media.preview_url} loop playsinline muted=${muted}
            preload=${near ? 'auto' : 'none'} aria-label=${alt} class="player" autoplay=${standalone}></video>
     <div class="overlay">
