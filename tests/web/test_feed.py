@@ -11,8 +11,10 @@ import pytest
 from tests.web.conftest import post_video
 
 ACTIVE_PLAYING = """() => {
+  const feed = document.querySelector('.feed');  // none while the app is still signing in
+  if (!feed) return null;
   const slides = [...document.querySelectorAll('.slide')];
-  const top = document.querySelector('.feed').scrollTop;
+  const top = feed.scrollTop;
   const shown = slides.find(s => Math.abs(s.offsetTop - top) < 4);
   const v = shown && shown.querySelector('video');
   return v && !v.paused && v.currentTime > 0 && v.readyState >= 2 ? shown.dataset.index : null;
