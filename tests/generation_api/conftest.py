@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,18 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-ENDED = ("done", "failed", "cancelled")
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> Path:
-    """The tiny LTX-2 model built once (in a subprocess: this test process stays torch-free)."""
-    directory = tmp_path_factory.mktemp("tiny-models")
-    subprocess.run([sys.executable, "-c", "import sys; from generation.tiny import ensure_tiny_model; "
-                    "ensure_tiny_model('ltx2', sys.argv[1])", str(directory)],
-                   check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
-    return directory
+from tests.support.generation import tiny_models  # noqa: F401  (a session fixture)
 
 
 @pytest.fixture(scope="session")
@@ -36,23 +22,6 @@ def gen_node(nodes, tiny_models):
     node.worker = worker
     yield node
     worker.stop()
-
-
-def generate(api, **params) -> dict:
-    r = api.post("/api/v1/vitascope/generations", json=params)
-    assert r.status_code == 202, r.text
-    return r.json()
-
-
-def wait_job(api, job_id: str, timeout: float = 120, states=ENDED) -> dict:
-    deadline = time.time() + timeout
-    while True:
-        job = api.get(f"/api/v1/vitascope/generations/{job_id}").json()
-        if job["state"] in states:
-            return job
-        if time.time() > deadline:
-            raise TimeoutError(f"generation {job_id} still {job['state']}: {job}")
-        time.sleep(0.1)
 
 
 class SseReader:
@@ -116,10 +85,3 @@ def download(url: str, path: Path) -> Path:
     response.raise_for_status()
     path.write_bytes(response.content)
     return path
-
-
-def make_video(node, client, prompt: str, **params) -> dict:
-    api = node.api(client.access_token)
-    job = wait_job(api, generate(api, prompt=prompt, **params)["id"])
-    assert job["state"] == "done", job
-    return job

@@ -8,7 +8,8 @@ import pytest
 from provenance.c2pa import verify_video
 from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home
-from tests.generation_api.conftest import download, make_video, node_cas
+from tests.generation_api.conftest import download, node_cas
+from tests.support.generation import make_video
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import re
 import pytest
 import redis
 
-from tests.generation_api.conftest import generate
+from tests.support.generation import generate
 
 FREE_PER_DAY = 2
 

@@ -1,15 +1,17 @@
 """The web app in a real browser: Debian's chromium driven by Playwright, against a live node with the tiny model.
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium (tests/run.sh installs it) headless,
-with a fresh profile per test, at phone size. Screenshots of the main screens go to docs/screenshots/."""
+with a fresh profile per test, at phone size. Screenshots of the main screens go under each test's tmp dir; with VITASCOPE_SCREENSHOTS=1 they
+replace the committed ones in docs/screenshots/ (docs/web.md)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.generation_api.conftest import make_video, tiny_models  # noqa: F401  (a session fixture)
+from tests.support.generation import make_video, tiny_models  # noqa: F401  (a session fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -52,9 +54,7 @@ def browser(playwright_driver, tmp_path):
         page = context.pages[0] if context.pages else context.new_page()
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        # A 404 from the For You endpoints is the app finding a node without the ranking (then: public timeline).
-        page.on("response", lambda response: response.status >= 400 and not (
-            response.status == 404 and "for_you" in response.url) and page.errors.append(
+        page.on("response", lambda response: response.status >= 400 and page.errors.append(
             f"{response.status} {response.url}"))
         return page
 
@@ -63,9 +63,17 @@ def browser(playwright_driver, tmp_path):
         context.close()
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+@pytest.fixture
+def screenshot(tmp_path):
+    """`screenshot(page, name)`: a phone-size picture of the page, kept in docs/screenshots/ only when
+    VITASCOPE_SCREENSHOTS=1 asks to refresh them (so an ordinary run leaves the checkout clean)."""
+    directory = SCREENSHOTS if os.environ.get("VITASCOPE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+
+    def take(page, name: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(directory / f"{name}.png"))
+
+    return take
 
 
 def post_video(node, client, prompt: str, caption: str) -> dict:

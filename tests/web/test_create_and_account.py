@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.web.conftest import post_video, screenshot
+from tests.web.conftest import post_video
 
 # Every state and progress value the page shows, as the page renders it.
 RECORD_PROGRESS = """() => {
@@ -17,7 +17,7 @@ RECORD_PROGRESS = """() => {
 }"""
 
 
-def test_generate_with_live_progress_then_post_into_the_feed(web_node, browser):
+def test_generate_with_live_progress_then_post_into_the_feed(web_node, browser, screenshot):
     username, _ = web_node.create_user()
     page = browser(token=web_node.token(username))
     page.goto(web_node.url + "/#/create")
@@ -43,9 +43,14 @@ def test_generate_with_live_progress_then_post_into_the_feed(web_node, browser):
     page.locator(".status-page .caption").filter(has_text="boats in the rain").wait_for()
     screenshot(page, "video")
 
+    # For You never ranks one's own videos: the author finds it under Following, a visitor in For You.
     page.goto(web_node.url + "/#/")
+    page.get_by_role("tab", name="Following").click()
     page.locator(".slide .caption").filter(has_text="boats in the rain").first.wait_for()
-    assert page.errors == []
+    visitor = browser()
+    visitor.goto(web_node.url + "/#/")
+    visitor.locator(".slide .caption").filter(has_text="boats in the rain").first.wait_for()
+    assert page.errors == [] and visitor.errors == []
 
 
 def test_refusal_is_shown_with_its_reason(web_node, browser):
@@ -61,7 +66,7 @@ def test_refusal_is_shown_with_its_reason(web_node, browser):
     assert alert.inner_text().startswith("Refused: ") and "duration" in alert.inner_text().lower()
 
 
-def test_sign_up_log_out_and_log_in(web_node, browser):
+def test_sign_up_log_out_and_log_in(web_node, browser, screenshot):
     page = browser()
     page.goto(web_node.url + "/#/login")
     page.get_by_label("Username").fill("browserfan")
@@ -96,7 +101,7 @@ def test_sign_up_log_out_and_log_in(web_node, browser):
     assert page.errors == []
 
 
-def test_remix_from_a_profile_video(web_node, browser):
+def test_remix_from_a_profile_video(web_node, browser, screenshot):
     author = web_node.mastodon()
     source = post_video(web_node, author, "a red kite over hills", "kites at noon")
     username, _ = web_node.create_user()

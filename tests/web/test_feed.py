@@ -3,13 +3,18 @@ likes and comments made in the page that another client (Mastodon.py) then sees.
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
-from tests.web.conftest import post_video, screenshot
+from tests.web.conftest import post_video
 
 ACTIVE_PLAYING = """() => {
+  const feed = document.querySelector('.feed');  // none while the app is still signing in
+  if (!feed) return null;
   const slides = [...document.querySelectorAll('.slide')];
-  const top = document.querySelector('.feed').scrollTop;
+  const top = feed.scrollTop;
   const shown = slides.find(s => Math.abs(s.offsetTop - top) < 4);
   const v = shown && shown.querySelector('video');
   return v && !v.paused && v.currentTime > 0 && v.readyState >= 2 ? shown.dataset.index : null;
@@ -29,7 +34,7 @@ def playing_index(page) -> int:
     return int(page.wait_for_function(ACTIVE_PLAYING, timeout=30_000).json_value())
 
 
-def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, browser):
+def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, browser, screenshot):
     page = browser()
     page.goto(web_node.url + "/")
     assert playing_index(page) == 0  # autoplay (muted) without any gesture
@@ -61,7 +66,7 @@ def test_swiping_through_videos_that_play_by_themselves(web_node, feed_videos, b
     assert page.errors == []
 
 
-def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browser):
+def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browser, screenshot):
     viewer, _ = web_node.create_user()
     page = browser(token=web_node.token(viewer))
     page.goto(web_node.url + "/")
@@ -88,7 +93,7 @@ def test_like_and_comment_that_another_client_sees(web_node, feed_videos, browse
     assert page.errors == []
 
 
-def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_videos, browser):
+def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_videos, browser, screenshot):
     guardian, teen = web_node.mastodon(), web_node.mastodon()
     guardian_api, teen_api = web_node.api(guardian.access_token), web_node.api(teen.access_token)
     teen_id = teen.me()["id"]
@@ -107,4 +112,67 @@ def test_a_teens_feed_ends_calmly_at_the_guardians_daily_limit(web_node, feed_vi
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => Math.abs(document.querySelector('.day-end').offsetTop - document.querySelector('.feed').scrollTop) < 4")
     screenshot(page, "daily-limit")
+    assert page.errors == []
+
+
+def _poll(fetch, until, timeout: float = 30):
+    """`fetch()` again until `until(result)` holds (or fail with the last result at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if until(result) or time.monotonic() > deadline:
+            assert until(result), result
+            return result
+        time.sleep(0.1)
+
+
+def test_the_feed_feeds_the_ranking_back(web_node, feed_videos, browser):
+    """The player reports watch time, "why" shows the ranking's reasons, "not interested" removes the video
+    (from the page and from the node's ranking), and the steering words set in settings reach the node."""
+    viewer, _ = web_node.create_user()
+    token = web_node.token(viewer)
+    api = web_node.api(token)
+    page = browser(token=token)
+    page.goto(web_node.url + "/")
+    assert playing_index(page) == 0
+    slides = page.locator(".slide")
+    watched_id = slides.nth(0).get_attribute("data-id")
+
+    def watch_time(status_id) -> float:
+        response = api.get(f"/api/v1/vitascope/statuses/{status_id}/why")
+        assert response.status_code == 200, response.text
+        return {r["feature"]: r["value"] for r in response.json()["reasons"]}.get("watch_time", 0.0)
+
+    # Leaving the first video reports how long it played: the node's watch time for it grows.
+    before = watch_time(watched_id)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+    _poll(lambda: watch_time(watched_id), lambda after: after > before)
+
+    # "Why am I seeing this?" shows where the video came from and its strongest features.
+    current = slides.nth(1)
+    current.get_by_role("button", name="Why am I seeing this?").click()
+    why = page.get_by_role("dialog", name="Why am I seeing this?")
+    why.get_by_text("A recent public video on this node and the servers it follows.").wait_for()
+    reasons = why.locator(".reasons li").all_inner_texts()
+    assert reasons and all(re.fullmatch(r"[a-z_]+: -?\d+\.\d\d", r) for r in reasons), reasons
+    why.get_by_role("button", name="Close").click()
+
+    # "Not interested" takes the video out of the page and out of the viewer's ranking.
+    dismissed_id = current.get_attribute("data-id")
+    current.get_by_role("button", name="Not interested").click()
+    page.locator(f'.slide[data-id="{dismissed_id}"]').wait_for(state="detached")
+    _poll(lambda: api.get(f"/api/v1/vitascope/statuses/{dismissed_id}/why").json(), lambda w: not w["candidate"])
+    ranked = api.get("/api/v1/vitascope/timelines/for_you", params={"limit": 40}).json()
+    assert dismissed_id not in [s["id"] for s in ranked] and watched_id in [s["id"] for s in ranked]
+
+    # Steering words typed in settings are the ones the ranking reads.
+    page.goto(web_node.url + "/#/settings")
+    page.get_by_label("More of").fill("storms and sunsets")
+    page.get_by_label("Less of").fill("cats")
+    page.locator(".feed-prefs").get_by_role("button", name="Save").click()
+    page.locator(".feed-prefs").get_by_role("status").wait_for()
+    prefs = api.get("/api/v1/vitascope/for_you/preferences").json()
+    assert (prefs["more"], prefs["less"], prefs["personalized"]) == ("storms and sunsets", "cats", True)
+    assert (prefs["more_words"], prefs["less_words"]) == (["storm", "sunset"], ["cat"])
     assert page.errors == []

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import requests
 
-from tests.web.conftest import screenshot
-
 
 def test_every_web_page_has_a_strict_csp_and_the_app_is_served_offline(web_node):
     alice = web_node.mastodon()
@@ -19,7 +17,7 @@ def test_every_web_page_has_a_strict_csp_and_the_app_is_served_offline(web_node)
     assert bundle.status_code == 200 and "javascript" in bundle.headers["Content-Type"]
 
 
-def test_notifications_arrive_live_in_french(web_node, browser):
+def test_notifications_arrive_live_in_french(web_node, browser, screenshot):
     username, _ = web_node.create_user()
     fan = web_node.mastodon()
     page = browser(token=web_node.token(username), locale="fr-FR")

@@ -125,25 +125,17 @@ export async function logOut() {
   }
 }
 
-let rankedFeed = true;  // until the node answers 404: nodes without the For You ranking serve the public timeline
-
 /** A page of a feed: `{items: [{status, ranked, why}], next, limitReached}`; `next` is the URL of the next page,
  *  null at the end; `limitReached`: a guardian's daily limit of feed videos ended it (docs/parental-controls.md).
  *  For You is the node's ranking (each item explains itself); Following is the home timeline. */
 export async function feedPage(tab, next) {
-  if (tab === 'for_you' && rankedFeed) {
-    try {
-      const page = await apiPage(next || '/api/v1/vitascope/timelines/for_you?limit=10');
-      return { items: page.data.filter(isVideo).map(status => ({ status, ranked: true, why: status.vitascope.for_you })),
-               next: page.next, limitReached: page.limitReached };
-    } catch (e) {
-      if (e.status !== 404) throw e;
-      rankedFeed = false;
-    }
+  if (tab === 'for_you') {
+    const page = await apiPage(next || '/api/v1/vitascope/timelines/for_you?limit=10');
+    return { items: page.data.filter(isVideo).map(status => ({ status, ranked: true, why: status.vitascope.for_you })),
+             next: page.next, limitReached: page.limitReached };
   }
-  const path = tab === 'following' ? '/api/v1/timelines/home?limit=10' : '/api/v1/timelines/public?limit=10';
-  const page = await apiPage(next || path);
-  const why = { sources: [tab === 'following' ? 'following' : 'recent'], reasons: [] };
+  const page = await apiPage(next || '/api/v1/timelines/home?limit=10');
+  const why = { sources: ['following'], reasons: [] };
   const items = page.data.map(s => s.reblog || s).filter(isVideo).map(status => ({ status, ranked: false, why }));
   return { items, next: page.data.length ? page.next : null, limitReached: page.limitReached };
 }

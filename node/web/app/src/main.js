@@ -148,7 +148,7 @@ function Slide({ status, why, ranked, index, active, near, muted, me, following,
     onToast(t('linkCopied'));
   };
   const alt = media.description || caption || t('video');
-  return html`<section class="slide" data-index=${index} aria-label=${`${t('video')} @${item.account.acct}`}>
+  return html`<section class="slide" data-index=${index} data-id=${item.id} aria-label=${`${t('video')} @${item.account.acct}`}>
     <video ref=${video} src=${media.url} poster=${media.preview_url} loop playsinline muted=${muted}
            preload=${near ? 'auto' : 'none'} aria-label=${alt} class="player" autoplay=${standalone}></video>
     <div class="overlay">
@@ -458,7 +458,7 @@ function Search() {
   </main>`;
 }
 
-/** For You steering, where the node ranks (its preferences endpoint answers): plain words, personalisation on/off. */
+/** For You steering: plain words of what to see more or less of, personalisation on/off (PUT /for_you/preferences). */
 function FeedPreferences() {
   const [prefs, setPrefs] = useState(null);
   const [saved, setSaved] = useState(false);
@@ -477,6 +477,94 @@ function FeedPreferences() {
     <label>${t('more')}<textarea name="more" value=${prefs.more} onInput=${e => setPrefs({ ...prefs, more: e.target.value })}></textarea></label>
     <label>${t('less')}<textarea name="less" value=${prefs.less} onInput=${e => setPrefs({ ...prefs, less: e.target.value })}></textarea></label>
     <button type="submit">${t('save')}</button> ${saved && html`<span role="status">${t('saved')}</span>`}
+  </form>`;
+}
+
+/** Parental controls (docs/parental-controls.md): ask to link a teen, accept or decline a pending request,
+ *  and, as a guardian, each teen's controls; a teen sees its own. The node enforces them for every client. */
+function ParentalControls() {
+  const [state, setState] = useState(null);
+  const [teen, setTeen] = useState('');
+  const [message, setMessage] = useState(null);
+  const load = async () => {
+    const [own, requests, wards] = await Promise.all([api('/api/v1/vitascope/parental_controls'),
+      api('/api/v1/vitascope/guardian_requests'), api('/api/v1/vitascope/wards')]);
+    setState({ own, requests, wards });
+  };
+  useEffect(() => { load(); }, []);
+  if (!state) return null;
+  const ask = async e => {
+    e.preventDefault();
+    setMessage(null);
+    try {
+      const account = await api(`/api/v1/accounts/lookup?acct=${encodeURIComponent(teen.replace(/^@/, ''))}`);
+      await api('/api/v1/vitascope/guardian_requests', { method: 'POST', body: { teen_id: account.id } });
+      setTeen('');
+      setMessage(t('requestSent'));
+      await load();
+    } catch (err) { setMessage(err.message); }
+  };
+  const answer = async (request, verb) => {
+    await api(`/api/v1/vitascope/guardian_requests/${request.id}/${verb}`, { method: 'POST' });
+    await load();
+  };
+  const other = r => (r.requested_by === 'guardian' ? r.guardian : r.teen);
+  return html`<section class="parental"><h2>${t('parental')}</h2>
+    ${state.own.teen && html`<p>${t('yourGuardian')} @${state.own.guardian ? state.own.guardian.acct : '—'}</p>
+      <${ControlsView} controls=${state.own.controls} />`}
+    ${state.requests.map(r => html`<p key=${r.id} class="request">
+      ${r.incoming ? `${t(r.requested_by === 'guardian' ? 'wantsToBeGuardian' : 'asksYouToBeGuardian')} @${other(r).acct}`
+                   : `${t('requestPending')} @${(r.requested_by === 'guardian' ? r.teen : r.guardian).acct}`}
+      ${r.incoming && html` <button onClick=${() => answer(r, 'accept')}>${t('accept')}</button>`}
+      <button onClick=${() => answer(r, 'decline')}>${t(r.incoming ? 'decline' : 'withdraw')}</button></p>`)}
+    ${!state.own.teen && html`<form onSubmit=${ask}>
+      <label>${t('linkTeen')}<input name="teen" value=${teen} onInput=${e => setTeen(e.target.value)} required /></label>
+      <button type="submit">${t('sendRequest')}</button></form>`}
+    ${message && html`<p role="status">${message}</p>`}
+    ${state.wards.map(w => html`<${WardForm} key=${w.account.id} ward=${w} />`)}
+  </section>`;
+}
+
+const DM_CHOICES = ['nobody', 'mutuals', 'everyone'];
+
+function ControlsView({ controls }) {
+  return html`<dl class="controls">
+    <dt>${t('personalised')}</dt><dd>${controls.personalisation ? t('yes') : t('no')}</dd>
+    <dt>${t('dailyFeedVideos')}</dt><dd>${controls.daily_feed_videos ?? '∞'}</dd>
+    <dt>${t('directMessages')}</dt><dd>${t(`who_${controls.direct_messages}`)}</dd>
+    <dt>${t('cameo')}</dt><dd>${t(`who_${controls.cameo}`)}</dd>
+    <dt>${t('generationsPerDay')}</dt><dd>${controls.generations_per_day ?? '∞'}</dd></dl>`;
+}
+
+/** A guardian's form for one teen's controls (PATCH /wards/:id); an empty number means "no limit". */
+function WardForm({ ward }) {
+  const [controls, setControls] = useState(ward.controls);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState(null);
+  const set = (key, value) => { setSaved(false); setControls({ ...controls, [key]: value }); };
+  const number = key => html`<input type="number" min="0" max="1000" value=${controls[key] ?? ''}
+    onInput=${e => set(key, e.target.value === '' ? null : Number(e.target.value))} />`;
+  const choice = key => html`<select value=${controls[key]} onChange=${e => set(key, e.target.value)}>
+    ${DM_CHOICES.map(c => html`<option value=${c}>${t(`who_${c}`)}</option>`)}</select>`;
+  const save = async e => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const updated = await api(`/api/v1/vitascope/wards/${ward.account.id}`, { method: 'PATCH', body: controls });
+      setControls(updated.controls);
+      setSaved(true);
+    } catch (err) { setError(err.message); }
+  };
+  return html`<form class="ward" onSubmit=${save} aria-label=${`${t('controlsOf')} @${ward.account.acct}`}>
+    <h3>${t('controlsOf')} @${ward.account.acct}</h3>
+    <label class="check"><input type="checkbox" checked=${controls.personalisation}
+      onChange=${e => set('personalisation', e.target.checked)} /> ${t('personalised')}</label>
+    <label>${t('dailyFeedVideos')}${number('daily_feed_videos')}</label>
+    <label>${t('directMessages')}${choice('direct_messages')}</label>
+    <label>${t('cameo')}${choice('cameo')}</label>
+    <label>${t('generationsPerDay')}${number('generations_per_day')}</label>
+    <button type="submit">${t('save')}</button> ${saved && html`<span role="status">${t('saved')}</span>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
 }
 
@@ -500,6 +588,7 @@ function Settings({ me, onMe, onLanguage }) {
       <button type="submit">${t('save')}</button> ${saved && html`<span role="status">${t('saved')}</span>`}
     </form>
     <${FeedPreferences} />
+    <${ParentalControls} />
     <button class="logout" onClick=${async () => { await logOut(); onMe(null); go('/'); }}>${t('logOut')}</button>`}
   </main>`;
 }
