@@ -39,7 +39,7 @@ echo "== import layers"
 .venv/bin/lint-imports
 
 echo "== test suite on SQLite"
-VITASCOPE_TEST_DB=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+VITASCOPE_TEST_DB=sqlite .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"
 
 echo "== database-backed tests on PostgreSQL"
 # Pure-library tests (provenance, generation, federation primitives) never touch a database.
@@ -47,5 +47,5 @@ pg_targets=()
 for d in tests/api tests/federation tests/generation_api; do
   [ -d "$d" ] && pg_targets+=("$d")
 done
-VITASCOPE_TEST_DB=postgres .venv/bin/python -m pytest -q -p no:cacheprovider \
+VITASCOPE_TEST_DB=postgres .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 \
   --ignore-glob='tests/federation/test_unit_*' "${pg_targets[@]}" "$@"
