@@ -96,7 +96,7 @@ async def update(request: web.Request) -> web.Response:
 @routes.delete("/api/v2/filters/{id}")
 @scope("write:filters")
 async def delete(request: web.Request) -> web.Response:
-    await (await own_filter(request)).delete()
+    await filter_service.delete(await own_filter(request))
     return web.json_response({})
 
 
@@ -135,7 +135,7 @@ async def update_keyword(request: web.Request) -> web.Response:
 @routes.delete("/api/v2/filters/keywords/{id}")
 @scope("write:filters")
 async def delete_keyword(request: web.Request) -> web.Response:
-    await (await own_keyword(request)).delete()
+    await filter_service.delete(await own_keyword(request))
     return web.json_response({})
 
 
@@ -172,7 +172,7 @@ async def show_status(request: web.Request) -> web.Response:
 @routes.delete("/api/v2/filters/statuses/{id}")
 @scope("write:filters")
 async def delete_status(request: web.Request) -> web.Response:
-    await (await own_status_filter(request)).delete()
+    await filter_service.delete(await own_status_filter(request))
     return web.json_response({})
 
 

@@ -203,6 +203,11 @@ async def add_status(account: Account, row: Filter, status_id: int) -> FilterSta
     return await FilterStatus.create(custom_filter=row, status=status)
 
 
+async def delete(item: Filter | FilterKeyword | FilterStatus) -> None:
+    """Remove a filter (its keywords and statuses go with it) or one of its keywords or statuses."""
+    await item.delete()
+
+
 async def create_v1(account: Account, *, phrase: Any, context: list[str], irreversible: bool, whole_word: bool,
                     expires_in: int | None) -> FilterKeyword:
     """A v1 filter is one keyword of a filter titled with the phrase (as Mastodon's v1 API)."""
