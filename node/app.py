@@ -68,7 +68,7 @@ ROUTE_MODULES = [
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
 PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation_collector", "node.generation_worker",
-                              "node.activitypub.runtime", "node.scheduled_publisher"]
+                              "node.activitypub.startup", "node.scheduled_publisher"]
 
 
 

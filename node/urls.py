@@ -8,6 +8,8 @@ import hmac
 import time
 from dataclasses import dataclass, field
 
+from federation.documents import origin
+
 # Signed media URLs expire on the hour after their lifetime, so one URL stays the same for an hour
 # (clients and proxies cache it) and is valid for at least the lifetime asked for.
 _EXPIRY_STEP = 3600
@@ -17,6 +19,10 @@ _EXPIRY_STEP = 3600
 class Urls:
     base: str  # scheme://host[:port], no trailing slash
     media_key: bytes = field(default=b"", repr=False)  # signs URLs of private media (node.media_access)
+
+    def is_local(self, uri: str | None) -> bool:
+        """Whether an id or URL lives on this node (same host and port)."""
+        return origin(uri) == origin(self.base)
 
     def actor(self, username: str) -> str:
         return f"{self.base}/users/{username}"

@@ -1,6 +1,6 @@
 """What our users do, sent to the servers that should hear of it.
 
-Listeners on the node's events build the activity (render.py / federation.documents), add an
+Listeners on the node's events build the activity (internaltoas.py / federation.documents), add an
 FEP-8b32 proof with the actor's Ed25519 key, store it as an `OutboxActivity` (so its id
 dereferences and retries resend the same bytes), and queue one `Delivery` per target inbox after
 shared-inbox de-duplication. Only local actors' actions are sent; what remote actors did arrived
@@ -18,7 +18,8 @@ from tortoise.transactions import in_transaction
 
 from federation import documents as ap
 from federation.delivery import Recipient, inboxes
-from node.activitypub import blocked_domains, render
+from node.activitypub import blocked_domains, internaltoas
+from node.activitypub.delivery import enqueue
 from node.context import Node
 from node.ids import new_id
 from node.models import Account, Block, Delivery, Favourite, Follow, Mention, OutboxActivity, Report, Status
@@ -51,8 +52,6 @@ async def publish(node: Node, account: Account | None, doc: dict[str, Any], targ
     ``account`` None: the instance actor sends it (HTTP-signed with its RSA key; it has no Ed25519 key).
     Nothing goes to suspended domains.
     """
-    from node.activitypub.delivery import enqueue
-
     signed = sign(account, doc) if account is not None else doc
     destinations = [inbox for inbox in inboxes(targets, exclude_origin=node.config.domain)
                     if not blocked_domains.suspends(ap.origin(inbox))]
@@ -96,8 +95,8 @@ async def on_status_created(node: Node, status: Status) -> None:
     account = status.account
     if not status.local or account.domain is not None or status.reblog_of_id:
         return
-    doc = await render.create(node, status)
-    _to, _cc, mentioned = await render.status_audience(node, status)
+    doc = await internaltoas.create(node, status)
+    _to, _cc, mentioned = await internaltoas.status_audience(node, status)
     await publish(node, account, doc, await _post_recipients(status, mentioned),
                   public=status.visibility in ("public", "unlisted"), audience=[a.uri for a in mentioned])
 
@@ -108,10 +107,10 @@ async def on_status_updated(node: Node, status: Status) -> None:
     account = status.account
     if not status.local or account.domain is not None or status.reblog_of_id:
         return
-    note = await render.note(node, status)
+    note = await internaltoas.note(node, status)
     doc = ap.activity("Update", activity_id(node, account, "updates"), account.uri, note, to=note["to"],
                       cc=note["cc"], published=status.edited_at)
-    _to, _cc, mentioned = await render.status_audience(node, status)
+    _to, _cc, mentioned = await internaltoas.status_audience(node, status)
     targets = await _post_recipients(status, mentioned)
     boosters = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain__not_isnull=True) \
         .prefetch_related("account")
@@ -176,7 +175,7 @@ async def on_reblog_created(node: Node, status: Status) -> None:
     account = status.account
     if account.domain is not None:
         return
-    doc = await render.announce(node, status)
+    doc = await internaltoas.announce(node, status)
     await publish(node, account, doc, await _status_targets(node, status), public=True)
 
 
@@ -226,7 +225,8 @@ def _their_follow(follow_uri: str | None, follower: Account, target: Account) ->
     return follow if follow_uri else {k: v for k, v in follow.items() if k != "id"}
 
 
-async def _answer_follow(node: Node, kind: str, follow_uri: str | None, follower: Account, target: Account) -> None:
+async def answer_follow(node: Node, kind: str, follow_uri: str | None, follower: Account, target: Account) -> None:
+    """Accept or Reject (``kind``) a follow of our ``target``, to the follower."""
     doc = ap.activity(kind, activity_id(node, target, kind.lower() + "s"), target.uri,
                       _their_follow(follow_uri, follower, target), to=[follower.uri])
     await publish(node, target, doc, [recipient(follower)], public=True)
@@ -235,20 +235,20 @@ async def _answer_follow(node: Node, kind: str, follow_uri: str | None, follower
 async def on_follow_accepted(node: Node, follow, account: Account, target: Account) -> None:
     if account.domain is None or target.domain is not None:
         return
-    await _answer_follow(node, "Accept", follow.uri, account, target)
+    await answer_follow(node, "Accept", follow.uri, account, target)
 
 
 async def on_follow_rejected(node: Node, request, account: Account, target: Account) -> None:
     if account.domain is None or target.domain is not None:
         return
-    await _answer_follow(node, "Reject", request.uri, account, target)
+    await answer_follow(node, "Reject", request.uri, account, target)
 
 
 async def on_follow_removed(node: Node, follow, account: Account, target: Account) -> None:
     """A local user removed a remote follower: Mastodon sends Reject{Follow} for that."""
     if account.domain is None or target.domain is not None:
         return
-    await _answer_follow(node, "Reject", follow.uri, account, target)
+    await answer_follow(node, "Reject", follow.uri, account, target)
 
 
 async def on_follow_undone(node: Node, uri: str | None, account: Account, target: Account) -> None:
@@ -278,7 +278,7 @@ async def on_account_updated(node: Node, account: Account) -> None:
     if account.domain is not None:
         return
     doc = ap.activity("Update", activity_id(node, account, "updates"), account.uri,
-                      ap.embedded(await render.person(node, account)), to=[ap.AS_PUBLIC])
+                      ap.embedded(await internaltoas.person(node, account)), to=[ap.AS_PUBLIC])
     await publish(node, account, doc, await follower_recipients(account), public=True)
 
 

@@ -15,28 +15,22 @@ from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from federation import documents as ap
 from federation.fetcher import FetchError
-from node.activitypub import blocked_domains, context_fetch, resolve
-from node.activitypub.media import MediaRefused, ingest_remote_media
+from node.activitypub import astointernal, blocked_domains, context_fetch, resolve
+from node.activitypub.errors import Ignored, ResolveError
+from node.activitypub.outgoing import answer_follow
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
-from node.ids import new_id
-from node.models import (Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Mention,
-                         Notification, Status, StatusTag, Tag)
-from node.services import migration, parental, reports, social
+from node.models import Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Status
+from node.services import accounts, migration, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
 
 log = logging.getLogger(__name__)
 
-HANDLED_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
-                           "Block", "Flag", "Move"})
 # What a suspended actor may still do (Mastodon's activity_allowed_while_suspended?): take things
 # back, and update itself (how its server tells us it is no longer suspended).
 ALLOWED_WHILE_SUSPENDED = frozenset({"Delete", "Reject", "Undo", "Update"})
@@ -53,10 +47,6 @@ LULL = 0.02
 MAX_DEFER = 0.5
 # Mastodon's ActivityPub::Activity::Move::PROCESSING_COOLDOWN: one Move per actor is taken up in this time.
 MOVE_PROCESSING_COOLDOWN = timedelta(days=7)
-
-
-class Ignored(Exception):
-    """Nothing to do for this activity; the reason is recorded on the item."""
 
 
 # --------------------------------------------------------------------------- the loop
@@ -204,7 +194,7 @@ async def run_processor(node: Node) -> None:
 
 async def local_account(node: Node, reference: Any) -> Account | None:
     uri = ap.id_of(reference)
-    if not uri or not resolve.is_local(node, uri):
+    if not uri or not node.urls.is_local(uri):
         return None
     return await Account.get_or_none(uri=uri, domain=None, deleted_at=None)
 
@@ -214,12 +204,6 @@ async def local_account_or_ignore(node: Node, reference: Any) -> Account:
     if account is None:
         raise Ignored("object is not one of our accounts")
     return account
-
-
-async def _answer(node: Node, kind: str, follow_uri: str | None, follower: Account, target: Account) -> None:
-    from node.activitypub.outgoing import _answer_follow
-
-    await _answer_follow(node, kind, follow_uri, follower, target)
 
 
 def _object(doc: dict[str, Any]) -> Any:
@@ -240,18 +224,18 @@ async def handle_follow(node: Node, actor: Account, doc: dict[str, Any]) -> None
         if follow_uri and existing.uri != follow_uri:
             existing.uri = follow_uri
             await existing.save(update_fields=["uri"])
-        await _answer(node, "Accept", follow_uri, actor, target)
+        await answer_follow(node, "Accept", follow_uri, actor, target)
         return
     if target.suspended_at is not None:  # no new followers while suspended (its follows stay)
-        await _answer(node, "Reject", follow_uri, actor, target)
+        await answer_follow(node, "Reject", follow_uri, actor, target)
         raise Ignored("the account is suspended by this server")
     try:
         await social.follow(node, actor, target, uri=follow_uri)
     except ApiError:
-        await _answer(node, "Reject", follow_uri, actor, target)
+        await answer_follow(node, "Reject", follow_uri, actor, target)
         raise Ignored("follow not allowed (blocked)") from None
     if await Follow.filter(account_id=actor.id, target_id=target.id).exists():
-        await _answer(node, "Accept", follow_uri, actor, target)
+        await answer_follow(node, "Accept", follow_uri, actor, target)
     # else: a locked account has a request to authorize; Accept/Reject follow from its decision.
 
 
@@ -332,82 +316,14 @@ async def handle_undo(node: Node, actor: Account, doc: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- posts
 
 
-async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], *,
-                              ancestry: tuple[str, ...] = ()) -> Status:
-    """A remote post as a Status row, with media, mentions and tags; notifies and streams like ours.
-
-    It is stored at once with the context we have; what is missing — an unknown parent (up the
-    thread; ``ancestry`` holds the replies below this post while a thread is fetched upwards) and
-    unknown mentioned actors — is fetched in the background (node.activitypub.context_fetch), so a
-    slow host never holds the inbox.
-    """
-    note = _checked_note(author, doc)
-    existing = await Status.get_or_none(uri=note.id)
-    if existing is not None:
-        return existing
-    below = (*ancestry, note.id)
-    parent = await context_fetch.known_parent(note, below)
-    remix_source = await Status.get_or_none(uri=note.remix_of) if note.remix_of else None
-    mentioned, unknown_mentions = await context_fetch.known_mentions(node, note.mentions)
-    visibility = ap.visibility(note.to, note.cc, author.followers_uri)
-    if visibility == "direct":  # not delivered to teens whose guardian keeps this author out
-        mentioned = await parental.direct_recipients(author, mentioned)
-    media, _ = await _ingest_attachments(node, author, note, {})
-    status = _new_status(author, note, parent, remix_source)
-    try:
-        async with in_transaction():
-            await status.save(force_create=True)
-            if media:
-                await MediaAttachment.filter(id__in=[m.id for m in media]).update(status_id=status.id)
-            for account in mentioned:
-                await Mention.create(status=status, account=account)
-            for name in note.hashtags:
-                tag, _ = await Tag.get_or_create(name=name)
-                await StatusTag.create(status=status, tag=tag)
-            author.last_status_at = datetime.now(timezone.utc)
-            await author.save(update_fields=["last_status_at"])
-            await context_fetch.link_waiting_replies(status)
-    except IntegrityError:
-        return await Status.get(uri=note.id)
-    status.account = author
-    await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
-    await context_fetch.fetch_missing(node, status, below, unknown_mentions)
-    return status
-
-
-def _checked_note(author: Account, doc: dict[str, Any]) -> ap.RemoteNote:
-    note = ap.parse_note(doc)
-    if note.attributed_to != author.uri:
-        raise Ignored("post is attributed to someone else than the actor")
-    if author.suspended_at is not None:
-        raise Ignored("author is suspended by this server")
-    return note
-
-
-def _new_status(author: Account, note: ap.RemoteNote, parent: Status | None, remix_source: Status | None) -> Status:
-    """The (unsaved) row of a remote post."""
-    summary = html_to_text(note.summary).strip()
-    # Dated when its author published it (as Mastodon), never later than now: a post fetched a year
-    # after it was written shows its own date, and a date in the future cannot pin it to the top.
-    now = datetime.now(timezone.utc)
-    created_at = min(note.published, now) if note.published else now
-    return Status(
-        id=new_id(), created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
-        content=sanitize_html(note.content_html), spoiler_text=summary[:500],
-        sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
-        language=note.language, local=False, in_reply_to=parent,
-        in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
-        remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)
-
-
 async def handle_create(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     obj = _object(doc)
     if isinstance(obj, str):
         try:
             obj = await resolve.fetch_document(node, obj)
-        except (FetchError, resolve.ResolveError) as exc:
+        except (FetchError, ResolveError) as exc:
             raise Ignored(f"object could not be fetched: {exc}") from None
-    await store_remote_status(node, await _post_author(node, actor, obj), obj)
+    await astointernal.store_remote_status(node, await _post_author(node, actor, obj), obj)
 
 
 async def _post_author(node: Node, actor: Account, obj: Any) -> Account:
@@ -434,7 +350,7 @@ async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, 
         try:
             actor = await _actor(node, item, actors)
             author = await _post_author(node, actor, item.document["object"])
-            checked.append((item, author, _checked_note(author, item.document["object"])))
+            checked.append((item, author, astointernal.checked_note(author, item.document["object"])))
         except Exception as exc:
             _failed(item, exc)
     try:
@@ -460,7 +376,8 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
         elif note.id not in stored:
             together.append((item, author, note))
         seen.add(note.id)
-    created = await _store_posts(node, together) if together else []
+    created = (await astointernal.store_remote_statuses(node, [(author, note) for _, author, note in together])
+               if together else [])
     for item, _, note in checked:
         if note.id in stored and item not in alone:
             _finish(item, "done", None)  # as handle_create finds it stored
@@ -473,52 +390,6 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
     for (item, _, note), (status, mentioned, unknown, parent), streams in zip(together, created, listening):
         await _settle(item, _after_post_stored(node, status, note, mentioned, unknown, parent, streams))
     return alone
-
-
-async def _store_posts(node: Node, posts: list[tuple[InboxItem, Account, ap.RemoteNote]]
-                       ) -> list[tuple[Status, list[Account], list[str], Status | None]]:
-    """Insert posts none of which is stored yet, with their mentions and tags, in one transaction:
-    (status, mentioned accounts, unknown mentioned actors, parent) for each."""
-    notes = [note for _, _, note in posts]
-    parent_uris = [note.in_reply_to for note in notes if note.in_reply_to]
-    parents = {s.uri: s for s in await Status.filter(uri__in=parent_uris).prefetch_related("account")} \
-        if parent_uris else {}
-    remix_uris = [note.remix_of for note in notes if note.remix_of]
-    remixes = {s.uri: s for s in await Status.filter(uri__in=remix_uris)} if remix_uris else {}
-    hrefs = {href for note in notes for href in list(dict.fromkeys(note.mentions))[:context_fetch.MAX_MENTIONS]}
-    known = {a.uri: a for a in await Account.filter(uri__in=list(hrefs))} if hrefs else {}
-    names = {name for note in notes for name in note.hashtags}
-    tags = {tag.name: tag for tag in await Tag.filter(name__in=list(names))} if names else {}
-    created = []
-    for _, author, note in posts:
-        mentioned, unknown = context_fetch.sort_mentions(node, note.mentions, known)
-        parent = parents.get(note.in_reply_to) if note.in_reply_to else None
-        created.append((_new_status(author, note, parent, remixes.get(note.remix_of) if note.remix_of else None),
-                        mentioned, unknown, parent))
-    now = datetime.now(timezone.utc)
-    async with in_transaction():
-        for name in names - tags.keys():
-            tags[name], _ = await Tag.get_or_create(name=name)
-        await Status.bulk_create([status for status, *_ in created])
-        mentions = [Mention(status=status, account=account) for status, mentioned, *_ in created for account in mentioned]
-        if mentions:
-            await Mention.bulk_create(mentions)
-        status_tags = [StatusTag(status=status, tag=tags[name]) for (status, *_), note in zip(created, notes)
-                       for name in note.hashtags]
-        if status_tags:
-            await StatusTag.bulk_create(status_tags)
-        authors = {author.id: author for _, author, _ in posts}
-        await Account.filter(id__in=list(authors)).update(last_status_at=now)
-        waiting = set(await Status.filter(in_reply_to_uri__in=[note.id for note in notes], in_reply_to_id=None)
-                      .values_list("in_reply_to_uri", flat=True))
-        for status, *_ in created:
-            if status.uri in waiting:
-                await context_fetch.link_waiting_replies(status)
-    for author in authors.values():
-        author.last_status_at = now
-    for (status, *_), (_, author, _) in zip(created, posts):
-        status.account = author
-    return created
 
 
 async def _after_post_stored(node: Node, status: Status, note: ap.RemoteNote, mentioned: list[Account],
@@ -547,7 +418,7 @@ async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None
         raise Ignored("cannot update another actor's post")
     if note.updated and status.edited_at and note.updated < status.edited_at:
         raise Ignored("older than the edit we have")
-    media, added = await _edited_media(node, actor, status, note)
+    media, added = await astointernal.edited_media(node, actor, status, note)
     summary = html_to_text(note.summary).strip()
     mentioned = await Account.filter(uri__in=list(dict.fromkeys(note.mentions))[:100], deleted_at=None)
     status.account = actor
@@ -564,52 +435,10 @@ async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None
         raise Ignored("the update changes nothing")
 
 
-async def _edited_media(node: Node, author: Account, status: Status,
-                        note: ap.RemoteNote) -> tuple[list[MediaAttachment], list[MediaAttachment]]:
-    """(all, newly stored) attachments of an edited remote post: those it had are kept by URL, new
-    ones are fetched and verified as on Create, and a refused one refuses the whole edit."""
-    had = {m.remote_url: m for m in await MediaAttachment.filter(status_id=status.id)}
-    return await _ingest_attachments(node, author, note, had)
-
-
-async def _ingest_attachments(node: Node, author: Account, note: ap.RemoteNote, had: dict[str, MediaAttachment]
-                              ) -> tuple[list[MediaAttachment], list[MediaAttachment]]:
-    """(all, newly stored) media of a remote post; ``had`` (by URL) are kept as they are. Only
-    verified AI video enters timelines: one refused file refuses the whole post, with the reason."""
-    media: list[MediaAttachment] = []
-    added: list[MediaAttachment] = []
-    for attachment in note.attachments[:4]:
-        if attachment.url in had:
-            media.append(had[attachment.url])
-            continue
-        try:
-            stored = await ingest_remote_media(node, author, attachment)
-        except MediaRefused as exc:
-            await MediaAttachment.filter(id__in=[m.id for m in added]).delete()
-            raise Ignored(f"refused {attachment.url}: {exc}") from None
-        if stored is not None:
-            media.append(stored)
-            added.append(stored)
-    return media, added
-
-
-async def delete_actor(node: Node, actor: Account) -> None:
-    """An actor deleted itself: its posts become tombstones and its relations go."""
-    actor.deleted_at = datetime.now(timezone.utc)
-    await actor.save(update_fields=["deleted_at"])
-    for status in await Status.filter(account_id=actor.id, deleted_at=None):
-        await status_service.mark_deleted(node, status)
-    async with in_transaction():
-        await social.end_follows(followers=[actor.id])
-        await social.end_follows(targets=[actor.id])
-        await Favourite.filter(account_id=actor.id).delete()
-        await Notification.filter(from_account_id=actor.id).delete()
-
-
 async def handle_delete(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     object_id = ap.id_of(_object(doc))
     if object_id == actor.uri:
-        await delete_actor(node, actor)
+        await accounts.delete_actor(node, actor)
         return
     status = await Status.get_or_none(uri=object_id or "", account_id=actor.id, deleted_at=None)
     if status is None:
@@ -695,7 +524,7 @@ async def handle_move(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     try:
         try:
             target = await resolve.fresh_actor(node, target_uri)
-        except (resolve.ResolveError, FetchError) as exc:
+        except (ResolveError, FetchError) as exc:
             raise Ignored(f"move target could not be fetched: {exc}") from None
         reason = migration.refusal(node, actor, target)
         if reason:
@@ -723,4 +552,5 @@ HANDLERS = {
     "Flag": handle_flag,
     "Move": handle_move,
 }
-assert set(HANDLERS) == HANDLED_TYPES
+# The activity types the inbox accepts (federation.inbox): those with a handler.
+HANDLED_TYPES = frozenset(HANDLERS)

@@ -24,6 +24,8 @@ from federation.signatures import PublicKeyInfo
 from federation.webfinger import JRD_MEDIA_TYPE
 from federation.vocab import is_ap_media_type
 from node.activitypub import blocked_domains
+from node.activitypub.astointernal import store_remote_status
+from node.activitypub.errors import ResolveError
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Status
@@ -40,14 +42,6 @@ _key_cache: dict[str, tuple[float, PublicKeyInfo]] = {}
 _UNSAVED_SECONDS = 300
 _UNSAVED_MAX = 1000
 _unsaved: dict[str, tuple[float, RemoteActor]] = {}
-
-
-class ResolveError(Exception):
-    """A remote actor or object could not be had; the message says why."""
-
-
-def is_local(node: Node, uri: str | None) -> bool:
-    return origin(uri) == node.config.domain
 
 
 async def fetch_document(node: Node, url: str) -> dict[str, Any]:
@@ -182,7 +176,7 @@ async def _moved_to_id(actor: RemoteActor) -> int | None:
 
 async def fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> Account:
     """The Account for an actor id: cached for a day, then (or when ``refresh``) fetched again."""
-    if is_local(node, uri):
+    if node.urls.is_local(uri):
         account = await Account.get_or_none(uri=uri, domain=None)
         if account is None:
             raise ResolveError(f"{uri}: no such local account")
@@ -221,7 +215,7 @@ class FreshActor:
 
 async def fresh_actor(node: Node, uri: str) -> FreshActor:
     """Ours from the database; a remote actor fetched from its origin now (ResolveError if it cannot be)."""
-    if is_local(node, uri):
+    if node.urls.is_local(uri):
         account = await fetch_actor(node, uri)
         moved = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
         return FreshActor(account, tuple(account.also_known_as or ()), moved.uri if moved else None)
@@ -249,7 +243,7 @@ async def actor_for(node: Node, reference: Any) -> Account:
 
 async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo | None:
     """The key behind an HTTP signature's keyId, for `federation.signatures.verify_request`."""
-    if is_local(node, key_id):
+    if node.urls.is_local(key_id):
         if key_id == node.urls.instance_actor_key:
             runtime = federation(node)
             return PublicKeyInfo(key_id, node.urls.instance_actor, runtime.instance_public_pem)
@@ -328,7 +322,7 @@ async def resolve_proof_key(node: Node, verification_method: str) -> tuple[str, 
     account = await _key_holder("ed25519_key_id", verification_method)
     if account is not None and account.ed25519_public_multikey:
         return account.uri, account.ed25519_public_multikey
-    if is_local(node, actor_uri):
+    if node.urls.is_local(actor_uri):
         return None
     try:
         actor = await _unsaved_actor(node, actor_uri)
@@ -395,7 +389,7 @@ async def resolve_url(node: Node, url: str) -> Account | Status | None:
     if account is not None:
         return account
     status = await Status.get_or_none(Q(uri=url) | Q(url=url), deleted_at=None)
-    if status is not None or is_local(node, url):
+    if status is not None or node.urls.is_local(url):
         return status
     try:
         doc = await fetch_document(node, url)
@@ -415,7 +409,7 @@ async def resolve_url(node: Node, url: str) -> Account | Status | None:
 async def fetch_status(node: Node, uri: str) -> Status | None:
     """A post by id: ours, cached, or fetched from its origin and stored."""
     status = await Status.get_or_none(uri=uri)
-    if status is not None or is_local(node, uri):
+    if status is not None or node.urls.is_local(uri):
         return status
     try:
         doc = await fetch_document(node, uri)
@@ -429,8 +423,6 @@ async def status_from_document(node: Node, doc: dict[str, Any], *, ancestry: tup
     """A fetched post, stored with its author. ``ancestry``: when it is the parent of a reply, the
     uris of the replies below it, which bounds how far up a thread is fetched (see
     ``context_fetch.fetch_missing``)."""
-    from node.activitypub.process import store_remote_status
-
     author = await actor_for(node, doc.get("attributedTo"))
     if origin(author.uri) != origin(doc.get("id")):
         raise ResolveError("post and author live on different hosts")

@@ -22,7 +22,7 @@ from federation.signatures import SignatureError, verify_request
 from federation.fetcher import FetchError
 from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
 from node import __version__, ids
-from node.activitypub import blocked_domains, delivery, inbox_store, process, render, resolve
+from node.activitypub import blocked_domains, delivery, inbox_store, internaltoas, process, resolve
 from node.activitypub.runtime import federation
 from node.api.instance import MASTODON_COMPAT
 from node.context import Node
@@ -149,7 +149,7 @@ async def vocabulary(request: web.Request) -> web.Response:
 
 @routes.get("/actor")
 async def instance_actor(request: web.Request) -> web.Response:
-    return ap_response(render.instance_actor(_node(request)))
+    return ap_response(internaltoas.instance_actor(_node(request)))
 
 
 @routes.get("/actor/outbox")
@@ -191,7 +191,7 @@ async def actor(request: web.Request) -> web.StreamResponse:
     if account.deleted_at is not None:
         return _gone(account.uri, "Person", account.deleted_at)
     await guard(request)  # a suspended account is still served, saying `suspended` (as Mastodon)
-    return ap_response(await render.person(_node(request), account))
+    return ap_response(await internaltoas.person(_node(request), account))
 
 
 def _page_url(collection: str, max_id: int | None = None) -> str:
@@ -227,9 +227,9 @@ async def outbox(request: web.Request) -> web.Response:
         for status in rows:
             status.account = account
             if status.reblog_of_id:
-                items.append(ap.embedded(await render.announce(node, status)))
+                items.append(ap.embedded(await internaltoas.announce(node, status)))
             else:
-                items.append(ap.embedded(await render.create(node, status)))
+                items.append(ap.embedded(await internaltoas.create(node, status)))
         return rows, items
 
     return await _paged(request, node.urls.outbox(account.username), await base.count(), page)
@@ -300,7 +300,7 @@ async def status_object(request: web.Request) -> web.StreamResponse:
         return _gone(status.uri, "Note", status.deleted_at)
     if not await may_read(status, await guard(request)):
         raise ApiError(404, "Record not found")
-    return ap_response(await render.note(node, status))
+    return ap_response(await internaltoas.note(node, status))
 
 
 @routes.get("/users/{username}/statuses/{id}/activity")
@@ -311,7 +311,7 @@ async def status_activity(request: web.Request) -> web.Response:
         return _gone(node.urls.status_activity(status.account.username, status.id), "Create", status.deleted_at)
     if not await may_read(status, await guard(request)):
         raise ApiError(404, "Record not found")
-    return ap_response(await render.create(node, status))
+    return ap_response(await internaltoas.create(node, status))
 
 
 @routes.get("/users/{username}/statuses/{id}/replies")

@@ -1,5 +1,6 @@
-"""The federation runtime of one web process: the instance actor's key, the one SafeFetcher, and the
-background tasks (inbox processor, delivery worker, context worker) started by `setup`."""
+"""The federation state of one process: the instance actor's key and the one SafeFetcher (`start`),
+kept on the node for every module that fetches or signs. What starts the background tasks of the web
+process is node.activitypub.startup."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from aiohttp import web
-
 from federation.fetcher import SafeFetcher
 from federation.signatures import sign_cavage
 from node import __version__
-from node.activitypub import blocked_domains, inbox_store
+from node.activitypub import blocked_domains
 from node.context import Node
 from provenance.keys import generate_rsa_private_pem, public_pem
 
@@ -89,26 +88,3 @@ async def start(node: Node) -> Federation:
                          instance_private_pem=pem, instance_public_pem=public_pem(pem))
     node.extras["federation"] = runtime
     return runtime
-
-
-async def _close_when_cancelled(runtime: Federation) -> None:
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runtime.fetcher.__aexit__(None, None, None)
-        inbox_store.close()
-
-
-async def setup(app: web.Application, node: Node) -> None:
-    """Plugin entry point (node.app PLUGIN_MODULES): hooks, listeners and background tasks."""
-    from node.activitypub import context_fetch, delivery, outgoing, process, resolve
-
-    runtime = await start(node)
-    node.extras["resolve_account"] = resolve.resolve_account
-    node.extras["resolve_url"] = resolve.resolve_url
-    node.extras["fetch_replies"] = context_fetch.fetch_replies_later
-    outgoing.register(node)
-    app["background"].append(asyncio.create_task(_close_when_cancelled(runtime)))
-    app["background"].append(asyncio.create_task(process.run_processor(node)))
-    app["background"].extend(await delivery.start_worker(node))
-    app["background"].append(context_fetch.start_worker(node))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -106,15 +107,36 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     if visibility == "direct":
         await parental.direct_recipients(account, mentioned)
     status_id = new_id()
+    status = Status(
+        id=status_id, account=account, uri=node.urls.status(account.username, status_id),
+        url=node.urls.status_page(account.username, status_id), text=text, content=html,
+        spoiler_text=spoiler_text, sensitive=sensitive or bool(spoiler_text), visibility=visibility,
+        language=language, local=True, in_reply_to=parent,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        in_reply_to_uri=parent.uri if parent else None,
+        remix_of=remix_source, remix_of_uri=remix_source.uri if remix_source else None, remixable=remixable)
+
+    async def keep_idempotency_key() -> None:
+        try:
+            await IdempotencyKey.create(user=user, key=idempotency_key, status=status)
+        except IntegrityError:
+            raise ApiError(409, "A request with this Idempotency-Key is already being processed") from None
+
+    await insert_status(status, media=media, mentioned=mentioned, tags=tags,
+                        within=keep_idempotency_key if idempotency_key else None)
+    await after_status_created(node, status, mentioned, tags, parent)
+    return status
+
+
+async def insert_status(status: Status, *, media: list[MediaAttachment], mentioned: list[Account], tags: list[str],
+                        within: Callable[[], Awaitable[None]] | None = None) -> None:
+    """The one insert of a new status, local or remote (``status`` unsaved, its ``account`` set): the
+    row, its media (each must be unattached), mentions and hashtags, and its author's last_status_at,
+    in one transaction; ``within`` runs in that transaction too (a local post's idempotency key, the
+    replies that waited for a remote one)."""
+    author = status.account
     async with in_transaction():
-        status = await Status.create(
-            id=status_id, account=account, uri=node.urls.status(account.username, status_id),
-            url=node.urls.status_page(account.username, status_id), text=text, content=html,
-            spoiler_text=spoiler_text, sensitive=sensitive or bool(spoiler_text), visibility=visibility,
-            language=language, local=True, in_reply_to=parent,
-            in_reply_to_account_id=parent.account_id if parent else None,
-            in_reply_to_uri=parent.uri if parent else None,
-            remix_of=remix_source, remix_of_uri=remix_source.uri if remix_source else None, remixable=remixable)
+        await status.save(force_create=True)
         for m in media:
             claimed = await MediaAttachment.filter(id=m.id, status_id=None).update(status_id=status.id)
             if not claimed:
@@ -124,16 +146,35 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
         for name in tags:
             tag, _ = await Tag.get_or_create(name=name)
             await StatusTag.create(status=status, tag=tag)
-        if idempotency_key:
-            try:
-                await IdempotencyKey.create(user=user, key=idempotency_key, status=status)
-            except IntegrityError:
-                raise ApiError(409, "A request with this Idempotency-Key is already being processed") from None
-        account.last_status_at = datetime.now(timezone.utc)
-        await account.save(update_fields=["last_status_at"])
-    status.account = account
-    await after_status_created(node, status, mentioned, tags, parent)
-    return status
+        if within is not None:
+            await within()
+        author.last_status_at = datetime.now(timezone.utc)
+        await author.save(update_fields=["last_status_at"])
+
+
+async def insert_statuses(new: list[tuple[Status, list[Account], list[str]]], *,
+                          within: Callable[[], Awaitable[None]] | None = None) -> None:
+    """insert_status for many new statuses without media (a run of remote posts), with a few
+    statements for all: (unsaved status with its ``account`` set, mentioned accounts, hashtags) each."""
+    names = {name for _, _, tags in new for name in tags}
+    known = {tag.name: tag for tag in await Tag.filter(name__in=list(names))} if names else {}
+    authors = {status.account.id: status.account for status, _, _ in new}
+    now = datetime.now(timezone.utc)
+    async with in_transaction():
+        for name in names - known.keys():
+            known[name], _ = await Tag.get_or_create(name=name)
+        await Status.bulk_create([status for status, _, _ in new])
+        mentions = [Mention(status=status, account=account) for status, mentioned, _ in new for account in mentioned]
+        if mentions:
+            await Mention.bulk_create(mentions)
+        status_tags = [StatusTag(status=status, tag=known[name]) for status, _, tags in new for name in tags]
+        if status_tags:
+            await StatusTag.bulk_create(status_tags)
+        await Account.filter(id__in=list(authors)).update(last_status_at=now)
+        if within is not None:
+            await within()
+    for author in authors.values():
+        author.last_status_at = now
 
 
 async def after_status_created(node: Node, status: Status, mentioned: list[Account], tags: list[str],

@@ -18,7 +18,8 @@ import pytest
 import redis
 from aiohttp import web
 
-from node.activitypub.context_fetch import HOST_BUSY_DEFER, QUEUE, RETRY_DELAYS, parent_job_id
+from node.activitypub.context_fetch import QUEUE, parent_job_id
+from node.activitypub.context_jobs import HOST_BUSY_DEFER, RETRY_DELAYS
 from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 from tests.support.servers import free_port

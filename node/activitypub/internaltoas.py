@@ -1,10 +1,12 @@
-"""Our rows → ActivityStreams JSON (the `to_ap` direction), through federation.documents."""
+"""Our rows → ActivityStreams JSON, through federation.documents (the direction GoToSocial's typeutils
+calls internaltoas; the other way is node.activitypub.astointernal)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from federation import documents as ap
+from node.activitypub.runtime import federation
 from node.context import Node
 from node.media_access import media_url, shown_publicly
 from node.models import Account, MediaAttachment, Mention, Status, StatusTag
@@ -37,8 +39,6 @@ async def person(node: Node, account: Account) -> dict[str, Any]:
 
 
 def instance_actor(node: Node) -> dict[str, Any]:
-    from node.activitypub.runtime import federation
-
     urls = node.urls
     return ap.instance_actor(urls.instance_actor, node.config.domain, inbox=f"{urls.instance_actor}/inbox",
                              outbox=f"{urls.instance_actor}/outbox", shared_inbox=urls.shared_inbox,
