@@ -59,7 +59,7 @@ async def run_delivery_worker(args) -> int:
 async def delete_account(node, account) -> None:
     """Delete a local account: Delete{actor} to every server that knew it, then tombstone its content."""
     from node.activitypub import outgoing
-    from node.services.accounts import delete_actor
+    from node.services.account_deletion import delete_actor
 
     await outgoing.account_deleted(node, account)
     await outgoing.queued()

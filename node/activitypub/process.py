@@ -24,7 +24,7 @@ from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
 from node.models import Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Status
-from node.services import accounts, migration, reports, social
+from node.services import account_deletion, migration, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -438,7 +438,7 @@ async def handle_update(node: Node, actor: Account, doc: dict[str, Any]) -> None
 async def handle_delete(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     object_id = ap.id_of(_object(doc))
     if object_id == actor.uri:
-        await accounts.delete_actor(node, actor)
+        await account_deletion.delete_actor(node, actor)
         return
     status = await Status.get_or_none(uri=object_id or "", account_id=actor.id, deleted_at=None)
     if status is None:

@@ -1,4 +1,4 @@
-"""Accounts: registration, passwords and profile edits of local ones; the deletion of an actor."""
+"""Local accounts: registration, passwords, profile edits."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from tortoise.transactions import in_transaction
 
 from node.context import Node
 from node.errors import ApiError, unprocessable
-from node.models import Account, Favourite, Notification, Status, User
-from node.services import social
-from node.services import statuses as status_service
+from node.models import Account, User
 from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
@@ -138,16 +136,3 @@ async def require_local_account(account_id: int) -> Account:
     if account is None:
         raise ApiError(404, "Record not found")
     return account
-
-
-async def delete_actor(node: Node, actor: Account) -> None:
-    """An actor deleted itself: its posts become tombstones and its relations go."""
-    actor.deleted_at = datetime.now(timezone.utc)
-    await actor.save(update_fields=["deleted_at"])
-    for status in await Status.filter(account_id=actor.id, deleted_at=None):
-        await status_service.mark_deleted(node, status)
-    async with in_transaction():
-        await social.end_follows(followers=[actor.id])
-        await social.end_follows(targets=[actor.id])
-        await Favourite.filter(account_id=actor.id).delete()
-        await Notification.filter(from_account_id=actor.id).delete()
