@@ -332,6 +332,7 @@ LISTENERS: dict[str, Callable[..., Awaitable[None]]] = {
     "block.deleted": on_block_deleted,
     "account.updated": on_account_updated,
     "account.moved": on_account_moved,
+    "account.deleted": account_deleted,
     "report.created": on_report_created,
 }
 

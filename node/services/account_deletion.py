@@ -1,4 +1,5 @@
-"""Deleting an account: a remote actor that deleted itself (its Delete{actor} reached our inbox).
+"""Deleting an account: a remote actor that deleted itself (its Delete{actor} reached our inbox), or a
+local one (`vitascope delete-account`).
 
 Apart from accounts.py: Web Push imports accounts.py, and deletion needs the status and follow
 services, which notify (and so push); here it closes no import circle.
@@ -27,3 +28,12 @@ async def delete_actor(node: Node, actor: Account) -> None:
         await social.end_follows(targets=[actor.id])
         await Favourite.filter(account_id=actor.id).delete()
         await Notification.filter(from_account_id=actor.id).delete()
+
+
+async def delete_account(node: Node, account: Account) -> None:
+    """A local account: deleted as a remote actor is, and suspended; `account.deleted` tells every
+    server that knew it (Delete{actor}, signed with the key it keeps)."""
+    await delete_actor(node, account)
+    account.suspended_at = datetime.now(timezone.utc)
+    await account.save(update_fields=["suspended_at"])
+    await node.emit("account.deleted", account=account)

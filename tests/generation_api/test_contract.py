@@ -90,8 +90,10 @@ def test_results_are_read_without_importing_or_running_foreign_code(tmp_path):
 
 
 def test_the_web_process_imports_no_torch():
-    code = ("import importlib, json, sys; import node.app as app, node.cli as cli; "
-            "[importlib.import_module(m) for m in app.ROUTE_MODULES + app.PLUGIN_MODULES + cli.EXTRA_COMMANDS]; "
+    code = ("import importlib, json, pkgutil, sys; import node.app as app, node.cli as cli; "
+            "commands = [m.name for m in pkgutil.walk_packages(cli.__path__, 'node.cli.') "
+            "if not m.name.endswith('__main__')]; "
+            "[importlib.import_module(m) for m in app.ROUTE_MODULES + app.PLUGIN_MODULES + commands]; "
             f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, check=True)
