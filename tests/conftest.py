@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.nodes import LiveNode
-from tests.support.servers import PostgresServer, RedisServer
+from tests.support.nodes import LiveNode, NodeFactory
+from tests.support.servers import PostgresServer
 
 
 def pytest_configure(config):
@@ -55,39 +55,6 @@ def postgres(tmp_path_factory, test_db):
     yield server
     server.stop()
     shutil.rmtree(directory, ignore_errors=True)
-
-
-class NodeFactory:
-    """Starts nodes, each with its own database and its own real Redis server."""
-
-    def __init__(self, base: Path, postgres: PostgresServer | None):
-        self.base = base
-        self.postgres = postgres
-        self.started: list[LiveNode] = []
-        self.redis: list[RedisServer] = []
-        self.count = 0
-
-    def __call__(self, name: str | None = None, *, overrides: dict | None = None, embedded_redis: bool = False,
-                 start: bool = True) -> LiveNode:
-        self.count += 1
-        name = name or f"node{self.count}"
-        directory = self.base / f"{name}-{self.count}"
-        redis_url = None
-        if not embedded_redis:
-            server = RedisServer(directory / "redis-ext")
-            self.redis.append(server)
-            redis_url = server.url
-        db_url = self.postgres.create_database(f"{name}_{self.count}".replace("-", "_")) if self.postgres else None
-        node = LiveNode(directory, database_url=db_url, redis_url=redis_url, name=name, overrides=overrides)
-        node.redis_server = None if embedded_redis else self.redis[-1]
-        self.started.append(node)
-        return node.start() if start else node
-
-    def close(self) -> None:
-        for node in self.started:
-            node.stop()
-        for server in self.redis:
-            server.stop()
 
 
 @pytest.fixture(scope="session")

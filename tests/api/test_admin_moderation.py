@@ -17,8 +17,8 @@ from mastodon import MastodonAPIError
 
 from federation.signatures import sign_cavage
 from provenance.keys import generate_rsa_private_pem, public_pem
-from tests.federation.conftest import wait_for
 from tests.support.servers import free_port
+from tests.support.waiting import wait_for
 
 REPORT_SCOPES = ("read", "write", "admin:read:reports", "admin:write:reports")
 AS = "https://www.w3.org/ns/activitystreams"

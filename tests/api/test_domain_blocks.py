@@ -22,10 +22,10 @@ from mastodon import MastodonAPIError, MastodonIllegalArgumentError
 from federation.fetcher import BlockedHost, SafeFetcher
 from node.activitypub.blocked_domains import covers, names
 from node.config import ConfigError, load_config
-from tests.federation.conftest import wait_for
 from tests.federation.test_inbox_attacks import AS, eventually_public, http, post  # noqa: F401
 from tests.federation.test_provenance_ingest import VideoPeer, sign_as
 from tests.support.media import make_mp4
+from tests.support.waiting import wait_for
 
 ADMIN_SCOPES = ("read", "write", "follow", "admin:read", "admin:write")
 AP = {"Accept": "application/activity+json"}

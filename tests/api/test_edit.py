@@ -8,8 +8,8 @@ import pytest
 from mastodon import MastodonAPIError, MastodonNotFoundError
 
 from tests.api.test_provenance_trust import signed_clip
-from tests.federation.conftest import wait_for
 from tests.support.streams import Listener, wait_subscribed
+from tests.support.waiting import wait_for
 
 
 def marker(text: str) -> str:

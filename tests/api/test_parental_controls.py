@@ -11,7 +11,7 @@ import pytest
 import requests
 from mastodon import MastodonAPIError
 
-from tests.federation.conftest import wait_for
+from tests.support.waiting import wait_for
 
 STRICT = {"personalisation": False, "daily_feed_videos": 60, "direct_messages": "mutuals", "cameo": "nobody",
           "generations_per_day": 3, "timezone": "UTC"}
@@ -235,7 +235,7 @@ def _signed_ai_video(node, tmp_path: Path) -> Path:
     """A real MP4 signed with the node's own C2PA identity, as its generation worker would."""
     from provenance.c2pa import VitascopeClaim, prompt_digest, sign_video
     from provenance.certificates import NodeIdentity
-    from tests.provenance.conftest import make_mp4
+    from tests.support.media import make_mp4
 
     identity = NodeIdentity.load_or_create(node.directory / "data" / "identity", node.domain)
     claim = VitascopeClaim(model_name="tiny-test", model_version="0", weights_digest=None, test_model=True,
@@ -296,7 +296,7 @@ def test_the_guardian_limits_generations_per_day(node):
 
 
 def test_the_streaming_api_stops_sending_videos_at_the_daily_limit(node, tmp_path):
-    from tests.generation_api.conftest import SseReader
+    from tests.support.sse import SseReader
 
     guardian, teen, creator = Person(node), Person(node), Person(node)
     link(guardian, teen)

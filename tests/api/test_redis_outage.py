@@ -4,7 +4,7 @@ again once Redis is back."""
 
 from __future__ import annotations
 
-from tests.federation.conftest import wait_for
+from tests.support.waiting import wait_for
 
 GENERATE = {"prompt": "a paper boat", "duration": 1}
 

@@ -13,7 +13,7 @@ import uuid
 import aiohttp
 import pytest
 
-from tests.federation.conftest import wait_for
+from tests.support.waiting import wait_for
 
 PASSWORD = "correct horse battery"  # every test user's (LiveNode.create_user)
 

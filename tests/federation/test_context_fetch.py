@@ -20,9 +20,9 @@ from aiohttp import web
 
 from node.activitypub.context_fetch import QUEUE, parent_job_id
 from node.activitypub.context_jobs import HOST_BUSY_DEFER, RETRY_DELAYS
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 from tests.support.servers import free_port
+from tests.support.waiting import wait_for
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = AS + "#Public"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.federation.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 def test_remote_activity_and_actor_deletion_keep_counts_right(node, node_b):

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from node.redis_server import JOB_LEASE_S
 from provenance.keys import generate_rsa_private_pem, public_pem
-from tests.federation.conftest import wait_for
 from tests.federation.test_context_fetch import AS, Origin
 from tests.federation.test_inbox_attacks import signed
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
+from tests.support.waiting import wait_for
 
 
 def test_post_reaches_a_peer_that_was_down_and_a_sender_restart(nodes):

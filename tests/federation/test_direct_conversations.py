@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow
+from tests.support.waiting import wait_for
 
 
 def test_direct_messages_across_nodes_make_conversations(node, node_b):

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from tests.api.test_provenance_trust import signed_clip
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import AP, acct, follow, in_home, marker
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ import requests
 
 from federation.signatures import sign_cavage
 from provenance.keys import generate_rsa_private_pem, public_pem
-from tests.federation.conftest import wait_for
 from tests.support.servers import free_port
+from tests.support.waiting import wait_for
 
 AP = {"Accept": "application/activity+json"}
 AS = "https://www.w3.org/ns/activitystreams"

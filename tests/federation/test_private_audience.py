@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import AP, _signed_ai_video, acct, follow, in_home, marker
+from tests.support.waiting import wait_for
 
 
 def test_a_private_reply_to_a_remote_post_is_not_sent_to_its_author(node, node_b):

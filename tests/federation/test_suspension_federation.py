@@ -13,8 +13,8 @@ import requests
 from mastodon import MastodonNotFoundError
 
 from tests.api.test_admin_moderation import Peer, inbox_item
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home, relationship
+from tests.support.waiting import wait_for
 
 ADMIN_SCOPES = ("read", "write", "follow", "admin:read", "admin:write")
 AP = {"Accept": "application/activity+json"}

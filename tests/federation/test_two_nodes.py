@@ -12,8 +12,8 @@ import pytest
 import requests
 from mastodon import MastodonNotFoundError
 
-from tests.federation.conftest import wait_for
 from tests.support.streams import Listener, wait_subscribed
+from tests.support.waiting import wait_for
 
 AP = {"Accept": "application/activity+json"}
 
@@ -177,7 +177,7 @@ def _signed_ai_video(node, tmp_path: Path) -> Path:
     """A real MP4 signed with alpha's own C2PA identity, as its generation worker would."""
     from provenance.c2pa import VitascopeClaim, prompt_digest, sign_video
     from provenance.certificates import NodeIdentity
-    from tests.provenance.conftest import make_mp4
+    from tests.support.media import make_mp4
 
     identity = NodeIdentity.load_or_create(node.directory / "data" / "identity", node.domain)
     source = make_mp4(tmp_path / "clip.mp4", seconds=1.0)

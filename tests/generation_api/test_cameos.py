@@ -15,9 +15,9 @@ import requests
 
 from provenance.c2pa import verify_video
 from provenance.consent import read_claim_grants
-from tests.generation_api.conftest import download, node_cas
-from tests.support.generation import generate, wait_job
 from tests.support.captures import make_capture
+from tests.support.downloads import download, node_cas
+from tests.support.generation import generate, wait_job
 
 # The shipped chain minus the phrase check (no offline transcriber: it always asks a moderator).
 VERIFIERS = ["generation.cameo_checks:container", "generation.cameo_checks:recorded_after_challenge",

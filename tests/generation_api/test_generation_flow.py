@@ -10,8 +10,9 @@ import redis
 from PIL import Image
 
 from provenance.c2pa import prompt_digest, verify_video
-from tests.generation_api.conftest import SseReader, download, node_cas
+from tests.support.downloads import download, node_cas
 from tests.support.generation import generate, make_video, wait_job
+from tests.support.sse import SseReader
 
 
 def test_prompt_becomes_a_signed_video_with_sound_that_a_follower_sees(gen_node, tmp_path):

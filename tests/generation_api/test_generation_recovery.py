@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from provenance.c2pa import verify_video
-from tests.generation_api.conftest import download, node_cas
+from tests.support.downloads import download, node_cas
 from tests.support.generation import generate, wait_job
 
 STEPS = 40

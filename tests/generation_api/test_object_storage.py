@@ -20,7 +20,7 @@ import tomli_w
 from provenance.c2pa import verify_video
 from tests.api.test_privacy import _signed_parts, follow, marker
 from tests.api.test_provenance_trust import signed_clip
-from tests.generation_api.conftest import download, node_cas
+from tests.support.downloads import download, node_cas
 from tests.support.generation import generate, wait_job
 from tests.support.servers import free_port
 

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from provenance.c2pa import verify_video
-from tests.federation.conftest import wait_for
 from tests.federation.test_two_nodes import acct, follow, in_home
-from tests.generation_api.conftest import download, node_cas
+from tests.support.downloads import download, node_cas
 from tests.support.generation import make_video
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

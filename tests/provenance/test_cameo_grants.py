@@ -35,7 +35,7 @@ from provenance.consent import (
     verify_video_grants,
 )
 from provenance.proofs import verify_proof
-from tests.provenance.conftest import CONTEXT, Owner
+from tests.support.consent import CONTEXT, Owner
 
 POST = "https://b.example/notes/42"
 BOB = "https://b.example/users/bob"

@@ -47,3 +47,9 @@ def make_video(node, client, prompt: str, **params) -> dict:
     job = wait_job(api, generate(api, prompt=prompt, **params)["id"])
     assert job["state"] == "done", job
     return job
+
+
+def post_video(node, client, prompt: str, caption: str) -> dict:
+    """A tiny-model video made through the generations API and posted publicly by `client`."""
+    job = make_video(node, client, prompt, duration=2, aspect="9:16", publish_prompt=True)
+    return client.status_post(caption, media_ids=[job["media_attachment"]["id"]], visibility="public")

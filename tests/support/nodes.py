@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 import tomli_w
 
-from tests.support.servers import RedisServer, free_port
+from tests.support.servers import PostgresServer, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -244,3 +244,36 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class NodeFactory:
+    """Starts nodes, each with its own database and its own real Redis server."""
+
+    def __init__(self, base: Path, postgres: PostgresServer | None):
+        self.base = base
+        self.postgres = postgres
+        self.started: list[LiveNode] = []
+        self.redis: list[RedisServer] = []
+        self.count = 0
+
+    def __call__(self, name: str | None = None, *, overrides: dict | None = None, embedded_redis: bool = False,
+                 start: bool = True) -> LiveNode:
+        self.count += 1
+        name = name or f"node{self.count}"
+        directory = self.base / f"{name}-{self.count}"
+        redis_url = None
+        if not embedded_redis:
+            server = RedisServer(directory / "redis-ext")
+            self.redis.append(server)
+            redis_url = server.url
+        db_url = self.postgres.create_database(f"{name}_{self.count}".replace("-", "_")) if self.postgres else None
+        node = LiveNode(directory, database_url=db_url, redis_url=redis_url, name=name, overrides=overrides)
+        node.redis_server = None if embedded_redis else self.redis[-1]
+        self.started.append(node)
+        return node.start() if start else node
+
+    def close(self) -> None:
+        for node in self.started:
+            node.stop()
+        for server in self.redis:
+            server.stop()

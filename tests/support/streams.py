@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mastodon import StreamListener
 
-from tests.federation.conftest import wait_for
+from tests.support.waiting import wait_for
 
 
 class Listener(StreamListener):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.generation import make_video, tiny_models  # noqa: F401  (a session fixture)
+from tests.support.generation import tiny_models  # noqa: F401  (a session fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -74,10 +74,3 @@ def screenshot(tmp_path):
         page.screenshot(path=str(directory / f"{name}.png"))
 
     return take
-
-
-def post_video(node, client, prompt: str, caption: str) -> dict:
-    """A tiny-model video made through the generations API and posted publicly by `client`."""
-    job = make_video(node, client, prompt, duration=2, aspect="9:16", publish_prompt=True)
-    return client.status_post(caption, media_ids=[job["media_attachment"]["id"]], visibility="public")
-

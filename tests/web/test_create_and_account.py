@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.web.conftest import post_video
+from tests.support.generation import post_video
 
 # Every state and progress value the page shows, as the page renders it.
 RECORD_PROGRESS = """() => {

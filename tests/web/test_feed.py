@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.web.conftest import post_video
+from tests.support.generation import post_video
 
 ACTIVE_PLAYING = """() => {
   const feed = document.querySelector('.feed');  // none while the app is still signing in

@@ -1,4 +1,4 @@
-"""Helpers for federation tests between live nodes."""
+"""Waiting for what happens asynchronously (federation, jobs, streams): poll a condition with a deadline."""
 
 from __future__ import annotations
 
