@@ -688,8 +688,8 @@ def _actor_multikey(doc: dict[str, Any], actor_id: str) -> tuple[str | None, str
         if id_of(method.get("controller")) != actor_id:
             continue
         value = method.get("publicKeyMultibase")
-        if isinstance(value, str) and value.startswith("z6Mk") and isinstance(method.get("id"), str) \
-                and _own_key_id(method["id"], actor_id):
+        if (isinstance(value, str) and value.startswith("z6Mk") and isinstance(method.get("id"), str)
+                and _own_key_id(method["id"], actor_id)):
             return method["id"], value
     return None, None
 

@@ -61,8 +61,8 @@ def media_url(node: Node, relative_path: str, *, public: bool, federated: bool =
 
 async def is_public_file(relative_path: str) -> bool | None:
     """Whether a stored file is public media (True), private media (False) or none we serve (None)."""
-    row = await MediaAttachment.filter(file_path=relative_path).values("status_id") or \
-        await MediaAttachment.filter(preview_path=relative_path).values("status_id")
+    row = (await MediaAttachment.filter(file_path=relative_path).values("status_id")
+           or await MediaAttachment.filter(preview_path=relative_path).values("status_id"))
     if not row:
         return None
     status_ids = [r["status_id"] for r in row if r["status_id"]]

@@ -404,8 +404,8 @@ async def consent_for_remix(node: Node, requester: Account, status_id: int, prom
     status = await seen_status(requester, status_id)
     if status is None:
         return []  # the remix itself answers 404
-    generation_ids = await MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True) \
-        .values_list("generation_id", flat=True)
+    generation_ids = await (MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True)
+                            .values_list("generation_id", flat=True))
     answers = []
     for job in await GenerationJob.filter(id__in=list(generation_ids)):
         for cameo_id in _cameo_ids(node, list(job.cameo_grants or [])):

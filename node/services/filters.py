@@ -59,8 +59,8 @@ class ActiveFilters:
         for fid, parts in patterns.items():
             rules[fid].keywords = re.compile("|".join(parts), re.IGNORECASE)
         if status_ids:
-            for row in await FilterStatus.filter(custom_filter_id__in=list(rules), status_id__in=status_ids) \
-                    .values("custom_filter_id", "status_id"):
+            for row in await (FilterStatus.filter(custom_filter_id__in=list(rules), status_id__in=status_ids)
+                              .values("custom_filter_id", "status_id")):
                 rules[row["custom_filter_id"]].status_ids.add(row["status_id"])
         return cls(list(rules.values()))
 
@@ -237,8 +237,8 @@ async def delete_v1(kw: FilterKeyword) -> None:
     """Remove the keyword, and its filter when nothing else is left in it."""
     async with in_transaction():
         await kw.delete()
-        if not await FilterKeyword.filter(custom_filter_id=kw.custom_filter_id).exists() and \
-                not await FilterStatus.filter(custom_filter_id=kw.custom_filter_id).exists():
+        if (not await FilterKeyword.filter(custom_filter_id=kw.custom_filter_id).exists()
+                and not await FilterStatus.filter(custom_filter_id=kw.custom_filter_id).exists()):
             await Filter.filter(id=kw.custom_filter_id).delete()
 
 

@@ -94,8 +94,8 @@ async def forget_memberships(owner_ids: list[int] | None, member_ids: list[int] 
 async def carry_memberships(owner_id: int, source_id: int, target_id: int) -> None:
     """An account the owner follows moved and the owner now follows (or asked to follow) where it
     went: the new account takes its place in the owner's lists, as Mastodon's MoveWorker."""
-    list_ids = await ListAccount.filter(list__account_id=owner_id, account_id=source_id) \
-        .values_list("list_id", flat=True)
+    list_ids = await (ListAccount.filter(list__account_id=owner_id, account_id=source_id)
+                      .values_list("list_id", flat=True))
     for list_id in list_ids:
         await ListAccount.get_or_create(list_id=list_id, account_id=target_id)
 

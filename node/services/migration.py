@@ -145,8 +145,8 @@ async def migrate(node: Node, account: Account, acct: str, *, retarget: bool = T
     if reason:
         raise unprocessable(reason)
     # One conditional UPDATE claims the move, so of two started at once (API and CLI) one is made.
-    claimed = await Account.filter(Q(moved_at__isnull=True) | Q(moved_at__lte=now - COOLDOWN), id=account.id) \
-        .update(moved_at=now, moved_to_id=target.account.id)
+    claimed = await (Account.filter(Q(moved_at__isnull=True) | Q(moved_at__lte=now - COOLDOWN), id=account.id)
+                     .update(moved_at=now, moved_to_id=target.account.id))
     if not claimed:
         await account.refresh_from_db(fields=["moved_at"])
         raise unprocessable(cooldown_refusal(account, now) or "this account is being moved already")
@@ -174,11 +174,11 @@ async def follow_move(node: Node, source: Account, target: Account) -> tuple[boo
 async def carry_blocks_and_mutes(node: Node, source: Account, target: Account) -> None:
     """As Mastodon's MoveWorker: whoever here blocked or muted ``source`` has ``target`` blocked or
     muted too, so moving is no way around a block (the Block federates as any other)."""
-    for row in await Block.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id) \
-            .prefetch_related("account"):
+    for row in await (Block.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id)
+                      .prefetch_related("account")):
         await social.block(node, row.account, target)
-    for row in await Mute.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id) \
-            .prefetch_related("account"):
+    for row in await (Mute.filter(target_id=source.id, account__domain__isnull=True).exclude(account_id=target.id)
+                      .prefetch_related("account")):
         await social.mute(row.account, target, notifications=row.notifications)
 
 
@@ -188,8 +188,8 @@ async def move_local_followers(node: Node, source: Account, target: Account) -> 
     Follow), put ``target`` in the lists that held ``source`` (Mastodon's MoveWorker), unfollow
     ``source``, and hear of it in a `move` notification. A follower that may not follow the target
     (a block) keeps following ``source``. Returns how many moved."""
-    follows = await Follow.filter(target_id=source.id, account__domain__isnull=True, account__deleted_at__isnull=True) \
-        .exclude(account_id=target.id).prefetch_related("account")
+    follows = await (Follow.filter(target_id=source.id, account__domain__isnull=True, account__deleted_at__isnull=True)
+                     .exclude(account_id=target.id).prefetch_related("account"))
     moved = 0
     for row in follows:
         follower = row.account

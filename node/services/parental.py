@@ -280,8 +280,8 @@ async def _check_link(guardian: Account, teen: Account) -> None:
 
 async def pending_requests(me: Account) -> list[GuardianRequest]:
     """Requests waiting on either side that involve me, newest first."""
-    return await GuardianRequest.filter(Q(guardian_id=me.id) | Q(teen_id=me.id)).order_by("-id") \
-        .prefetch_related("guardian", "teen")
+    return await (GuardianRequest.filter(Q(guardian_id=me.id) | Q(teen_id=me.id)).order_by("-id")
+                  .prefetch_related("guardian", "teen"))
 
 
 async def _request_for(me: Account, request_id: int) -> GuardianRequest:

@@ -22,8 +22,8 @@ async def follow(node: Node, account: Account, target: Account, *, reblogs: bool
     """
     if target.id == account.id:
         raise ApiError(403, "You cannot follow yourself")
-    if await Block.filter(account_id=target.id, target_id=account.id).exists() or \
-            await Block.filter(account_id=account.id, target_id=target.id).exists():
+    if (await Block.filter(account_id=target.id, target_id=account.id).exists()
+            or await Block.filter(account_id=account.id, target_id=target.id).exists()):
         raise ApiError(403, "This action is not allowed")
     existing = await Follow.get_or_none(account_id=account.id, target_id=target.id)
     if existing is not None:

@@ -46,9 +46,9 @@ def seen_by(viewer: Account | None, via: str | None = None) -> Q:
     q = Q(**{f"{path}visibility__in": ["public", "unlisted"]})
     if viewer is not None:
         following = Subquery(Follow.filter(account_id=viewer.id).values("target_id"))
-        q |= Q(**{f"{path}account_id": viewer.id}) \
-            | Q(**{f"{status_id}__in": Subquery(Mention.filter(account_id=viewer.id).values("status_id"))}) \
-            | Q(Q(**{f"{path}visibility": "private"}), Q(**{f"{path}account_id__in": following}))
+        q |= (Q(**{f"{path}account_id": viewer.id})
+              | Q(**{f"{status_id}__in": Subquery(Mention.filter(account_id=viewer.id).values("status_id"))})
+              | Q(Q(**{f"{path}visibility": "private"}), Q(**{f"{path}account_id__in": following})))
         q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(account_id=viewer.id).values("target_id"))})
         q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(target_id=viewer.id).values("account_id"))})
     return q & Q(**{f"{path}deleted_at__isnull": True})

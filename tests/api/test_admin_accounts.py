@@ -75,8 +75,8 @@ def test_v2_filters(node, node_b, admin, crowd):
 
     # Each item is the account as GET /api/v1/admin/accounts/:id shows it.
     item = admin.admin_accounts_v2(username=f"{prefix}_silenced")[0]
-    assert api.get(f"/api/v1/admin/accounts/{crowd['silenced']}").json() == \
-        api.get("/api/v2/admin/accounts", params={"username": f"{prefix}_silenced"}).json()[0]
+    assert (api.get(f"/api/v1/admin/accounts/{crowd['silenced']}").json()
+            == api.get("/api/v2/admin/accounts", params={"username": f"{prefix}_silenced"}).json()[0])
     assert item["silenced"] is True and item["suspended"] is False and item["domain"] is None
     assert item["email"] == f"{prefix}_silenced@example.com" and item["account"]["acct"] == f"{prefix}_silenced"
     far = admin.admin_accounts_v2(origin="remote", username=prefix)[0]

@@ -91,8 +91,8 @@ def test_startup_sweep_every_new_endpoint_answers_200_with_mastodons_shape(node)
     assert [a["id"] for a in grouped["accounts"]] == [other.me["id"]] and ACCOUNT_KEYS <= grouped["accounts"][0].keys()
     group = grouped["notification_groups"][0]
     assert GROUP_KEYS <= group.keys() and group["type"] == "follow"
-    assert ok("GET", f"/api/v2/notifications/{group['group_key']}")["notification_groups"][0]["group_key"] == \
-        group["group_key"]
+    assert (ok("GET", f"/api/v2/notifications/{group['group_key']}")["notification_groups"][0]["group_key"]
+            == group["group_key"])
     assert [a["id"] for a in ok("GET", f"/api/v2/notifications/{group['group_key']}/accounts")] == [other.me["id"]]
     assert ok("GET", "/api/v2/notifications/unread_count") == {"count": 1}
     assert POLICY_V2_KEYS <= ok("GET", "/api/v2/notifications/policy").keys()

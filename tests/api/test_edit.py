@@ -86,8 +86,8 @@ def test_video_post_keeps_or_removes_its_media(node, tmp_path):
     removed = client.status_update(status["id"], marker("now only words"))  # media_ids left out, as Mastodon
     assert removed["media_attachments"] == []
     history = client.status_history(status["id"])
-    assert [[m["description"] for m in h["media_attachments"]] for h in history] == \
-        [["a cat surfing"], ["a cat on a wave"], []]
+    assert ([[m["description"] for m in h["media_attachments"]] for h in history]
+            == [["a cat surfing"], ["a cat on a wave"], []])
     assert history[0]["media_attachments"][0]["id"] == media["id"]
 
     # A video that left the post can be attached again (it is still the author's verified upload).

@@ -308,8 +308,8 @@ def test_cameo_terms_survive_a_compaction_round_trip(no_network):
         assert expand(compacted) == expand(document), document["type"]
         if document is not CAMEO:  # one-item policy lists compact to plain values, Public to as:Public
             assert compacted == document, document["type"]
-    assert CameoPolicy.from_json(compact(expand(CAMEO), AP_CONTEXT)["interactionPolicy"]) == \
-        CameoPolicy.from_json(CAMEO["interactionPolicy"])
+    assert (CameoPolicy.from_json(compact(expand(CAMEO), AP_CONTEXT)["interactionPolicy"])
+            == CameoPolicy.from_json(CAMEO["interactionPolicy"]))
 
 
 def test_mastodon_reads_the_interaction_terms_the_same_way(no_network):

@@ -27,6 +27,6 @@ def test_agrees_with_urlsplit_on_random_strings() -> None:
     alphabet = "abcAB:/?#@[]\\ \t\n%.-_+0129é\x00\x7fhtps\uff0f\u2100~!$&'()*,;="
     rng = random.Random(7)
     for _ in range(30_000):
-        url = rng.choice(["https://", "http://", "", "h://", "a1+.-://"]) + \
-            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        url = (rng.choice(["https://", "http://", "", "h://", "a1+.-://"])
+               + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))))
         assert origin(url) == _by_urlsplit(url), repr(url)
