@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 
 
 async def resolve_remote(node, acct: str) -> Account | None:
-    """Hook for federation: resolve user@host to an Account (set by node.federate)."""
+    """Hook for federation: resolve user@host to an Account (set by the ActivityPub plugin on start-up)."""
     resolver = node.extras.get("resolve_account")
     return await resolver(node, acct) if resolver else None
 

@@ -18,7 +18,7 @@ async def follow(node: Node, account: Account, target: Account, *, reblogs: bool
     """Follow now if the target is an unlocked local account, else leave a request.
 
     Remote targets always get a request: federation turns it into a Follow and their Accept
-    (see node.federate) completes it.
+    (node.activitypub.outgoing) completes it.
     """
     if target.id == account.id:
         raise ApiError(403, "You cannot follow yourself")
