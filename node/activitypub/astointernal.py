@@ -108,8 +108,8 @@ async def store_remote_statuses(node: Node, posts: list[tuple[Account, ap.Remote
     and tags, in one transaction: (status, mentioned accounts, unknown mentioned actors, parent) for each."""
     notes = [note for _, note in posts]
     parent_uris = [note.in_reply_to for note in notes if note.in_reply_to]
-    parents = {s.uri: s for s in await Status.filter(uri__in=parent_uris).prefetch_related("account")} \
-        if parent_uris else {}
+    parents = ({s.uri: s for s in await Status.filter(uri__in=parent_uris).prefetch_related("account")}
+               if parent_uris else {})
     remix_uris = [note.remix_of for note in notes if note.remix_of]
     remixes = {s.uri: s for s in await Status.filter(uri__in=remix_uris)} if remix_uris else {}
     hrefs = {href for note in notes for href in list(dict.fromkeys(note.mentions))[:context_fetch.MAX_MENTIONS]}

@@ -84,8 +84,8 @@ async def fetch_missing(node: Node, status: Status, below: tuple[str, ...], acto
         return
     parent_uri = status.in_reply_to_uri
     jobs: list[tuple[str, str, tuple[Any, ...]]] = []
-    if parent_uri and status.in_reply_to_id is None and parent_uri not in below \
-            and not node.urls.is_local(parent_uri) and len(below) <= node.config["federation.max_thread_fetch_depth"]:
+    if (parent_uri and status.in_reply_to_id is None and parent_uri not in below
+            and not node.urls.is_local(parent_uri) and len(below) <= node.config["federation.max_thread_fetch_depth"]):
         jobs.append(("context_parent", parent_job_id(parent_uri), (parent_uri, list(below))))
     by_host: dict[str, list[str]] = {}
     for href in actors:

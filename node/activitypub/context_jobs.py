@@ -157,10 +157,10 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
     `federation.replies_fetch_initial_wait_seconds` ago is put off by that job, which alone knows when
     it was published (see `fetch_replies`)."""
     config = node.config
-    if node.arq is None or status.local or status.reblog_of_id is not None or status.deleted_at is not None \
-            or status.visibility not in ("public", "unlisted") or blocked_domains.suspends(ap.origin(status.uri)) \
+    if (node.arq is None or status.local or status.reblog_of_id is not None or status.deleted_at is not None
+            or status.visibility not in ("public", "unlisted") or blocked_domains.suspends(ap.origin(status.uri))
             or not all(config[f"federation.replies_fetch_{key}"] for key in
-                       ("max_pages", "max_items", "max_total", "max_total_pages")):
+                       ("max_pages", "max_items", "max_total", "max_total_pages"))):
         return False
     now = datetime.now(timezone.utc)
     if not await _claim(node, now, id=status.id):
@@ -257,8 +257,8 @@ async def fetch_replies(ctx: dict[str, Any], status_id: int) -> str:
             if doc["id"] != status.uri:
                 raise ResolveError(f"{status.uri}: served a document with another id")
             if ready := await _put_off_while_new(node, status, doc):
-                return f"published less than {node.config['federation.replies_fetch_initial_wait_seconds']} s ago; " \
-                       f"due again at {ready:%H:%M:%S}"
+                return (f"published less than {node.config['federation.replies_fetch_initial_wait_seconds']} s ago; "
+                        f"due again at {ready:%H:%M:%S}")
             await budget.open()
             uris = await read_replies(node, doc, budget)
     except (FetchError, ResolveError, ap.DocumentError) as exc:

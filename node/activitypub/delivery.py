@@ -101,8 +101,8 @@ async def _record_domain(domain: str, health: DomainHealth | None, outcome: poli
     if outcome.delivered:
         new = state.after_success(now, outcome.scheme)
         # Healthy and unchanged: skip the write unless the success stamp is getting old.
-        if health and state.failing_since is None and state.scheme == new.scheme and state.last_success_at \
-                and now - state.last_success_at < timedelta(minutes=1):
+        if (health and state.failing_since is None and state.scheme == new.scheme and state.last_success_at
+                and now - state.last_success_at < timedelta(minutes=1)):
             return
         _unhealthy.discard(domain)
     elif outcome.domain_failure:

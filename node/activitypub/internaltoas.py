@@ -52,8 +52,8 @@ def video_info(node: Node, media: MediaAttachment, *, public: bool) -> ap.VideoI
     url = media_url(node, media.file_path, public=public, federated=True) if media.file_path else media.remote_url
     if not url:
         return None
-    poster = media_url(node, media.preview_path, public=public, federated=True) if media.preview_path \
-        else media.preview_remote_url
+    poster = (media_url(node, media.preview_path, public=public, federated=True) if media.preview_path
+              else media.preview_remote_url)
     digest = digest_multibase(bytes.fromhex(media.sha256)) if media.sha256 and media.file_path else None
     return ap.VideoInfo(url=url, width=media.width, height=media.height, duration=media.duration,
                         blurhash=media.blurhash, poster_url=poster, digest_multibase=digest,
@@ -102,6 +102,6 @@ async def announce(node: Node, boost: Status) -> dict[str, Any]:
     account = boost.account
     followers = node.urls.followers(account.username)
     original_author = await original.account
-    to, cc = ([ap.AS_PUBLIC], [followers, original_author.uri]) if boost.visibility == "public" \
-        else ([followers], [ap.AS_PUBLIC, original_author.uri])
+    to, cc = (([ap.AS_PUBLIC], [followers, original_author.uri]) if boost.visibility == "public"
+              else ([followers], [ap.AS_PUBLIC, original_author.uri]))
     return ap.activity("Announce", boost.uri, account.uri, original.uri, to=to, cc=cc, published=boost.created_at)

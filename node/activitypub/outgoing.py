@@ -112,8 +112,8 @@ async def on_status_updated(node: Node, status: Status) -> None:
                       cc=note["cc"], published=status.edited_at)
     _to, _cc, mentioned = await internaltoas.status_audience(node, status)
     targets = await _post_recipients(status, mentioned)
-    boosters = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain__not_isnull=True) \
-        .prefetch_related("account")
+    boosters = await (Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain__not_isnull=True)
+                      .prefetch_related("account"))
     likers = await Favourite.filter(status_id=status.id, account__domain__not_isnull=True).prefetch_related("account")
     targets += [recipient(row.account) for row in [*boosters, *likers]]
     await publish(node, account, doc, targets, public=status.visibility in ("public", "unlisted"),

@@ -281,8 +281,8 @@ async def handle_undo(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     if isinstance(inner, dict) and ap.id_of(inner.get("actor")) not in (None, actor.uri):
         raise Ignored("cannot undo another actor's activity")
     if inner_id:
-        follow = await Follow.get_or_none(uri=inner_id, account_id=actor.id) or \
-            await FollowRequest.get_or_none(uri=inner_id, account_id=actor.id)
+        follow = (await Follow.get_or_none(uri=inner_id, account_id=actor.id)
+                  or await FollowRequest.get_or_none(uri=inner_id, account_id=actor.id))
         if follow is not None:
             await social.unfollow(node, actor, await Account.get(id=follow.target_id))
             return
@@ -370,8 +370,8 @@ async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.Remo
     alone: list[InboxItem] = []
     seen: set[str] = set()
     for item, author, note in checked:
-        if note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run \
-                or ap.visibility(note.to, note.cc, author.followers_uri) == "direct":
+        if (note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run
+                or ap.visibility(note.to, note.cc, author.followers_uri) == "direct"):
             alone.append(item)
         elif note.id not in stored:
             together.append((item, author, note))

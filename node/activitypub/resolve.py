@@ -182,8 +182,8 @@ async def fetch_actor(node: Node, uri: str, *, refresh: bool = False) -> Account
             raise ResolveError(f"{uri}: no such local account")
         return account
     account = await Account.get_or_none(uri=uri)
-    fresh = account is not None and account.fetched_at is not None and \
-        datetime.now(timezone.utc) - account.fetched_at < ACTOR_TTL
+    fresh = (account is not None and account.fetched_at is not None
+             and datetime.now(timezone.utc) - account.fetched_at < ACTOR_TTL)
     if account is not None and (fresh or account.deleted_at is not None) and not refresh:
         return account
     try:
@@ -275,8 +275,8 @@ async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo |
             actor = await _unsaved_actor(node, actor_uri)
     except (DocumentError, ResolveError, FetchError):
         return None
-    if actor.public_key_id != key_id or not actor.public_key_pem \
-            or await _held_by_another("public_key_id", key_id, actor):
+    if (actor.public_key_id != key_id or not actor.public_key_pem
+            or await _held_by_another("public_key_id", key_id, actor)):
         return None
     _hold(actor)
     return PublicKeyInfo(key_id, actor.id, actor.public_key_pem)
@@ -285,8 +285,8 @@ async def resolve_key(node: Node, key_id: str, refresh: bool) -> PublicKeyInfo |
 async def _held_by_another(id_field: str, key_id: str, actor: RemoteActor) -> bool:
     """A key id another account holds and this actor's document does not prove its own: storing the
     actor would not bind it (`_keep_keys_unique`), so it does not verify this actor's requests."""
-    return key_id.split("#", 1)[0] != actor.id and \
-        await Account.filter(**{id_field: key_id}).exclude(uri=actor.id).exists()
+    return (key_id.split("#", 1)[0] != actor.id
+            and await Account.filter(**{id_field: key_id}).exclude(uri=actor.id).exists())
 
 
 async def _unsaved_actor(node: Node, uri: str) -> RemoteActor:
@@ -328,8 +328,8 @@ async def resolve_proof_key(node: Node, verification_method: str) -> tuple[str, 
         actor = await _unsaved_actor(node, actor_uri)
     except (DocumentError, ResolveError, FetchError):
         return None
-    if actor.ed25519_key_id != verification_method or not actor.ed25519_multikey \
-            or await _held_by_another("ed25519_key_id", verification_method, actor):
+    if (actor.ed25519_key_id != verification_method or not actor.ed25519_multikey
+            or await _held_by_another("ed25519_key_id", verification_method, actor)):
         return None
     return actor.id, actor.ed25519_multikey
 
@@ -359,8 +359,8 @@ async def webfinger(node: Node, username: str, domain: str) -> str:
             last = exc
             continue
         for link in jrd.get("links") or []:
-            if isinstance(link, dict) and link.get("rel") == "self" and is_ap_media_type(link.get("type")) \
-                    and isinstance(link.get("href"), str):
+            if (isinstance(link, dict) and link.get("rel") == "self" and is_ap_media_type(link.get("type"))
+                    and isinstance(link.get("href"), str)):
                 return link["href"]
         raise ResolveError(f"{username}@{domain}: WebFinger names no ActivityPub actor")
     raise ResolveError(f"{username}@{domain}: WebFinger failed: {last}")

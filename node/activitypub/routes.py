@@ -57,8 +57,8 @@ def _public_url(node: Node, request: web.Request) -> str:
 async def requester(request: web.Request) -> str | None:
     """The actor id behind a signed GET, None for unsigned ones; a bad signature is a 401."""
     headers = request.headers
-    if not any(h in headers for h in ("Signature", "Signature-Input")) and \
-            not headers.get("Authorization", "").lower().startswith("signature "):
+    if (not any(h in headers for h in ("Signature", "Signature-Input"))
+            and not headers.get("Authorization", "").lower().startswith("signature ")):
         return None
     if (refusal := blocked_domains.signature_refusal(headers)) is not None:
         raise ApiError(403, refusal)
