@@ -1,8 +1,8 @@
 """Plain data that crosses process boundaries: job specs, results, model identity and config.
 
-Nothing here imports torch, so the web side can build the same dicts (it sends
-`JobSpec.to_dict()`-shaped JSON through arq) and a worker can validate them before any
-GPU work starts. Every `from_dict` validates: the queue is an input like any other.
+Nothing here imports torch. The web side builds the same dicts without importing this module
+(it sends `JobSpec.to_dict()`-shaped JSON through arq, keys and limits from generation.contract),
+and a worker validates them here before any GPU work starts. Every `from_dict` validates: the queue is an input like any other.
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from generation.contract import ASPECTS, MAX_CAMEOS, MAX_DURATION_S, MAX_PROMPT_CHARS, MAX_SEED
 from generation.errors import SpecError
 
-ASPECTS = ("9:16", "1:1", "16:9")
 FAMILIES = ("ltx2", "ltx")
 DTYPES = ("float32", "bfloat16", "float16")
-MAX_DURATION_S = 10.0
-MAX_PROMPT_CHARS = 2000
-MAX_SEED = 2**63 - 1
-MAX_CAMEOS = 2  # cameos one video may show
 MAX_VOICE_CHARS = 500
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 

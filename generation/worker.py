@@ -1,28 +1,11 @@
 """arq worker: one process per GPU renders `generate` jobs and reports progress through Redis.
 
-Contract with the web process (which never imports this package, so it repeats these names):
-
-* Enqueue on queue ``vitascope:gen`` the function ``"generate"`` with one positional argument,
-  the JobSpec dict, and ``_job_id=spec["job_id"]``.
-* Priority: arq runs a queue in order of score, which is the time a job may start. Credit jobs
-  are enqueued with ``_defer_until = now - PRIORITY_LEAD`` (one hour) and an explicit
-  ``_expires`` (arq derives the key lifetime from the score otherwise). They start before every
-  free job that has waited less than an hour, in arrival order among themselves; a free job
-  that has waited longer keeps its place, so heavy paid traffic cannot starve free users forever.
-  One queue keeps arq's delivery, retry and abort rules intact, which two queues polled by one
-  worker would not.
-* Progress: hash ``vitascope:gen:progress:<job_id>`` = {state, step, total, eta_seconds} and a
-  JSON message on channel ``vitascope:gen:events`` = {job_id, state, step, total, eta_seconds,
-  error?}, with state running | done | failed | cancelled.
-* Cancel: set key ``vitascope:gen:cancel:<job_id>`` (any value, with a TTL). The worker checks it
-  before the job starts and after every denoising step, stops, and deletes no-one else's files.
-* Results: success returns ``JobResult.to_dict()``. Failures raise only built-in exceptions
-  (ValueError for an invalid spec, RuntimeError "cancelled: ..." or "<Error>: ..." otherwise),
-  so the web can read arq results without unpickling classes from this package.
+Its contract with the web process (queue and function names, progress, cancel and result
+shapes, priority) is `generation.contract`, the one module of this package the web imports.
 
 Crash safety: arq keeps a job in its queue until it finishes, guarded by an "in progress" key
 that expires ``job_timeout + 10`` s after the start. Each worker also records the jobs it holds
-under ``vitascope:gen:claim:<worker name>``; a restarted worker (same name: one name per GPU)
+under `CLAIM_KEY` (``vitascope:gen:claim:<worker name>``); a restarted worker (same name: one per GPU)
 deletes the stale in-progress keys of its own unfinished jobs, so a SIGKILLed job runs again at
 once instead of after the timeout. Output files appear only complete (see `render`).
 
@@ -60,22 +43,22 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from generation.contract import (
+    CANCEL_KEY,
+    CLAIM_KEY,
+    EVENTS_CHANNEL,
+    FUNCTION_NAME,
+    HEALTH_KEY,
+    PROGRESS_KEY,
+    QUEUE_NAME,
+    VERIFY_FUNCTION_NAME,
+)
 from generation.errors import GenerationError, JobCancelled, SpecError
 from generation.spec import DTYPES, FAMILIES, JobSpec, ModelConfig
 
-QUEUE_NAME = "vitascope:gen"
-FUNCTION_NAME = "generate"
-VERIFY_FUNCTION_NAME = "verify_cameo_capture"
-EVENTS_CHANNEL = "vitascope:gen:events"
-PROGRESS_KEY = "vitascope:gen:progress:{job_id}"
-CANCEL_KEY = "vitascope:gen:cancel:{job_id}"
-CLAIM_KEY = "vitascope:gen:claim:{worker}"
 ARQ_IN_PROGRESS_KEY = "arq:in-progress:{job_id}"  # arq.constants.in_progress_key_prefix
-PRIORITY_LEAD = timedelta(hours=1)
-PRIORITY_EXPIRES = timedelta(days=1)
 PROGRESS_TTL_S = 24 * 3600
 # With max_jobs > 1, wait for the jobs arq starts in one poll to arrive before rendering: until none
 # has arrived for BATCH_QUIET_S, the batch is full, or BATCH_WAIT_MAX_S passed. Small next to a render.
@@ -85,15 +68,6 @@ REDIS_CALL_TIMEOUT_S = 10
 MAX_TRIES = 3
 
 logger = logging.getLogger("vitascope.generation")
-
-
-def enqueue_kwargs(spec: dict[str, Any], *, priority: bool) -> dict[str, Any]:
-    """Keyword arguments for `ArqRedis.enqueue_job(FUNCTION_NAME, spec, **kwargs)`; see the module doc."""
-    kwargs: dict[str, Any] = {"_job_id": spec["job_id"], "_queue_name": QUEUE_NAME}
-    if priority:
-        kwargs["_defer_until"] = datetime.now(UTC) - PRIORITY_LEAD
-        kwargs["_expires"] = PRIORITY_EXPIRES
-    return kwargs
 
 
 @dataclass
@@ -365,7 +339,7 @@ def make_worker_settings(redis_settings, model_cfg: ModelConfig, data_dir: str, 
         "allow_abort_jobs": True,
         "poll_delay": 0.2,
         "keep_result": 24 * 3600,
-        "health_check_key": f"vitascope:gen:health:{name}",
+        "health_check_key": HEALTH_KEY.format(worker=name),
     })
 
 

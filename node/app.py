@@ -67,7 +67,7 @@ ROUTE_MODULES = [
     "node.activitypub.routes",
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
-PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation_collector", "node.generation_worker",
+PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation.collector", "node.generation.workers",
                               "node.activitypub.startup", "node.scheduled_publisher"]
 
 

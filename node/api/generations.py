@@ -18,11 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import generation_queue as queue
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import grants, load_token, scope
 from node.context import Node
 from node.errors import ApiError
+from node.generation import queue
 from node.models import GenerationJob, MediaAttachment
 from node.models.generation import ACTIVE_STATES
 from node.params import read_params

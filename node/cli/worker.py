@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 def cmd_worker(args) -> int:
     """Exec `python -m generation.worker` with this node's settings (this process never imports torch)."""
-    from node.generation_worker import (
+    from node.generation.workers import (
         MISSING_EXTRA,
         embedded_redis_socket,
         generation_installed,

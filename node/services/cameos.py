@@ -23,14 +23,15 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from federation import documents
-from node import generation_queue as queue
+from generation import contract
 from node.context import Node
 from node.errors import ApiError, unprocessable
+from node.generation import queue
+from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.ids import new_id
 from node.media_files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
-from node.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.services import parental
 from node.services.visibility import seen_status
 from provenance.consent import CameoAuthorization, ResolvedKey, claim_entry, restrictions_digest
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 CHALLENGE_MINUTES = 5
 MIN_CAPTURE_S, MAX_CAPTURE_S = 3.0, 10.0
 MAX_CAPTURE_BYTES = 200 * 1024 * 1024
-MAX_CAMEOS_PER_VIDEO = 2
+MAX_CAMEOS_PER_VIDEO = contract.MAX_CAMEOS
 HANDLE = re.compile(r"[A-Za-z0-9_]{1,30}")
 HANDLE_IN_PROMPT = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?![\w@.])")
 WORDS = ("amber", "anchor", "banjo", "breeze", "cactus", "canyon", "cobalt", "comet", "copper", "dune", "ember",
@@ -157,7 +158,7 @@ async def _queue_verification(node: Node, cameo: Cameo) -> None:
                        "challenge_issued_at": cameo.challenge_issued_at.isoformat()
                        if cameo.challenge_issued_at else None},
            "reference_path": str(reference_path(node, cameo.id))}
-    await node.arq.enqueue_job(queue.VERIFY_FUNCTION_NAME, job, _job_id=job["job_id"], _queue_name=queue.QUEUE_NAME)
+    await node.arq.enqueue_job(contract.VERIFY_FUNCTION_NAME, job, _job_id=job["job_id"], _queue_name=contract.QUEUE_NAME)
 
 
 async def settle_verifications(node: Node) -> None:

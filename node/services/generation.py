@@ -25,9 +25,18 @@ from redis.exceptions import LockError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from node import generation_queue as queue
+from generation import contract
 from node.context import Node
 from node.errors import ApiError, unprocessable
+from node.generation import queue
+from node.generation.prompt_policy import (
+    ClassifierUnavailable,
+    ConsentPending,
+    ConsentRefused,
+    PromptCheck,
+    Refusal,
+    check_prompt,
+)
 from node.ids import new_id
 from node.media_files import MediaError, new_media_path, probe
 from node.media_store import StoreError
@@ -42,14 +51,6 @@ from node.models import (
     User,
 )
 from node.models.generation import ACTIVE_STATES, WAITING_STATES
-from node.prompt_policy import (
-    ClassifierUnavailable,
-    ConsentPending,
-    ConsentRefused,
-    PromptCheck,
-    Refusal,
-    check_prompt,
-)
 from node.services import cameos, parental
 from node.services.media import store_video
 from node.services.visibility import seen_status
@@ -263,17 +264,17 @@ def _validate(prompt: str, negative_prompt: str | None, duration: float, aspect:
               strength: float | None) -> None:
     if not prompt.strip():
         raise unprocessable("prompt can't be blank")
-    if len(prompt) > queue.MAX_PROMPT_CHARS:
-        raise unprocessable(f"prompt is too long (maximum is {queue.MAX_PROMPT_CHARS} characters)")
-    if negative_prompt is not None and len(negative_prompt) > queue.MAX_PROMPT_CHARS:
-        raise unprocessable(f"negative_prompt is too long (maximum is {queue.MAX_PROMPT_CHARS} characters)")
+    if len(prompt) > contract.MAX_PROMPT_CHARS:
+        raise unprocessable(f"prompt is too long (maximum is {contract.MAX_PROMPT_CHARS} characters)")
+    if negative_prompt is not None and len(negative_prompt) > contract.MAX_PROMPT_CHARS:
+        raise unprocessable(f"negative_prompt is too long (maximum is {contract.MAX_PROMPT_CHARS} characters)")
     if not math.isfinite(duration) or duration <= 0:
         raise unprocessable("duration must be a positive number of seconds")
-    if duration > queue.MAX_DURATION_S:
-        raise unprocessable(f"duration must be at most {queue.MAX_DURATION_S:g} seconds")
-    if aspect not in queue.ASPECTS:
-        raise unprocessable(f"aspect must be one of {', '.join(queue.ASPECTS)}")
-    if seed is not None and not 0 <= seed <= queue.MAX_SEED:
+    if duration > contract.MAX_DURATION_S:
+        raise unprocessable(f"duration must be at most {contract.MAX_DURATION_S:g} seconds")
+    if aspect not in contract.ASPECTS:
+        raise unprocessable(f"aspect must be one of {', '.join(contract.ASPECTS)}")
+    if seed is not None and not 0 <= seed <= contract.MAX_SEED:
         raise unprocessable("seed must be between 0 and 2^63-1")
     if strength is not None and not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
         raise unprocessable("strength must be between 0 and 1")
@@ -376,9 +377,9 @@ def _with_guidance(negative_prompt: str | None, terms: list[str]) -> str | None:
         return negative_prompt
     own = [negative_prompt.strip()] if negative_prompt and negative_prompt.strip() else []
     merged = ", ".join(own + terms)
-    if len(merged) > queue.MAX_PROMPT_CHARS:
+    if len(merged) > contract.MAX_PROMPT_CHARS:
         raise unprocessable(f"negative_prompt with the cameo owners' restrictions is too long (maximum is "
-                            f"{queue.MAX_PROMPT_CHARS} characters)")
+                            f"{contract.MAX_PROMPT_CHARS} characters)")
     return merged
 
 

@@ -163,7 +163,7 @@ class Events:
         self.seen: list[dict] = []
 
     async def start(self) -> None:
-        from generation.worker import EVENTS_CHANNEL
+        from generation.contract import EVENTS_CHANNEL
 
         await self.pubsub.subscribe(EVENTS_CHANNEL)
 

@@ -9,7 +9,7 @@ import pytest
 from arq.jobs import Job
 
 from generation.cameo import DEFAULT_VERIFIERS
-from generation.worker import FUNCTION_NAME, VERIFY_FUNCTION_NAME, enqueue_kwargs
+from generation.contract import FUNCTION_NAME, VERIFY_FUNCTION_NAME, enqueue_kwargs
 from tests.support.captures import make_capture
 
 AUTOMATIC = [path for path in DEFAULT_VERIFIERS if not path.endswith(":phrase_spoken")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import pytest
 
-from generation.worker import CANCEL_KEY, FUNCTION_NAME, PROGRESS_KEY, enqueue_kwargs
+from generation.contract import CANCEL_KEY, FUNCTION_NAME, PROGRESS_KEY, enqueue_kwargs
 
 STEPS = 24  # enough steps that a test can act while a job is still running
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from arq.jobs import JobStatus
 
-from generation.worker import FUNCTION_NAME, QUEUE_NAME, enqueue_kwargs
+from generation.contract import FUNCTION_NAME, QUEUE_NAME, enqueue_kwargs
 
 JOB_TIMEOUT = 600  # arq alone would wait JOB_TIMEOUT + 10 s before running a crashed job again
 RECOVERY_LIMIT = 300  # generous for a loaded 2-core machine, still half of what arq alone would take

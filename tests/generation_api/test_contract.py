@@ -1,4 +1,4 @@
-"""The web side speaks the worker's dict contract without importing it, and stays free of torch."""
+"""The web side speaks the worker's dict contract (generation.contract) and stays free of torch."""
 
 from __future__ import annotations
 
@@ -12,25 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from generation import contract
 from generation import spec as worker_spec
-from generation import worker
 from generation.errors import ModelLoadError
-from node import generation_queue as queue
+from node.generation import queue
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "diffusers", "transformers", "accelerate", "generation")
+CONTRACT = ("generation", "generation.contract")  # standard library only: the web process may import it
 
 
-def test_names_and_fields_match_the_worker():
-    assert (queue.QUEUE_NAME, queue.FUNCTION_NAME, queue.EVENTS_CHANNEL) == \
-        (worker.QUEUE_NAME, worker.FUNCTION_NAME, worker.EVENTS_CHANNEL)
-    assert (queue.PROGRESS_KEY, queue.CANCEL_KEY) == (worker.PROGRESS_KEY, worker.CANCEL_KEY)
-    assert (queue.PRIORITY_LEAD, queue.PRIORITY_EXPIRES) == (worker.PRIORITY_LEAD, worker.PRIORITY_EXPIRES)
-    assert (queue.ASPECTS, queue.MAX_DURATION_S, queue.MAX_PROMPT_CHARS, queue.MAX_SEED) == \
-        (worker_spec.ASPECTS, worker_spec.MAX_DURATION_S, worker_spec.MAX_PROMPT_CHARS, worker_spec.MAX_SEED)
-    assert set(queue.SPEC_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobSpec)}
-    assert set(queue.RESULT_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobResult)}
-    assert set(queue.MODEL_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.ModelInfo)}
+def test_the_contract_names_the_worker_dataclasses_fields():
+    assert set(contract.SPEC_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobSpec)}
+    assert set(contract.RESULT_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.JobResult)}
+    assert set(contract.MODEL_FIELDS) == {f.name for f in dataclasses.fields(worker_spec.ModelInfo)}
 
 
 def test_a_spec_built_by_the_node_is_one_the_worker_accepts(tmp_path):
@@ -94,7 +89,8 @@ def test_the_web_process_imports_no_torch():
             "commands = [m.name for m in pkgutil.walk_packages(cli.__path__, 'node.cli.') "
             "if not m.name.endswith('__main__')]; "
             "[importlib.import_module(m) for m in app.ROUTE_MODULES + app.PLUGIN_MODULES + commands]; "
-            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))")
+            f"print(json.dumps(sorted(m for m in sys.modules "
+            f"if m.split('.')[0] in {HEAVY!r} and m not in {CONTRACT!r})))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
@@ -110,13 +106,13 @@ def test_a_running_node_has_no_torch_loaded_but_its_worker_does(gen_node):
 async def test_serve_without_the_generation_extra_says_how_to_get_it(monkeypatch, caplog):
     from types import SimpleNamespace
 
-    from node import generation_worker
+    from node.generation import workers
     from node.config import load_config
 
-    monkeypatch.setattr(generation_worker, "generation_installed", lambda: False)
+    monkeypatch.setattr(workers, "generation_installed", lambda: False)
     app = {"background": []}
     node = SimpleNamespace(config=load_config(environ={}, overrides={"generation": {"embedded_worker": True}}),
                            extras={"redis_url": "unix:///nowhere"})
-    await generation_worker.setup(app, node)
+    await workers.setup(app, node)
     assert app["background"] == []
     assert "pip install 'vitascope[generation]'" in caplog.text

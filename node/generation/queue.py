@@ -1,19 +1,8 @@
-"""The web side of the generation queue: the dict contract with `vitascope worker`, spoken over Redis.
+"""The web side of the generation queue: the worker's contract (generation.contract), spoken over Redis.
 
-The web process never imports the `generation` package (it would pull in torch), so the
-names below repeat those of `generation.worker` and `generation.spec`;
-tests/generation_api/test_contract.py checks that both sides still agree.
-
-* Enqueue: function ``generate`` on queue ``vitascope:gen``, one positional argument (the
-  JobSpec dict, fields `SPEC_FIELDS`), ``_job_id`` = the spec's job_id. A credit job in peak
-  mode is enqueued one hour "in the past" (``_defer_until``), so it runs before every free job
-  that has waited less than that.
-* Progress: the worker publishes JSON ``{job_id, state, step, total, eta_seconds, error?}`` on
-  ``vitascope:gen:events`` and keeps the latest values in the hash ``vitascope:gen:progress:<id>``.
-* Cancel: key ``vitascope:gen:cancel:<id>``; the worker checks it before and during rendering.
-* Result: arq's stored result, ``JobResult.to_dict()`` on success. Results are unpickled with an
-  unpickler that builds only plain built-in types, so an exception class from the worker's
-  libraries can neither import torch here nor run code.
+Enqueueing, cancelling, reading progress and reading results. Results are arq's stored
+``JobResult.to_dict()``, unpickled with an unpickler that builds only plain built-in types, so an
+exception class from the worker's libraries can neither import torch here nor run code.
 """
 
 from __future__ import annotations
@@ -23,36 +12,16 @@ import io
 import json
 import pickle
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import DeserializationError, Job, JobStatus
 
+from generation import contract
 from node.context import Node
 
-QUEUE_NAME = "vitascope:gen"
-FUNCTION_NAME = "generate"
-VERIFY_FUNCTION_NAME = "verify_cameo_capture"  # one dict {job_id, capture, reference_path}, see generation.worker
-EVENTS_CHANNEL = "vitascope:gen:events"
-PROGRESS_KEY = "vitascope:gen:progress:{job_id}"
-CANCEL_KEY = "vitascope:gen:cancel:{job_id}"
-HEALTH_KEY = "vitascope:gen:health:{worker}"
-PRIORITY_LEAD = timedelta(hours=1)
-PRIORITY_EXPIRES = timedelta(days=1)
 CANCEL_TTL_S = 2 * 24 * 3600  # longer than a job can wait in the queue and keep its result
-
-ASPECTS = ("9:16", "1:1", "16:9")
-MAX_DURATION_S = 10.0
-MAX_PROMPT_CHARS = 2000
-MAX_SEED = 2**63 - 1
-SPEC_FIELDS = ("job_id", "prompt", "negative_prompt", "duration", "aspect", "seed", "audio", "output_dir",
-               "source_video", "image", "strength", "cameo_references", "voice_sample", "voice_text", "voice_required",
-               "transfer")
-RESULT_FIELDS = ("job_id", "video_path", "poster_path", "width", "height", "duration", "fps", "has_audio",
-                 "model", "steps", "voice_cloned")
-MODEL_FIELDS = ("name", "version", "weights_digest", "test_model", "family")
 
 
 class QueueError(RuntimeError):
@@ -63,7 +32,8 @@ def job_spec(*, job_id: str, prompt: str, negative_prompt: str | None, duration:
              audio: bool, output_dir: Path, source_video: Path | None, image: Path | None,
              strength: float, cameo_references: list[str] | None = None,
              transfer: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JobSpec dict the worker validates (`generation.spec.JobSpec.from_dict`)."""
+    """The JobSpec dict (keys: a subset of contract.SPEC_FIELDS) the worker validates
+    (`generation.spec.JobSpec.from_dict`)."""
     return {"job_id": job_id, "prompt": prompt, "negative_prompt": negative_prompt, "duration": float(duration),
             "aspect": aspect, "seed": seed, "audio": audio, "output_dir": str(output_dir),
             "source_video": str(source_video) if source_video else None, "image": str(image) if image else None,
@@ -72,19 +42,15 @@ def job_spec(*, job_id: str, prompt: str, negative_prompt: str | None, duration:
 
 async def enqueue(node: Node, spec: dict[str, Any], *, priority: bool) -> bool:
     """Queue a spec; False when arq already knows a job (or a result) with this id."""
-    kwargs: dict[str, Any] = {"_job_id": spec["job_id"], "_queue_name": QUEUE_NAME}
-    if priority:
-        kwargs["_defer_until"] = datetime.now(timezone.utc) - PRIORITY_LEAD
-        kwargs["_expires"] = PRIORITY_EXPIRES
-    job = await node.arq.enqueue_job(FUNCTION_NAME, spec, **kwargs)
+    job = await node.arq.enqueue_job(contract.FUNCTION_NAME, spec, **contract.enqueue_kwargs(spec, priority=priority))
     return job is not None
 
 
 async def cancel(node: Node, job_id: str) -> bool:
     """Ask the worker to stop the job; True when it was still waiting and has been taken off the queue
     (so it will never start), False when a worker may already hold it (it stops at the next step)."""
-    await node.redis.set(CANCEL_KEY.format(job_id=job_id), b"1", ex=CANCEL_TTL_S)
-    removed = await node.redis.eval(_UNQUEUE_IF_WAITING, 3, QUEUE_NAME, in_progress_key_prefix + job_id,
+    await node.redis.set(contract.CANCEL_KEY.format(job_id=job_id), b"1", ex=CANCEL_TTL_S)
+    removed = await node.redis.eval(_UNQUEUE_IF_WAITING, 3, contract.QUEUE_NAME, in_progress_key_prefix + job_id,
                                     job_key_prefix + job_id, job_id)
     return bool(removed)
 
@@ -101,7 +67,7 @@ return removed
 
 async def progress(node: Node, job_id: str) -> dict[str, Any] | None:
     """The worker's latest progress values for a job, or None before it starts."""
-    raw = await node.redis.hgetall(PROGRESS_KEY.format(job_id=job_id))
+    raw = await node.redis.hgetall(contract.PROGRESS_KEY.format(job_id=job_id))
     if not raw:
         return None
     values = {k.decode(): v.decode() for k, v in raw.items()}
@@ -163,7 +129,7 @@ async def status(node: Node, job_id: str) -> JobStatus:
 
 
 def _job(node: Node, job_id: str) -> Job:
-    return Job(job_id, node.arq, _queue_name=QUEUE_NAME, _deserializer=safe_loads)
+    return Job(job_id, node.arq, _queue_name=contract.QUEUE_NAME, _deserializer=safe_loads)
 
 
 def _describe(error: Any) -> str:
@@ -217,11 +183,11 @@ def safe_loads(data: bytes) -> Any:
 
 def check_result(data: dict[str, Any]) -> None:
     """Check a JobResult dict's shape; raises ValueError naming what is wrong."""
-    missing = [k for k in RESULT_FIELDS if k not in data]
+    missing = [k for k in contract.RESULT_FIELDS if k not in data]
     if missing:
         raise ValueError(f"worker result lacks {missing}")
     model = data["model"]
-    if not isinstance(model, dict) or any(k not in model for k in MODEL_FIELDS):
+    if not isinstance(model, dict) or any(k not in model for k in contract.MODEL_FIELDS):
         raise ValueError("worker result has no valid model description")
     if not isinstance(data["video_path"], str) or not isinstance(model["test_model"], bool):
         raise ValueError("worker result has fields of the wrong type")

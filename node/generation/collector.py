@@ -20,13 +20,14 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
-from node import generation_queue as queue
+from generation import contract
 from node import supervise
 from node.api.generations import STREAM_EVENT, render_job
 from node.context import Node
+from node.generation import queue
+from node.generation.prompt_policy import load_classifiers
 from node.models import GenerationJob
 from node.models.generation import ACTIVE_STATES
-from node.prompt_policy import load_classifiers
 from node.services import cameos
 from node.services import generation as service
 
@@ -78,7 +79,7 @@ class Collector:
 
     async def _lead(self, lease) -> None:
         pubsub = self.node.redis.pubsub()
-        await pubsub.subscribe(queue.EVENTS_CHANNEL)
+        await pubsub.subscribe(contract.EVENTS_CHANNEL)
         try:
             await self.sweep()
             next_sweep = time.monotonic() + SWEEP_S
