@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from node import db
+from node import redis_keys
 from node.config import Config
 from node.context import Node
 from node.errors import ApiError, error_response, unprocessable
@@ -153,7 +154,7 @@ async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
     node: Node = request.app["node"]
     who = request.headers.get("Authorization") or request.remote or "unknown"
     window = int(time.time() // 60)
-    key = f"vitascope:rl:{hashlib.sha256(who.encode()).hexdigest()[:24]}:{window}"
+    key = redis_keys.rate_limit(hashlib.sha256(who.encode()).hexdigest()[:24], window)
     redis = request.app["rate_limit_redis"]
     try:
         count = await redis.incr(key)

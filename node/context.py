@@ -9,6 +9,7 @@ from typing import Any, Callable, Awaitable
 
 import redis.asyncio as aioredis
 
+from node import redis_keys
 from node.media_store import LocalStore, S3Settings, S3Store, Store
 from node.config import Config
 from node.logs import Throttled
@@ -50,7 +51,7 @@ class Node:
         message = json.dumps({"event": event, "payload": body})
         try:
             for name in streams:
-                await self.redis.publish(f"vitascope:stream:{name}", message)
+                await self.redis.publish(redis_keys.stream(name), message)
         except REDIS_LOST as exc:
             _streams_lost.warning("Redis is unreachable: streaming events dropped meanwhile (%s)", exc)
 

@@ -26,6 +26,7 @@ from py_vapid import Vapid01, Vapid02
 from pywebpush import WebPusher, WebPushException
 
 from federation.fetcher import FetchError, FetchFailed
+from node import redis_keys
 from node.activitypub.runtime import federation, secret_file
 from node.context import Node
 from node.models import PushDelivery, WebPushSubscription
@@ -115,14 +116,14 @@ def job_id(row_id: int, attempts: int) -> str:
 
 
 async def enqueue(node: Node, row_ids: list[int], *, attempts: int = 0, at: datetime | None = None) -> None:
-    from node.activitypub.delivery import QUEUE, sweep_soon
+    from node.activitypub.delivery import sweep_soon
 
     if node.arq is None:
         return
     try:
         for row_id in row_ids:
-            await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts), _queue_name=QUEUE,
-                                       _defer_until=at)
+            await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts),
+                                       _queue_name=redis_keys.DELIVERY_QUEUE, _defer_until=at)
     except Exception:
         sweep_soon()
         raise

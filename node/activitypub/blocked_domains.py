@@ -3,7 +3,7 @@
 The inbox and signed GETs (before a signature is verified), the safe fetcher (every GET and POST), delivery, media
 ingestion and the inbox processor ask here on each request, so a query per request is out of the
 question. Each process loads the blocks at start and again whenever any process changes them
-(node.services.domain_blocks publishes on CHANNEL), with a periodic reload in case a message was
+(node.services.domain_blocks publishes on redis_keys.DOMAIN_BLOCKS_CHANNEL), with a periodic reload in case a message was
 missed. A block covers its domain with any port, and its subdomains; a block naming a port
 (``host:port``) covers that port only.
 """
@@ -22,13 +22,13 @@ from typing import Any
 from aiohttp import web
 
 from federation.documents import origin
+from node import redis_keys
 from node import supervise
 from node.context import Node
 from node.models import DomainBlock
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "vitascope:domain_blocks"
 RELOAD_SECONDS = 60
 # keyId="…" (draft-cavage Signature / Authorization) and keyid="…" (RFC 9421 Signature-Input).
 _KEY_ID = re.compile(r'keyid="([^"]*)"', re.IGNORECASE)
@@ -136,14 +136,14 @@ async def reload() -> None:
 async def announce(node: Node) -> None:
     """After a change: reload here, and tell every other process of this node to reload."""
     await reload()
-    await node.redis.publish(CHANNEL, "changed")
+    await node.redis.publish(redis_keys.DOMAIN_BLOCKS_CHANNEL, "changed")
 
 
 async def watch(node: Node) -> None:
     """Reload on every announcement, and every RELOAD_SECONDS regardless (run under node.supervise)."""
     pubsub = node.redis.pubsub()
     try:
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(redis_keys.DOMAIN_BLOCKS_CHANNEL)
         await reload()  # what changed before the subscription took effect (or while Redis was away)
         while True:
             await pubsub.get_message(ignore_subscribe_messages=True, timeout=RELOAD_SECONDS)

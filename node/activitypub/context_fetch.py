@@ -3,7 +3,7 @@
 A post is stored at once with what we already have (node.activitypub.astointernal): its parent if we
 hold it, the mentioned accounts we know; the replies that arrived before it are linked to it
 (`link_waiting_replies`), and an unknown parent and unknown mentioned actors are queued as jobs on
-QUEUE (`fetch_missing`), which node.activitypub.context_jobs runs, so a slow host never holds the
+redis_keys.CONTEXT_QUEUE (`fetch_missing`), which node.activitypub.context_jobs runs, so a slow host never holds the
 inbox processor.
 """
 
@@ -14,12 +14,12 @@ import logging
 from typing import Any
 
 from federation import documents as ap
+from node import redis_keys
 from node.context import Node
 from node.models import Account, Status
 
 log = logging.getLogger(__name__)
 
-QUEUE = "vitascope:context"
 # Mentions read from one remote post, and how many unknown mentioned actors it may make us fetch.
 MAX_MENTIONS = 500
 MAX_MENTION_FETCHES = 10
@@ -94,7 +94,7 @@ async def fetch_missing(node: Node, status: Status, below: tuple[str, ...], acto
         jobs.append(("context_mentions", f"context:mentions:{status.id}:{host}", (status.id, hrefs)))
     for function, job_id, args in jobs:
         try:
-            await node.arq.enqueue_job(function, *args, _job_id=job_id, _queue_name=QUEUE)
+            await node.arq.enqueue_job(function, *args, _job_id=job_id, _queue_name=redis_keys.CONTEXT_QUEUE)
         except Exception:  # Redis unreachable: the post stays as stored, its reply links up on arrival
             log.exception("could not queue %s for %s", function, status.uri)
 

@@ -39,8 +39,9 @@ from tortoise.expressions import Q
 
 from federation import documents as ap
 from federation.fetcher import FetchError, FetchFailed
+from node import redis_keys
 from node.activitypub import blocked_domains, resolve
-from node.activitypub.context_fetch import QUEUE, link_waiting_replies
+from node.activitypub.context_fetch import link_waiting_replies
 from node.activitypub.errors import Ignored, ResolveError
 from node.context import Node
 from node.models import Mention, Status
@@ -60,9 +61,9 @@ RETRY_DELAYS = (30, 300)
 # A job whose host already has `federation.context_fetch_per_host` jobs waiting on it looks again after
 # this many seconds.
 HOST_BUSY_DEFER = 2
-# One round of fetching a thread's replies shares a budget (ThreadBudget) under this prefix, for this
-# long: longer than its jobs take, tries again after RETRY_DELAYS included, level after level.
-BUDGET_PREFIX = "vitascope:context:thread-budget:"
+# One round of fetching a thread's replies shares a budget (ThreadBudget, under
+# redis_keys.CONTEXT_BUDGET_PREFIX) for this long: longer than its jobs take, tries again after
+# RETRY_DELAYS included, level after level.
 BUDGET_SECONDS = 3600
 
 
@@ -166,7 +167,7 @@ async def fetch_replies_later(node: Node, status: Status) -> bool:
     if not await _claim(node, now, id=status.id):
         return False
     try:  # one job per cooldown period: its id names the claim, so a kept result never hides a new one
-        await node.arq.enqueue_job("context_replies", status.id, _queue_name=QUEUE,
+        await node.arq.enqueue_job("context_replies", status.id, _queue_name=redis_keys.CONTEXT_QUEUE,
                                    _job_id=f"context:replies:{status.id}:{int(now.timestamp() * 1000)}")
     except Exception:  # Redis unreachable: the thread shows what we have; the next view may try again
         log.exception("could not queue the replies of %s", status.uri)
@@ -219,7 +220,7 @@ return granted"""
 
     @classmethod
     def of_root_job(cls, ctx: dict[str, Any]) -> ThreadBudget:
-        return cls(ctx, BUDGET_PREFIX + ctx["job_id"])
+        return cls(ctx, redis_keys.CONTEXT_BUDGET_PREFIX + ctx["job_id"])
 
     async def open(self) -> None:
         """Start the round's budget (again on a retried root job: it keeps what was spent)."""
@@ -304,10 +305,10 @@ async def _queue_replies(ctx: dict[str, Any], post: Status, uris: list[str], bud
     for uri in wanted[:granted]:
         if uri not in held:
             job = await ctx["redis"].enqueue_job("context_reply", post.id, uri, budget.key, _job_id=reply_job_id(uri),
-                                                 _queue_name=QUEUE)
+                                                 _queue_name=redis_keys.CONTEXT_QUEUE)
         elif await _claim(node, now, uri=uri):
             job = await ctx["redis"].enqueue_job("context_known_reply", uri, budget.key,
-                                                 _job_id=known_reply_job_id(uri), _queue_name=QUEUE)
+                                                 _job_id=known_reply_job_id(uri), _queue_name=redis_keys.CONTEXT_QUEUE)
         else:  # claimed meanwhile by another round or view
             job = None
         queued += job is not None
@@ -446,7 +447,7 @@ def make_worker(node: Node) -> Worker:
                # is what keeps it from being walked again, so its id is kept only while it is queued
                func(fetch_known_reply, name="context_known_reply", max_tries=len(RETRY_DELAYS) + 1, keep_result=0,
                     timeout=timeout * (node.config["federation.replies_fetch_max_pages"] + 2) + 10)],
-        queue_name=QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
+        queue_name=redis_keys.CONTEXT_QUEUE, max_jobs=node.config["federation.context_fetch_concurrency"],
         job_timeout=timeout * REQUESTS_PER_JOB + 10,
         keep_result=REMEMBER_SECONDS, poll_delay=0.5)
     worker.ctx["busy_hosts"] = Counter()  # host -> jobs of this worker waiting on it (see host_slot)

@@ -22,7 +22,7 @@ from typing import Any
 from arq.worker import Retry, Worker, func
 
 from federation import delivery as policy
-from node import web_push
+from node import redis_keys, web_push
 from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
@@ -32,7 +32,6 @@ from node.supervise import start, supervise
 
 log = logging.getLogger(__name__)
 
-QUEUE = "vitascope:delivery"
 # A pending row whose job should have run this long ago (or one sweep interval, if shorter) is
 # presumed lost and queued again.
 LOST_AFTER = timedelta(seconds=30)
@@ -61,7 +60,7 @@ async def enqueue(node: Node, delivery_ids: list[int], *, attempts: int = 0, at:
     try:
         for delivery_id in delivery_ids:
             await node.arq.enqueue_job("deliver", delivery_id, _job_id=job_id(delivery_id, attempts),
-                                       _queue_name=QUEUE, _defer_until=at)
+                                       _queue_name=redis_keys.DELIVERY_QUEUE, _defer_until=at)
     except Exception:
         sweep_soon()
         raise
@@ -229,7 +228,7 @@ async def _on_worker_start(ctx: dict[str, Any]) -> None:
 def make_worker(node: Node) -> Worker:
     return in_process_worker(
         node, [func(deliver, name="deliver", max_tries=3), func(web_push.push, name="web_push", max_tries=3)],
-        queue_name=QUEUE,
+        queue_name=redis_keys.DELIVERY_QUEUE,
         max_jobs=node.config["federation.delivery_concurrency"],
         job_timeout=node.config["federation.fetch_timeout_seconds"] * 3 + 10, keep_result=300, poll_delay=0.2,
         on_startup=_on_worker_start)

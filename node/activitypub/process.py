@@ -17,6 +17,7 @@ from typing import Any
 
 from federation import documents as ap
 from federation.fetcher import FetchError
+from node import redis_keys
 from node.activitypub import astointernal, blocked_domains, context_fetch, resolve
 from node.activitypub.errors import Ignored, ResolveError
 from node.activitypub.outgoing import answer_follow
@@ -517,7 +518,7 @@ async def handle_move(node: Node, actor: Account, doc: dict[str, Any]) -> None:
     target_uri = ap.id_of(doc.get("target"))
     if not target_uri:
         raise Ignored("Move without a target")
-    key = f"vitascope:move_in_progress:{actor.id}"
+    key = redis_keys.move_in_progress(actor.id)
     if not await node.redis.set(key, target_uri, nx=True, ex=MOVE_PROCESSING_COOLDOWN):
         raise Ignored(f"already moved: a Move from this account was taken up less than "
                       f"{MOVE_PROCESSING_COOLDOWN.days} days ago, and another is ignored until then")

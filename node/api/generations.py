@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node import redis_keys
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import grants, load_token, scope
 from node.context import Node
@@ -156,7 +157,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         nonlocal sent
         pubsub = node.redis.pubsub()
         try:
-            await pubsub.subscribe(f"vitascope:stream:user:{job.account_id}")
+            await pubsub.subscribe(redis_keys.stream(f"user:{job.account_id}"))
             await job.refresh_from_db()
             current = await render_job(node, job)
             if current != sent:

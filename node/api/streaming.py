@@ -13,6 +13,7 @@ from aiohttp import WSMsgType, web
 from redis.asyncio.client import PubSub
 
 from federation.jsonparse import JSONRefused, parse_json
+from node import redis_keys
 from node.api.common import ctx
 from node.api.lists import list_query
 from node.api.timelines import home_query, public_query, tag_query
@@ -57,18 +58,18 @@ async def channels_for(request: web.Request, stream: str, params: dict[str, str]
                 owned = False
             if not owned:
                 raise ApiError(404, "Not authorized to stream this list")
-            return [f"vitascope:stream:list:{list_id}"], [stream, str(list_id)]
+            return [redis_keys.stream(f"list:{list_id}")], [stream, str(list_id)]
         channel = {"user": f"user:{account_id}", "user:notification": f"user:notification:{account_id}",
                    "direct": f"direct:{account_id}"}[stream]
-        return [f"vitascope:stream:{channel}"], [stream]
+        return [redis_keys.stream(channel)], [stream]
     tag = params.get("tag")
     if stream in ("hashtag", "hashtag:local"):
         if not tag:
             raise ApiError(400, "tag is required for hashtag streams")
-        return [f"vitascope:stream:{stream}:{tag.lower()}"], [stream, tag]
+        return [redis_keys.stream(f"{stream}:{tag.lower()}")], [stream, tag]
     if stream in PUBLIC_STREAMS:
         base = stream.replace(":media", "")
-        return [f"vitascope:stream:{base}"], [stream]
+        return [redis_keys.stream(base)], [stream]
     raise ApiError(400, f"Unknown stream type {stream}")
 
 
@@ -134,9 +135,6 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
-IDLE_CHANNEL = "vitascope:stream:__idle__"
-
-
 @routes.get("/api/v1/streaming")
 @routes.get("/api/v1/streaming/")
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -174,7 +172,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         pubsub = live[0]
         try:
             if fresh:
-                await pubsub.subscribe(IDLE_CHANNEL, *names)
+                await pubsub.subscribe(redis_keys.STREAM_IDLE, *names)
             async for message in pubsub.listen():
                 if message.get("type") != "message":
                     continue
@@ -199,7 +197,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 refused = exc
             else:
                 names.update({c: label for c in channels})
-        await live[0].subscribe(IDLE_CHANNEL, *channels)
+        await live[0].subscribe(redis_keys.STREAM_IDLE, *channels)
         await ws.prepare(request)
         if refused is not None:
             await ws.send_json({"error": refused.message, "status": refused.status})

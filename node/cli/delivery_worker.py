@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from node import redis_keys
 from node.cli.common import add_config_option, node_services
 
 
@@ -24,7 +25,7 @@ async def run_delivery_worker(args) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        print(f"delivery worker for {node.urls.base} on queue {delivery.QUEUE}", flush=True)
+        print(f"delivery worker for {node.urls.base} on queue {redis_keys.DELIVERY_QUEUE}", flush=True)
         try:
             await task
         except asyncio.CancelledError:

@@ -21,7 +21,7 @@ from aiohttp import web
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from generation import contract
-from node import supervise
+from node import redis_keys, supervise
 from node.api.generations import STREAM_EVENT, render_job
 from node.context import Node
 from node.generation import queue
@@ -33,7 +33,6 @@ from node.services import generation as service
 
 log = logging.getLogger(__name__)
 
-LEASE_KEY = "vitascope:gen:collector"
 LEASE_S = 15
 SWEEP_S = 2.0
 PROGRESS_SAVE_S = 1.0  # row writes for step progress, at most this often per job (every step is streamed)
@@ -66,7 +65,7 @@ class Collector:
         """Lead while this process holds the lease; otherwise look again every RETRY_S. Run under
         node.supervise: a lost Redis ends the run, and the next one starts from a fresh lease and sweep."""
         while True:
-            lease = self.node.redis.lock(LEASE_KEY, timeout=LEASE_S, thread_local=False)
+            lease = self.node.redis.lock(redis_keys.GENERATION_COLLECTOR_LEASE, timeout=LEASE_S, thread_local=False)
             if await lease.acquire(blocking=False):
                 try:
                     await self._lead(lease)

@@ -26,6 +26,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from generation import contract
+from node import redis_keys
 from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.generation import queue
@@ -245,7 +246,8 @@ async def grant_credits(user: User, amount: int) -> int:
 @asynccontextmanager
 async def _user_lock(node: Node, user_id: int):
     """One job creation per user at a time across web processes, so quota counts cannot race."""
-    lock = node.redis.lock(f"vitascope:gen:user-lock:{user_id}", timeout=USER_LOCK_S, blocking_timeout=USER_LOCK_S)
+    lock = node.redis.lock(redis_keys.generation_user_lock(user_id), timeout=USER_LOCK_S,
+                           blocking_timeout=USER_LOCK_S)
     if not await lock.acquire():
         raise ApiError(429, "Another generation request of yours is being processed; try again")
     try:

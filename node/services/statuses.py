@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from node import redis_keys
 from node.context import Node
 from node.errors import ApiError, unprocessable
 from node import ids
@@ -255,7 +256,7 @@ async def listened_streams(node: Node, streams: list[str]) -> list[str]:
     """
     if not streams:
         return []
-    channels = [f"vitascope:stream:{name}" for name in streams]  # as Node.stream names them
+    channels = [redis_keys.stream(name) for name in streams]
     try:
         counts = await node.redis.pubsub_numsub(*channels)
     except REDIS_LOST:  # Redis away: nobody is subscribed through it

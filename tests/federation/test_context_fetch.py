@@ -18,7 +18,8 @@ import pytest
 import redis
 from aiohttp import web
 
-from node.activitypub.context_fetch import QUEUE, parent_job_id
+from node import redis_keys
+from node.activitypub.context_fetch import parent_job_id
 from node.activitypub.context_jobs import HOST_BUSY_DEFER, RETRY_DELAYS
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
 from tests.support.servers import free_port
@@ -143,7 +144,7 @@ def context_settled(live) -> bool:
     queue until it finishes, and one put off for HOST_BUSY_DEFER runs in a moment (one waiting to be
     tried again after a failure, or a new post's replies put off, is not due)."""
     with redis.Redis.from_url(live.redis_url) as client:
-        return client.zcount(QUEUE, "-inf", (time.time() + HOST_BUSY_DEFER + 1) * 1000) == 0
+        return client.zcount(redis_keys.CONTEXT_QUEUE, "-inf", (time.time() + HOST_BUSY_DEFER + 1) * 1000) == 0
 
 
 def put_off(live, uris: list[str]) -> int:
