@@ -31,6 +31,7 @@ from node.errors import ApiError, unprocessable
 from node.models import Cameo, CameoChallenge, CameoUse
 from node.params import read_params
 from node.serializers import iso
+from node.services import cameo_decisions
 from node.services import cameos as service
 
 routes = web.RouteTableDef()
@@ -100,8 +101,8 @@ async def requests(request: web.Request) -> web.Response:
 @routes.post(r"/api/v1/vitascope/cameos/requests/{id:\d+}/{answer:approve|deny}")
 @scope("write:vitascope")
 async def answer(request: web.Request) -> web.Response:
-    use = await service.answer_request(ctx(request), request["account"], path_id(request),
-                                       approve=request.match_info["answer"] == "approve")
+    use = await cameo_decisions.answer_request(ctx(request), request["account"], path_id(request),
+                                               approve=request.match_info["answer"] == "approve")
     return web.json_response((await uses_json(ctx(request), [use]))[0])
 
 
@@ -150,7 +151,7 @@ async def uses(request: web.Request) -> web.Response:
 @scope("write:vitascope")
 async def take_down(request: web.Request) -> web.Response:
     await service.own_cameo(request["account"], path_id(request))
-    await service.take_down(ctx(request), request["account"], path_id(request, "use_id"))
+    await cameo_decisions.take_down(ctx(request), request["account"], path_id(request, "use_id"))
     return web.json_response({})
 
 

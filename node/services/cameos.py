@@ -1,5 +1,7 @@
 """Cameos on this node: capture and verification, the owner's policy, consent for each use (a
-signed CameoAuthorization bound to one generation), the owner's ledger, revocation and takedown.
+signed CameoAuthorization bound to one generation), the owner's ledger and revocation. The owner's
+decisions that start, fail or withdraw a generation (answering a request, a takedown) are in
+node.services.cameo_decisions, so that generation may ask this module for consent without a circle.
 
 `request_consent` is the one door every use goes through. Today both the owner and the creator
 are local, so it decides here; when the owner is remote it will send a CameoRequest and wait
@@ -158,7 +160,8 @@ async def _queue_verification(node: Node, cameo: Cameo) -> None:
                        "challenge_issued_at": cameo.challenge_issued_at.isoformat()
                        if cameo.challenge_issued_at else None},
            "reference_path": str(reference_path(node, cameo.id))}
-    await node.arq.enqueue_job(contract.VERIFY_FUNCTION_NAME, job, _job_id=job["job_id"], _queue_name=contract.QUEUE_NAME)
+    await node.arq.enqueue_job(contract.VERIFY_FUNCTION_NAME, job, _job_id=job["job_id"],
+                               _queue_name=contract.QUEUE_NAME)
 
 
 async def settle_verifications(node: Node) -> None:
@@ -316,7 +319,7 @@ async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: 
     if existing is not None:  # named twice in one prompt: one use
         if existing.grant is None:
             return ConsentPending(existing.id)
-        return _claim_entry(existing, await Account.get(id=cameo.account_id))
+        return claim_entry_for(existing, await Account.get(id=cameo.account_id))
     if await CameoUse.filter(job_id=job_id).count() >= MAX_CAMEOS_PER_VIDEO:
         raise ConsentRefused(f"a video may show at most {MAX_CAMEOS_PER_VIDEO} cameos")
     owner = await Account.get(id=cameo.account_id)
@@ -325,10 +328,10 @@ async def request_consent(node: Node, requester: Account, cameo: Cameo, prompt: 
         raise ConsentRefused(f"@{cameo.handle} cannot be used: {decision}")
     use = await CameoUse.create(cameo=cameo, creator=requester, job_id=job_id, prompt=prompt)
     if decision is None:
-        await _grant(node, use, cameo, owner, requester)
+        await record_grant(node, use, cameo, owner, requester)
     if decision == "approve":
         return ConsentPending(use.id)
-    return _claim_entry(use, owner)
+    return claim_entry_for(use, owner)
 
 
 async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, prompt: str) -> str | None:
@@ -357,7 +360,8 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
     return "only the owner may use it"
 
 
-async def _grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
+async def record_grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
+    """Sign the owner's CameoAuthorization for this use and record it as granted."""
     grant = CameoAuthorization(
         id=grant_url(node, use.id), owner=owner.uri, target=cameo_url(node, cameo.id),
         post=use_post_url(node, use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
@@ -368,7 +372,8 @@ async def _grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, render
     await use.save(update_fields=["grant", "state", "decided_at"])
 
 
-def _claim_entry(use: CameoUse, owner: Account) -> dict[str, Any]:
+def claim_entry_for(use: CameoUse, owner: Account) -> dict[str, Any]:
+    """The use's grant as an entry of the generation's C2PA claim."""
     key = ResolvedKey(id=owner.ed25519_key_id, controller=owner.uri, multikey=owner.ed25519_public_multikey)
     return claim_entry(use.grant, key)
 
@@ -437,32 +442,7 @@ def references_from_grants(node: Node, claim_entries: list[dict[str, Any]]) -> l
     return [str(reference_path(node, cameo_id)) for cameo_id in _cameo_ids(node, claim_entries)]
 
 
-# ----- owner side: requests, uses, revocation, takedown ---------------------------------------
-
-
-async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bool) -> CameoUse:
-    """The owner's answer to an "approve each use" request; the waiting generation starts or fails."""
-    use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("cameo", "creator")
-    if use is None:
-        raise ApiError(404, "Record not found")
-    if use.state != "pending":
-        raise unprocessable(f"the request was already answered ({use.state})")
-    from node.services import generation
-
-    if approve:
-        if use.cameo.state != "verified":
-            raise unprocessable("the cameo is not verified")
-        await _grant(node, use, use.cameo, owner, use.creator)
-        job = await GenerationJob.get_or_none(id=use.job_id)
-        if job is not None:
-            await generation.consent_given(node, job, _claim_entry(use, owner))
-    else:
-        use.state, use.decided_at = "denied", datetime.now(timezone.utc)
-        await use.save(update_fields=["state", "decided_at"])
-        job = await GenerationJob.get_or_none(id=use.job_id)
-        if job is not None:
-            await generation.consent_denied(node, job, f"@{use.cameo.handle}'s owner declined")
-    return use
+# ----- owner side: uses, revocation (answers and takedowns: node.services.cameo_decisions) ----
 
 
 async def uses_of(owner: Account, cameo_id: int | None = None, *, state: str | None = None) -> list[CameoUse]:
@@ -499,23 +479,6 @@ async def revoke(node: Node, owner: Account, cameo_id: int, account_id: int | No
         await cameo.save()
         count = await query.exclude(creator_id=owner.id).update(state="revoked", revoked_at=now)
     return count
-
-
-async def take_down(node: Node, owner: Account, use_id: int) -> None:
-    """Delete the posted video of a use through the normal delete (which federates Delete), or
-    cancel the generation if it has not finished; the grant is revoked."""
-    use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("creator")
-    if use is None:
-        raise ApiError(404, "Record not found")
-    from node.services import generation
-    from node.services.statuses import delete_status
-
-    state, status_id = (await job_status_ids([use.job_id])).get(use.job_id, (None, None))
-    if status_id is not None:
-        await delete_status(node, use.creator, status_id)
-    elif state is not None:
-        await generation.withdraw(node, use.job_id, "the person shown withdrew their consent")
-    await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
 
 
 async def hosted_grant(use_id: int) -> tuple[int, datetime | None, dict[str, Any] | None]:

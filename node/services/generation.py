@@ -302,7 +302,7 @@ async def create_job(node: Node, user: User, *, prompt: str, negative_prompt: st
         await cameos.uses_abandoned(job_id)
         raise
     await cameos.uses_created(node, job_id)
-    if checked.pending:  # an owner approves by hand first (cameos.answer_request)
+    if checked.pending:  # an owner approves by hand first (cameo_decisions.answer_request)
         await node.emit("generation.updated", job=job)
         return job
     await _queue(node, job)
