@@ -24,7 +24,7 @@ from node.logs import Throttled
 from node.params import is_upload_path
 from node.redis_server import client as redis_client, embedded_for
 from node.supervise import REDIS_LOST
-from node.media_access import node_urls
+from node.media.access import node_urls
 
 log = logging.getLogger(__name__)
 _rate_limits_off = Throttled(log)

@@ -10,7 +10,7 @@ from typing import Any, Callable, Awaitable
 import redis.asyncio as aioredis
 
 from node import redis_keys
-from node.media_store import LocalStore, S3Settings, S3Store, Store
+from node.media.store import LocalStore, S3Settings, S3Store, Store
 from node.config import Config
 from node.logs import Throttled
 from node.supervise import REDIS_LOST

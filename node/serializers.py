@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from tortoise import connections
 
 from node.context import Node
-from node.media_access import media_url, shown_publicly
+from node.media.access import media_url, shown_publicly
 from node.models import (Account, Block, Conversation, Filter, FilterKeyword, FilterStatus, Follow,
                          FollowRequest, MediaAttachment, Mention, Mute, Notification, Status, StatusEdit, StatusTag,
                          UserList)
@@ -134,7 +134,7 @@ def _note_source(note_html: str) -> str:
 
 def media_json(node: Node, media: MediaAttachment, *, public: bool = False) -> dict[str, Any]:
     """``public``: attached to a public or unlisted post (plain URLs); otherwise the URLs are signed
-    for the viewer this is rendered for, who may see the media (node.media_access)."""
+    for the viewer this is rendered for, who may see the media (node.media.access)."""
     url = media_url(node, media.file_path, public=public) if media.file_path else media.remote_url
     preview = media_url(node, media.preview_path, public=public) if media.preview_path else media.preview_remote_url
     original: dict[str, Any] = {}

@@ -18,7 +18,7 @@ _EXPIRY_STEP = 3600
 @dataclass(frozen=True)
 class Urls:
     base: str  # scheme://host[:port], no trailing slash
-    media_key: bytes = field(default=b"", repr=False)  # signs URLs of private media (node.media_access)
+    media_key: bytes = field(default=b"", repr=False)  # signs URLs of private media (node.media.access)
 
     def is_local(self, uri: str | None) -> bool:
         """Whether an id or URL lives on this node (same host and port)."""
@@ -92,7 +92,7 @@ class Urls:
 
     def _media_signature(self, relative_path: str, expires: int) -> str:
         if not self.media_key:
-            raise RuntimeError("no media key: build Urls with node.media_access.node_urls")
+            raise RuntimeError("no media key: build Urls with node.media.access.node_urls")
         digest = hmac.new(self.media_key, f"{relative_path}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 

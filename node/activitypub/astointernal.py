@@ -29,7 +29,7 @@ from node.activitypub.errors import Ignored, MediaRefused
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.ids import new_id
-from node.media_files import MediaError, keep, new_media_path, poster, probe
+from node.media.files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment, Status
 from node.services import parental
 from node.services import statuses as status_service

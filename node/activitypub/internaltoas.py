@@ -8,7 +8,7 @@ from typing import Any
 from federation import documents as ap
 from node.activitypub.runtime import federation
 from node.context import Node
-from node.media_access import media_url, shown_publicly
+from node.media.access import media_url, shown_publicly
 from node.models import Account, MediaAttachment, Mention, Status, StatusTag
 from provenance.digests import digest_multibase
 
@@ -48,7 +48,7 @@ def instance_actor(node: Node) -> dict[str, Any]:
 
 def video_info(node: Node, media: MediaAttachment, *, public: bool) -> ap.VideoInfo | None:
     """``public`` False: a followers-only or direct post's video, whose URLs are signed for the post's
-    audience, long enough for their servers to fetch it (node.media_access)."""
+    audience, long enough for their servers to fetch it (node.media.access)."""
     url = media_url(node, media.file_path, public=public, federated=True) if media.file_path else media.remote_url
     if not url:
         return None

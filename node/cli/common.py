@@ -69,7 +69,7 @@ async def with_db(config: Config, fn: Callable[[], Awaitable[Any]]) -> Any:
 def offline_node(config: Config):
     """A Node for commands that need storage and URLs but no Redis (its publishes go nowhere)."""
     from node.context import Node
-    from node.media_access import node_urls
+    from node.media.access import node_urls
 
     class _NoRedis:
         async def publish(self, *a, **k):

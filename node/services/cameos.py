@@ -31,7 +31,7 @@ from node.errors import ApiError, unprocessable
 from node.generation import queue
 from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.ids import new_id
-from node.media_files import MediaError, probe
+from node.media.files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
 from node.services import parental

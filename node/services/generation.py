@@ -39,8 +39,8 @@ from node.generation.prompt_policy import (
     check_prompt,
 )
 from node.ids import new_id
-from node.media_files import MediaError, new_media_path, probe
-from node.media_store import StoreError
+from node.media.files import MediaError, new_media_path, probe
+from node.media.store import StoreError
 from node.models import (
     Account,
     CopyrightOptOut,

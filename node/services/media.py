@@ -10,7 +10,7 @@ from aiohttp import web
 
 from node.context import Node
 from node.errors import ApiError, unprocessable
-from node.media_files import MediaError, keep, new_media_path, poster, probe
+from node.media.files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment
 from node.trust import provenance_json, trust_anchors
 from provenance.c2pa import verify_video

@@ -8,16 +8,16 @@ from pathlib import PurePosixPath
 
 from aiohttp import web
 
-from node.media_store import NotStored, StoreError
+from node.media.store import NotStored, StoreError
 from node.api.common import ctx
 from node.errors import ApiError
-from node.media_access import is_public_file
-from node.media_files import CONTENT_TYPES
+from node.media.access import is_public_file
+from node.media.files import CONTENT_TYPES
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-# What node.media_files.new_media_path makes (sharded random names); anything else is not looked up.
+# What node.media.files.new_media_path makes (sharded random names); anything else is not looked up.
 MEDIA_PATH = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]{1,5}")
 
 # Public media never changes under its path (a new upload gets a new path); a week in caches.
