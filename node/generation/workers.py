@@ -4,7 +4,8 @@ A worker is `python -m generation.worker` with arguments taken from the [generat
 [redis] sections (`worker_argv`). `vitascope worker` execs it; in the embedded default
 (`generation.embedded_worker = true`) `vitascope serve` starts one next to the web process and
 restarts it if it dies (this module's `setup`, a PLUGIN_MODULES entry). The web process itself
-never imports torch or the generation package: the worker is always another process.
+never imports torch or the generation package (only its contract, generation.contract): the worker
+is always another process.
 """
 
 from __future__ import annotations
