@@ -22,7 +22,7 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.queryset import QuerySet
 
-from node.api.admin import admin_accounts
+from node.serializers import admin_accounts
 from node.api.common import ctx, get_or_404, paged_json, paginate, path_id, require_admin
 from node.auth import scope
 from node.errors import ApiError, forbidden

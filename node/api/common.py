@@ -12,6 +12,7 @@ from node.context import Node
 from node.errors import ApiError, forbidden
 from node.models import Account, Status
 from node.params import Params, parse_id
+from node.serializers import statuses_json
 
 
 def ctx(request: web.Request) -> Node:
@@ -92,7 +93,6 @@ async def feed_page(request: web.Request, items: list, *, context: str | None, p
     A feed with its own cursor (For You) gives `next_url(served)`: the next page's URL after the
     `served` items of this page, or None at the end; `vitascope` adds fields to a status's
     `vitascope` object, by status id."""
-    from node.serializers import statuses_json
     from node.services.parental import ration_feed
 
     me = viewer(request)

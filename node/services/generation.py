@@ -169,13 +169,6 @@ async def _enqueue(node: Node, job: GenerationJob) -> None:
     await queue.enqueue(node, spec, priority=job.priority)
 
 
-def configured_model(node: Node) -> dict[str, Any]:
-    """What the API can say about the model before a worker reports the exact weights."""
-    path = node.config["generation.model_path"]
-    family = node.config["generation.family"]
-    return {"name": Path(path).name if path else f"tiny-{family}", "test_model": not path, "family": family}
-
-
 # ----- quota -----------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
                          Mention, Status, StatusEdit, StatusTag, Tag, User, UserList)
 from node.models.statuses import VISIBILITIES
+from node.serializers import status_json
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
 from node.services.notifications import notify
@@ -181,8 +182,6 @@ async def after_status_created(node: Node, status: Status, mentioned: list[Accou
                                parent: Status | None, *, listening: list[str] | None = None) -> None:
     """Notifications, live streams and federation for a new status (local or remote); ``listening``:
     its listened streams, when looked up already (``new_statuses_listening``)."""
-    from node.serializers import status_json
-
     author = status.account
     for a in mentioned:
         await notify(node, a, author, "mention", status)
@@ -383,8 +382,6 @@ async def after_status_edited(node: Node, status: Status, tags: list[str], menti
     """What Mastodon does after an edit: newly mentioned users and local boosters are notified
     (`mention`, `update`), `status.update` goes to the streams that show the post, and listeners
     (federation) get `status.updated`."""
-    from node.serializers import status_json
-
     author = status.account
     for a in mentioned:
         await notify(node, a, author, "mention", status)
@@ -468,8 +465,6 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
     boost.reblog_of = status
     author = await status.account
     await notify(node, author, account, "reblog", status)
-    from node.serializers import status_json
-
     listening = await listened_streams(node, await status_streams(boost, []))
     if listening:
         await node.stream(listening, "update", await status_json(node, None, boost))
