@@ -18,7 +18,7 @@ from aiohttp import web
 from node import db
 from node.config import Config
 from node.context import Node
-from node.errors import ApiError, error_response, unprocessable
+from node.errors import ApiError, error_response, not_found, unprocessable
 from node.logs import Throttled
 from node.params import is_upload_path
 from node.redis_server import client as redis_client, embedded_for
@@ -119,7 +119,7 @@ def _check_target(request: web.Request) -> None:
     is decoded to U+FFFD)."""
     for value in request.match_info.values():
         if len(value) > MAX_PATH_PART_CHARS or "\x00" in value:
-            raise ApiError(404, "Record not found")
+            raise not_found()
     if "%00" in request.rel_url.raw_query_string:
         raise unprocessable("the query string contains a NUL character")
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from node import ids
 from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id, viewer
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.models import Account, Block, Bookmark, Favourite, Follow, FollowRequest, Mute, Status
 from node.params import read_params
 from node.serializers import account_one, accounts_many, credential_account, relationships, statuses_json
@@ -107,7 +107,7 @@ async def lookup(request: web.Request) -> web.Response:
         if account is None:
             account = await resolve_remote(node, acct)
     if account is None or account.suspended_at is not None:  # hidden, as GET /api/v1/accounts/:id hides it
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response(await account_one(node, account))
 
 

@@ -27,7 +27,7 @@ from federation import documents
 from node.api.common import ctx, path_id, require_admin
 from node.auth import scope
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Cameo, CameoChallenge, CameoUse
 from node.params import read_params
 from node.serializers import iso
@@ -174,7 +174,7 @@ async def grant(request: web.Request) -> web.Response:
         tombstone = documents.tombstone(service.grant_url(ctx(request), path_id(request)), "CameoAuthorization", ended)
         return web.json_response(tombstone, status=410, content_type=ACTIVITY_JSON)
     if body is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response(body, content_type=ACTIVITY_JSON)
 
 

@@ -18,7 +18,7 @@ from node import ids
 from node.api.common import ctx, get_account, path_id, viewer, visible_status
 from node.api.for_you import ranked_page
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import Account, AccountStats, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
 from node.params import parse_id, read_params
 from node.serializers import accounts_many, iso
@@ -222,7 +222,7 @@ async def oembed(request: web.Request) -> web.Response:
         status = await Status.get_or_none(Q(url=url) | Q(uri=url), id=status_id, local=True, deleted_at=None,
                                           visibility__in=["public", "unlisted"]).prefetch_related("account")
     if status is None or status.account.suspended_at is not None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     width = p.int("maxwidth", 400, minimum=100, maximum=1000, clamp=True)
     height = p.int("maxheight", None, minimum=100, maximum=2000, clamp=True)
     page = status.url or node.urls.status_page(status.account.username, status.id)

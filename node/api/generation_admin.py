@@ -11,7 +11,7 @@ from aiohttp import web
 
 from node.api.common import page_limit, paged_json, paginate, path_id, require_admin
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import CopyrightOptOut, PromptRefusal, User
 from node.params import read_params
 from node.serializers import iso
@@ -69,7 +69,7 @@ async def grant_credits(request: web.Request) -> web.Response:
     require_admin(request)
     user = await User.get_or_none(account_id=path_id(request))
     if user is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     p = await read_params(request)
     amount = p.int("amount", None, minimum=-1_000_000, maximum=1_000_000)
     if amount is None:

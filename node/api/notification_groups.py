@@ -13,7 +13,7 @@ from node import ids
 from node.api.common import ctx, link_header, page_limit, paged_json, paginate, path_id
 from node.api.notifications import listing
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import Account, Marker, Notification, NotificationRequest
 from node.params import Params, parse_id, read_params
 from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, accounts_many, group_key, notification_groups_json,
@@ -120,7 +120,7 @@ async def requests_dismiss(request: web.Request) -> web.Response:
 async def _own_request(request: web.Request) -> NotificationRequest:
     row = await NotificationRequest.get_or_none(id=path_id(request), account_id=request["account"].id)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 
@@ -166,7 +166,7 @@ def _members(me: Account, key: str):
         return everything.filter(id=parse_id(rest))
     parts = key.rsplit("-", 1)
     if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 7:  # hours since 1970: 7 digits until 3110
-        raise ApiError(404, "Record not found")
+        raise not_found()
     head, hours = parts[0], int(parts[1])
     start = datetime.fromtimestamp(hours * 3600, timezone.utc)
     query = everything.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=GROUP_SPAN_HOURS))
@@ -175,7 +175,7 @@ def _members(me: Account, key: str):
         return query.filter(type=kind, status_id=parse_id(status_id))
     if head in ("follow", "admin.sign_up"):
         return query.filter(type=head)
-    raise ApiError(404, "Record not found")
+    raise not_found()
 
 
 async def _render_groups(request: web.Request, groups: list[tuple[str, list[Notification]]], *,
@@ -238,7 +238,7 @@ async def grouped_unread_count(request: web.Request) -> web.Response:
 async def grouped_show(request: web.Request) -> web.Response:
     members = await _members(request["account"], request.match_info["group_key"]).order_by("-id").limit(1)
     if not members:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     body = await _render_groups(request, [(request.match_info["group_key"], members)], paginated=False)
     return web.json_response(body)
 

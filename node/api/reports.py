@@ -9,7 +9,7 @@ from aiohttp import web
 
 from node.api.common import ctx, get_account, viewer
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Status
 from node.params import parse_id, read_params
 from node.serializers import report_json
@@ -39,7 +39,7 @@ async def create_report(request: web.Request) -> web.Response:
     # Public posts stay reportable after a block or a deletion (as in Mastodon); others must be visible.
     if len(statuses) != len(ids) or not all([s.visibility in ("public", "unlisted") or await can_see(me, s)
                                              for s in statuses]):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     statuses.sort(key=lambda s: ids.index(s.id))
     report = await service.file_report(
         node, me, target, statuses, p.str("comment", "", max_len=service.COMMENT_LIMIT) or "",

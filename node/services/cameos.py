@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from federation import documents
 from node import generation_queue as queue
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
@@ -199,7 +199,7 @@ async def review(node: Node | None, cameo_id: int, *, approve: bool, reason: str
     """A moderator's decision on a capture the chain could not decide (or a second look)."""
     cameo = await Cameo.get_or_none(id=cameo_id)
     if cameo is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if approve and not cameo.likeness_digest:
         raise unprocessable("this capture has no reference sheet (it was rejected by the checks)")
     cameo.state = "verified" if approve else "rejected"
@@ -224,7 +224,7 @@ async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
 async def own_cameo(account: Account, cameo_id: int) -> Cameo:
     cameo = await Cameo.get_or_none(id=cameo_id, account_id=account.id)
     if cameo is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return cameo
 
 
@@ -443,7 +443,7 @@ async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bo
     """The owner's answer to an "approve each use" request; the waiting generation starts or fails."""
     use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("cameo", "creator")
     if use is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if use.state != "pending":
         raise unprocessable(f"the request was already answered ({use.state})")
     from node.services import generation
@@ -505,7 +505,7 @@ async def take_down(node: Node, owner: Account, use_id: int) -> None:
     cancel the generation if it has not finished; the grant is revoked."""
     use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("creator")
     if use is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     from node.services import generation
     from node.services.statuses import delete_status
 

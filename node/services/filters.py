@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from node import ids
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Account, Filter, FilterKeyword, FilterStatus, Status
 from node.models.filters import ACTIONS, CONTEXTS
 from node.services.visibility import can_see
@@ -91,7 +91,7 @@ async def update_filter(row: Filter, *, title: Any = None, context: list[str] | 
         if attrs.get("id") not in (None, ""):
             kid = ids.parse(attrs["id"])
             if kid not in own:
-                raise ApiError(404, "Record not found")
+                raise not_found()
             kw = own[kid]
             if _bool(attrs.get("_destroy"), False):
                 changes.append(("delete", kw))
@@ -132,7 +132,7 @@ async def add_status(account: Account, row: Filter, status_id: int) -> FilterSta
     """Filter one status the account can see (a reblog of it is filtered too)."""
     status = await Status.get_or_none(id=status_id, deleted_at=None)
     if status is None or not await can_see(account, status):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if await FilterStatus.filter(custom_filter_id=row.id, status_id=status.id).exists():
         raise unprocessable("status has already been taken")
     return await FilterStatus.create(custom_filter=row, status=status)

@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 
 from node import generation_queue as queue
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.ids import new_id
 from node.media_files import MediaError, new_media_path, probe
 from node.media_store import StoreError
@@ -444,7 +444,7 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
     """The source video of a remix, copied next to the job — only after its provenance verified."""
     status = await seen_status(account, status_id)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if not status.remixable:
         raise unprocessable("the source video does not allow remixing")
     media = await MediaAttachment.filter(status_id=status.id, type="video").order_by("id").first()
@@ -490,7 +490,7 @@ async def _fetch_remote(node: Node, url: str, destination: Path) -> None:
 async def own_job(account: Account, job_id: int) -> GenerationJob:
     job = await GenerationJob.get_or_none(id=job_id, account_id=account.id).prefetch_related("account", "media")
     if job is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return job
 
 
@@ -683,5 +683,5 @@ async def add_opt_out(holder: str, terms: list[str], *, note: str = "",
 
 async def remove_opt_out(opt_out_id: int) -> None:
     if not await CopyrightOptOut.filter(id=opt_out_id).delete():
-        raise ApiError(404, "Record not found")
+        raise not_found()
 

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node import ids
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
@@ -91,13 +91,13 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     if in_reply_to_id is not None:
         parent = await Status.get_or_none(id=in_reply_to_id, deleted_at=None).prefetch_related("account")
         if parent is None or not await can_see(account, parent):
-            raise ApiError(404, "Record not found")
+            raise not_found()
     media = await _own_media(account, media_ids)
     remix_source = None
     if remix_of_id is not None:  # one the author may not see is answered as an unknown id
         remix_source = await seen_status(account, remix_of_id)
         if remix_source is None:
-            raise ApiError(404, "Record not found")
+            raise not_found()
     else:  # a post of a remixed video links the video's source, if its author may (still) see it
         made_by = [m.generation_id for m in media if m.generation_id]
         job = await GenerationJob.filter(id__in=made_by).exclude(remix_of_id=None).first() if made_by else None
@@ -274,7 +274,7 @@ async def edit_status(node: Node, account: Account, status_id: int, *, text: str
     """
     status = await Status.get_or_none(id=status_id, account_id=account.id, deleted_at=None)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if status.reblog_of_id:
         raise unprocessable("a reblog cannot be edited")
     media_ids = list(dict.fromkeys(media_ids))
@@ -397,7 +397,7 @@ async def after_status_edited(node: Node, status: Status, tags: list[str], menti
 async def delete_status(node: Node, account: Account, status_id: int) -> Status:
     status = await Status.get_or_none(id=status_id, account_id=account.id, deleted_at=None)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     await mark_deleted(node, status)
     await node.emit("status.deleted", status=status)
     return status
