@@ -22,6 +22,7 @@ from node.errors import ApiError, error_response, not_found, unprocessable
 from node.logs import Throttled
 from node.params import is_upload_path
 from node.redis_server import client as redis_client, embedded_for
+from node.services import surface
 from node.supervise import REDIS_LOST
 from node.media_access import node_urls
 
@@ -185,6 +186,7 @@ async def start_services(config: Config) -> tuple[Node, object | None]:
     await db.migrate(config.database_url)
     await db.connect(config.database_url)
     node = Node(config=config, urls=node_urls(config), redis=redis_client(redis_url))
+    surface.register(node)
     node.extras["redis_url"] = redis_url
     node.extras["started_at"] = datetime.now(timezone.utc)
     node.extras["identity"] = await asyncio.to_thread(load_identity, config)

@@ -24,9 +24,9 @@ class Node:
     urls: Urls
     redis: aioredis.Redis
     arq: Any = None  # arq.ArqRedis once connected
-    # Side effects of writes (federation delivery, generation follow-ups) register here;
-    # services emit typed events after their transaction commits.
-    listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+    # Side effects of writes (what users see: node.services.surface; federation delivery, generation
+    # follow-ups) register here; services emit typed events after their transaction commits.
+    listeners: dict[str, list[tuple[Callable[..., Awaitable[None]], bool]]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     store: Store | None = None  # where media files live; made from [storage] when not given
 
@@ -34,12 +34,16 @@ class Node:
         if self.store is None:
             self.store = media_store(self.config)
 
-    def on(self, event: str, listener: Callable[..., Awaitable[None]]) -> None:
-        self.listeners.setdefault(event, []).append(listener)
+    def on(self, event: str, listener: Callable[..., Awaitable[None]], *, details: bool = False) -> None:
+        """Call ``listener(node, **payload)`` on each ``event``, in the order listeners registered;
+        with ``details``, the event's details too (what only some listeners need, such as who a new
+        status mentions)."""
+        self.listeners.setdefault(event, []).append((listener, details))
 
-    async def emit(self, event: str, **payload: Any) -> None:
-        for listener in self.listeners.get(event, []):
-            await listener(self, **payload)
+    async def emit(self, event: str, *, details: dict[str, Any] | None = None, **payload: Any) -> None:
+        """Run the event's listeners one after the other; what they raise reaches the caller."""
+        for listener, wants_details in self.listeners.get(event, []):
+            await listener(self, **payload, **((details or {}) if wants_details else {}))
 
     async def stream(self, streams: list[str], event: str, payload: Any) -> None:
         """Publish a Mastodon streaming event to every web process (Redis pub/sub).

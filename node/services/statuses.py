@@ -16,10 +16,8 @@ from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
                          Mention, Status, StatusEdit, StatusTag, Tag, User, UserList)
 from node.models.statuses import VISIBILITIES
-from node.serializers import status_json
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
-from node.services.notifications import notify
 from node.services.visibility import can_see, seen_status
 from node.supervise import REDIS_LOST
 from node.text import find_mentions, find_tags, render
@@ -180,25 +178,11 @@ async def insert_statuses(new: list[tuple[Status, list[Account], list[str]]], *,
 
 async def after_status_created(node: Node, status: Status, mentioned: list[Account], tags: list[str],
                                parent: Status | None, *, listening: list[str] | None = None) -> None:
-    """Notifications, live streams and federation for a new status (local or remote); ``listening``:
-    its listened streams, when looked up already (``new_statuses_listening``)."""
-    author = status.account
-    for a in mentioned:
-        await notify(node, a, author, "mention", status)
-    if parent is not None and parent.account_id != author.id and parent.account.domain is None \
-            and parent.account not in mentioned:
-        await notify(node, parent.account, author, "mention", status)
-    if status.remix_of_id:
-        source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
-        if source is not None:
-            await notify(node, source.account, author, "remix", status)
-    if listening is None:
-        listening = await listened_streams(node, await status_streams(status, tags))
-    if listening:  # rendering costs a dozen queries: only for someone who will see it
-        await node.stream(listening, "update", await status_json(node, None, status))
-    if status.visibility == "direct":
-        await conversations.add_status(node, status, mentioned)
-    await node.emit("status.created", status=status)
+    """`status.created` for a new status (local or remote): notifications, live streams and direct
+    conversations (node.services.surface), then federation; ``listening``: its listened streams,
+    when looked up already (``new_statuses_listening``)."""
+    await node.emit("status.created", status=status,
+                    details={"mentioned": mentioned, "tags": tags, "parent": parent, "listening": listening})
 
 
 async def new_statuses_listening(node: Node, statuses: list[tuple[Status, list[str]]]) -> list[list[str]]:
@@ -379,19 +363,9 @@ async def _save_revision(status: Status, account_id: int, at: datetime, media: l
 
 
 async def after_status_edited(node: Node, status: Status, tags: list[str], mentioned: list[Account]) -> None:
-    """What Mastodon does after an edit: newly mentioned users and local boosters are notified
-    (`mention`, `update`), `status.update` goes to the streams that show the post, and listeners
-    (federation) get `status.updated`."""
-    author = status.account
-    for a in mentioned:
-        await notify(node, a, author, "mention", status)
-    boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain=None).prefetch_related("account")
-    for boost in boosts:
-        await notify(node, boost.account, author, "update", status)
-    listening = await listened_streams(node, await status_streams(status, tags))
-    if listening:
-        await node.stream(listening, "status.update", await status_json(node, None, status))
-    await node.emit("status.updated", status=status)
+    """`status.updated` after an edit: newly mentioned users and local boosters are notified and the
+    streams that show the post updated (node.services.surface), then federation."""
+    await node.emit("status.updated", status=status, details={"tags": tags, "mentioned": mentioned})
 
 
 async def delete_status(node: Node, account: Account, status_id: int) -> Status:
@@ -436,7 +410,6 @@ async def favourite(node: Node, account: Account, status: Status, *, uri: str | 
         fav = await Favourite.create(account=account, status=status, uri=uri)
     except IntegrityError:
         return  # already favourited: idempotent like Mastodon
-    await notify(node, await status.account, account, "favourite", status)
     await node.emit("favourite.created", favourite=fav)
 
 
@@ -463,11 +436,6 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
                                 local=account.domain is None)
     boost.account = account
     boost.reblog_of = status
-    author = await status.account
-    await notify(node, author, account, "reblog", status)
-    listening = await listened_streams(node, await status_streams(boost, []))
-    if listening:
-        await node.stream(listening, "update", await status_json(node, None, boost))
     await node.emit("reblog.created", status=boost)
     return boost
 
