@@ -6,6 +6,7 @@ and passes in."""
 
 from node.serializers.accounts import (account_counts, account_json, account_one, accounts_many, credential_account,
                                        relationships)
+from node.serializers.cameos import cameo_json, challenge_json, uses_json
 from node.serializers.common import iso
 from node.serializers.filters import (ActiveFilters, apply_filters, filter_json, filter_keyword_json,
                                       filter_status_json, filters_json, hides, status_ids_of, v1_filter_json)
@@ -23,10 +24,10 @@ from node.serializers.statuses import (StatusRenderer, scheduled_status_json, st
 __all__ = [
     "ActiveFilters", "GROUPABLE", "GROUP_SPAN_HOURS", "OWN_TYPES", "STREAM_EVENT", "StatusRenderer", "account_counts",
     "account_json", "account_one", "accounts_many", "admin_accounts", "admin_reports_json", "application_json",
-    "apply_filters", "conversations_json", "credential_account", "domain_block_json", "filter_json",
+    "apply_filters", "cameo_json", "challenge_json", "conversations_json", "credential_account", "domain_block_json", "filter_json",
     "filter_keyword_json", "filter_status_json", "filters_json", "group_key", "hides", "inbox_item_json", "iso",
     "job_json", "list_json", "media_json", "notification_groups_json", "notification_requests_json",
     "notifications_json", "policy_v1_json", "policy_v2_json", "public_domain_block_json", "relationships",
     "report_json", "scheduled_status_json", "status_edits_json", "status_ids_of", "status_json", "status_source_json",
-    "statuses_json", "v1_filter_json", "warnings_by_id", "warnings_json",
+    "statuses_json", "uses_json", "v1_filter_json", "warnings_by_id", "warnings_json",
 ]

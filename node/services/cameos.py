@@ -64,19 +64,6 @@ def private_dir(node: Node) -> Path:
     return directory
 
 
-def cameo_url(node: Node, cameo_id: int) -> str:
-    return f"{node.urls.base}/cameos/{cameo_id}"
-
-
-def grant_url(node: Node, use_id: int) -> str:
-    return f"{node.urls.base}/cameo_grants/{use_id}"
-
-
-def use_post_url(node: Node, job_id: int) -> str:
-    """The draft a grant is bound to: the generation, whose id is minted before consent is asked."""
-    return f"{node.urls.base}/api/v1/vitascope/generations/{job_id}"
-
-
 def verify_job_id(cameo_id: int) -> str:
     return f"cameo-{cameo_id}"
 
@@ -287,7 +274,7 @@ async def find_cameos(node: Node, requester: Account, prompt: str) -> list[Named
     for handle in dict.fromkeys(h.lower() for h in HANDLE_IN_PROMPT.findall(prompt)):
         cameo = await Cameo.filter(handle__iexact=handle).first()
         if cameo is not None:
-            found.append(NamedPerson(uri=cameo_url(node, cameo.id), label=f"@{cameo.handle}"))
+            found.append(NamedPerson(uri=node.urls.cameo(cameo.id), label=f"@{cameo.handle}"))
     return found
 
 
@@ -358,8 +345,8 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
 
 async def _grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
     grant = CameoAuthorization(
-        id=grant_url(node, use.id), owner=owner.uri, target=cameo_url(node, cameo.id),
-        post=use_post_url(node, use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
+        id=node.urls.cameo_grant(use.id), owner=owner.uri, target=node.urls.cameo(cameo.id),
+        post=node.urls.generation(use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
         expires=cameo.expires_at, likeness_digest=cameo.likeness_digest,
         restrictions_digest=restrictions_digest(cameo.restrictions) if cameo.restrictions else None)
     use.grant = documents.cameo_authorization(grant, owner.ed25519_private_pem, owner.ed25519_key_id)
