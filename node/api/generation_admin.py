@@ -14,15 +14,10 @@ from node.auth import scope
 from node.errors import ApiError, not_found
 from node.models import CopyrightOptOut, PromptRefusal, User
 from node.params import read_params
-from node.serializers import iso
+from node.serializers import iso, opt_out_json
 from node.services import generation as service
 
 routes = web.RouteTableDef()
-
-
-def opt_out_json(entry: CopyrightOptOut) -> dict:
-    return {"id": str(entry.id), "holder": entry.holder, "terms": entry.terms, "note": entry.note,
-            "created_at": iso(entry.created_at)}
 
 
 @routes.get("/api/v1/admin/vitascope/copyright_opt_outs")

@@ -1,4 +1,5 @@
-"""Generation jobs as the API, the user's stream and the job's SSE endpoint show them."""
+"""Generation jobs as the API, the user's stream and the job's SSE endpoint show them, and the
+copyright opt-outs admins keep."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from node.context import Node
-from node.models import GenerationJob, MediaAttachment
+from node.models import CopyrightOptOut, GenerationJob, MediaAttachment
 from node.models.generation import ACTIVE_STATES
 from node.serializers.common import iso
 from node.serializers.media import media_json
@@ -60,3 +61,8 @@ async def job_json(node: Node, job: GenerationJob, live: dict[str, Any] | None =
         "model": model,
         "media_attachment": media_json(node, media) if media is not None else None,
     }
+
+
+def opt_out_json(entry: CopyrightOptOut) -> dict:
+    return {"id": str(entry.id), "holder": entry.holder, "terms": entry.terms, "note": entry.note,
+            "created_at": iso(entry.created_at)}

@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 from node.context import Node
 from node.errors import ApiError, forbidden, not_found, unprocessable
 from node.models import Account, Follow, GenerationJob, MediaAttachment, Status
-from node.models.parental import AUDIENCES, FeedView, GuardianRequest, ParentalControls
+from node.models.parental import AUDIENCES, CONTROLS, FeedView, GuardianRequest, ParentalControls
 
 MAX_DAILY = 1000  # the highest daily limit a guardian may set (feed videos, generations)
 
@@ -359,9 +359,6 @@ def _limit(value: Any, name: str) -> int | None:
     if not 0 <= number <= MAX_DAILY:
         raise unprocessable(f"{name} must be a number from 0 to {MAX_DAILY}, or null for no limit")
     return number
-
-
-CONTROLS = ("personalisation", "daily_feed_videos", "direct_messages", "cameo", "generations_per_day", "timezone")
 
 
 def _changes(values: dict[str, Any]) -> dict[str, Any]:
