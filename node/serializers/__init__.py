@@ -9,6 +9,7 @@ from node.serializers.accounts import (account_counts, account_json, account_one
 from node.serializers.cameos import cameo_json, challenge_json, uses_json
 from node.serializers.clients import app_json, marker_json, subscription_json, token_json
 from node.serializers.common import iso
+from node.serializers.discovery import oembed_json, suggestions_json, trending_tag_json
 from node.serializers.filters import (ActiveFilters, apply_filters, filter_json, filter_keyword_json,
                                       filter_status_json, filters_json, hides, status_ids_of, v1_filter_json)
 from node.serializers.jobs import STREAM_EVENT, job_json, opt_out_json
@@ -30,8 +31,9 @@ __all__ = [
     "conversations_json", "credential_account", "domain_block_json", "filter_json", "filter_keyword_json",
     "filter_status_json", "filters_json", "group_key", "guardian_request_json", "hides", "inbox_item_json", "iso",
     "job_json", "list_json", "marker_json", "media_json", "notification_groups_json",
-    "notification_requests_json", "notifications_json", "opt_out_json", "policy_v1_json", "policy_v2_json",
-    "public_domain_block_json", "relationships", "report_json", "scheduled_status_json", "status_edits_json",
-    "status_ids_of", "status_json", "status_source_json", "statuses_json", "subscription_json", "token_json",
-    "uses_json", "v1_filter_json", "warnings_by_id", "warnings_json",
+    "notification_requests_json", "notifications_json", "oembed_json", "opt_out_json", "policy_v1_json",
+    "policy_v2_json", "public_domain_block_json", "relationships", "report_json", "scheduled_status_json",
+    "status_edits_json", "status_ids_of", "status_json", "status_source_json", "statuses_json",
+    "subscription_json", "suggestions_json", "token_json", "trending_tag_json", "uses_json", "v1_filter_json",
+    "warnings_by_id", "warnings_json",
 ]
