@@ -58,6 +58,20 @@ class Node:
         except REDIS_LOST as exc:
             _streams_lost.warning("Redis is unreachable: streaming events dropped meanwhile (%s)", exc)
 
+    async def listened(self, streams: list[str]) -> list[str]:
+        """The streams someone is subscribed to right now, in any web process (one Redis round trip).
+
+        Publishing to the others would reach nobody; a client that subscribes in the same instant may
+        miss the event either way. None while Redis is away (as `stream`)."""
+        if not streams:
+            return []
+        channels = [f"vitascope:stream:{name}" for name in streams]  # as `stream` names them
+        try:
+            counts = await self.redis.pubsub_numsub(*channels)
+        except REDIS_LOST:  # Redis away: nobody is subscribed through it
+            return []
+        return [name for name, (_channel, count) in zip(streams, counts) if count]
+
 
 def media_store(config: Config) -> Store:
     """The media store [storage] configures: media_dir itself, or an S3-compatible bucket."""

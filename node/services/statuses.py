@@ -19,7 +19,6 @@ from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
 from node.services.visibility import can_see, seen_status
-from node.supervise import REDIS_LOST
 from node.text import find_mentions, find_tags, render
 
 
@@ -198,7 +197,7 @@ async def new_statuses_listening(node: Node, statuses: list[tuple[Status, list[s
             author_lists[author_id] = await lists.member_lists(author_id)
         per_status.append(await status_streams(status, tags, followers=followers[author_id],
                                                author_lists=author_lists[author_id]))
-    listening = set(await listened_streams(node, list(dict.fromkeys(s for streams in per_status for s in streams))))
+    listening = set(await node.listened(list(dict.fromkeys(s for streams in per_status for s in streams))))
     return [[name for name in streams if name in listening] for streams in per_status]
 
 
@@ -228,22 +227,6 @@ async def follower_streams(author_id: int) -> list[str]:
     followers = await Follow.filter(target_id=author_id, account__domain=None).values_list("account_id", flat=True)
     exclusive = await lists.exclusive_owner_ids(author_id) if followers else set()
     return [f"user:{fid}" for fid in followers if fid not in exclusive]
-
-
-async def listened_streams(node: Node, streams: list[str]) -> list[str]:
-    """The streams someone is subscribed to right now, in any web process (one Redis round trip).
-
-    Publishing to the others would reach nobody; a client that subscribes in the same instant may
-    miss the event either way. None while Redis is away (Node.stream).
-    """
-    if not streams:
-        return []
-    channels = [f"vitascope:stream:{name}" for name in streams]  # as Node.stream names them
-    try:
-        counts = await node.redis.pubsub_numsub(*channels)
-    except REDIS_LOST:  # Redis away: nobody is subscribed through it
-        return []
-    return [name for name, (_channel, count) in zip(streams, counts) if count]
 
 
 async def edit_status(node: Node, account: Account, status_id: int, *, text: str, spoiler_text: str = "",
@@ -399,7 +382,7 @@ async def stream_deletion(node: Node, status: Status) -> None:
     timelines it reached."""
     status.account = await Account.get(id=status.account_id)
     tags = await StatusTag.filter(status_id=status.id).values_list("tag__name", flat=True)
-    listening = await listened_streams(node, await status_streams(status, list(tags), deleting=True))
+    listening = await node.listened(await status_streams(status, list(tags), deleting=True))
     if listening:
         await node.stream(listening, "delete", str(status.id))
 

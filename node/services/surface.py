@@ -12,7 +12,7 @@ from node.models import Account, Favourite, Status
 from node.serializers import status_json
 from node.services import conversations
 from node.services.notifications import notify
-from node.services.statuses import listened_streams, status_streams
+from node.services.statuses import status_streams
 
 
 async def on_status_created(node: Node, status: Status, mentioned: list[Account], tags: list[str],
@@ -30,7 +30,7 @@ async def on_status_created(node: Node, status: Status, mentioned: list[Account]
         if source is not None:
             await notify(node, source.account, author, "remix", status)
     if listening is None:
-        listening = await listened_streams(node, await status_streams(status, tags))
+        listening = await node.listened(await status_streams(status, tags))
     if listening:  # rendering costs a dozen queries: only for someone who will see it
         await node.stream(listening, "update", await status_json(node, None, status))
     if status.visibility == "direct":
@@ -46,7 +46,7 @@ async def on_status_updated(node: Node, status: Status, tags: list[str], mention
     boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain=None).prefetch_related("account")
     for boost in boosts:
         await notify(node, boost.account, author, "update", status)
-    listening = await listened_streams(node, await status_streams(status, tags))
+    listening = await node.listened(await status_streams(status, tags))
     if listening:
         await node.stream(listening, "status.update", await status_json(node, None, status))
 
@@ -56,7 +56,7 @@ async def on_reblog_created(node: Node, status: Status) -> None:
     loaded) goes to the streams that show it."""
     original = status.reblog_of
     await notify(node, await original.account, status.account, "reblog", original)
-    listening = await listened_streams(node, await status_streams(status, []))
+    listening = await node.listened(await status_streams(status, []))
     if listening:
         await node.stream(listening, "update", await status_json(node, None, status))
 
