@@ -22,8 +22,8 @@ async def on_status_created(node: Node, status: Status, mentioned: list[Account]
     author = status.account
     for a in mentioned:
         await notify(node, a, author, "mention", status)
-    if parent is not None and parent.account_id != author.id and parent.account.domain is None \
-            and parent.account not in mentioned:
+    if (parent is not None and parent.account_id != author.id and parent.account.domain is None
+            and parent.account not in mentioned):
         await notify(node, parent.account, author, "mention", status)
     if status.remix_of_id:
         source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
