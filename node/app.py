@@ -19,10 +19,11 @@ from node import db
 from node import redis_keys
 from node.config import Config
 from node.context import Node
-from node.errors import ApiError, error_response, unprocessable
+from node.errors import ApiError, error_response, not_found, unprocessable
 from node.logs import Throttled
 from node.params import is_upload_path
 from node.redis_server import client as redis_client, embedded_for
+from node.services import surface
 from node.supervise import REDIS_LOST
 from node.media.access import node_urls
 
@@ -120,7 +121,7 @@ def _check_target(request: web.Request) -> None:
     is decoded to U+FFFD)."""
     for value in request.match_info.values():
         if len(value) > MAX_PATH_PART_CHARS or "\x00" in value:
-            raise ApiError(404, "Record not found")
+            raise not_found()
     if "%00" in request.rel_url.raw_query_string:
         raise unprocessable("the query string contains a NUL character")
 
@@ -186,6 +187,7 @@ async def start_services(config: Config) -> tuple[Node, object | None]:
     await db.migrate(config.database_url)
     await db.connect(config.database_url)
     node = Node(config=config, urls=node_urls(config), redis=redis_client(redis_url))
+    surface.register(node)
     node.extras["redis_url"] = redis_url
     node.extras["started_at"] = datetime.now(timezone.utc)
     node.extras["identity"] = await asyncio.to_thread(load_identity, config)

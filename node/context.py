@@ -25,9 +25,9 @@ class Node:
     urls: Urls
     redis: aioredis.Redis
     arq: Any = None  # arq.ArqRedis once connected
-    # Side effects of writes (federation delivery, generation follow-ups) register here;
-    # services emit typed events after their transaction commits.
-    listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+    # Side effects of writes (what users see: node.services.surface; federation delivery, generation
+    # follow-ups) register here; services emit typed events after their transaction commits.
+    listeners: dict[str, list[tuple[Callable[..., Awaitable[None]], bool]]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     store: Store | None = None  # where media files live; made from [storage] when not given
 
@@ -35,12 +35,16 @@ class Node:
         if self.store is None:
             self.store = media_store(self.config)
 
-    def on(self, event: str, listener: Callable[..., Awaitable[None]]) -> None:
-        self.listeners.setdefault(event, []).append(listener)
+    def on(self, event: str, listener: Callable[..., Awaitable[None]], *, details: bool = False) -> None:
+        """Call ``listener(node, **payload)`` on each ``event``, in the order listeners registered;
+        with ``details``, the event's details too (what only some listeners need, such as who a new
+        status mentions)."""
+        self.listeners.setdefault(event, []).append((listener, details))
 
-    async def emit(self, event: str, **payload: Any) -> None:
-        for listener in self.listeners.get(event, []):
-            await listener(self, **payload)
+    async def emit(self, event: str, *, details: dict[str, Any] | None = None, **payload: Any) -> None:
+        """Run the event's listeners one after the other; what they raise reaches the caller."""
+        for listener, wants_details in self.listeners.get(event, []):
+            await listener(self, **payload, **((details or {}) if wants_details else {}))
 
     async def stream(self, streams: list[str], event: str, payload: Any) -> None:
         """Publish a Mastodon streaming event to every web process (Redis pub/sub).
@@ -54,6 +58,20 @@ class Node:
                 await self.redis.publish(redis_keys.stream(name), message)
         except REDIS_LOST as exc:
             _streams_lost.warning("Redis is unreachable: streaming events dropped meanwhile (%s)", exc)
+
+    async def listened(self, streams: list[str]) -> list[str]:
+        """The streams someone is subscribed to right now, in any web process (one Redis round trip).
+
+        Publishing to the others would reach nobody; a client that subscribes in the same instant may
+        miss the event either way. None while Redis is away (as `stream`)."""
+        if not streams:
+            return []
+        channels = [redis_keys.stream(name) for name in streams]
+        try:
+            counts = await self.redis.pubsub_numsub(*channels)
+        except REDIS_LOST:  # Redis away: nobody is subscribed through it
+            return []
+        return [name for name, (_channel, count) in zip(streams, counts) if count]
 
 
 def media_store(config: Config) -> Store:

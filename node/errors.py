@@ -36,6 +36,7 @@ class ApiError(Exception):
 
 
 def not_found(what: str = "Record") -> ApiError:
+    """Mastodon's 404, for what does not exist and for what the viewer may not know exists."""
     return ApiError(404, f"{what} not found")
 
 

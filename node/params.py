@@ -21,7 +21,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from federation.jsonparse import MAX_DEPTH, JSONRefused, parse_json
 from node import ids
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -165,7 +165,7 @@ def parse_id(value: Any, what: str = "id") -> int:
     """Ids are strings of digits in the API; anything else (``²``, 2**63 and beyond) is simply not found."""
     number = ids.parse(value)
     if number is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return number
 
 

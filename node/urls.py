@@ -68,6 +68,16 @@ class Urls:
     def status_page(self, username: str, status_id: int | str) -> str:
         return f"{self.base}/@{username}/{status_id}"
 
+    def cameo(self, cameo_id: int | str) -> str:
+        return f"{self.base}/cameos/{cameo_id}"
+
+    def cameo_grant(self, use_id: int | str) -> str:
+        return f"{self.base}/cameo_grants/{use_id}"
+
+    def generation(self, job_id: int | str) -> str:
+        """A generation job: what a cameo grant is bound to (its id is minted before consent is asked)."""
+        return f"{self.base}/api/v1/vitascope/generations/{job_id}"
+
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{name}"
 

@@ -8,10 +8,11 @@ from aiohttp import web
 from node import ids
 from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id, viewer
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.models import Account, Block, Bookmark, Favourite, Follow, FollowRequest, Mute, Status
 from node.params import read_params
-from node.serializers import account_one, accounts_many, credential_account, relationships, statuses_json
+from node.serializers import (account_one, accounts_many, credential_account, relationships, statuses_json,
+                              token_json)
 from node.services import accounts as account_service
 from node.services import oauth as oauth_service
 from node.services import social
@@ -47,8 +48,6 @@ async def register(request: web.Request) -> web.Response:
         for admin in await User.filter(admin=True).prefetch_related("account"):
             await notify(node, admin.account, user.account, "admin.sign_up")
     token = await oauth_service.issue_token(request["token"].application, user, request["token"].scopes)
-    from node.api.oauth import token_json
-
     return web.json_response(token_json(token))
 
 
@@ -107,7 +106,7 @@ async def lookup(request: web.Request) -> web.Response:
         if account is None:
             account = await resolve_remote(node, acct)
     if account is None or account.suspended_at is not None:  # hidden, as GET /api/v1/accounts/:id hides it
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response(await account_one(node, account))
 
 

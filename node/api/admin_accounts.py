@@ -22,10 +22,10 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.queryset import QuerySet
 
-from node.api.admin import admin_accounts
+from node.serializers import admin_accounts
 from node.api.common import ctx, get_or_404, paged_json, paginate, path_id, require_admin
 from node.auth import scope
-from node.errors import ApiError, forbidden
+from node.errors import ApiError, forbidden, not_found
 from node.models import Account, Report, User
 from node.params import Params, read_params
 from node.services import account_moderation
@@ -134,7 +134,7 @@ async def account_action(request: web.Request) -> web.Response:
     if (report_id := p.id("report_id")) is not None:
         report = await get_or_404(Report, id=report_id)
     if p.id("warning_preset_id") is not None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     await account_moderation.take_action(ctx(request), admin, target, p.str("type", "none", max_len=16) or "none",
                                          text=p.str("text", "", max_len=account_moderation.TEXT_LIMIT) or "",
                                          report=report, notify=p.bool("send_email_notification", True))

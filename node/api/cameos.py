@@ -27,10 +27,10 @@ from federation import documents
 from node.api.common import ctx, path_id, require_admin
 from node.auth import scope
 from node.context import Node
-from node.errors import ApiError, unprocessable
-from node.models import Cameo, CameoChallenge, CameoUse
+from node.errors import not_found, unprocessable
+from node.models import Cameo, CameoUse
 from node.params import read_params
-from node.serializers import iso
+from node.serializers import cameo_json, challenge_json, uses_json
 from node.services import cameo_decisions
 from node.services import cameos as service
 
@@ -38,33 +38,8 @@ routes = web.RouteTableDef()
 ACTIVITY_JSON = "application/activity+json"
 
 
-def cameo_json(node: Node, cameo: Cameo) -> dict[str, Any]:
-    return {
-        "id": str(cameo.id), "url": service.cameo_url(node, cameo.id), "kind": cameo.kind, "name": cameo.name,
-        "handle": cameo.handle, "state": cameo.state, "review_reason": cameo.review_reason,
-        "policy": cameo.policy, "allow": list(cameo.allow), "deny": list(cameo.deny),
-        "restrictions": cameo.restrictions, "expires_at": iso(cameo.expires_at), "created_at": iso(cameo.created_at),
-    }
-
-
-def challenge_json(challenge: CameoChallenge) -> dict[str, Any]:
-    return {"id": str(challenge.id), "phrase": challenge.phrase, "expires_at": iso(challenge.expires_at)}
-
-
-async def uses_json(node: Node, uses: list[CameoUse]) -> list[dict[str, Any]]:
-    jobs = await service.job_status_ids([u.job_id for u in uses])
-    out = []
-    for use in uses:
-        job_state, status_id = jobs.get(use.job_id, (None, None))
-        out.append({
-            "id": str(use.id), "cameo_id": str(use.cameo_id), "handle": use.cameo.handle, "state": use.state,
-            "prompt": use.prompt, "created_at": iso(use.created_at), "decided_at": iso(use.decided_at),
-            "creator": {"id": str(use.creator.id), "username": use.creator.username, "acct": use.creator.acct(),
-                        "url": use.creator.uri},
-            "generation": {"id": str(use.job_id), "state": job_state}, "status_id": str(status_id) if status_id else None,
-            "grant_url": service.grant_url(node, use.id) if use.grant else None,
-        })
-    return out
+async def _uses_json(node: Node, uses: list[CameoUse]) -> list[dict[str, Any]]:
+    return uses_json(node, uses, await service.job_status_ids([u.job_id for u in uses]))
 
 
 @routes.post("/api/v1/vitascope/cameos/challenges")
@@ -95,7 +70,7 @@ async def index(request: web.Request) -> web.Response:
 @routes.get("/api/v1/vitascope/cameos/requests")
 @scope("read:vitascope")
 async def requests(request: web.Request) -> web.Response:
-    return web.json_response(await uses_json(ctx(request), await service.uses_of(request["account"], state="pending")))
+    return web.json_response(await _uses_json(ctx(request), await service.uses_of(request["account"], state="pending")))
 
 
 @routes.post(r"/api/v1/vitascope/cameos/requests/{id:\d+}/{answer:approve|deny}")
@@ -103,7 +78,7 @@ async def requests(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     use = await cameo_decisions.answer_request(ctx(request), request["account"], path_id(request),
                                                approve=request.match_info["answer"] == "approve")
-    return web.json_response((await uses_json(ctx(request), [use]))[0])
+    return web.json_response((await _uses_json(ctx(request), [use]))[0])
 
 
 @routes.get(r"/api/v1/vitascope/cameos/{id:\d+}")
@@ -144,7 +119,7 @@ async def destroy(request: web.Request) -> web.Response:
 @scope("read:vitascope")
 async def uses(request: web.Request) -> web.Response:
     cameo = await service.own_cameo(request["account"], path_id(request))
-    return web.json_response(await uses_json(ctx(request), await service.uses_of(request["account"], cameo.id)))
+    return web.json_response(await _uses_json(ctx(request), await service.uses_of(request["account"], cameo.id)))
 
 
 @routes.delete(r"/api/v1/vitascope/cameos/{id:\d+}/uses/{use_id:\d+}")
@@ -172,10 +147,10 @@ async def grant(request: web.Request) -> web.Response:
     Tombstone (410) once revoked or its cameo deleted."""
     code, ended, body = await service.hosted_grant(path_id(request))
     if code == 410:
-        tombstone = documents.tombstone(service.grant_url(ctx(request), path_id(request)), "CameoAuthorization", ended)
+        tombstone = documents.tombstone(ctx(request).urls.cameo_grant(path_id(request)), "CameoAuthorization", ended)
         return web.json_response(tombstone, status=410, content_type=ACTIVITY_JSON)
     if body is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response(body, content_type=ACTIVITY_JSON)
 
 

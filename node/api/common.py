@@ -9,9 +9,10 @@ from aiohttp import web
 from tortoise.models import Model
 
 from node.context import Node
-from node.errors import ApiError, forbidden
+from node.errors import forbidden, not_found
 from node.models import Account, Status
 from node.params import Params, parse_id
+from node.serializers import statuses_json
 
 
 def ctx(request: web.Request) -> Node:
@@ -38,14 +39,14 @@ async def get_or_404(model: type[Model], **filters: Any) -> Any:
     """The one row the filters name, or Mastodon's 404."""
     row = await model.get_or_none(**filters)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 
 async def get_account(account_id: int) -> Account:
     account = await Account.get_or_none(id=account_id, deleted_at=None, suspended_at=None)
     if account is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return account
 
 
@@ -92,7 +93,6 @@ async def feed_page(request: web.Request, items: list, *, context: str | None, p
     A feed with its own cursor (For You) gives `next_url(served)`: the next page's URL after the
     `served` items of this page, or None at the end; `vitascope` adds fields to a status's
     `vitascope` object, by status id."""
-    from node.serializers import statuses_json
     from node.services.parental import ration_feed
 
     me = viewer(request)
@@ -121,5 +121,5 @@ async def visible_status(request: web.Request, status_id: int) -> Status:
 
     status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
     if status is None or status.account.suspended_at is not None or not await can_see(viewer(request), status):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return status

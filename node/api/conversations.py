@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import not_found
 from node.models import Conversation
 from node.params import read_params
 from node.serializers import conversations_json
@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 async def own_conversation(request: web.Request) -> Conversation:
     row = await Conversation.get_or_none(id=path_id(request), account_id=request["account"].id)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 

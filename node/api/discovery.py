@@ -18,10 +18,10 @@ from node import ids
 from node.api.common import ctx, get_account, path_id, viewer, visible_status
 from node.api.for_you import ranked_page
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import Account, AccountStats, Follow, FollowRequest, Status, StatusTag, SuggestionDismissal
 from node.params import parse_id, read_params
-from node.serializers import accounts_many, iso
+from node.serializers import accounts_many, iso, oembed_json, suggestions_json, trending_tag_json
 from node.services.social import dismiss_suggestion
 from node.services.visibility import hidden_account_ids
 
@@ -63,12 +63,7 @@ async def trending_tags(request: web.Request) -> web.Response:
         uses[row["tag__name"]][day].add(row["status_id"])
         accounts[row["tag__name"]][day].add(row["status__account_id"])
     ranked = sorted(uses, key=lambda t: (sum(len(v) for v in uses[t].values()), t), reverse=True)[offset:offset + limit]
-    node = ctx(request)
-    return web.json_response([{
-        "name": name, "url": node.urls.tag(name),
-        "history": [{"day": str(int((today - timedelta(days=d)).timestamp())), "uses": str(len(uses[name][d])),
-                     "accounts": str(len(accounts[name][d]))} for d in range(7)],
-    } for name in ranked])
+    return web.json_response([trending_tag_json(ctx(request), name, today, uses[name], accounts[name]) for name in ranked])
 
 
 @routes.get("/api/v1/trends/links")
@@ -111,10 +106,7 @@ async def suggestions(request: web.Request) -> web.Response:
     """Mastodon's Suggestion entities."""
     p = await read_params(request)
     picks = await _suggested(request["account"], p.int("limit", 40, minimum=1, maximum=80, clamp=True))
-    rendered = await accounts_many(ctx(request), [a for a, _ in picks])
-    return web.json_response([{"source": "past_interactions" if source == "friends_of_friends" else "global",
-                               "sources": [source], "account": account}
-                              for (_a, source), account in zip(picks, rendered)])
+    return web.json_response(await suggestions_json(ctx(request), picks))
 
 
 @routes.get("/api/v1/suggestions")
@@ -222,19 +214,14 @@ async def oembed(request: web.Request) -> web.Response:
         status = await Status.get_or_none(Q(url=url) | Q(uri=url), id=status_id, local=True, deleted_at=None,
                                           visibility__in=["public", "unlisted"]).prefetch_related("account")
     if status is None or status.account.suspended_at is not None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     width = p.int("maxwidth", 400, minimum=100, maximum=1000, clamp=True)
     height = p.int("maxheight", None, minimum=100, maximum=2000, clamp=True)
     page = status.url or node.urls.status_page(status.account.username, status.id)
     sized = f'width="{width}"' + (f' height="{height}"' if height else "")
     frame = (f'<iframe src="{html.escape(page)}" class="vitascope-embed" style="max-width: 100%; border: 0" '
              f'{sized} allowfullscreen="allowfullscreen"></iframe>')
-    account = status.account
-    return web.json_response({
-        "type": "rich", "version": "1.0", "title": f"New post by {account.display_name or account.username}",
-        "author_name": account.display_name or account.username, "author_url": account.url or account.uri,
-        "provider_name": node.config.domain, "provider_url": node.urls.base + "/", "cache_age": 86400,
-        "html": frame, "width": width, "height": height})
+    return web.json_response(oembed_json(node, status, frame, width, height))
 
 
 @routes.post("/api/v1/statuses/{id}/translate")

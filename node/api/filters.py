@@ -9,7 +9,7 @@ from aiohttp import web
 
 from node.api.common import path_id
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Filter, FilterKeyword, FilterStatus
 from node.params import Params, read_params
 from node.serializers import filter_keyword_json, filter_status_json, filters_json, v1_filter_json
@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 async def own_filter(request: web.Request, name: str = "id") -> Filter:
     row = await Filter.get_or_none(id=path_id(request, name), account_id=request["account"].id)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 
@@ -29,7 +29,7 @@ async def own_keyword(request: web.Request) -> FilterKeyword:
     row = await FilterKeyword.get_or_none(id=path_id(request), custom_filter__account_id=request["account"].id) \
         .prefetch_related("custom_filter")
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 
@@ -159,7 +159,7 @@ async def add_status(request: web.Request) -> web.Response:
 async def own_status_filter(request: web.Request) -> FilterStatus:
     row = await FilterStatus.get_or_none(id=path_id(request), custom_filter__account_id=request["account"].id)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 

@@ -11,18 +11,13 @@ from aiohttp import web
 
 from node.api.common import page_limit, paged_json, paginate, path_id, require_admin
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import CopyrightOptOut, PromptRefusal, User
 from node.params import read_params
-from node.serializers import iso
+from node.serializers import iso, opt_out_json
 from node.services import generation as service
 
 routes = web.RouteTableDef()
-
-
-def opt_out_json(entry: CopyrightOptOut) -> dict:
-    return {"id": str(entry.id), "holder": entry.holder, "terms": entry.terms, "note": entry.note,
-            "created_at": iso(entry.created_at)}
 
 
 @routes.get("/api/v1/admin/vitascope/copyright_opt_outs")
@@ -69,7 +64,7 @@ async def grant_credits(request: web.Request) -> web.Response:
     require_admin(request)
     user = await User.get_or_none(account_id=path_id(request))
     if user is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     p = await read_params(request)
     amount = p.int("amount", None, minimum=-1_000_000, maximum=1_000_000)
     if amount is None:

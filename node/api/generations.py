@@ -24,63 +24,23 @@ from node.auth import grants, load_token, scope
 from node.context import Node
 from node.errors import ApiError
 from node.generation import queue
-from node.models import GenerationJob, MediaAttachment
+from node.models import GenerationJob
 from node.models.generation import ACTIVE_STATES
 from node.params import read_params
-from node.serializers import iso, media_json
+from node.serializers import STREAM_EVENT, iso, job_json
 from node.services import generation as service
 from node.supervise import REDIS_LOST, supervise
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-STREAM_EVENT = "vitascope.generation"
 SSE_HEARTBEAT_S = 15
 
 
-def job_json(node: Node, job: GenerationJob, media: MediaAttachment | None,
-             live: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A job as the API shows it; `live` is the worker's latest progress, fresher than the row."""
-    step, total, eta = job.step, job.total_steps, job.eta_seconds
-    if live and job.state in ACTIVE_STATES and live.get("state") == "running":
-        step, total, eta = live["step"], live["total"], live["eta_seconds"]
-    if job.model_name is not None:
-        model = {"name": job.model_name, "version": job.model_version, "weights_digest": job.weights_digest,
-                 "test_model": bool(job.test_model)}
-    else:
-        configured = service.configured_model(node)
-        model = {"name": configured["name"], "version": None, "weights_digest": None,
-                 "test_model": configured["test_model"]}
-    return {
-        "id": str(job.id),
-        "state": job.state,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "prompt": job.prompt,
-        "negative_prompt": job.negative_prompt,
-        "publish_prompt": job.publish_prompt,
-        "duration": job.duration,
-        "aspect": job.aspect,
-        "seed": str(job.seed),
-        "audio": job.audio,
-        "strength": job.strength,
-        "remix_of_id": str(job.remix_of_id) if job.remix_of_id else None,
-        "remix_of_uri": job.remix_of_uri,
-        "charge": job.charge,
-        "priority": job.priority,
-        "cancel_requested": job.cancel_requested,
-        "progress": {"step": step, "total": total, "eta_seconds": eta},
-        "error": job.error,
-        "model": model,
-        "media_attachment": media_json(node, media) if media is not None else None,
-    }
-
-
-async def render_job(node: Node, job: GenerationJob, *, live: bool = True) -> dict[str, Any]:
-    progress = await queue.progress(node, str(job.id)) if live and job.state in ACTIVE_STATES else None
-    media = await MediaAttachment.get_or_none(id=job.media_id) if job.media_id else None
-    return job_json(node, job, media, progress)
+async def render_job(node: Node, job: GenerationJob) -> dict[str, Any]:
+    """The job with the worker's live progress while it is active."""
+    progress = await queue.progress(node, str(job.id)) if job.state in ACTIVE_STATES else None
+    return await job_json(node, job, progress)
 
 
 @routes.post("/api/v1/vitascope/generations")

@@ -7,7 +7,7 @@ from tortoise.expressions import Q
 
 from node.api.common import ctx, feed_page, get_account, page_limit, paged_json, paginate, path_id
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import not_found
 from node.models import Follow, ListAccount, Status, UserList
 from node.params import parse_id, read_params
 from node.serializers import accounts_many, list_json
@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 async def own_list(request: web.Request, name: str = "id") -> UserList:
     lst = await UserList.get_or_none(id=path_id(request, name), account_id=request["account"].id)
     if lst is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return lst
 
 

@@ -9,14 +9,10 @@ from node.auth import scope
 from node.errors import unprocessable
 from node.models import Marker
 from node.params import read_params
-from node.serializers import iso
+from node.serializers import marker_json
 
 routes = web.RouteTableDef()
 TIMELINES = ("home", "notifications")
-
-
-def marker_json(m: Marker) -> dict:
-    return {"last_read_id": m.last_read_id, "version": m.version, "updated_at": iso(m.updated_at)}
 
 
 @routes.get("/api/v1/markers")

@@ -23,6 +23,7 @@ from node.api.common import ctx, get_or_404, paged_json, paginate, path_id, requ
 from node.auth import scope
 from node.models import DomainBlock
 from node.params import Params, read_params
+from node.serializers import domain_block_json, public_domain_block_json
 from node.services import domain_blocks
 
 routes = web.RouteTableDef()
@@ -60,7 +61,7 @@ async def list_domain_blocks(request: web.Request) -> web.Response:
     p = await read_params(request)
     limit = p.int("limit", 100, minimum=1, maximum=500, clamp=True)
     rows = await paginate(DomainBlock.all(), p, limit)
-    return paged_json(request, [domain_blocks.admin_json(b) for b in rows], rows)
+    return paged_json(request, [domain_block_json(b) for b in rows], rows)
 
 
 @routes.post("/api/v1/admin/domain_blocks")
@@ -70,14 +71,14 @@ async def create_domain_block(request: web.Request) -> web.Response:
     require_admin(request)
     p = await read_params(request)
     block = await domain_blocks.create(ctx(request), p.str("domain", required=True, max_len=300) or "", **_changes(p))
-    return web.json_response(domain_blocks.admin_json(block))
+    return web.json_response(domain_block_json(block))
 
 
 @routes.get("/api/v1/admin/domain_blocks/{id}")
 @scope("admin:read:domain_blocks")
 async def show_domain_block(request: web.Request) -> web.Response:
     require_admin(request)
-    return web.json_response(domain_blocks.admin_json(await _block(request)))
+    return web.json_response(domain_block_json(await _block(request)))
 
 
 @routes.put("/api/v1/admin/domain_blocks/{id}")
@@ -86,7 +87,7 @@ async def update_domain_block(request: web.Request) -> web.Response:
     require_admin(request)
     block = await _block(request)
     changes = _changes(await read_params(request))
-    return web.json_response(domain_blocks.admin_json(await domain_blocks.update(ctx(request), block, **changes)))
+    return web.json_response(domain_block_json(await domain_blocks.update(ctx(request), block, **changes)))
 
 
 @routes.delete("/api/v1/admin/domain_blocks/{id}")
@@ -113,5 +114,5 @@ async def public_domain_blocks(request: web.Request) -> web.Response:
     rows.sort(key=lambda b: b.severity == "suspend")
     # Cached publicly only when every viewer gets the same answer.
     same_for_all = show == "all" and rationale != "users"
-    return web.json_response([domain_blocks.public_json(b, with_comment=with_comment) for b in rows],
+    return web.json_response([public_domain_block_json(b, with_comment=with_comment) for b in rows],
                              headers={"Cache-Control": "public, max-age=180" if same_for_all else "private, no-store"})

@@ -13,42 +13,25 @@ from node import ids
 from node.api.common import ctx, link_header, page_limit, paged_json, paginate, path_id
 from node.api.notifications import listing
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.models import Account, Marker, Notification, NotificationRequest
 from node.params import Params, parse_id, read_params
-from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, account_json, accounts_many, group_key, iso,
-                              notifications_json, statuses_json)
+from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, accounts_many, group_key, notification_groups_json,
+                              notification_requests_json, policy_v1_json, policy_v2_json)
 from node.services import notification_policy as policies
 from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
 
-SAMPLE_ACCOUNTS = 8  # as Mastodon
-# Mastodon's PartialAccountWithAvatar: what a client needs to draw the avatar row of a group.
-PARTIAL_ACCOUNT_KEYS = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
-
-
 # ------------------------------------------------------------------ policy
 
 
-async def _summary(account: Account) -> dict[str, int]:
-    return {"pending_requests_count": await NotificationRequest.filter(account_id=account.id).count(),
-            "pending_notifications_count": await Notification.filter(account_id=account.id, filtered=True).count()}
-
-
 async def _policy_v2(account: Account) -> dict[str, Any]:
-    policy = await policies.policy_of(account)
-    return {**{f: getattr(policy, f) for f in policies.POLICY_FIELDS}, "summary": await _summary(account)}
+    return await policy_v2_json(account, await policies.policy_of(account))
 
 
 async def _policy_v1(account: Account) -> dict[str, Any]:
-    """v1 shows each rule as a boolean: true when it does not simply accept."""
-    policy = await policies.policy_of(account)
-    return {"filter_not_following": policy.for_not_following != "accept",
-            "filter_not_followers": policy.for_not_followers != "accept",
-            "filter_new_accounts": policy.for_new_accounts != "accept",
-            "filter_private_mentions": policy.for_private_mentions != "accept",
-            "summary": await _summary(account)}
+    return await policy_v1_json(account, await policies.policy_of(account))
 
 
 @routes.get("/api/v2/notifications/policy")
@@ -93,20 +76,11 @@ async def update_policy_v1(request: web.Request) -> web.Response:
 
 
 async def _requests_json(request: web.Request, rows: list[NotificationRequest]) -> list[dict[str, Any]]:
-    node, me = ctx(request), request["account"]
+    """The requests with their last statuses, those the viewer may still see."""
+    me = request["account"]
     await NotificationRequest.fetch_for_list(rows, "from_account", "last_status")
-    accounts = {a["id"]: a for a in await accounts_many(node, list({r.from_account_id: r.from_account for r in rows}.values()))}
     seen = [r.last_status for r in rows if r.last_status and await can_see(me, r.last_status)]
-    statuses = {s["id"]: s for s in await statuses_json(node, me, seen)}
-    counts: dict[int, int] = {}
-    for sender in await Notification.filter(account_id=me.id, filtered=True,
-                                            from_account_id__in=[r.from_account_id for r in rows]
-                                            ).values_list("from_account_id", flat=True):
-        counts[sender] = counts.get(sender, 0) + 1
-    return [{"id": str(r.id), "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),
-             "account": accounts[str(r.from_account_id)],
-             "notifications_count": str(counts.get(r.from_account_id, 0)),  # a string, as Mastodon
-             "last_status": statuses.get(str(r.last_status_id))} for r in rows]
+    return await notification_requests_json(ctx(request), me, rows, seen)
 
 
 @routes.get("/api/v1/notifications/requests")
@@ -146,7 +120,7 @@ async def requests_dismiss(request: web.Request) -> web.Response:
 async def _own_request(request: web.Request) -> NotificationRequest:
     row = await NotificationRequest.get_or_none(id=path_id(request), account_id=request["account"].id)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 
@@ -192,7 +166,7 @@ def _members(me: Account, key: str):
         return everything.filter(id=parse_id(rest))
     parts = key.rsplit("-", 1)
     if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()) or len(parts[1]) > 7:  # hours since 1970: 7 digits until 3110
-        raise ApiError(404, "Record not found")
+        raise not_found()
     head, hours = parts[0], int(parts[1])
     start = datetime.fromtimestamp(hours * 3600, timezone.utc)
     query = everything.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=GROUP_SPAN_HOURS))
@@ -201,7 +175,14 @@ def _members(me: Account, key: str):
         return query.filter(type=kind, status_id=parse_id(status_id))
     if head in ("follow", "admin.sign_up"):
         return query.filter(type=head)
-    raise ApiError(404, "Record not found")
+    raise not_found()
+
+
+async def _render_groups(request: web.Request, groups: list[tuple[str, list[Notification]]], *,
+                         paginated: bool, partial: bool = False) -> dict[str, Any]:
+    me = request["account"]
+    return await notification_groups_json(ctx(request), me, groups, lambda key: _members(me, key),
+                                          paginated=paginated, partial=partial)
 
 
 def _expand_accounts(p: Params) -> bool:
@@ -211,53 +192,6 @@ def _expand_accounts(p: Params) -> bool:
         raise ApiError(400, f"Invalid value for 'expand_accounts': '{value}', allowed values are 'full' and "
                             "'partial_avatars'")
     return value == "partial_avatars"
-
-
-async def _render_groups(request: web.Request, groups: list[tuple[str, list[Notification]]], *,
-                         paginated: bool, partial: bool = False) -> dict[str, Any]:
-    """Mastodon's GroupedNotificationsResults: the groups, and the accounts and statuses they name
-    once each. ``groups``: key and the group's notifications on this page, newest first. With
-    ``partial`` (expand_accounts=partial_avatars), only each group's latest sender is a full
-    account; the other senders come once each in `partial_accounts`, avatar and handle only."""
-    me, node = request["account"], ctx(request)
-    out, accounts, statuses = [], {}, {}
-    # A group whose latest notification is about a status the viewer's `hide` filters remove is
-    # left out with it.
-    latest_rendered = {r["id"]: r for r in await notifications_json(node, me, [page[0] for _key, page in groups])}
-    for key, page in groups:
-        latest = page[0]
-        rendered = latest_rendered.get(str(latest.id))
-        if rendered is None:
-            continue
-        if key.startswith("ungrouped-"):
-            count, senders = 1, [latest.from_account_id]
-        else:
-            members = _members(me, key)
-            count = await members.count()
-            senders = list(dict.fromkeys(await members.order_by("-id").limit(200).values_list("from_account_id",
-                                                                                                 flat=True)))
-        senders = senders[:SAMPLE_ACCOUNTS]
-        group = {"group_key": key, "notifications_count": count, "type": rendered["type"],
-                 "most_recent_notification_id": latest.id, "sample_account_ids": [str(a) for a in senders]}
-        if paginated:
-            group.update(page_min_id=str(page[-1].id), page_max_id=str(latest.id),
-                         latest_page_notification_at=iso(latest.created_at))
-        if "status" in rendered:
-            group["status_id"] = rendered["status"]["id"]
-            statuses[rendered["status"]["id"]] = rendered["status"]
-        if "moderation_warning" in rendered:
-            group["moderation_warning"] = rendered["moderation_warning"]
-        for sender in senders[:1] if partial else senders:
-            accounts.setdefault(sender, None)
-        out.append(group)
-    partials = {s: None for g in out for s in map(int, g["sample_account_ids"][1:]) if s not in accounts}
-    rows = await Account.filter(id__in=[*accounts, *partials])
-    body = {"accounts": await accounts_many(node, [r for r in rows if r.id in accounts]),
-            "statuses": list(statuses.values()), "notification_groups": out}
-    if partials:  # as Mastodon, the key only when there is someone in it
-        body["partial_accounts"] = [{k: full[k] for k in PARTIAL_ACCOUNT_KEYS}
-                                    for full in (account_json(node, r) for r in rows if r.id in partials)]
-    return body
 
 
 @routes.get("/api/v2/notifications")
@@ -304,7 +238,7 @@ async def grouped_unread_count(request: web.Request) -> web.Response:
 async def grouped_show(request: web.Request) -> web.Response:
     members = await _members(request["account"], request.match_info["group_key"]).order_by("-id").limit(1)
     if not members:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     body = await _render_groups(request, [(request.match_info["group_key"], members)], paginated=False)
     return web.json_response(body)
 

@@ -8,7 +8,7 @@ from tortoise.expressions import Q
 from node import ids
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
-from node.errors import ApiError
+from node.errors import not_found
 from node.models import Account, Notification
 from node.params import Params, read_params
 from node.serializers import OWN_TYPES, notifications_json
@@ -76,7 +76,7 @@ async def show(request: web.Request) -> web.Response:
     note = await shown(request["account"]).get_or_none(id=path_id(request))
     rendered = await notifications_json(ctx(request), request["account"], [note]) if note is not None else []
     if not rendered:  # unknown, about a status the viewer may not see, or one its `hide` filters remove
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response(rendered[0])
 
 
@@ -92,7 +92,7 @@ async def clear(request: web.Request) -> web.Response:
 async def dismiss(request: web.Request) -> web.Response:
     deleted = await Notification.filter(id=path_id(request), account_id=request["account"].id).delete()
     if not deleted:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return web.json_response({})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timezone
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -11,6 +10,7 @@ from node.api.common import ctx
 from node.auth import ALL_SCOPES, scope
 from node.errors import ApiError
 from node.params import read_params
+from node.serializers import app_json, token_json
 from node.services import accounts, oauth
 from node.web.templates import render
 
@@ -18,15 +18,6 @@ routes = web.RouteTableDef()
 
 _AUTH_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
                 "code_challenge_method", "lang")
-
-
-def app_json(app, *, with_secret: bool) -> dict:
-    data = {"id": str(app.id), "name": app.name, "website": app.website,
-            "scopes": app.scopes.split(), "redirect_uri": app.redirect_uris, "redirect_uris": app.redirect_uris.split("\n"),
-            "vapid_key": ""}
-    if with_secret:
-        data.update(client_id=app.client_id, client_secret=app.client_secret, client_secret_expires_at=0)
-    return data
 
 
 @routes.post("/api/v1/apps")
@@ -106,11 +97,6 @@ async def authorize_submit(request: web.Request) -> web.Response:
 
 def _with_query(uri: str, params: dict) -> str:
     return uri + ("&" if "?" in uri else "?") + urlencode(params)
-
-
-def token_json(token) -> dict:
-    return {"access_token": token.token, "token_type": "Bearer", "scope": token.scopes,
-            "created_at": int(token.created_at.astimezone(timezone.utc).timestamp())}
 
 
 @routes.post("/oauth/token")

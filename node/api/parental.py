@@ -11,35 +11,15 @@ from aiohttp import web
 from node.api.common import ctx, path_id
 from node.auth import scope
 from node.models import ParentalControls
-from node.models.parental import GuardianRequest
 from node.params import Params, read_params
-from node.serializers import account_one, iso
+from node.serializers import controls_json, guardian_request_json
 from node.services import parental
 
 routes = web.RouteTableDef()
 
 
-async def controls_json(request: web.Request, controls: ParentalControls) -> dict[str, Any]:
-    await controls.fetch_related("account", "guardian")
-    node = ctx(request)
-    return {
-        "account": await account_one(node, controls.account),
-        "guardian": await account_one(node, controls.guardian) if controls.guardian else None,
-        "teen_until": controls.adult_on.isoformat() if controls.adult_on else None,
-        "controls": {key: getattr(controls, key) for key in parental.CONTROLS},
-        "today": await parental.usage_today(controls),
-    }
-
-
-async def request_json(request: web.Request, row: GuardianRequest) -> dict[str, Any]:
-    await row.fetch_related("guardian", "teen")
-    me = request["account"]
-    node = ctx(request)
-    return {"id": str(row.id), "created_at": iso(row.created_at),
-            "guardian": await account_one(node, row.guardian), "teen": await account_one(node, row.teen),
-            "requested_by": "guardian" if row.by_guardian else "teen",
-            # Whether it waits on me: the side that did not ask accepts or declines.
-            "incoming": me.id == (row.teen_id if row.by_guardian else row.guardian_id)}
+async def _controls(request: web.Request, controls: ParentalControls) -> dict[str, Any]:
+    return await controls_json(ctx(request), controls, await parental.usage_today(controls))
 
 
 def _values(p: Params) -> dict[str, Any]:
@@ -57,27 +37,27 @@ async def my_controls(request: web.Request) -> web.Response:
     controls = await parental.controls_of(request["account"])
     if controls is None:
         return web.json_response({"teen": False})
-    return web.json_response({"teen": True, **await controls_json(request, controls)})
+    return web.json_response({"teen": True, **await _controls(request, controls)})
 
 
 @routes.patch("/api/v1/vitascope/parental_controls")
 @scope("write:accounts")
 async def tighten_my_controls(request: web.Request) -> web.Response:
     controls = await parental.update_by_teen(request["account"], _values(await read_params(request)))
-    return web.json_response({"teen": True, **await controls_json(request, controls)})
+    return web.json_response({"teen": True, **await _controls(request, controls)})
 
 
 @routes.get("/api/v1/vitascope/wards")
 @scope("read:accounts")
 async def list_wards(request: web.Request) -> web.Response:
-    return web.json_response([await controls_json(request, c) for c in await parental.wards(request["account"])])
+    return web.json_response([await _controls(request, c) for c in await parental.wards(request["account"])])
 
 
 @routes.get("/api/v1/vitascope/wards/{id}")
 @scope("read:accounts")
 async def get_ward(request: web.Request) -> web.Response:
     controls = await parental.ward_controls(request["account"], path_id(request))
-    return web.json_response(await controls_json(request, controls))
+    return web.json_response(await _controls(request, controls))
 
 
 @routes.patch("/api/v1/vitascope/wards/{id}")
@@ -85,7 +65,7 @@ async def get_ward(request: web.Request) -> web.Response:
 async def update_ward(request: web.Request) -> web.Response:
     controls = await parental.update_by_guardian(request["account"], path_id(request),
                                                  _values(await read_params(request)))
-    return web.json_response(await controls_json(request, controls))
+    return web.json_response(await _controls(request, controls))
 
 
 @routes.delete("/api/v1/vitascope/wards/{id}")
@@ -99,7 +79,7 @@ async def unlink_ward(request: web.Request) -> web.Response:
 @scope("read:accounts")
 async def list_requests(request: web.Request) -> web.Response:
     rows = await parental.pending_requests(request["account"])
-    return web.json_response([await request_json(request, r) for r in rows])
+    return web.json_response([await guardian_request_json(ctx(request), request["account"], r) for r in rows])
 
 
 @routes.post("/api/v1/vitascope/guardian_requests")
@@ -107,14 +87,14 @@ async def list_requests(request: web.Request) -> web.Response:
 async def create_request(request: web.Request) -> web.Response:
     p = await read_params(request)
     row = await parental.request_link(request["account"], teen_id=p.id("teen_id"), guardian_id=p.id("guardian_id"))
-    return web.json_response(await request_json(request, row))
+    return web.json_response(await guardian_request_json(ctx(request), request["account"], row))
 
 
 @routes.post("/api/v1/vitascope/guardian_requests/{id}/accept")
 @scope("write:accounts")
 async def accept_request(request: web.Request) -> web.Response:
     controls = await parental.accept_request(ctx(request), request["account"], path_id(request))
-    return web.json_response(await controls_json(request, controls))
+    return web.json_response(await _controls(request, controls))
 
 
 @routes.post("/api/v1/vitascope/guardian_requests/{id}/decline")

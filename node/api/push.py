@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from node import web_push
@@ -12,15 +10,10 @@ from node.auth import scope
 from node.errors import not_found, unprocessable
 from node.models import WebPushSubscription
 from node.params import Params, read_params
+from node.serializers import subscription_json
 from node.services import push as push_service
 
 routes = web.RouteTableDef()
-
-
-def subscription_json(request: web.Request, sub: WebPushSubscription) -> dict[str, Any]:
-    """Mastodon's REST::WebPushSubscriptionSerializer."""
-    return {"id": str(sub.id), "endpoint": sub.endpoint, "standard": sub.standard, "alerts": sub.alerts,
-            "server_key": web_push.server_key(ctx(request)), "policy": sub.policy}
 
 
 def _data(p: Params) -> tuple[dict[str, bool], str]:
@@ -70,13 +63,13 @@ async def create(request: web.Request) -> web.Response:
     alerts, policy = _data(p)
     sub = await push_service.subscribe(request["token"], endpoint=endpoint, p256dh=p256dh, auth=auth,
                                        standard=bool(standard), alerts=alerts, policy=policy)
-    return web.json_response(subscription_json(request, sub))
+    return web.json_response(subscription_json(sub, web_push.server_key(ctx(request))))
 
 
 @routes.get("/api/v1/push/subscription")
 @scope("push")
 async def show(request: web.Request) -> web.Response:
-    return web.json_response(subscription_json(request, await _own(request)))
+    return web.json_response(subscription_json(await _own(request), web_push.server_key(ctx(request))))
 
 
 @routes.put("/api/v1/push/subscription")
@@ -84,7 +77,8 @@ async def show(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     sub = await _own(request)
     alerts, policy = _data(await read_params(request))
-    return web.json_response(subscription_json(request, await push_service.update(sub, alerts=alerts, policy=policy)))
+    sub = await push_service.update(sub, alerts=alerts, policy=policy)
+    return web.json_response(subscription_json(sub, web_push.server_key(ctx(request))))
 
 
 @routes.delete("/api/v1/push/subscription")

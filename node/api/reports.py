@@ -5,40 +5,20 @@ With `forward`, a report about a remote account is also sent to its server as a 
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from node.api.common import ctx, get_account, viewer
 from node.auth import scope
-from node.context import Node
-from node.errors import ApiError, unprocessable
-from node.models import Report, Status
+from node.errors import not_found, unprocessable
+from node.models import Status
 from node.params import parse_id, read_params
-from node.serializers import account_one, iso
+from node.serializers import report_json
 from node.services import reports as service
 from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
 
 MAX_STATUSES = 100
-
-
-async def report_json(node: Node, report: Report) -> dict[str, Any]:
-    """Mastodon's REST::ReportSerializer: what the reporter sees."""
-    target = await report.target_account
-    return {
-        "id": str(report.id),
-        "action_taken": report.action_taken_at is not None,
-        "action_taken_at": iso(report.action_taken_at),
-        "category": report.category,
-        "comment": report.comment,
-        "forwarded": report.forwarded,
-        "created_at": iso(report.created_at),
-        "status_ids": [str(i) for i in report.status_ids],
-        "rule_ids": [],
-        "target_account": await account_one(node, target),
-    }
 
 
 @routes.post("/api/v1/reports")
@@ -59,7 +39,7 @@ async def create_report(request: web.Request) -> web.Response:
     # Public posts stay reportable after a block or a deletion (as in Mastodon); others must be visible.
     if len(statuses) != len(ids) or not all([s.visibility in ("public", "unlisted") or await can_see(me, s)
                                              for s in statuses]):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     statuses.sort(key=lambda s: ids.index(s.id))
     report = await service.file_report(
         node, me, target, statuses, p.str("comment", "", max_len=service.COMMENT_LIMIT) or "",

@@ -8,7 +8,7 @@ from tortoise import connections
 
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id, viewer, visible_status
 from node.auth import scope
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Favourite, Status
 from node.params import Params, parse_id, read_params
 from node.serializers import accounts_many, scheduled_status_json, status_edits_json, status_json, status_source_json, statuses_json
@@ -94,7 +94,7 @@ async def delete(request: web.Request) -> web.Response:
     node = ctx(request)
     status = await Status.get_or_none(id=path_id(request), account_id=request["account"].id, deleted_at=None)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     data = await status_json(node, request["account"], status)
     await service.delete_status(node, request["account"], status.id)
     data["text"] = status.text

@@ -21,8 +21,7 @@ from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
 from node.models import Account, Status, UserList
 from node.params import parse_id
-from node.serializers import apply_filters, status_ids_of
-from node.services.filters import ActiveFilters
+from node.serializers import ActiveFilters, apply_filters, status_ids_of
 from node.services.parental import ration_feed
 from node.supervise import REDIS_LOST, supervise
 

@@ -18,7 +18,7 @@ from node.api.common import ctx, get_or_404, page_limit, paged_json, paginate, p
 from node.auth import scope
 from node.models import AccountWarning
 from node.params import read_params
-from node.services.account_warnings import warnings_json
+from node.serializers import warnings_json
 
 routes = web.RouteTableDef()
 

@@ -22,7 +22,7 @@ from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from generation import contract
 from node import redis_keys, supervise
-from node.api.generations import STREAM_EVENT, render_job
+from node.serializers.jobs import STREAM_EVENT, job_json
 from node.context import Node
 from node.generation import queue
 from node.generation.prompt_policy import load_classifiers
@@ -52,7 +52,7 @@ async def setup(app: web.Application, node: Node) -> None:
 
 async def stream_job(node: Node, job: GenerationJob) -> None:
     """Push a job's new state to its owner's stream (and so to the job's SSE endpoint)."""
-    await node.stream([f"user:{job.account_id}"], STREAM_EVENT, await render_job(node, job, live=False))
+    await node.stream([f"user:{job.account_id}"], STREAM_EVENT, await job_json(node, job))
 
 
 class Collector:

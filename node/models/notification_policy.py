@@ -7,6 +7,8 @@ from tortoise import fields
 from node.models.base import SnowflakeModel
 
 POLICY_VALUES = ("accept", "filter", "drop")
+POLICY_FIELDS = ("for_not_following", "for_not_followers", "for_new_accounts", "for_private_mentions",
+                 "for_limited_accounts")
 
 
 class NotificationPolicy(SnowflakeModel):

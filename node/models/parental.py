@@ -9,6 +9,8 @@ from node.models.base import SnowflakeModel
 
 # Who may send the teen direct messages, or put the teen in a cameo.
 AUDIENCES = ("nobody", "mutuals", "everyone")
+# The settings a guardian (or an adult for itself) changes, as the API names them.
+CONTROLS = ("personalisation", "daily_feed_videos", "direct_messages", "cameo", "generations_per_day", "timezone")
 
 
 class ParentalControls(SnowflakeModel):

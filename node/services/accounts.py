@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tortoise.transactions import in_transaction
 
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Account, User
 from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
 
@@ -134,5 +134,5 @@ async def update_profile(account: Account, *, display_name: str | None, note: st
 async def require_local_account(account_id: int) -> Account:
     account = await Account.get_or_none(id=account_id, deleted_at=None)
     if account is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return account

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Account, GenerationJob
 from node.models.cameos import CameoUse
 from node.services import cameos, generation
@@ -22,7 +22,7 @@ async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bo
     """The owner's answer to an "approve each use" request; the waiting generation starts or fails."""
     use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("cameo", "creator")
     if use is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if use.state != "pending":
         raise unprocessable(f"the request was already answered ({use.state})")
     if approve:
@@ -46,7 +46,7 @@ async def take_down(node: Node, owner: Account, use_id: int) -> None:
     cancel the generation if it has not finished; the grant is revoked."""
     use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("creator")
     if use is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     state, status_id = (await cameos.job_status_ids([use.job_id])).get(use.job_id, (None, None))
     if status_id is not None:
         await delete_status(node, use.creator, status_id)

@@ -27,7 +27,7 @@ from tortoise.transactions import in_transaction
 from federation import documents
 from generation import contract
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.generation import queue
 from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.ids import new_id
@@ -65,19 +65,6 @@ def private_dir(node: Node) -> Path:
     directory = node.config.data_dir / "cameos"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
-
-
-def cameo_url(node: Node, cameo_id: int) -> str:
-    return f"{node.urls.base}/cameos/{cameo_id}"
-
-
-def grant_url(node: Node, use_id: int) -> str:
-    return f"{node.urls.base}/cameo_grants/{use_id}"
-
-
-def use_post_url(node: Node, job_id: int) -> str:
-    """The draft a grant is bound to: the generation, whose id is minted before consent is asked."""
-    return f"{node.urls.base}/api/v1/vitascope/generations/{job_id}"
 
 
 def verify_job_id(cameo_id: int) -> str:
@@ -203,7 +190,7 @@ async def review(node: Node | None, cameo_id: int, *, approve: bool, reason: str
     """A moderator's decision on a capture the chain could not decide (or a second look)."""
     cameo = await Cameo.get_or_none(id=cameo_id)
     if cameo is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if approve and not cameo.likeness_digest:
         raise unprocessable("this capture has no reference sheet (it was rejected by the checks)")
     cameo.state = "verified" if approve else "rejected"
@@ -228,7 +215,7 @@ async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
 async def own_cameo(account: Account, cameo_id: int) -> Cameo:
     cameo = await Cameo.get_or_none(id=cameo_id, account_id=account.id)
     if cameo is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return cameo
 
 
@@ -291,7 +278,7 @@ async def find_cameos(node: Node, requester: Account, prompt: str) -> list[Named
     for handle in dict.fromkeys(h.lower() for h in HANDLE_IN_PROMPT.findall(prompt)):
         cameo = await Cameo.filter(handle__iexact=handle).first()
         if cameo is not None:
-            found.append(NamedPerson(uri=cameo_url(node, cameo.id), label=f"@{cameo.handle}"))
+            found.append(NamedPerson(uri=node.urls.cameo(cameo.id), label=f"@{cameo.handle}"))
     return found
 
 
@@ -363,8 +350,8 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
 async def record_grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
     """Sign the owner's CameoAuthorization for this use and record it as granted."""
     grant = CameoAuthorization(
-        id=grant_url(node, use.id), owner=owner.uri, target=cameo_url(node, cameo.id),
-        post=use_post_url(node, use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
+        id=node.urls.cameo_grant(use.id), owner=owner.uri, target=node.urls.cameo(cameo.id),
+        post=node.urls.generation(use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
         expires=cameo.expires_at, likeness_digest=cameo.likeness_digest,
         restrictions_digest=restrictions_digest(cameo.restrictions) if cameo.restrictions else None)
     use.grant = documents.cameo_authorization(grant, owner.ed25519_private_pem, owner.ed25519_key_id)

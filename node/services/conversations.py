@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from node.context import Node
 from node.models import Account, Block, Conversation, Mute, Status
+from node.serializers import conversations_json
 
 MAX_THREAD_WALK = 200
 
@@ -61,10 +62,7 @@ async def add_status(node: Node, status: Status, mentioned: list[Account]) -> No
 
 async def stream(node: Node, rows: list[Conversation]) -> None:
     """`conversation` events on the owners' `direct` streams (rendered only for those listening)."""
-    from node.serializers import conversations_json
-    from node.services.statuses import listened_streams
-
-    listening = set(await listened_streams(node, [f"direct:{r.account_id}" for r in rows]))
+    listening = set(await node.listened([f"direct:{r.account_id}" for r in rows]))
     for row in rows:
         if f"direct:{row.account_id}" in listening:
             owner = await Account.get(id=row.account_id)

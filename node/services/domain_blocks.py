@@ -16,7 +16,6 @@ lifting (or softening) the block lifts exactly those limits, as Mastodon's Unblo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from typing import Any
@@ -29,7 +28,7 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.models import Account, Delivery, DomainBlock
 from node.models.moderation import SEVERITIES
-from node.serializers import iso
+from node.serializers import domain_block_json
 from node.services.social import end_follows
 
 log = logging.getLogger(__name__)
@@ -59,33 +58,6 @@ def normalize_domain(node: Node, value: str | None) -> str:
     return domain
 
 
-def admin_json(block: DomainBlock) -> dict[str, Any]:
-    """Mastodon's REST::Admin::DomainBlockSerializer."""
-    return {
-        "id": str(block.id),
-        "domain": block.domain,
-        "created_at": iso(block.created_at),
-        "severity": block.severity,
-        "reject_media": block.reject_media,
-        "reject_reports": block.reject_reports,
-        "private_comment": block.private_comment,
-        "public_comment": block.public_comment,
-        "obfuscate": block.obfuscate,
-    }
-
-
-def public_json(block: DomainBlock, *, with_comment: bool) -> dict[str, Any]:
-    """Mastodon's REST::DomainBlockSerializer (GET /api/v1/instance/domain_blocks): an obfuscated
-    domain shows with its middle starred out (dots kept); the SHA-256 digest lets anyone check a
-    domain they know; the public comment only ``with_comment`` (null otherwise)."""
-    domain = block.domain
-    if block.obfuscate:
-        keep = len(domain) // 4
-        domain = "".join("*" if keep < i < len(domain) - keep and c != "." else c for i, c in enumerate(domain))
-    return {"domain": domain, "digest": hashlib.sha256(block.domain.encode()).hexdigest(),
-            "severity": block.severity, "comment": block.public_comment if with_comment else None}
-
-
 def _check(severity: str | None, private_comment: str | None, public_comment: str | None) -> None:
     if severity is not None and severity not in SEVERITIES:
         raise unprocessable(f"severity must be one of {', '.join(SEVERITIES)}")
@@ -106,7 +78,7 @@ class DomainBlockExists(ApiError):
 
     def __init__(self, existing: DomainBlock) -> None:
         super().__init__(422, f"You have already imposed limits on {existing.domain}",
-                         existing_domain_block=admin_json(existing))
+                         existing_domain_block=domain_block_json(existing))
 
 
 async def create(node: Node, domain: str, *, severity: str = "silence", reject_media: bool = False,

@@ -1,86 +1,21 @@
-"""Filters v2 (Mastodon's CustomFilter) and the v1 view over the same rows: writing them, and matching
-a page of statuses against a viewer's active filters in memory."""
+"""Filters v2 (Mastodon's CustomFilter) and the v1 view over the same rows: writing them. Matching
+them against statuses is part of rendering (node.serializers.filters)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from node import ids
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Account, Filter, FilterKeyword, FilterStatus, Status
 from node.models.filters import ACTIONS, CONTEXTS
 from node.services.visibility import can_see
 
 MAX_TITLE = 255
 MAX_KEYWORD = 512
-
-
-def keyword_regex(keyword: str, whole_word: bool) -> str:
-    """As Mastodon's CustomFilterKeyword#to_regex: case-insensitive, with word boundaries only at ends
-    of the keyword that are word characters (so "#tag" or "c++" still match as whole words)."""
-    escaped = re.escape(keyword)
-    if not whole_word:
-        return escaped
-    start = r"\b" if re.match(r"\w", keyword) else ""
-    end = r"\b" if re.search(r"\w$", keyword) else ""
-    return f"{start}{escaped}{end}"
-
-
-@dataclass
-class _Rules:
-    filter: Filter
-    keywords: re.Pattern | None = None
-    status_ids: set[int] = field(default_factory=set)
-
-
-class ActiveFilters:
-    """One viewer's unexpired filters, loaded once for a page of statuses (at most three queries) and
-    matched in memory, the way Mastodon's StatusRelationshipsPresenter builds its filters map."""
-
-    def __init__(self, rules: list[_Rules]):
-        self.rules = rules
-
-    @classmethod
-    async def load(cls, account_id: int, status_ids: list[int]) -> "ActiveFilters":
-        now = datetime.now(timezone.utc)
-        filters = await Filter.filter(Q(expires_at=None) | Q(expires_at__gt=now), account_id=account_id)
-        if not filters:
-            return cls([])
-        rules = {f.id: _Rules(f) for f in filters}
-        patterns: dict[int, list[str]] = {}
-        for kw in await FilterKeyword.filter(custom_filter_id__in=list(rules)).order_by("id"):
-            patterns.setdefault(kw.custom_filter_id, []).append(keyword_regex(kw.keyword, kw.whole_word))
-        for fid, parts in patterns.items():
-            rules[fid].keywords = re.compile("|".join(parts), re.IGNORECASE)
-        if status_ids:
-            for row in await (FilterStatus.filter(custom_filter_id__in=list(rules), status_id__in=status_ids)
-                              .values("custom_filter_id", "status_id")):
-                rules[row["custom_filter_id"]].status_ids.add(row["status_id"])
-        return cls(list(rules.values()))
-
-    def match(self, text: str, status_ids: list[int]) -> list[tuple[Filter, list[str] | None, list[str] | None]]:
-        """(filter, keyword_matches, status_matches) for every filter the status meets. `text` is the
-        searchable text of the status (or of the status it reblogs); `status_ids`: its id and the
-        reblogged one's."""
-        out = []
-        for rule in self.rules:
-            found = rule.keywords.search(text) if rule.keywords is not None and text else None
-            keyword_matches = [found.group(0)] if found else None
-            status_matches = [str(i) for i in status_ids if i in rule.status_ids] or None
-            if keyword_matches or status_matches:
-                out.append((rule.filter, keyword_matches, status_matches))
-        return out
-
-
-def hides(matches: list[tuple[Filter, Any, Any]], context: str | None) -> bool:
-    """Whether a `hide` filter among the matches applies in this context."""
-    return context is not None and any(f.action == "hide" and context in f.context for f, _, _ in matches)
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -156,7 +91,7 @@ async def update_filter(row: Filter, *, title: Any = None, context: list[str] | 
         if attrs.get("id") not in (None, ""):
             kid = ids.parse(attrs["id"])
             if kid not in own:
-                raise ApiError(404, "Record not found")
+                raise not_found()
             kw = own[kid]
             if _bool(attrs.get("_destroy"), False):
                 changes.append(("delete", kw))
@@ -197,7 +132,7 @@ async def add_status(account: Account, row: Filter, status_id: int) -> FilterSta
     """Filter one status the account can see (a reblog of it is filtered too)."""
     status = await Status.get_or_none(id=status_id, deleted_at=None)
     if status is None or not await can_see(account, status):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if await FilterStatus.filter(custom_filter_id=row.id, status_id=status.id).exists():
         raise unprocessable("status has already been taken")
     return await FilterStatus.create(custom_filter=row, status=status)

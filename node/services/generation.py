@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from generation import contract
 from node import redis_keys
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.generation import queue
 from node.generation.prompt_policy import (
     ClassifierUnavailable,
@@ -169,13 +169,6 @@ async def _enqueue(node: Node, job: GenerationJob) -> None:
             await node.store.put_file(job_key(job.id, f"cameos/{index}.png"), Path(path), "image/png")
         spec = await transfer_spec(node, job)
     await queue.enqueue(node, spec, priority=job.priority)
-
-
-def configured_model(node: Node) -> dict[str, Any]:
-    """What the API can say about the model before a worker reports the exact weights."""
-    path = node.config["generation.model_path"]
-    family = node.config["generation.family"]
-    return {"name": Path(path).name if path else f"tiny-{family}", "test_model": not path, "family": family}
 
 
 # ----- quota -----------------------------------------------------------------------------
@@ -454,7 +447,7 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
     """The source video of a remix, copied next to the job — only after its provenance verified."""
     status = await seen_status(account, status_id)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if not status.remixable:
         raise unprocessable("the source video does not allow remixing")
     media = await MediaAttachment.filter(status_id=status.id, type="video").order_by("id").first()
@@ -500,7 +493,7 @@ async def _fetch_remote(node: Node, url: str, destination: Path) -> None:
 async def own_job(account: Account, job_id: int) -> GenerationJob:
     job = await GenerationJob.get_or_none(id=job_id, account_id=account.id).prefetch_related("account", "media")
     if job is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return job
 
 
@@ -693,5 +686,5 @@ async def add_opt_out(holder: str, terms: list[str], *, note: str = "",
 
 async def remove_opt_out(opt_out_id: int) -> None:
     if not await CopyrightOptOut.filter(id=opt_out_id).delete():
-        raise ApiError(404, "Record not found")
+        raise not_found()
 

@@ -7,14 +7,11 @@ up by the running node within its poll interval; nothing else needs waking.
 
 from __future__ import annotations
 
-from typing import Any
-
 from tortoise.queryset import QuerySet
 
 from node.errors import unprocessable
 from node.models import InboxItem
 from node.models.federation import INBOX_STATES
-from node.serializers import iso
 
 # Listed when no state is asked for: the items that carry a reason.
 NEEDS_ATTENTION = ("error", "ignored")
@@ -29,22 +26,6 @@ def query(state: str | None) -> QuerySet[InboxItem]:
     if state not in INBOX_STATES:
         raise unprocessable(f"state must be one of {', '.join(INBOX_STATES)}")
     return InboxItem.filter(state=state)
-
-
-def item_json(item: InboxItem) -> dict[str, Any]:
-    """One shape for the admin API and `vitascope admin inbox --json`."""
-    return {
-        "id": str(item.id),
-        "activity_id": item.activity_id,
-        "type": item.type,
-        "actor": item.actor_uri,
-        "signer": item.signer,
-        "received_at": iso(item.created_at),
-        "state": item.state,
-        "reason": item.error,
-        "attempts": item.attempts,
-        "processed_at": iso(item.processed_at),
-    }
 
 
 async def not_retryable(ids: list[int]) -> dict[int, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from node.errors import ApiError, unprocessable
+from node.errors import not_found, unprocessable
 from node.models import Account, Follow, FollowRequest, ListAccount, Status, UserList
 from node.models.lists import REPLIES_POLICIES
 
@@ -57,7 +57,7 @@ async def add_accounts(lst: UserList, account_ids: list[int]) -> None:
     an unknown account is a 404, one not followed or already listed a 422."""
     accounts = {a.id: a for a in await Account.filter(id__in=account_ids, deleted_at=None)}
     if any(i not in accounts for i in account_ids):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     others = [i for i in account_ids if i != lst.account_id]
     followed = set(await Follow.filter(account_id=lst.account_id, target_id__in=others).values_list("target_id", flat=True))
     followed |= set(await FollowRequest.filter(account_id=lst.account_id, target_id__in=others)

@@ -10,10 +10,8 @@ from tortoise.transactions import in_transaction
 from node.errors import unprocessable
 from node.models import (Account, Follow, Notification, NotificationPermission, NotificationPolicy,
                          NotificationRequest, Status)
-from node.models.notification_policy import POLICY_VALUES
+from node.models.notification_policy import POLICY_FIELDS, POLICY_VALUES
 
-POLICY_FIELDS = ("for_not_following", "for_not_followers", "for_new_accounts", "for_private_mentions",
-                 "for_limited_accounts")
 # What a policy may hold back: interactions anyone can cause (as Mastodon's `filterable` types).
 FILTERABLE = {"mention", "status", "reblog", "favourite", "follow", "follow_request", "remix"}
 NEW_ACCOUNT_AGE = timedelta(days=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from node.context import Node
 from node.models import Account, Block, Follow, Mute, Notification, Status
+from node.serializers import notifications_json
 from node.services.visibility import can_see
 
 
@@ -32,8 +33,6 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
     if note.filtered:  # shown only through its notification request, never streamed
         await hold(recipient, sender, status)
         return note
-    from node.serializers import notifications_json
-
     rendered = await notifications_json(node, recipient, [note])
     if rendered:  # none when a `hide` filter of the recipient removes its status: neither streamed nor pushed
         await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", rendered[0])

@@ -24,9 +24,9 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from node.context import Node
-from node.errors import ApiError, forbidden, unprocessable
+from node.errors import ApiError, forbidden, not_found, unprocessable
 from node.models import Account, Follow, GenerationJob, MediaAttachment, Status
-from node.models.parental import AUDIENCES, FeedView, GuardianRequest, ParentalControls
+from node.models.parental import AUDIENCES, CONTROLS, FeedView, GuardianRequest, ParentalControls
 
 MAX_DAILY = 1000  # the highest daily limit a guardian may set (feed videos, generations)
 
@@ -244,7 +244,7 @@ async def usage_today(controls: ParentalControls) -> dict[str, Any]:
 async def _local(account_id: int) -> Account:
     account = await Account.get_or_none(id=account_id, deleted_at=None, suspended_at=None)
     if account is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if account.domain is not None:
         raise unprocessable("guardian and teen must both have accounts on this node; remote accounts cannot be linked")
     return account
@@ -287,7 +287,7 @@ async def pending_requests(me: Account) -> list[GuardianRequest]:
 async def _request_for(me: Account, request_id: int) -> GuardianRequest:
     request = await GuardianRequest.get_or_none(id=request_id).prefetch_related("guardian", "teen")
     if request is None or me.id not in (request.guardian_id, request.teen_id):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return request
 
 
@@ -319,7 +319,7 @@ async def decline_request(me: Account, request_id: int) -> None:
 async def ward_controls(guardian: Account, teen_id: int) -> ParentalControls:
     controls = await ParentalControls.get_or_none(account_id=teen_id, guardian_id=guardian.id)
     if not in_force(controls):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return controls
 
 
@@ -359,9 +359,6 @@ def _limit(value: Any, name: str) -> int | None:
     if not 0 <= number <= MAX_DAILY:
         raise unprocessable(f"{name} must be a number from 0 to {MAX_DAILY}, or null for no limit")
     return number
-
-
-CONTROLS = ("personalisation", "daily_feed_videos", "direct_messages", "cameo", "generations_per_day", "timezone")
 
 
 def _changes(values: dict[str, Any]) -> dict[str, Any]:
@@ -410,7 +407,7 @@ async def update_by_teen(teen: Account, values: dict[str, Any]) -> ParentalContr
     """A teen may make its own settings stricter, never looser (403)."""
     controls = await controls_of(teen)
     if controls is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     changes = _changes(values)
     looser = [key for key, value in changes.items() if _looser(controls, key, value)]
     if looser:

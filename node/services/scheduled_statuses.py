@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node.models import Account, ScheduledStatus, User
 from node.models.statuses import VISIBILITIES
 
@@ -81,7 +81,7 @@ async def cancel(account: Account, scheduled_id: int) -> None:
 async def _own(account: Account, scheduled_id: int) -> ScheduledStatus:
     row = await ScheduledStatus.get_or_none(id=scheduled_id, account_id=account.id, claimed_at=None)
     if row is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return row
 
 

@@ -6,7 +6,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from node.context import Node
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.ids import new_id
 from node.models import Account, Block, Follow, FollowRequest, Mute
 from node.services.lists import forget_memberships
@@ -66,14 +66,14 @@ async def accept_request(node: Node, request: FollowRequest) -> Follow:
 async def authorize(node: Node, target: Account, requester_id: int) -> None:
     req = await FollowRequest.get_or_none(account_id=requester_id, target_id=target.id)
     if req is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     await accept_request(node, req)
 
 
 async def reject(node: Node, target: Account, requester_id: int) -> None:
     req = await FollowRequest.get_or_none(account_id=requester_id, target_id=target.id)
     if req is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     await end_follows(followers=[requester_id], targets=[target.id])
     await node.emit("follow.rejected", request=req, account=await Account.get(id=requester_id), target=target)
 

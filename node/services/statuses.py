@@ -9,9 +9,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from node import redis_keys
 from node.context import Node
-from node.errors import ApiError, unprocessable
+from node.errors import ApiError, not_found, unprocessable
 from node import ids
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
@@ -19,9 +18,7 @@ from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, Id
 from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
-from node.services.notifications import notify
 from node.services.visibility import can_see, seen_status
-from node.supervise import REDIS_LOST
 from node.text import find_mentions, find_tags, render
 
 
@@ -91,13 +88,13 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     if in_reply_to_id is not None:
         parent = await Status.get_or_none(id=in_reply_to_id, deleted_at=None).prefetch_related("account")
         if parent is None or not await can_see(account, parent):
-            raise ApiError(404, "Record not found")
+            raise not_found()
     media = await _own_media(account, media_ids)
     remix_source = None
     if remix_of_id is not None:  # one the author may not see is answered as an unknown id
         remix_source = await seen_status(account, remix_of_id)
         if remix_source is None:
-            raise ApiError(404, "Record not found")
+            raise not_found()
     else:  # a post of a remixed video links the video's source, if its author may (still) see it
         made_by = [m.generation_id for m in media if m.generation_id]
         job = await GenerationJob.filter(id__in=made_by).exclude(remix_of_id=None).first() if made_by else None
@@ -180,27 +177,11 @@ async def insert_statuses(new: list[tuple[Status, list[Account], list[str]]], *,
 
 async def after_status_created(node: Node, status: Status, mentioned: list[Account], tags: list[str],
                                parent: Status | None, *, listening: list[str] | None = None) -> None:
-    """Notifications, live streams and federation for a new status (local or remote); ``listening``:
-    its listened streams, when looked up already (``new_statuses_listening``)."""
-    from node.serializers import status_json
-
-    author = status.account
-    for a in mentioned:
-        await notify(node, a, author, "mention", status)
-    if parent is not None and parent.account_id != author.id and parent.account.domain is None \
-            and parent.account not in mentioned:
-        await notify(node, parent.account, author, "mention", status)
-    if status.remix_of_id:
-        source = await Status.get_or_none(id=status.remix_of_id).prefetch_related("account")
-        if source is not None:
-            await notify(node, source.account, author, "remix", status)
-    if listening is None:
-        listening = await listened_streams(node, await status_streams(status, tags))
-    if listening:  # rendering costs a dozen queries: only for someone who will see it
-        await node.stream(listening, "update", await status_json(node, None, status))
-    if status.visibility == "direct":
-        await conversations.add_status(node, status, mentioned)
-    await node.emit("status.created", status=status)
+    """`status.created` for a new status (local or remote): notifications, live streams and direct
+    conversations (node.services.surface), then federation; ``listening``: its listened streams,
+    when looked up already (``new_statuses_listening``)."""
+    await node.emit("status.created", status=status,
+                    details={"mentioned": mentioned, "tags": tags, "parent": parent, "listening": listening})
 
 
 async def new_statuses_listening(node: Node, statuses: list[tuple[Status, list[str]]]) -> list[list[str]]:
@@ -216,7 +197,7 @@ async def new_statuses_listening(node: Node, statuses: list[tuple[Status, list[s
             author_lists[author_id] = await lists.member_lists(author_id)
         per_status.append(await status_streams(status, tags, followers=followers[author_id],
                                                author_lists=author_lists[author_id]))
-    listening = set(await listened_streams(node, list(dict.fromkeys(s for streams in per_status for s in streams))))
+    listening = set(await node.listened(list(dict.fromkeys(s for streams in per_status for s in streams))))
     return [[name for name in streams if name in listening] for streams in per_status]
 
 
@@ -248,22 +229,6 @@ async def follower_streams(author_id: int) -> list[str]:
     return [f"user:{fid}" for fid in followers if fid not in exclusive]
 
 
-async def listened_streams(node: Node, streams: list[str]) -> list[str]:
-    """The streams someone is subscribed to right now, in any web process (one Redis round trip).
-
-    Publishing to the others would reach nobody; a client that subscribes in the same instant may
-    miss the event either way. None while Redis is away (Node.stream).
-    """
-    if not streams:
-        return []
-    channels = [redis_keys.stream(name) for name in streams]
-    try:
-        counts = await node.redis.pubsub_numsub(*channels)
-    except REDIS_LOST:  # Redis away: nobody is subscribed through it
-        return []
-    return [name for name, (_channel, count) in zip(streams, counts) if count]
-
-
 async def edit_status(node: Node, account: Account, status_id: int, *, text: str, spoiler_text: str = "",
                       sensitive: bool = False, language: str | None = None, media_ids: list[int] = (),
                       media_attributes: list[dict[str, Any]] = ()) -> Status:
@@ -276,7 +241,7 @@ async def edit_status(node: Node, account: Account, status_id: int, *, text: str
     """
     status = await Status.get_or_none(id=status_id, account_id=account.id, deleted_at=None)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     if status.reblog_of_id:
         raise unprocessable("a reblog cannot be edited")
     media_ids = list(dict.fromkeys(media_ids))
@@ -381,27 +346,15 @@ async def _save_revision(status: Status, account_id: int, at: datetime, media: l
 
 
 async def after_status_edited(node: Node, status: Status, tags: list[str], mentioned: list[Account]) -> None:
-    """What Mastodon does after an edit: newly mentioned users and local boosters are notified
-    (`mention`, `update`), `status.update` goes to the streams that show the post, and listeners
-    (federation) get `status.updated`."""
-    from node.serializers import status_json
-
-    author = status.account
-    for a in mentioned:
-        await notify(node, a, author, "mention", status)
-    boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain=None).prefetch_related("account")
-    for boost in boosts:
-        await notify(node, boost.account, author, "update", status)
-    listening = await listened_streams(node, await status_streams(status, tags))
-    if listening:
-        await node.stream(listening, "status.update", await status_json(node, None, status))
-    await node.emit("status.updated", status=status)
+    """`status.updated` after an edit: newly mentioned users and local boosters are notified and the
+    streams that show the post updated (node.services.surface), then federation."""
+    await node.emit("status.updated", status=status, details={"tags": tags, "mentioned": mentioned})
 
 
 async def delete_status(node: Node, account: Account, status_id: int) -> Status:
     status = await Status.get_or_none(id=status_id, account_id=account.id, deleted_at=None)
     if status is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     await mark_deleted(node, status)
     await node.emit("status.deleted", status=status)
     return status
@@ -429,7 +382,7 @@ async def stream_deletion(node: Node, status: Status) -> None:
     timelines it reached."""
     status.account = await Account.get(id=status.account_id)
     tags = await StatusTag.filter(status_id=status.id).values_list("tag__name", flat=True)
-    listening = await listened_streams(node, await status_streams(status, list(tags), deleting=True))
+    listening = await node.listened(await status_streams(status, list(tags), deleting=True))
     if listening:
         await node.stream(listening, "delete", str(status.id))
 
@@ -440,7 +393,6 @@ async def favourite(node: Node, account: Account, status: Status, *, uri: str | 
         fav = await Favourite.create(account=account, status=status, uri=uri)
     except IntegrityError:
         return  # already favourited: idempotent like Mastodon
-    await notify(node, await status.account, account, "favourite", status)
     await node.emit("favourite.created", favourite=fav)
 
 
@@ -467,13 +419,6 @@ async def reblog(node: Node, account: Account, status: Status, visibility: str =
                                 local=account.domain is None)
     boost.account = account
     boost.reblog_of = status
-    author = await status.account
-    await notify(node, author, account, "reblog", status)
-    from node.serializers import status_json
-
-    listening = await listened_streams(node, await status_streams(boost, []))
-    if listening:
-        await node.stream(listening, "update", await status_json(node, None, boost))
     await node.emit("reblog.created", status=boost)
     return boost
 

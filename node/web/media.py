@@ -10,7 +10,7 @@ from aiohttp import web
 
 from node.media.store import NotStored, StoreError
 from node.api.common import ctx
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.media.access import is_public_file
 from node.media.files import CONTENT_TYPES
 
@@ -33,17 +33,17 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     node = ctx(request)
     relative_path = request.match_info["path"]
     if len(relative_path) > 512 or not MEDIA_PATH.fullmatch(relative_path):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     public = await is_public_file(relative_path)
     if public is None or not public and not node.urls.media_signature_valid(
             relative_path, request.query.get("expires", ""), request.query.get("signature", "")):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     headers = {"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE}
     store = node.store
     if store.local:
         path = store.path(relative_path)  # MEDIA_PATH has no "..": it stays inside
         if not path.is_file():
-            raise ApiError(404, "Record not found")
+            raise not_found()
         return web.FileResponse(path, headers=headers)
     if public and (url := await _published(store, relative_path)):
         raise web.HTTPFound(url, headers=headers)
@@ -54,7 +54,7 @@ async def _published(store, key: str) -> str | None:
     try:
         return await store.publish(key)
     except NotStored:
-        raise ApiError(404, "Record not found") from None
+        raise not_found() from None
     except StoreError as exc:
         log.warning("public copy of %s not made: %s", key, exc)
         return None  # streamed by the node instead
@@ -69,7 +69,7 @@ async def _stream(request: web.Request, store, key: str, headers: dict[str, str]
         log.error("media storage unavailable: %s", exc)
         raise ApiError(503, "Media storage is unavailable; try again later") from None
     if size is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     start, stop, status = 0, size, 200
     if "Range" in request.headers:
         try:

@@ -64,18 +64,18 @@ def cmd_add(args) -> int:
 
 def cmd_list(args) -> int:
     from node.models import DomainBlock
-    from node.services import domain_blocks
+    from node.serializers import domain_block_json
 
     async def work() -> int:
         rows = await DomainBlock.all().order_by("domain")
         if args.json:
-            print(json.dumps([domain_blocks.admin_json(b) for b in rows], indent=2))
+            print(json.dumps([domain_block_json(b) for b in rows], indent=2))
         elif not rows:
             print("no domain blocks")
         else:
             print(f"{'domain':<40} {'since':<24} limits")
             for block in rows:
-                row = domain_blocks.admin_json(block)
+                row = domain_block_json(block)
                 print(f"{block.domain:<40} {row['created_at']:<24} {_describe(block)}")
         return 0
 

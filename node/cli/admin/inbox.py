@@ -33,6 +33,7 @@ def register(admin) -> None:
 
 
 def cmd_list(args) -> int:
+    from node.serializers import inbox_item_json
     from node.services import inbox_items
 
     async def run():
@@ -40,13 +41,13 @@ def cmd_list(args) -> int:
 
     items = asyncio.run(with_db(config_from(args), run))
     if args.json:
-        print(json.dumps([inbox_items.item_json(i) for i in items], indent=2))
+        print(json.dumps([inbox_item_json(i) for i in items], indent=2))
         return 0
     if not items:
         print(f"no inbox items {'in ' + args.state if args.state else 'in error or ignored'}")
         return 0
     print(f"{'id':<20} {'type':<10} {'received':<24} {'state':<10} {'actor':<40} reason")
-    for row in (inbox_items.item_json(i) for i in items):
+    for row in (inbox_item_json(i) for i in items):
         print(f"{row['id']:<20} {row['type']:<10} {row['received_at']:<24} {row['state']:<10} {row['actor']:<40} "
               f"{row['reason'] or '-'}")
     return 0

@@ -1,0 +1,142 @@
+"""Accounts (Mastodon's Account, CredentialAccount, Relationship), their counts read in a fixed
+number of queries."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from node.context import Node
+from node.models import Account, Block, Follow, FollowRequest, Mute
+from node.models.stats import AccountStats
+from node.serializers.common import iso
+from node.text import html_to_text
+
+
+def _media_url(node: Node, path: str | None, remote: str | None, default: str) -> str:
+    if path:
+        return node.urls.media(path)
+    return remote or f"{node.urls.base}{default}"
+
+
+async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any]]:
+    """Per account: its counts and, for an account that moved, `moved`: (the account it moved to,
+    that account's counts) — what `account_json` renders, in a fixed number of queries. The counts
+    are read from account_stats, which the database keeps (node.models.stats)."""
+    accounts = list(accounts)
+    moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}
+    targets = {t.id: t for t in await Account.filter(id__in=moved_ids, deleted_at=None, suspended_at=None)}
+    ids = list({a.id for a in accounts} | set(targets))
+    out: dict[int, dict[str, Any]] = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
+    for account in accounts:
+        if account.moved_to_id in targets:
+            out[account.id]["moved"] = (targets[account.moved_to_id], out[account.moved_to_id])
+    if not ids:
+        return out
+    for row in await AccountStats.filter(id__in=ids).values("id", "followers_count", "following_count", "statuses_count"):
+        out[row["id"]].update(followers=row["followers_count"], following=row["following_count"],
+                              statuses=row["statuses_count"])
+    return out
+
+
+def account_json(node: Node, account: Account, counts: dict[str, Any] | None = None) -> dict[str, Any]:
+    counts = counts or {"followers": 0, "following": 0, "statuses": 0}
+    avatar = _media_url(node, account.avatar_path, account.avatar_remote_url, "/static/avatar.png")
+    header = _media_url(node, account.header_path, account.header_remote_url, "/static/header.png")
+    created = account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    data = {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": account.acct(),
+        "display_name": account.display_name,
+        "locked": account.locked,
+        "bot": account.bot,
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable,
+        "group": account.actor_type == "Group",
+        "created_at": iso(created),
+        "note": account.note,
+        "url": account.url or account.uri,
+        "uri": account.uri,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": counts["followers"],
+        "following_count": counts["following"],
+        "statuses_count": counts["statuses"],
+        "last_status_at": account.last_status_at.date().isoformat() if account.last_status_at else None,
+        "hide_collections": False,
+        "noindex": False,
+        "emojis": [],
+        "roles": [],
+        "fields": [{"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+                   for f in (account.fields_json or [])],
+    }
+    if "moved" in counts:  # as Mastodon: the account it moved to, itself rendered without `moved`
+        target, target_counts = counts["moved"]
+        data["moved"] = account_json(node, target, {k: v for k, v in target_counts.items() if k != "moved"})
+    return data
+
+
+async def account_one(node: Node, account: Account) -> dict[str, Any]:
+    counts = await account_counts([account])
+    return account_json(node, account, counts[account.id])
+
+
+async def accounts_many(node: Node, accounts: list[Account]) -> list[dict[str, Any]]:
+    counts = await account_counts(accounts)
+    return [account_json(node, a, counts[a.id]) for a in accounts]
+
+
+async def credential_account(node: Node, account: Account) -> dict[str, Any]:
+    """verify_credentials: the account plus its editable source."""
+    data = await account_one(node, account)
+    requests = await FollowRequest.filter(target_id=account.id).count()
+    user = await account.user
+    data["source"] = {
+        "privacy": "public",
+        "sensitive": False,
+        "language": user.locale if user else "",
+        "note": _note_source(account.note),
+        "fields": [{"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+                   for f in (account.fields_json or [])],
+        "follow_requests_count": requests,
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable,
+    }
+    data["role"] = {"id": "3" if user and user.admin else "-99", "name": "Admin" if user and user.admin else "",
+                    "permissions": "1" if user and user.admin else "0", "color": "", "highlighted": bool(user and user.admin)}
+    return data
+
+
+def _note_source(note_html: str) -> str:
+    return html_to_text(note_html)
+
+
+async def relationships(viewer: Account, targets: list[Account]) -> list[dict[str, Any]]:
+    ids = [t.id for t in targets]
+    following = {f.target_id: f for f in await Follow.filter(account_id=viewer.id, target_id__in=ids)}
+    followed_by = set(await Follow.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    requested = set(await FollowRequest.filter(account_id=viewer.id, target_id__in=ids).values_list("target_id", flat=True))
+    requested_by = set(await FollowRequest.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    blocking = set(await Block.filter(account_id=viewer.id, target_id__in=ids).values_list("target_id", flat=True))
+    blocked_by = set(await Block.filter(target_id=viewer.id, account_id__in=ids).values_list("account_id", flat=True))
+    mutes = {m.target_id: m for m in await Mute.filter(account_id=viewer.id, target_id__in=ids)}
+    return [{
+        "id": str(t.id),
+        "following": t.id in following,
+        "showing_reblogs": following[t.id].show_reblogs if t.id in following else False,
+        "notifying": following[t.id].notify if t.id in following else False,
+        "languages": None,
+        "followed_by": t.id in followed_by,
+        "blocking": t.id in blocking,
+        "blocked_by": t.id in blocked_by,
+        "muting": t.id in mutes,
+        "muting_notifications": mutes[t.id].notifications if t.id in mutes else False,
+        "requested": t.id in requested,
+        "requested_by": t.id in requested_by,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    } for t in targets]
