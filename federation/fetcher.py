@@ -302,9 +302,11 @@ class SafeFetcher:
         """GET a JSON object (ActivityStreams media types by default)."""
         return (await self.fetch_json(url, signed=signed, accept=accept)).document
 
-    async def get_bytes(self, url: str, *, max_bytes: int | None = None, accept: str = "*/*") -> bytes:
-        """GET a body unsigned (media, manifests), capped at ``max_bytes`` or the fetcher's cap."""
-        _, _, body = await self._get(url, accept=accept, signed=False, cap=max_bytes or self.max_bytes)
+    async def get_bytes(self, url: str, *, max_bytes: int | None = None, accept: str = "*/*",
+                        signed: bool = False) -> bytes:
+        """GET a body (media, manifests: unsigned; a cameo's likeness: signed, the grant decides),
+        capped at ``max_bytes`` or the fetcher's cap."""
+        _, _, body = await self._get(url, accept=accept, signed=signed, cap=max_bytes or self.max_bytes)
         return body
 
     async def post(

@@ -105,6 +105,12 @@ _VITASCOPE_TERMS: dict[str, tuple[Any, str, str]] = {
         SECURITY_NS + "multibase",
         "digestMultibase (sha2-256) of the owner's written restrictions in force when a grant was made.",
     ),
+    "useState": (
+        "vitascope:useState",
+        "http://www.w3.org/2001/XMLSchema#string",
+        "On a renderer's Add{object: post, target: CameoAuthorization}: what became of the use "
+        "('rendered', 'failed' or 'posted'), so the cameo's owner sees every video made of them.",
+    ),
 }
 
 # Our classes: term -> rdfs:comment.

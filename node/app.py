@@ -67,10 +67,11 @@ ROUTE_MODULES = [
     "node.web.pages",
     "node.web.media",
     "node.activitypub.routes",
+    "node.activitypub.cameos",
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
 PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation.collector", "node.generation.workers",
-                              "node.activitypub.startup", "node.scheduled_publisher"]
+                              "node.activitypub.startup", "node.scheduled_publisher", "node.activitypub.cameos"]
 
 
 

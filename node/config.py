@@ -226,6 +226,8 @@ def _validate(raw: dict[str, Any]) -> Config:
             raise ConfigError(f"moderation.{key}: must be disabled, users or all, got {raw['moderation'][key]!r}")
     if raw["provenance"]["unverified_media"] not in ("refuse", "mark"):
         raise ConfigError("provenance.unverified_media: must be refuse or mark")
+    if raw["provenance"]["cameo_grant_recheck_seconds"] < 1:
+        raise ConfigError("provenance.cameo_grant_recheck_seconds: must be at least 1")
 
     for key in ("private_media_url_seconds", "federated_private_media_url_seconds"):
         if raw["storage"][key] < 60:

@@ -132,6 +132,9 @@ def provenance_json(verdict: Verdict) -> dict:
         "model": claim.get("model_name"),
         "model_version": claim.get("model_version"),
         "test_model": bool(claim.get("test_model")),
+        # What cameo consent checks need: the generation the video came from and its signed grants.
+        "job_id": claim.get("job_id"),
+        "cameo_grants": [e.get("grant") for e in claim.get("cameo_grants") or [] if isinstance(e, dict)],
         "manifest_id": verdict.manifest_id,
         "remix_chain": [{"manifest_id": c.get("manifest_id"), "signer": c.get("signer"),
                          "node": (c.get("claim") or {}).get("node"), "model": (c.get("claim") or {}).get("model_name"),

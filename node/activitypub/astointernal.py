@@ -31,7 +31,7 @@ from node.context import Node
 from node.ids import new_id
 from node.media.files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment, Status
-from node.services import parental
+from node.services import cameo_ingest, parental
 from node.services import statuses as status_service
 from node.text import html_to_text, sanitize_html
 from node.trust import provenance_json, verify_file
@@ -64,10 +64,16 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     if visibility == "direct":  # not delivered to teens whose guardian keeps this author out
         mentioned = await parental.direct_recipients(author, mentioned)
     media, _ = await _ingest_attachments(node, author, note, {})
+    grants = await cameo_ingest.check_post_grants(node, author, note, media)
     status = _new_status(author, note, parent, remix_source)
+
+    async def within() -> None:
+        await context_fetch.link_waiting_replies(status)
+        await cameo_ingest.remember_post_grants(node, status, grants)
+
     try:
         await status_service.insert_status(status, media=media, mentioned=mentioned, tags=note.hashtags,
-                                           within=lambda: context_fetch.link_waiting_replies(status))
+                                           within=within)
     except IntegrityError:
         return await Status.get(uri=note.id)
     status.account = author

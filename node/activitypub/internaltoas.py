@@ -3,6 +3,7 @@ calls internaltoas; the other way is node.activitypub.astointernal)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from federation import documents as ap
@@ -34,8 +35,12 @@ def actor_info(node: Node, account: Account, *, moved_to: str | None = None) -> 
 
 
 async def person(node: Node, account: Account) -> dict[str, Any]:
+    from node.services.cameo_documents import actor_cameos
+
     moved_to = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
-    return ap.person(actor_info(node, account, moved_to=moved_to.uri if moved_to else None))
+    cameos, policy = await actor_cameos(node, account)
+    return ap.person(replace(actor_info(node, account, moved_to=moved_to.uri if moved_to else None),
+                             cameos=cameos, cameo_policy=policy))
 
 
 def instance_actor(node: Node) -> dict[str, Any]:
@@ -69,6 +74,12 @@ async def status_audience(node: Node, status: Status) -> tuple[list[str], list[s
 
 
 async def note_info(node: Node, status: Status) -> ap.NoteInfo:
+    from node.services.cameo_documents import with_cameos
+
+    return await with_cameos(node, await _note_info(node, status), status)
+
+
+async def _note_info(node: Node, status: Status) -> ap.NoteInfo:
     account = status.account
     to, cc, mentioned = await status_audience(node, status)
     media = await MediaAttachment.filter(status_id=status.id).order_by("id")

@@ -18,14 +18,14 @@ from typing import Any
 from federation import documents as ap
 from federation.fetcher import FetchError
 from node import redis_keys
-from node.activitypub import astointernal, blocked_domains, context_fetch, resolve
+from node.activitypub import astointernal, blocked_domains, cameo_inbox, context_fetch, resolve
 from node.activitypub.errors import Ignored, ResolveError
 from node.activitypub.outgoing import answer_follow
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
 from node.models import Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Status
-from node.services import account_deletion, migration, reports, social
+from node.services import account_deletion, cameo_answers, migration, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -257,6 +257,8 @@ async def _our_follow_request(node: Node, actor: Account, follow_ref: Any) -> tu
 
 
 async def handle_accept(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    if await cameo_answers.receive_answer(node, actor, doc):
+        return
     request, _ = await _our_follow_request(node, actor, _object(doc))
     if request is None:
         raise Ignored("no pending follow request matches")
@@ -264,6 +266,8 @@ async def handle_accept(node: Node, actor: Account, doc: dict[str, Any]) -> None
 
 
 async def handle_reject(node: Node, actor: Account, doc: dict[str, Any]) -> None:
+    if await cameo_answers.receive_answer(node, actor, doc):
+        return
     request, follow = await _our_follow_request(node, actor, _object(doc))
     if request is not None:
         await social.reject(node, actor, request.account_id)
@@ -441,6 +445,8 @@ async def handle_delete(node: Node, actor: Account, doc: dict[str, Any]) -> None
     if object_id == actor.uri:
         await account_deletion.delete_actor(node, actor)
         return
+    if await cameo_answers.grant_deleted(node, actor, doc):
+        return
     status = await Status.get_or_none(uri=object_id or "", account_id=actor.id, deleted_at=None)
     if status is None:
         raise Ignored("unknown object")
@@ -552,6 +558,8 @@ HANDLERS = {
     "Block": handle_block,
     "Flag": handle_flag,
     "Move": handle_move,
+    "CameoRequest": cameo_inbox.handle_cameo_request,
+    "Add": cameo_inbox.handle_add,
 }
 # The activity types the inbox accepts (federation.inbox): those with a handler.
 HANDLED_TYPES = frozenset(HANDLERS)

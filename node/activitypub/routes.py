@@ -98,11 +98,24 @@ async def webfinger(request: web.Request) -> web.Response:
         raise ApiError(404, "Not an account of this server")
     account = await Account.get_or_none(domain=None, username__iexact=username, deleted_at=None)
     if account is None:
-        raise ApiError(404, "Unknown account")
+        return await _cameo_webfinger(node, username)
     subject = f"acct:{account.username}@{node.config.domain}"
     body = wf.jrd(subject, [account.url or node.urls.profile(account.username), account.uri], account.uri,
                   account.url or node.urls.profile(account.username))
     return web.json_response(body, content_type=wf.JRD_MEDIA_TYPE)
+
+
+async def _cameo_webfinger(node: Node, handle: str) -> web.Response:
+    """`acct:handle@host` of a verified cameo (its handle is no account's name): a link to the Cameo."""
+    from node.services import cameo_documents
+
+    cameo = await cameo_documents.cameo_by_handle(handle)
+    if cameo is None:
+        raise ApiError(404, "Unknown account")
+    url = node.urls.cameo(cameo.id)
+    return web.json_response({"subject": f"acct:{cameo.handle}@{node.config.domain}", "aliases": [url],
+                              "links": [{"rel": "self", "type": AP_MEDIA_TYPE, "href": url}]},
+                             content_type=wf.JRD_MEDIA_TYPE)
 
 
 @routes.get("/.well-known/host-meta")

@@ -1,7 +1,7 @@
 """Tortoise models, one aggregate per module. Only node.services writes them."""
 
 from node.models.accounts import Account, User
-from node.models.cameos import Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
+from node.models.cameos import Cameo, CameoChallenge, CameoGrantCheck, CameoGrantTombstone, CameoRequestOut, CameoUse
 from node.models.conversations import Conversation
 from node.models.for_you import ForYouPreference, StatusEngagement, StatusViewerSignal
 from node.models.federation import Delivery, DomainHealth, InboxItem, OutboxActivity, Report
@@ -31,6 +31,6 @@ __all__ = [
     "DomainBlock", "AccountWarning", "NotificationPolicy", "NotificationRequest", "NotificationPermission",
     "ScheduledStatus", "SuggestionDismissal", "UserList", "ListAccount", "Filter", "FilterKeyword", "FilterStatus",
     "Conversation", "WebPushSubscription", "PushDelivery", "ParentalControls", "GuardianRequest", "FeedView",
-    "Cameo", "CameoChallenge", "CameoGrantTombstone", "CameoUse", "StatusStats", "AccountStats",
+    "Cameo", "CameoChallenge", "CameoGrantCheck", "CameoGrantTombstone", "CameoRequestOut", "CameoUse", "StatusStats", "AccountStats",
     "ForYouPreference", "StatusEngagement", "StatusViewerSignal",
 ]

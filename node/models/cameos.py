@@ -63,9 +63,53 @@ class CameoUse(SnowflakeModel):
     grant = fields.JSONField(null=True)
     decided_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # A use by a creator on another node (their CameoRequest): `job_id` is then only a unique
+    # number; `post_uri` is the post the grant is bound to, `request_uri` the request answered,
+    # `remote_state` what the renderer last reported (requested, rendered, failed, posted)
+    # and `status_uri` the Note that posted it.
+    post_uri = fields.CharField(max_length=2048, null=True)
+    request_uri = fields.CharField(max_length=2048, null=True)
+    remote_state = fields.CharField(max_length=16, null=True)
+    status_uri = fields.CharField(max_length=2048, null=True)
 
     class Meta:
         table = "cameo_uses"
+
+
+class CameoRequestOut(SnowflakeModel):
+    """The renderer's side of a use of a cameo hosted on another node: the CameoRequest this node
+    sent for one generation, the owner's answer (the signed grant) and the grant's fate."""
+
+    job_id = fields.BigIntField(db_index=True)
+    creator = fields.ForeignKeyField("models.Account", related_name="cameo_requests_out", on_delete=fields.CASCADE)
+    cameo_uri = fields.CharField(max_length=2048)
+    owner_uri = fields.CharField(max_length=2048)
+    request_uri = fields.CharField(max_length=2048, unique=True)
+    post_uri = fields.CharField(max_length=2048)
+    prompt = fields.TextField()
+    state = fields.CharField(max_length=16, default="pending", db_index=True)  # pending|granted|denied|revoked
+    reason = fields.TextField(null=True)
+    grant_uri = fields.CharField(max_length=2048, null=True, db_index=True)
+    grant = fields.JSONField(null=True)
+    owner_key = fields.JSONField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "cameo_requests_out"
+
+
+class CameoGrantCheck(SnowflakeModel):
+    """A grant a remote post we stored depends on: a received revocation (Delete of the grant)
+    takes the post down at once, and the grant is dereferenced again by `recheck_at`."""
+
+    status = fields.ForeignKeyField("models.Status", related_name="cameo_grant_checks", on_delete=fields.CASCADE)
+    grant_uri = fields.CharField(max_length=2048, db_index=True)
+    owner_uri = fields.CharField(max_length=2048)
+    recheck_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "cameo_grant_checks"
 
 
 class CameoGrantTombstone(SnowflakeModel):

@@ -33,7 +33,11 @@ def uses_json(node: Node, uses: list[CameoUse], jobs: dict[int, tuple[str, int |
             "prompt": use.prompt, "created_at": iso(use.created_at), "decided_at": iso(use.decided_at),
             "creator": {"id": str(use.creator.id), "username": use.creator.username, "acct": use.creator.acct(),
                         "url": use.creator.uri},
-            "generation": {"id": str(use.job_id), "state": job_state}, "status_id": str(status_id) if status_id else None,
+            "generation": None if use.request_uri else {"id": str(use.job_id), "state": job_state},
+            "status_id": str(status_id) if status_id else None,
             "grant_url": node.urls.cameo_grant(use.id) if use.grant else None,
+            # A creator on another node: the post the grant is bound to and what their node reported.
+            "remote": {"post": use.post_uri, "state": use.remote_state, "status_uri": use.status_uri}
+            if use.request_uri else None,
         })
     return out

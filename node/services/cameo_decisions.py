@@ -14,7 +14,7 @@ from node.context import Node
 from node.errors import not_found, unprocessable
 from node.models import Account, GenerationJob
 from node.models.cameos import CameoUse
-from node.services import cameos, generation
+from node.services import cameo_federation, cameos, generation
 from node.services.statuses import delete_status
 
 
@@ -25,6 +25,11 @@ async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bo
         raise not_found()
     if use.state != "pending":
         raise unprocessable(f"the request was already answered ({use.state})")
+    if use.request_uri:  # a creator on another node: the answer goes there
+        if approve and use.cameo.state != "verified":
+            raise unprocessable("the cameo is not verified")
+        await cameo_federation.answer_remote(node, owner, use, approve=approve)
+        return use
     if approve:
         if use.cameo.state != "verified":
             raise unprocessable("the cameo is not verified")
@@ -53,3 +58,5 @@ async def take_down(node: Node, owner: Account, use_id: int) -> None:
     elif state is not None:
         await generation.withdraw(node, use.job_id, "the person shown withdrew their consent")
     await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
+    if use.state in ("granted", "pending"):  # a creator on another node takes the video down there
+        await cameo_federation.grants_revoked(node, owner, [use])

@@ -3,9 +3,9 @@ signed CameoAuthorization bound to one generation), the owner's ledger and revoc
 decisions that start, fail or withdraw a generation (answering a request, a takedown) are in
 node.services.cameo_decisions, so that generation may ask this module for consent without a circle.
 
-`request_consent` is the one door every use goes through. Today both the owner and the creator
-are local, so it decides here; when the owner is remote it will send a CameoRequest and wait
-for the Accept/Reject instead (same outcomes: a grant, pending, or a refusal).
+`request_consent` is the one door every use goes through: a local owner's policy decides here; a
+cameo on another node is asked by CameoRequest (services.cameo_federation), and the generation
+waits for the Accept/Reject (same outcomes: a grant, pending, or a refusal).
 
 Events: none of its own; a use notifies the owner (`vitascope.cameo_use`) once its generation is
 created, before rendering (`uses_created`); a generation that is not created leaves no use (`uses_abandoned`).
@@ -32,9 +32,9 @@ from node.generation import queue
 from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson, contains_term, normalise
 from node.ids import new_id
 from node.media.files import MediaError, probe
-from node.models import Account, GenerationJob, MediaAttachment
+from node.models import Account, Block, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
-from node.services import parental
+from node.services import cameo_federation, parental
 from node.services.visibility import seen_status
 from provenance.consent import CameoAuthorization, ResolvedKey, claim_entry, restrictions_digest
 from provenance.digests import digest_multibase, sha256_file
@@ -207,9 +207,10 @@ async def delete_cameo(node: Node, account: Account, cameo_id: int) -> None:
         if path:
             Path(path).unlink(missing_ok=True)
     async with in_transaction():
-        granted = await CameoUse.filter(cameo_id=cameo.id, grant__not_isnull=True).values_list("id", flat=True)
-        await CameoGrantTombstone.bulk_create([CameoGrantTombstone(id=use_id) for use_id in granted])
+        granted = await CameoUse.filter(cameo_id=cameo.id, grant__not_isnull=True)
+        await CameoGrantTombstone.bulk_create([CameoGrantTombstone(id=use.id) for use in granted])
         await cameo.delete()
+    await cameo_federation.grants_revoked(node, account, [u for u in granted if u.state == "granted"])
 
 
 async def own_cameo(account: Account, cameo_id: int) -> Cameo:
@@ -273,20 +274,24 @@ def restriction_keywords(restrictions: str) -> list[str]:
 
 async def find_cameos(node: Node, requester: Account, prompt: str) -> list[NamedPerson]:
     """Person finder: cameos tagged `@handle` (a handle that is also an account's name is found
-    by the default finder and mapped to that account's cameo by the consent provider)."""
+    by the default finder and mapped to that account's cameo by the consent provider), and
+    cameos on other nodes (`@handle@host`, or the cameo's URL)."""
     found = []
     for handle in dict.fromkeys(h.lower() for h in HANDLE_IN_PROMPT.findall(prompt)):
         cameo = await Cameo.filter(handle__iexact=handle).first()
         if cameo is not None:
             found.append(NamedPerson(uri=node.urls.cameo(cameo.id), label=f"@{cameo.handle}"))
-    return found
+    return found + await cameo_federation.find_remote_cameos(node, requester, prompt)
 
 
 async def consent_provider(node: Node, requester: Account, person: NamedPerson, prompt: str, *,
                            job_id: int) -> dict[str, Any] | ConsentPending | None:
-    """Consent provider: a cameo's URL or a local person with a person cameo → `request_consent`."""
+    """Consent provider: a cameo's URL or a local person with a person cameo → `request_consent`;
+    a cameo on another node → a CameoRequest to its owner's node."""
     cameo = None
     prefix = f"{node.urls.base}/cameos/"
+    if not person.uri.startswith(f"{node.urls.base}/"):
+        return await cameo_federation.remote_consent(node, requester, person, prompt, job_id=job_id)
     if person.uri.startswith(prefix) and person.uri[len(prefix):].isdigit():
         cameo = await Cameo.get_or_none(id=int(person.uri[len(prefix):]))
     else:
@@ -336,7 +341,7 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
         return None
     if not await parental.cameo_allowed(owner, requester):
         return "the owner's parental controls do not allow it"
-    if str(requester.id) in cameo.deny:
+    if str(requester.id) in cameo.deny or await Block.filter(account_id=owner.id, target_id=requester.id).exists():
         return "the owner does not allow you to use it"
     if str(requester.id) in cameo.allow or cameo.policy == "everyone":
         return None
@@ -348,10 +353,12 @@ async def decide(node: Node, requester: Account, owner: Account, cameo: Cameo, p
 
 
 async def record_grant(node: Node, use: CameoUse, cameo: Cameo, owner: Account, renderer: Account) -> None:
-    """Sign the owner's CameoAuthorization for this use and record it as granted."""
+    """Sign the owner's CameoAuthorization for this use, bound to its post (a remote creator's
+    request names its own), and record it as granted."""
     grant = CameoAuthorization(
         id=node.urls.cameo_grant(use.id), owner=owner.uri, target=node.urls.cameo(cameo.id),
-        post=node.urls.generation(use.job_id), renderer=renderer.uri, published=datetime.now(timezone.utc),
+        post=use.post_uri or node.urls.generation(use.job_id), renderer=renderer.uri,
+        published=datetime.now(timezone.utc),
         expires=cameo.expires_at, likeness_digest=cameo.likeness_digest,
         restrictions_digest=restrictions_digest(cameo.restrictions) if cameo.restrictions else None)
     use.grant = documents.cameo_authorization(grant, owner.ed25519_private_pem, owner.ed25519_key_id)
@@ -380,6 +387,7 @@ async def uses_created(node: Node, job_id: int) -> None:
 
     for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo", "creator"):
         await notify(node, await Account.get(id=use.cameo.account_id), use.creator, "vitascope.cameo_use")
+    await cameo_federation.send_requests(node, job_id)
 
 
 async def uses_abandoned(job_id: int) -> None:
@@ -387,25 +395,41 @@ async def uses_abandoned(job_id: int) -> None:
     recorded while asking, go as if never asked; nobody was notified yet. Consent is all or nothing."""
     if not await GenerationJob.filter(id=job_id).exists():
         await CameoUse.filter(job_id=job_id).delete()
+        await cameo_federation.abandon(job_id)
+
+
+async def consent_outstanding(job_id: int) -> bool:
+    """Whether a cameo owner (here or on another node) has yet to answer for this generation."""
+    return (await CameoUse.filter(job_id=job_id, state="pending").exists()
+            or await cameo_federation.outstanding(job_id))
 
 
 async def consent_for_remix(node: Node, requester: Account, status_id: int, prompt: str, *,
                             job_id: int) -> list[dict[str, Any] | ConsentPending]:
-    """A remix of a video that shows cameos is a new use of each: consent is asked again."""
-    from node.services.visibility import seen_status
-
+    """A remix of a video that shows cameos is a new use of each: consent is asked again (of a
+    cameo on another node by CameoRequest), whether the video was made here or elsewhere."""
     status = await seen_status(requester, status_id)
     if status is None:
         return []  # the remix itself answers 404
-    generation_ids = await (MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True)
-                            .values_list("generation_id", flat=True))
+    media = await MediaAttachment.filter(status_id=status.id)
+    jobs = await GenerationJob.filter(id__in=[m.generation_id for m in media if m.generation_id])
+    grants = [e.get("grant", {}) for job in jobs for e in job.cameo_grants or [] if isinstance(e, dict)]
+    grants += [g for m in media if isinstance(m.provenance, dict) and m.generation_id is None
+               for g in m.provenance.get("cameo_grants") or []]
     answers = []
-    for job in await GenerationJob.filter(id__in=list(generation_ids)):
-        for cameo_id in _cameo_ids(node, list(job.cameo_grants or [])):
-            cameo = await Cameo.get_or_none(id=cameo_id)
+    for target in dict.fromkeys(str(g.get("interactionTarget", "")) for g in grants if isinstance(g, dict)):
+        cameo_ids = _cameo_ids(node, [{"grant": {"interactionTarget": target}}])
+        if cameo_ids:
+            cameo = await Cameo.get_or_none(id=cameo_ids[0])
             if cameo is None:
                 raise ConsentRefused("the source video shows a cameo that no longer exists")
             answers.append(await request_consent(node, requester, cameo, prompt, job_id=job_id))
+        else:
+            answer = await cameo_federation.remote_consent(node, requester, NamedPerson(uri=target, label=target),
+                                                           prompt, job_id=job_id)
+            if answer is None:
+                raise ConsentRefused("the source video shows a cameo that cannot be asked")
+            answers.append(answer)
     return answers
 
 
@@ -424,9 +448,17 @@ def reference_path(node: Node, cameo_id: int) -> Path:
 
 
 def references_from_grants(node: Node, claim_entries: list[dict[str, Any]]) -> list[str]:
-    """The private reference sheets a job renders: one per grant in its claim (the grant's target
-    is this node's cameo URL, whose sheet sits at a fixed private path)."""
-    return [str(reference_path(node, cameo_id)) for cameo_id in _cameo_ids(node, claim_entries)]
+    """The private reference sheets a job renders: one per grant in its claim (a cameo of this
+    node has its sheet at a fixed private path; another node's was fetched for the grant)."""
+    paths = []
+    for entry in claim_entries:
+        local = _cameo_ids(node, [entry])
+        grant_id = entry.get("grant", {}).get("id") if isinstance(entry, dict) else None
+        if local:
+            paths.append(str(reference_path(node, local[0])))
+        elif isinstance(grant_id, str):
+            paths.append(str(cameo_federation.remote_reference_path(node, grant_id)))
+    return paths
 
 
 # ----- owner side: uses, revocation (answers and takedowns: node.services.cameo_decisions) ----
@@ -464,7 +496,9 @@ async def revoke(node: Node, owner: Account, cameo_id: int, account_id: int | No
             if str(account_id) not in cameo.deny:
                 cameo.deny = [*cameo.deny, str(account_id)]
         await cameo.save()
-        count = await query.exclude(creator_id=owner.id).update(state="revoked", revoked_at=now)
+        revoked = await query.exclude(creator_id=owner.id)
+        count = await CameoUse.filter(id__in=[u.id for u in revoked]).update(state="revoked", revoked_at=now)
+    await cameo_federation.grants_revoked(node, owner, revoked)
     return count
 
 

@@ -396,9 +396,7 @@ async def consent_given(node: Node, job: GenerationJob, claim_entry: dict[str, A
             return
         job.cameo_grants = [*(job.cameo_grants or []), claim_entry]
         await job.save(update_fields=["cameo_grants", "updated_at"])
-    from node.models import CameoUse
-
-    if await CameoUse.filter(job_id=job.id, state="pending").exists():
+    if await cameos.consent_outstanding(job.id):
         return
     if await GenerationJob.filter(id=job.id, state="awaiting_consent").update(state="queued"):
         job.state = "queued"
