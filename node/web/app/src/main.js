@@ -2,6 +2,7 @@
 import { html, render } from 'htm/preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, feedPage, finishLogin, isVideo, logOut, plainText, session, signal, signUp, startLogin, stream, videoOf } from './api.js';
+import { Cameos } from './cameos.js';
 import { LANGUAGES, lang, setLanguage, t } from './i18n.js';
 
 const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -100,12 +101,13 @@ function Sheet({ title, onClose, children }) {
   </div>`;
 }
 
-/** "Why am I seeing this": the item's candidate sources and its strongest ranking features. */
+/** "Why am I seeing this": the item's candidate sources and its strongest ranking features, in words
+ *  (a feature the app does not know yet, from a newer node, shows its name). */
 function Why({ why }) {
-  const source = name => { const text = t(`src_${name}`); return text.startsWith('src_') ? name : text; };
-  return html`<ul class="why">${why.sources.map(name => html`<li key=${name}>${source(name)}</li>`)}</ul>
-    ${why.reasons.length > 0 && html`<ul class="reasons">${why.reasons.slice(0, 5).map(r =>
-      html`<li key=${r.feature}>${r.feature}: ${(r.weight * r.value).toFixed(2)}</li>`)}</ul>`}`;
+  const named = (prefix, name) => { const text = t(`${prefix}${name}`); return text === `${prefix}${name}` ? name : text; };
+  return html`<ul class="why">${why.sources.map(name => html`<li key=${name}>${named('src_', name)}</li>`)}</ul>
+    ${why.reasons.length > 0 && html`<h3>${t('rankedBy')}</h3><ul class="reasons">${why.reasons.slice(0, 5).map(r =>
+      html`<li key=${r.feature} data-feature=${r.feature}>${named('f_', r.feature)} <span class="muted">${(r.weight * r.value) > 0 ? '+' : ''}${(r.weight * r.value).toFixed(2)}</span></li>`)}</ul>`}`;
 }
 
 /** One full-screen video with its overlay. Plays while `active`; preloads while `near`. */
@@ -589,6 +591,7 @@ function Settings({ me, onMe, onLanguage }) {
     </form>
     <${FeedPreferences} />
     <${ParentalControls} />
+    <${Cameos} me=${me} />
     <button class="logout" onClick=${async () => { await logOut(); onMe(null); go('/'); }}>${t('logOut')}</button>`}
   </main>`;
 }
