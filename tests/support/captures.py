@@ -127,3 +127,25 @@ def make_capture(path: Path, *, width: int = 360, height: int = 640, seconds: fl
             container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
     return path
+
+
+def fake_camera(directory: Path, *, width: int = 360, height: int = 640, seconds: float = 6.0, fps: int = 12) -> list[str]:
+    """Chromium flags that make getUserMedia film a drawn face speaking (a Y4M picture and a WAV
+    sound, looped by Chromium's fake capture device), so a capture recorded in the browser passes
+    the same checks as a phone's."""
+    pictures = frames(width, height, int(seconds * fps), faces=1, still=False)
+    video = directory / "camera.y4m"
+    with open(video, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        chroma = np.full((height // 2) * (width // 2), 128, np.uint8).tobytes()
+        for picture in pictures:  # grey pictures: luma is the picture, chroma neutral
+            out.write(b"FRAME\n" + np.ascontiguousarray(picture[:, :, 0]).tobytes() + chroma + chroma)
+    sound = soundtrack("speech", seconds, directory, "purple elephants dance at midnight")
+    audio = directory / "microphone.wav"
+    with wave.open(str(audio), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes((np.clip(sound, -1, 1) * 32767).astype(np.int16).tobytes())
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"]

@@ -41,12 +41,13 @@ def playwright_driver():
 
 @pytest.fixture
 def browser(playwright_driver, tmp_path):
-    """Opens pages on a fresh profile; `browser(token=...)` starts signed in (the app keeps its token in localStorage)."""
+    """Opens pages on a fresh profile; `browser(token=...)` starts signed in (the app keeps its token in localStorage);
+    `args` adds Chromium flags (a fake camera)."""
     contexts = []
 
-    def open_page(token: str | None = None, locale: str = "en-GB"):
+    def open_page(token: str | None = None, locale: str = "en-GB", args: tuple[str, ...] = ()):
         context = playwright_driver.chromium.launch_persistent_context(
-            str(tmp_path / f"profile-{len(contexts)}"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            str(tmp_path / f"profile-{len(contexts)}"), executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *args],
             viewport=PHONE, has_touch=True, is_mobile=True, locale=locale)
         contexts.append(context)
         if token:

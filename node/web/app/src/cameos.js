@@ -55,7 +55,7 @@ function Recorder({ onRecorded, disabled }) {
     setClip(null);
     onRecorded(null);
     setSeconds(0);
-    rec.start(250);
+    rec.start();  // one piece: only then does Chromium write the duration in the WebM header (the node checks it)
     setRecorder(rec);
   };
   return html`<div class="recorder">

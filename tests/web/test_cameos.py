@@ -1,0 +1,84 @@
+"""The cameo screens in settings (docs/cameos.md), in a real browser: a person records their cameo with the
+camera (Chromium's fake capture device films a drawn face speaking), a moderator approves it, the owner sets
+its policy, approves another user's request and revokes that user."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.support.captures import fake_camera
+
+
+def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes(web_node, browser, screenshot, tmp_path):
+    owner, creator, stranger = web_node.mastodon(), web_node.mastodon(), web_node.mastodon()
+    owner_api, creator_api = web_node.api(owner.access_token), web_node.api(creator.access_token)
+    handle = f"{owner.me()['acct']}_cam"
+    page = browser(token=owner.access_token, args=tuple(fake_camera(tmp_path)))
+    page.goto(web_node.url + "/#/settings")
+
+    # Create: kind, name, handle, the challenge phrase, then a 4 s recording from the camera.
+    form = page.get_by_role("form", name="New cameo")
+    form.get_by_label("Name").fill("Me on camera")
+    form.get_by_label("Handle (@ tag, letters, digits, _)").fill(handle)
+    form.get_by_role("button", name="Get my phrase").click()
+    phrase = form.locator(".phrase strong").inner_text()
+    assert len(phrase.split()) == 4
+    form.get_by_role("button", name="Open the camera").click()
+    form.get_by_role("button", name="Record").click()
+    form.get_by_role("timer").filter(has_text=re.compile(r"● [4-9] / 10 s")).wait_for(timeout=30_000)
+    form.get_by_role("button", name="Stop").click()
+    form.get_by_role("status").filter(has_text="Recorded:").wait_for()
+    form.get_by_role("button", name="Create the cameo").click()
+
+    # The worker checks the capture; a person's capture waits for a moderator to hear the phrase.
+    card = page.get_by_role("article", name=f"Cameo @{handle}")
+    state = card.locator(".cameo-state")
+    state.filter(has_text=re.compile("Waiting for a moderator|Rejected")).wait_for(timeout=180_000)
+    [cameo] = owner_api.get("/api/v1/vitascope/cameos").json()
+    assert cameo["state"] == "needs_review", cameo
+    admin = web_node.api(web_node.admin_mastodon().access_token)
+    queued = admin.get("/api/v1/admin/vitascope/cameos").json()
+    assert [c["challenge_phrase"] for c in queued if c["id"] == cameo["id"]] == [phrase]
+    assert admin.post(f"/api/v1/admin/vitascope/cameos/{cameo['id']}/approve").status_code == 200
+    page.reload()
+    state.filter(has_text="Verified").wait_for()
+
+    # Policy: approve each video, a restriction, and a person never allowed.
+    policy = card.get_by_role("form", name=f"Who may use it @{handle}")
+    policy.get_by_label("Policy").select_option("approve")
+    policy.get_by_label("Restrictions").fill("never in political content")
+    policy.get_by_label("Never allowed: add someone").fill(f"@{stranger.me()['acct']}")
+    policy.get_by_role("button", name="Add").nth(1).click()
+    policy.locator(".people li").filter(has_text=f"@{stranger.me()['acct']}").wait_for()
+    policy.get_by_role("button", name="Save").click()
+    policy.get_by_role("status").wait_for()
+    saved = owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()
+    assert (saved["policy"], saved["restrictions"], saved["deny"]) == (
+        "approve", "never in political content", [str(stranger.me()["id"])])
+
+    # Another user's video waits for the owner, who approves it from the page.
+    r = creator_api.post("/api/v1/vitascope/generations", json={"prompt": f"@{handle} surfing a wave", "duration": 1})
+    assert r.status_code in (200, 202), r.text
+    job = r.json()
+    assert job["state"] == "awaiting_consent", job
+    page.reload()
+    request = page.get_by_role("region", name="Requests to approve").locator(".request")
+    request.filter(has_text=f"@{creator.me()['acct']} wants to use @{handle}").wait_for()
+    request.get_by_role("button", name="Approve").click()
+    request.wait_for(state="detached")
+    assert creator_api.get(f"/api/v1/vitascope/generations/{job['id']}").json()["state"] != "awaiting_consent"
+    uses = page.get_by_role("region", name=f"Videos of me @{handle}")
+    use = uses.locator(".use").filter(has_text=f"@{creator.me()['acct']}")
+    use.locator(".use-state").filter(has_text="allowed").wait_for()
+    screenshot(page, "cameos")
+
+    # Revoke that person: the grant's URL answers 410 and they join the never-allowed list.
+    [granted] = owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}/uses").json()
+    assert requests.get(granted["grant_url"], timeout=30).status_code == 200
+    use.get_by_role("button", name=f"Revoke @{creator.me()['acct']}").click()
+    use.locator(".use-state").filter(has_text="revoked").wait_for()
+    assert requests.get(granted["grant_url"], timeout=30).status_code == 410
+    assert str(creator.me()["id"]) in owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["deny"]
+    assert page.errors == []
