@@ -154,8 +154,11 @@ def test_the_feed_feeds_the_ranking_back(web_node, feed_videos, browser):
     current.get_by_role("button", name="Why am I seeing this?").click()
     why = page.get_by_role("dialog", name="Why am I seeing this?")
     why.get_by_text("A recent public video on this node and the servers it follows.").wait_for()
-    reasons = why.locator(".reasons li").all_inner_texts()
-    assert reasons and all(re.fullmatch(r"[a-z_]+: -?\d+\.\d\d", r) for r in reasons), reasons
+    # Each feature is said in words, with its share of the score.
+    reasons = why.locator(".reasons li").evaluate_all("lis => lis.map(li => [li.dataset.feature, li.innerText])")
+    assert reasons and all(re.fullmatch(r"[A-Z][^_:]+ [+-]?\d+\.\d\d", text) and feature not in text
+                           for feature, text in reasons), reasons
+    assert dict(reasons).get("freshness", "Posted recently").startswith("Posted recently"), reasons
     why.get_by_role("button", name="Close").click()
 
     # "Not interested" takes the video out of the page and out of the viewer's ranking.
@@ -175,4 +178,35 @@ def test_the_feed_feeds_the_ranking_back(web_node, feed_videos, browser):
     prefs = api.get("/api/v1/vitascope/for_you/preferences").json()
     assert (prefs["more"], prefs["less"], prefs["personalized"]) == ("storms and sunsets", "cats", True)
     assert (prefs["more_words"], prefs["less_words"]) == (["storm", "sunset"], ["cat"])
+    assert page.errors == []
+
+
+def test_a_finger_swipes_to_the_next_video_and_why_speaks_french(web_node, feed_videos, browser):
+    """Touch: a finger swiping up moves to the next video, which plays (the swipe is not taken for the tap that
+    turns the sound on); the "why" sheet names the ranking's features in the viewer's language."""
+    page = browser(locale="fr-FR")
+    page.goto(web_node.url + "/")
+    assert playing_index(page) == 0
+    touch = page.context.new_cdp_session(page)
+
+    def swipe(from_y: int, to_y: int) -> None:
+        points = [from_y + (to_y - from_y) * step // 8 for step in range(9)]
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": 200, "y": points[0]}]})
+        for y in points[1:]:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": 200, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    swipe(650, 150)
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+    swipe(650, 150)
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '2'", timeout=30_000)
+    swipe(150, 650)
+    page.wait_for_function(f"() => ({ACTIVE_PLAYING})() === '1'", timeout=30_000)
+    assert page.locator(".slide video").nth(1).evaluate("v => v.muted")  # swipes are not the first tap
+
+    page.locator(".slide").nth(1).get_by_role("button", name="Pourquoi je vois ça ?").click()
+    why = page.get_by_role("dialog", name="Pourquoi je vois ça ?")
+    why.get_by_text("Une vidéo publique récente de ce nœud et des serveurs qu’il suit.").wait_for()
+    reasons = dict(why.locator(".reasons li").evaluate_all("lis => lis.map(li => [li.dataset.feature, li.innerText])"))
+    assert reasons and reasons.get("freshness", "Publiée récemment").startswith("Publiée récemment"), reasons
     assert page.errors == []

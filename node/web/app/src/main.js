@@ -235,7 +235,8 @@ function Feed({ me, onToast }) {
     return () => removeEventListener('keydown', key);
   }, [active]);
 
-  // The first tap anywhere on the feed turns the sound on (browsers only autoplay muted video).
+  // The first tap anywhere on the feed turns the sound on (browsers only autoplay muted video). A click, not a
+  // pointerdown: a swipe starts with pointerdown too, and unmuting outside a user activation pauses the video.
   const firstTap = useRef(true);
   const tap = e => {
     if (firstTap.current && !e.target.closest('button, a, input, .sheet')) { firstTap.current = false; setMuted(false); }
@@ -253,7 +254,7 @@ function Feed({ me, onToast }) {
       <button class="mute" onClick=${() => { firstTap.current = false; setMuted(m => !m); }} aria-pressed=${!muted}
               aria-label=${muted ? t('muted') : t('sound')}>${muted ? '♪✕' : '♪'}</button>
     </div>
-    <div class="feed" ref=${scroller} onPointerDown=${tap} tabindex="-1">
+    <div class="feed" ref=${scroller} onClick=${tap} tabindex="-1">
       ${items.map((item, index) => html`<${Slide} key=${item.status.id} status=${item.status} why=${item.why} ranked=${item.ranked} index=${index}
           active=${index === active} near=${index >= active - 1 && index <= active + 2} muted=${muted} me=${me}
           following=${following[item.status.account.id]} onFollow=${f => setFollowing({ ...following, [item.status.account.id]: f })}

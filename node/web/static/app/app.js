@@ -130,7 +130,7 @@ var re,q,Fe,qt,j,De,Le,Me,_e,te,B,Ve,$e,me,fe,Rt,oe={},ae=[],At=/acit|ex(?:s|g|n
       <button class="mute" onClick=${()=>{O.current=!1,x(C=>!C)}} aria-pressed=${!v}
               aria-label=${v?s("muted"):s("sound")}>${v?"\u266A\u2715":"\u266A"}</button>
     </div>
-    <div class="feed" ref=${h} onPointerDown=${V} tabindex="-1">
+    <div class="feed" ref=${h} onClick=${V} tabindex="-1">
       ${r.map((C,g)=>d`<${Pt} key=${C.status.id} status=${C.status} why=${C.why} ranked=${C.ranked} index=${g}
           active=${g===i} near=${g>=i-1&&g<=i+2} muted=${v} me=${e}
           following=${k[C.status.account.id]} onFollow=${y=>w({...k,[C.status.account.id]:y})}
