@@ -4,6 +4,7 @@
     POST   /api/v1/vitascope/cameos                      → multipart: recording, kind, name, handle, challenge_id
     GET    /api/v1/vitascope/cameos                      → your cameos
     GET    /api/v1/vitascope/cameos/requests             → uses waiting for your approval
+    GET    /api/v1/vitascope/cameos/search?q=             → cameos you may tag whose handle starts with q
     POST   /api/v1/vitascope/cameos/requests/:id/approve | /deny
     GET    /api/v1/vitascope/cameos/:id                  → one of yours
     PATCH  /api/v1/vitascope/cameos/:id                  → policy, allow, deny, restrictions, expires_at, name
@@ -71,6 +72,17 @@ async def index(request: web.Request) -> web.Response:
 @scope("read:vitascope")
 async def requests(request: web.Request) -> web.Response:
     return web.json_response(await _uses_json(ctx(request), await service.uses_of(request["account"], state="pending")))
+
+
+@routes.get("/api/v1/vitascope/cameos/search")
+@scope("read:vitascope")
+async def search(request: web.Request) -> web.Response:
+    """Autocomplete for `@handle` tags: only what a tag would reveal (no policy, no lists)."""
+    p = await read_params(request)
+    found = await service.taggable(ctx(request), request["account"], p.str("q", "", max_len=100) or "")
+    return web.json_response([
+        {"id": str(c.id), "handle": c.handle, "name": c.name, "kind": c.kind, "needs_approval": ask,
+         "owner": {"id": str(c.account.id), "acct": c.account.acct()}} for c, ask in found])
 
 
 @routes.post(r"/api/v1/vitascope/cameos/requests/{id:\d+}/{answer:approve|deny}")

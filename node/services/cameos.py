@@ -284,6 +284,25 @@ async def find_cameos(node: Node, requester: Account, prompt: str) -> list[Named
     return found + await cameo_federation.find_remote_cameos(node, requester, prompt)
 
 
+async def taggable(node: Node, requester: Account, prefix: str, limit: int = 8) -> list[tuple[Cameo, bool]]:
+    """Verified cameos whose handle starts with `prefix` that `requester` may tag now, or on the owner's
+    approval (the bool), for autocomplete. A cameo the requester may not use is not listed."""
+    prefix = prefix.removeprefix("@").lower()
+    if not HANDLE.fullmatch(prefix):
+        return []
+    found: list[tuple[Cameo, bool]] = []
+    candidates = Cameo.filter(state="verified", handle__istartswith=prefix).order_by("handle").limit(50)
+    for cameo in await candidates.prefetch_related("account"):
+        if not cameo.handle.lower().startswith(prefix):  # `_` is a LIKE wildcard
+            continue
+        decision = await decide(node, requester, cameo.account, cameo, "")
+        if decision in (None, "approve"):
+            found.append((cameo, decision == "approve"))
+        if len(found) == limit:
+            break
+    return found
+
+
 async def consent_provider(node: Node, requester: Account, person: NamedPerson, prompt: str, *,
                            job_id: int) -> dict[str, Any] | ConsentPending | None:
     """Consent provider: a cameo's URL or a local person with a person cameo → `request_consent`;

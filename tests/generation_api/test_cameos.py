@@ -332,3 +332,29 @@ def test_only_real_uploads_get_the_upload_body_limit(cameo_node, owner):
     r = owner["api"].post("/api/v1/vitascope/generations", data={"prompt": "a still lake", "duration": "1"},
                           files={"image": ("lake.png", b"\0" * (2 * big), "image/png")})
     assert r.status_code == 422, r.text  # read and judged (not an image), not cut off at the body limit
+
+
+def test_search_lists_only_the_cameos_one_may_tag(cameo_node, owner):
+    """Autocomplete for @tags: a cameo shows up for whoever may use it (at once or on approval), and shows
+    nothing of its policy."""
+    handle = owner["cameo"]["handle"]
+    _, finder, finder_id = user(cameo_node)
+
+    def found(api, q: str) -> dict:
+        r = api.get("/api/v1/vitascope/cameos/search", params={"q": q})
+        assert r.status_code == 200, r.text
+        return {c["handle"]: c for c in r.json()}
+
+    set_policy(owner, policy="only_me", allow=[], deny=[])
+    assert handle not in found(finder, handle[:4])
+    assert found(owner["api"], "@" + handle[:4])[handle]["needs_approval"] is False  # one's own
+    set_policy(owner, policy="approve")
+    assert found(finder, handle[:4].upper())[handle]["needs_approval"] is True
+    set_policy(owner, policy="everyone")
+    hit = found(finder, handle)[handle]
+    assert hit == {"id": owner["cameo"]["id"], "handle": handle, "name": owner["cameo"]["name"], "kind": "person",
+                   "needs_approval": False, "owner": {"id": owner["id"], "acct": owner["name"]}}
+    set_policy(owner, deny=[finder_id])
+    assert handle not in found(finder, handle)
+    assert found(finder, "not a handle!") == {} and found(finder, "") == {}
+    set_policy(owner, policy="only_me", deny=[])

@@ -58,11 +58,20 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     assert (saved["policy"], saved["restrictions"], saved["deny"]) == (
         "approve", "never in political content", [str(stranger.me()["id"])])
 
-    # Another user's video waits for the owner, who approves it from the page.
-    r = creator_api.post("/api/v1/vitascope/generations", json={"prompt": f"@{handle} surfing a wave", "duration": 1})
-    assert r.status_code in (200, 202), r.text
-    job = r.json()
-    assert job["state"] == "awaiting_consent", job
+    # Another user tags the cameo from the create page (autocomplete offers it, marked as asking its owner);
+    # the video waits for the owner, who approves it from the page.
+    creating = browser(token=creator.access_token)
+    creating.goto(web_node.url + "/#/create")
+    creating.get_by_label("Prompt").fill("a surfer: @" + handle[:5])
+    creating.get_by_label("Cameos you may tag").get_by_role("button", name=f"@{handle}").filter(
+        has_text="asks its owner").click()
+    assert creating.get_by_label("Prompt").input_value() == f"a surfer: @{handle} "
+    creating.get_by_label("Prompt").press_sequentially("riding a wave")
+    creating.get_by_label("Duration (seconds)").fill("1")
+    creating.get_by_role("button", name="Generate").click()
+    creating.locator(".job-state").filter(has_text="Waiting for the cameo owner").wait_for()
+    [job] = creator_api.get("/api/v1/vitascope/generations").json()
+    assert (job["state"], job["prompt"]) == ("awaiting_consent", f"a surfer: @{handle} riding a wave"), job
     page.reload()
     request = page.get_by_role("region", name="Requests to approve").locator(".request")
     request.filter(has_text=f"@{creator.me()['acct']} wants to use @{handle}").wait_for()
@@ -72,6 +81,7 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     uses = page.get_by_role("region", name=f"Videos of me @{handle}")
     use = uses.locator(".use").filter(has_text=f"@{creator.me()['acct']}")
     use.locator(".use-state").filter(has_text="allowed").wait_for()
+    card.locator("h3").first.scroll_into_view_if_needed()
     screenshot(page, "cameos")
 
     # Revoke that person: the grant's URL answers 410 and they join the never-allowed list.
@@ -81,4 +91,4 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     use.locator(".use-state").filter(has_text="revoked").wait_for()
     assert requests.get(granted["grant_url"], timeout=30).status_code == 410
     assert str(creator.me()["id"]) in owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["deny"]
-    assert page.errors == []
+    assert page.errors == [] and creating.errors == []

@@ -302,3 +302,36 @@ export function Cameos({ me }) {
     <${NewCameo} onCreated=${cameo => setCameos([cameo, ...cameos])} />
   </section>`;
 }
+
+const PARTIAL_TAG = /(?:^|[^\w@/])@([A-Za-z0-9_]{1,30})$/;
+
+/** The create page's prompt, with autocomplete for the `@handle` being typed: the cameos this user may tag
+ *  (GET /cameos/search), those that wait for their owner's approval marked so. */
+export function PromptField({ label, value, onChange }) {
+  const area = useRef();
+  const [caret, setCaret] = useState(value.length);
+  const [suggestions, setSuggestions] = useState([]);
+  const partial = PARTIAL_TAG.exec(value.slice(0, caret));
+  const q = partial ? partial[1] : null;
+  useEffect(() => {
+    if (!q) { setSuggestions([]); return undefined; }
+    let live = true;
+    const id = setTimeout(() => api(`/api/v1/vitascope/cameos/search?q=${encodeURIComponent(q)}`)
+      .then(found => live && setSuggestions(found), () => {}), 150);
+    return () => { live = false; clearTimeout(id); };
+  }, [q]);
+  const pick = cameo => {
+    const start = caret - q.length;
+    const at = start + cameo.handle.length + 1;
+    onChange(`${value.slice(0, start)}${cameo.handle} ${value.slice(caret)}`);
+    setCaret(at);
+    setSuggestions([]);
+    requestAnimationFrame(() => { area.current.focus(); area.current.setSelectionRange(at, at); });
+  };
+  const typed = e => { setCaret(e.target.selectionStart); onChange(e.target.value); };
+  return html`<label>${label}<textarea ref=${area} name="prompt" required maxlength="2000" value=${value} onInput=${typed}
+      onKeyUp=${e => setCaret(e.target.selectionStart)} onClick=${e => setCaret(e.target.selectionStart)}></textarea></label>
+    ${q && suggestions.length > 0 && html`<ul class="suggestions" aria-label=${t('cameoSuggestions')}>
+      ${suggestions.map(c => html`<li key=${c.id}><button type="button" onClick=${() => pick(c)}>@${c.handle}
+        <span class="muted"> ${c.name}${c.needs_approval ? ` · ${t('askOwner')}` : ''}</span></button></li>`)}</ul>`}`;
+}

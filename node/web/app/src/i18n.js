@@ -60,6 +60,7 @@ const TABLE = {
     takeDown: 'Take down', revokePerson: 'Revoke', revokeAll: 'Revoke everyone', revokedCount: 'Uses revoked:',
     deleteCameo: 'Delete the cameo', reallyDelete: 'Delete it, with its capture, for good?', yesDelete: 'Yes, delete', keep: 'Keep it',
     cameoRequests: 'Requests to approve', wantsToUse: 'wants to use', approve: 'Approve', reject: 'Reject',
+    cameoSuggestions: 'Cameos you may tag', askOwner: 'asks its owner', awaitingConsent: 'Waiting for the cameo owner\u2019s approval…',
   },
   fr: {
     forYou: 'Pour toi', following: 'Abonnements', create: 'Créer', search: 'Rechercher', notifications: 'Notifications',
@@ -120,6 +121,7 @@ const TABLE = {
     takeDown: 'Retirer la vidéo', revokePerson: 'Révoquer', revokeAll: 'Révoquer tout le monde', revokedCount: 'Utilisations révoquées :',
     deleteCameo: 'Supprimer le caméo', reallyDelete: 'Le supprimer définitivement, avec sa capture ?', yesDelete: 'Oui, supprimer', keep: 'Le garder',
     cameoRequests: 'Demandes à approuver', wantsToUse: 'veut utiliser', approve: 'Approuver', reject: 'Refuser',
+    cameoSuggestions: 'Caméos que vous pouvez taguer', askOwner: 'demande à son propriétaire', awaitingConsent: 'En attente de l\u2019accord du propriétaire du caméo…',
   },
 };
 

@@ -2,7 +2,7 @@
 import { html, render } from 'htm/preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, feedPage, finishLogin, isVideo, logOut, plainText, session, signal, signUp, startLogin, stream, videoOf } from './api.js';
-import { Cameos } from './cameos.js';
+import { Cameos, PromptField } from './cameos.js';
 import { LANGUAGES, lang, setLanguage, t } from './i18n.js';
 
 const reducedMotion = () => matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -390,7 +390,7 @@ function Create({ me, remixId }) {
     ${quota && html`<p class="quota">${t('quota')}: <strong>${quota.free_left_today}</strong> / ${quota.free_per_day} · ${t('credits')}: <strong>${quota.credits}</strong></p>`}
     ${source && html`<p class="remixing">${t('remixing')} <a href=${`#/s/${source.id}`}>@${source.account.acct}</a>: ${plainText(source.content)}</p>`}
     ${!job && html`<form onSubmit=${submit}>
-      <label>${t('prompt')}<textarea name="prompt" required maxlength="2000" value=${form.prompt} onInput=${set('prompt')}></textarea></label>
+      <${PromptField} label=${t('prompt')} value=${form.prompt} onChange=${prompt => setForm(old => ({ ...old, prompt }))} />
       <label>${t('duration')}<input name="duration" type="number" min="1" max="10" step="1" value=${form.duration} onInput=${set('duration')} /></label>
       <label>${t('aspect')}<select name="aspect" value=${form.aspect} onChange=${set('aspect')}>
         ${['9:16', '1:1', '16:9'].map(a => html`<option value=${a}>${a}</option>`)}</select></label>
@@ -400,7 +400,7 @@ function Create({ me, remixId }) {
     </form>`}
     ${error && html`<p class="error" role="alert">${t('refused')}: ${error}</p>`}
     ${job && html`<section class="job" aria-live="polite">
-      <p class="job-state" data-state=${job.state}>${job.state === 'queued' ? t('queued') : job.state === 'running' ? t('generating') : t(job.state)}</p>
+      <p class="job-state" data-state=${job.state}>${job.state === 'queued' ? t('queued') : job.state === 'running' ? t('generating') : t(job.state === 'awaiting_consent' ? 'awaitingConsent' : job.state)}</p>
       <progress max=${progress.total || 1} value=${job.state === 'done' ? (progress.total || 1) : progress.step}
                 aria-label=${t('generating')}></progress>
       ${job.state === 'failed' && html`<p class="error" role="alert">${job.error}</p>`}
