@@ -214,7 +214,15 @@ def _duration(container, stream) -> float:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / 1_000_000
-    raise MediaError("the recording has no duration")
+    # A streamed recording (a browser's MediaRecorder WebM) states none: where its last video packet ends.
+    end = 0.0
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    container.seek(0)
+    if not end:
+        raise MediaError("the recording has no duration")
+    return end
 
 
 def _creation_time(metadata: dict[str, str]) -> datetime | None:

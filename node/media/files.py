@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import blurhash
@@ -45,7 +46,7 @@ def probe(path: Path) -> VideoFacts:
             elif video.duration and video.time_base:
                 duration = float(video.duration * video.time_base)
             else:
-                duration = 0.0
+                duration = _measured_duration(container, video)
             rate = video.average_rate or video.guessed_rate or Fraction(0)
             width, height = video.codec_context.width, video.codec_context.height
     except (av.error.FFmpegError, StopIteration) as exc:
@@ -56,6 +57,15 @@ def probe(path: Path) -> VideoFacts:
             digest.update(chunk)
     return VideoFacts(width=width, height=height, duration=round(duration, 3), fps=float(rate), has_audio=has_audio,
                       size=path.stat().st_size, sha256=digest.hexdigest())
+
+
+def _measured_duration(container: Any, video: Any) -> float:
+    """A streamed recording (a browser's MediaRecorder WebM) states no duration: where its last video packet ends."""
+    end = 0.0
+    for packet in container.demux(video):
+        if packet.pts is not None and packet.time_base is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    return end
 
 
 def poster(path: Path, out: Path) -> str:

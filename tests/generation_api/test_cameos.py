@@ -358,3 +358,16 @@ def test_search_lists_only_the_cameos_one_may_tag(cameo_node, owner):
     assert handle not in found(finder, handle)
     assert found(finder, "not a handle!") == {} and found(finder, "") == {}
     set_policy(owner, policy="only_me", deny=[])
+
+
+def test_a_browser_recording_that_states_no_duration_is_measured(cameo_node, tmp_path):
+    """A browser's MediaRecorder writes its WebM front to back, with no duration in it: the node (upload
+    check) and the worker (capture checks) measure it from the packets instead of refusing it."""
+    name, api, _ = user(cameo_node)
+    path = make_capture(tmp_path / "pet.webm", faces=0, audio="noise", streamed=True)
+    with open(path, "rb") as fh:
+        r = api.post("/api/v1/vitascope/cameos", files={"recording": ("capture.webm", fh, "video/webm")},
+                     data={"kind": "character", "name": "Rex", "handle": f"{name}_rex"})
+    assert r.status_code == 202, r.text
+    cameo = wait_cameo(api, r.json()["id"])
+    assert cameo["state"] == "verified", cameo

@@ -92,10 +92,11 @@ def soundtrack(kind: str, seconds: float, directory: Path, phrase: str) -> np.nd
 def make_capture(path: Path, *, width: int = 360, height: int = 640, seconds: float = 4.0, fps: int = 12,
                  faces: int = 1, still: bool = False, audio: str = "speech",
                  phrase: str = "purple elephants dance at midnight", created_at: datetime | None = None,
-                 rotated: bool = False) -> Path:
+                 rotated: bool = False, streamed: bool = False) -> Path:
     """Write a capture MP4; `created_at` becomes the container's creation_time, as phones write it.
 
     `rotated` stores the picture sideways (landscape) with a display rotation, as phones do.
+    `streamed` writes a WebM (VP8 + Opus) front to back, as a browser's MediaRecorder does: no duration in it.
     """
     import av
 
@@ -104,17 +105,18 @@ def make_capture(path: Path, *, width: int = 360, height: int = 640, seconds: fl
     if rotated:
         pictures = np.ascontiguousarray(np.rot90(pictures, k=1, axes=(1, 2)))
         height, width = width, height
-    with av.open(str(path), mode="w", format="mp4") as container:
+    sink = _WriteOnly(path) if streamed else str(path)
+    with av.open(sink, mode="w", format="webm" if streamed else "mp4") as container:
         if created_at is not None:
             container.metadata["creation_time"] = created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        video = container.add_stream("libx264", rate=fps)
+        video = container.add_stream("libvpx" if streamed else "libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"preset": "ultrafast", "crf": "20"}
+        video.options = {"qmin": "0", "qmax": "8", "b": "8M"} if streamed else {"preset": "ultrafast", "crf": "20"}
         if rotated:
             video.set_display_rotation(-90)
         stream = None
         if sound is not None:  # every stream must exist before the first packet is muxed
-            stream = container.add_stream("aac", rate=SAMPLE_RATE)
+            stream = container.add_stream("libopus" if streamed else "aac", rate=SAMPLE_RATE)
             stream.layout = "mono"
         for index, array in enumerate(pictures):
             frame = av.VideoFrame.from_ndarray(array, format="rgb24")
@@ -126,7 +128,22 @@ def make_capture(path: Path, *, width: int = 360, height: int = 640, seconds: fl
             frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, 0, Fraction(1, SAMPLE_RATE)
             container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
+    if streamed:
+        sink.close()
     return path
+
+
+class _WriteOnly:
+    """A file PyAV can only write to, never seek back in (so the muxer cannot go back to fill in a duration)."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "wb")
+
+    def write(self, data: bytes) -> int:
+        return self._file.write(data)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def fake_camera(directory: Path, *, width: int = 360, height: int = 640, seconds: float = 6.0, fps: int = 12) -> list[str]:

@@ -55,7 +55,7 @@ function Recorder({ onRecorded, disabled }) {
     setClip(null);
     onRecorded(null);
     setSeconds(0);
-    rec.start();  // one piece: only then does Chromium write the duration in the WebM header (the node checks it)
+    rec.start();  // one piece, so Chromium writes the duration in the WebM header (the node measures it otherwise)
     setRecorder(rec);
   };
   return html`<div class="recorder">
