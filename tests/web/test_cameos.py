@@ -5,6 +5,7 @@ its policy, approves another user's request and revokes that user."""
 from __future__ import annotations
 
 import re
+import time
 
 import requests
 
@@ -91,4 +92,25 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     use.locator(".use-state").filter(has_text="revoked").wait_for()
     assert requests.get(granted["grant_url"], timeout=30).status_code == 410
     assert str(creator.me()["id"]) in owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["deny"]
+
+    # Take the video down: the creator's generation ends (or its finished draft loses its video).
+    use.get_by_role("button", name="Take down").click()
+    deadline = time.time() + 60
+    while True:
+        ended = creator_api.get(f"/api/v1/vitascope/generations/{job['id']}").json()
+        if ended["state"] in ("failed", "cancelled") or "withdrew" in (ended.get("error") or ""):
+            break
+        assert time.time() < deadline, ended
+        time.sleep(0.2)
+
+    # Revoke everyone: the policy falls back to "only me"; then delete the cameo (asked twice).
+    card.get_by_role("button", name="Revoke everyone").click()
+    card.get_by_role("status").filter(has_text="Uses revoked: 0").wait_for()
+    card.get_by_label("Policy").filter(has=page.locator("option:checked", has_text="Only me")).wait_for()
+    assert owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()["policy"] == "only_me"
+    card.get_by_role("button", name="Delete the cameo").click()
+    card.get_by_role("button", name="Yes, delete").click()
+    card.wait_for(state="detached")
+    assert owner_api.get("/api/v1/vitascope/cameos").json() == []
+    assert requests.get(granted["grant_url"], timeout=30).status_code == 410
     assert page.errors == [] and creating.errors == []
