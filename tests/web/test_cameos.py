@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from tests.support.captures import fake_camera
+from tests.support.captures import fake_camera, make_capture
 
 
 def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes(web_node, browser, screenshot, tmp_path):
@@ -114,3 +114,26 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     assert owner_api.get("/api/v1/vitascope/cameos").json() == []
     assert requests.get(granted["grant_url"], timeout=30).status_code == 410
     assert page.errors == [] and creating.errors == []
+
+
+def test_a_teen_cannot_pick_everyone(web_node, browser, tmp_path):
+    """A teen's policy form greys "Everyone" out and says why (the node refuses it anyway)."""
+    guardian, teen = web_node.mastodon(), web_node.mastodon()
+    guardian_api, teen_api = web_node.api(guardian.access_token), web_node.api(teen.access_token)
+    asked = guardian_api.post("/api/v1/vitascope/guardian_requests", json={"teen_id": str(teen.me()["id"])})
+    assert teen_api.post(f"/api/v1/vitascope/guardian_requests/{asked.json()['id']}/accept").status_code == 200
+    path = make_capture(tmp_path / "pet.mp4", faces=0, audio="noise")
+    with open(path, "rb") as fh:
+        r = teen_api.post("/api/v1/vitascope/cameos", files={"recording": ("pet.mp4", fh, "video/mp4")},
+                          data={"kind": "character", "name": "Biscuit", "handle": f"{teen.me()['acct']}_pet"})
+    assert r.status_code == 202, r.text
+
+    page = browser(token=teen.access_token, locale="fr-FR")
+    page.goto(web_node.url + "/#/settings")
+    card = page.get_by_role("article", name=f"Caméo @{teen.me()['acct']}_pet")
+    card.locator(".cameo-state").filter(has_text="Vérifié").wait_for(timeout=120_000)
+    assert card.locator("option[value=everyone]").is_disabled()
+    card.get_by_text("Les comptes ados ne peuvent pas ouvrir leur caméo à tout le monde.").wait_for()
+    refused = teen_api.patch(f"/api/v1/vitascope/cameos/{r.json()['id']}", json={"policy": "everyone"})
+    assert refused.status_code == 422 and "teen" in refused.json()["error"]
+    assert page.errors == []
