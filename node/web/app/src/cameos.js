@@ -155,7 +155,7 @@ function People({ label, ids, onChange }) {
     <div class="add-person">
       <input value=${entry} onInput=${e => setEntry(e.target.value)} aria-label=${`${label}: ${t('addPerson')}`} placeholder="@user"
              onKeyDown=${e => { if (e.key === 'Enter') { e.preventDefault(); add(); } }} />
-      <button type="button" onClick=${add}>${t('add')}</button>
+      <button type="button" onClick=${add} aria-label=${`${t('add')}: ${label}`}>${t('add')}</button>
     </div>
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </fieldset>`;

@@ -28,7 +28,7 @@ var re,q,Fe,Rt,j,De,Le,Me,_e,te,B,Ve,$e,me,fe,At,oe={},ae=[],Et=/acit|ex(?:s|g|n
     <div class="add-person">
       <input value=${i} onInput=${c=>a(c.target.value)} aria-label=${`${e}: ${s("addPerson")}`} placeholder="@user"
              onKeyDown=${c=>{c.key==="Enter"&&(c.preventDefault(),m())}} />
-      <button type="button" onClick=${m}>${s("add")}</button>
+      <button type="button" onClick=${m} aria-label=${`${s("add")}: ${e}`}>${s("add")}</button>
     </div>
     ${l&&u`<p class="error" role="alert">${l}</p>`}
   </fieldset>`}var wt=e=>{if(!e)return"";let t=new Date(e);return new Date(t.getTime()-t.getTimezoneOffset()*6e4).toISOString().slice(0,16)};function Yt({cameo:e,teen:t,onSaved:n}){let[o,i]=$({policy:e.policy,allow:e.allow,deny:e.deny,restrictions:e.restrictions,expires:wt(e.expires_at)}),[a,l]=$(!1),[_,m]=$(null);P(()=>i({policy:e.policy,allow:e.allow,deny:e.deny,restrictions:e.restrictions,expires:wt(e.expires_at)}),[e]);let c=(d,r)=>{l(!1),i({...o,[d]:r})};return u`<form class="policy" onSubmit=${async d=>{d.preventDefault(),m(null);try{n(await b(`/api/v1/vitascope/cameos/${e.id}`,{method:"PATCH",body:{policy:o.policy,allow:o.allow,deny:o.deny,restrictions:o.restrictions,expires_at:o.expires?new Date(o.expires).toISOString():""}})),l(!0)}catch(r){m(r.message)}}} aria-label=${`${s("whoMayUse")} @${e.handle}`}>
