@@ -31,6 +31,8 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     form.get_by_role("timer").filter(has_text=re.compile(r"● [4-9] / 10 s")).wait_for(timeout=30_000)
     form.get_by_role("button", name="Stop").click()
     form.get_by_role("status").filter(has_text="Recorded:").wait_for()
+    form.locator(".phrase").scroll_into_view_if_needed()
+    screenshot(page, "cameo-record")
     form.get_by_role("button", name="Create the cameo").click()
 
     # The worker checks the capture; a person's capture waits for a moderator to hear the phrase.
