@@ -48,18 +48,19 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
     page.reload()
     state.filter(has_text="Verified").wait_for()
 
-    # Policy: approve each video, a restriction, and a person never allowed.
+    # Policy: approve each video, a restriction, a person never allowed, an end date.
     policy = card.get_by_role("form", name=f"Who may use it @{handle}")
     policy.get_by_label("Policy").select_option("approve")
     policy.get_by_label("Restrictions").fill("never in political content")
     policy.get_by_label("Never allowed: add someone").fill(f"@{stranger.me()['acct']}")
     policy.get_by_role("button", name="Add: Never allowed").click()
     policy.locator(".people li").filter(has_text=f"@{stranger.me()['acct']}").wait_for()
+    policy.get_by_label("Permission ends (empty: never)").fill("2030-01-01T12:00")
     policy.get_by_role("button", name="Save").click()
     policy.get_by_role("status").wait_for()
     saved = owner_api.get(f"/api/v1/vitascope/cameos/{cameo['id']}").json()
-    assert (saved["policy"], saved["restrictions"], saved["deny"]) == (
-        "approve", "never in political content", [str(stranger.me()["id"])])
+    assert (saved["policy"], saved["restrictions"], saved["deny"], saved["expires_at"][:10]) == (
+        "approve", "never in political content", [str(stranger.me()["id"])], "2030-01-01")
 
     # Another user tags the cameo from the create page (autocomplete offers it, marked as asking its owner);
     # the video waits for the owner, who approves it from the page.
