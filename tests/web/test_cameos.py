@@ -5,11 +5,11 @@ its policy, approves another user's request and revokes that user."""
 from __future__ import annotations
 
 import re
-import time
 
 import requests
 
 from tests.support.captures import fake_camera, make_capture
+from tests.support.waiting import wait_for
 
 
 def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes(web_node, browser, screenshot, tmp_path):
@@ -98,13 +98,11 @@ def test_a_person_records_a_cameo_sets_its_policy_approves_a_request_and_revokes
 
     # Take the video down: the creator's generation ends (or its finished draft loses its video).
     use.get_by_role("button", name="Take down").click()
-    deadline = time.time() + 60
-    while True:
+    def withdrawn() -> bool:
         ended = creator_api.get(f"/api/v1/vitascope/generations/{job['id']}").json()
-        if ended["state"] in ("failed", "cancelled") or "withdrew" in (ended.get("error") or ""):
-            break
-        assert time.time() < deadline, ended
-        time.sleep(0.2)
+        return ended["state"] in ("failed", "cancelled") or "withdrew" in (ended.get("error") or "")
+
+    wait_for(withdrawn, timeout=60, what="the creator's generation to be withdrawn")
 
     # Revoke everyone: the policy falls back to "only me"; then delete the cameo (asked twice).
     card.get_by_role("button", name="Revoke everyone").click()
