@@ -201,6 +201,16 @@ function Policy({ cameo, teen, onSaved }) {
   </form>`;
 }
 
+/** Where a use's video stands: its post here, the generation here, or what a creator's node reported. */
+function useProgress(use) {
+  if (use.status_id) return html` · <a href=${`#/s/${use.status_id}`}>${t('video')}</a>`;
+  if (use.remote) {
+    return html`${use.remote.state && ` · ${t(`remote_${use.remote.state}`)}`}
+      ${use.remote.status_uri && html` · <a href=${use.remote.status_uri} rel="noopener noreferrer">${t('video')}</a>`}`;
+  }
+  return use.generation && use.generation.state ? ` · ${t('generation')} ${t(`gen_${use.generation.state}`)}` : '';
+}
+
 /** "Videos of me": every use of the cameo, drafts and refused ones included; take down, or revoke a person. */
 function Uses({ cameo, version, onChanged }) {
   const [uses, setUses] = useState(null);
@@ -217,7 +227,7 @@ function Uses({ cameo, version, onChanged }) {
     ${uses === null ? html`<p>${t('loading')}</p>` : uses.length === 0 ? html`<p class="muted">${t('noUses')}</p>` :
       html`<ul>${uses.map(use => html`<li key=${use.id} class="use" data-state=${use.state}>
         <p><a href=${`#/@${use.creator.acct}`}>@${use.creator.acct}</a> · <span class="use-state">${t(`use_${use.state}`)}</span>
-          ${use.status_id ? html` · <a href=${`#/s/${use.status_id}`}>${t('video')}</a>` : use.generation.state && ` · ${t('generation')} ${t(`gen_${use.generation.state}`)}`}</p>
+          ${useProgress(use)}</p>
         <p class="muted">${use.prompt}</p>
         ${use.state !== 'denied' && html`<button onClick=${() => takeDown(use)}>${t('takeDown')}</button>`}
         ${use.creator.id !== cameo.owner_id && use.state !== 'denied' && use.state !== 'revoked' &&

@@ -60,6 +60,8 @@ const TABLE = {
     takeDown: 'Take down', revokePerson: 'Revoke', revokeAll: 'Revoke everyone', revokedCount: 'Uses revoked:',
     deleteCameo: 'Delete the cameo', reallyDelete: 'Delete it, with its capture, for good?', yesDelete: 'Yes, delete', keep: 'Keep it',
     cameoRequests: 'Requests to approve', wantsToUse: 'wants to use', approve: 'Approve', reject: 'Reject',
+    remote_requested: 'requested from another server', remote_rendered: 'rendered on the creator\u2019s server',
+    remote_failed: 'failed on the creator\u2019s server', remote_posted: 'posted on the creator\u2019s server',
     cameoSuggestions: 'Cameos you may tag', askOwner: 'asks its owner', awaitingConsent: 'Waiting for the cameo owner\u2019s approval…',
   },
   fr: {
@@ -121,6 +123,8 @@ const TABLE = {
     takeDown: 'Retirer la vidéo', revokePerson: 'Révoquer', revokeAll: 'Révoquer tout le monde', revokedCount: 'Utilisations révoquées :',
     deleteCameo: 'Supprimer le caméo', reallyDelete: 'Le supprimer définitivement, avec sa capture ?', yesDelete: 'Oui, supprimer', keep: 'Le garder',
     cameoRequests: 'Demandes à approuver', wantsToUse: 'veut utiliser', approve: 'Approuver', reject: 'Refuser',
+    remote_requested: 'demandée depuis un autre serveur', remote_rendered: 'générée sur le serveur du créateur',
+    remote_failed: 'échouée sur le serveur du créateur', remote_posted: 'publiée sur le serveur du créateur',
     cameoSuggestions: 'Caméos que vous pouvez taguer', askOwner: 'demande à son propriétaire', awaitingConsent: 'En attente de l\u2019accord du propriétaire du caméo…',
   },
 };
