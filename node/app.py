@@ -229,17 +229,14 @@ def _statement_header(run):
 
 
 def _process_header(index: int):
-    """X-Vitascope-Process: which of several web processes answered (admins, tests, benchmarks)."""
+    """X-Vitascope-Process: which of several web processes answered (admins, tests, benchmarks); on
+    response_prepare, so that streams carry it too."""
     name = str(index)
 
-    @web.middleware
-    async def middleware(request: web.Request, handler):
-        response = await handler(request)
-        if not response.prepared:  # a stream has sent its headers already
-            response.headers["X-Vitascope-Process"] = name
-        return response
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-Vitascope-Process"] = name
 
-    return middleware
+    return on_prepare
 
 
 def create_app(config: Config, process: int | None = None) -> web.Application:
@@ -249,12 +246,12 @@ def create_app(config: Config, process: int | None = None) -> web.Application:
     middlewares = [request_policies]
     if config["database.count_statements"]:
         middlewares.insert(0, _statement_header(db.count_statements()))
-    if process is not None:
-        middlewares.insert(0, _process_header(process))
     app = web.Application(middlewares=middlewares,
                           client_max_size=config["limits.max_upload_bytes"])
     app["config"] = config
     app["process"] = process or 0
+    if process is not None:
+        app.on_response_prepare.append(_process_header(process))
     app["upload_slots"] = asyncio.Semaphore(config["limits.max_concurrent_uploads"])
     for name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(name).routes)
