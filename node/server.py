@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import time
 from contextlib import suppress
@@ -103,7 +104,8 @@ CHILD_STOP_TIMEOUT_S = 15
 
 
 def serve_processes(config: Config, argv: list[str]) -> None:
-    """Run server.processes children, ``argv`` + ``--process-index I`` each, until SIGINT or SIGTERM."""
+    """Run server.processes children, ``argv`` + ``--process-index I --id-bits B`` each (B: bits of
+    their own in new ids, node.ids), until SIGINT or SIGTERM."""
     asyncio.run(_serve_processes(config, argv))
 
 
@@ -124,14 +126,16 @@ async def _serve_processes(config: Config, argv: list[str]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
-        await asyncio.gather(*(_keep_running([*argv, "--process-index", str(i)], env, stopping)
+        first_bits = secrets.randbelow(64)  # consecutive id bits from a random start: distinct among the children
+        await asyncio.gather(*(_keep_running(i, [*argv, "--process-index", str(i), "--id-bits", str((first_bits + i) % 64)],
+                                             env, stopping)
                                for i in range(config["server.processes"])))
     finally:
         if embedded is not None:
             await embedded.stop()
 
 
-async def _keep_running(argv: list[str], env: dict[str, str], stopping: asyncio.Event) -> None:
+async def _keep_running(index: int, argv: list[str], env: dict[str, str], stopping: asyncio.Event) -> None:
     """One child, started again (after a pause that grows while it keeps dying) until ``stopping``."""
     pause = FIRST_PAUSE_S
     while not stopping.is_set():
@@ -152,7 +156,9 @@ async def _keep_running(argv: list[str], env: dict[str, str], stopping: asyncio.
                     child.kill()
                     await child.wait()
             return
-        pause = FIRST_PAUSE_S if time.monotonic() - started >= HEALTHY_AFTER_S else min(pause * 2, MAX_PAUSE_S)
-        log.warning("web process %s exited with %s; starting it again in %.2f s", argv[-1], child.returncode, pause)
+        if time.monotonic() - started >= HEALTHY_AFTER_S:
+            pause = FIRST_PAUSE_S
+        log.warning("web process %s exited with %s; starting it again in %.2f s", index, child.returncode, pause)
         with suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), pause)
+        pause = min(pause * 2, MAX_PAUSE_S)

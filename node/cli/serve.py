@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 
+from node import ids
 from node.cli.common import add_config_option
 from node.config import ConfigError, load_config
 
@@ -18,6 +19,7 @@ def register(sub) -> None:
     serve.add_argument("--processes", type=int, help="web processes (server.processes; more than 1 needs PostgreSQL)")
     # set by the parent of several web processes on each child: which one it is
     serve.add_argument("--process-index", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--id-bits", type=int, help=argparse.SUPPRESS)  # its own bits in new ids (node.ids)
     add_config_option(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -41,6 +43,8 @@ def cmd_serve(args) -> int:
               f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
         serve_processes(config, [sys.executable, "-m", "node.cli", *sys.argv[1:]])
         return 0
+    if args.id_bits is not None:
+        ids.set_process_bits(args.id_bits)
     app = create_app(config, args.process_index)
     app.on_startup.append(_freeze_startup_objects)
     if args.process_index is None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -208,6 +210,29 @@ def test_deliveries_from_both_processes_reach_each_inbox_exactly_once(multi):
         assert inboxes.posts_received == FOLLOWERS * POSTS
     finally:
         inboxes.stop()
+
+
+def child_pid(live, index: int) -> int | None:
+    """The pid of web process ``index`` of ``live`` (a child of its `vitascope serve` parent)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == live.process.pid and b"--process-index" in argv and argv[argv.index(b"--process-index") + 1] == str(index).encode():
+            return int(entry.name)
+    return None
+
+
+def test_a_web_process_that_dies_is_started_again(multi):
+    killed = child_pid(multi, 1)
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+    wait_for(lambda: child_pid(multi, 1) not in (None, killed), timeout=60, what="web process 1 started again")
+    pinned = pin_each_process(multi)  # both answer again
+    status, _, _ = pinned["1"].request("GET", "/api/v1/instance")
+    assert status == 200 and multi.process.poll() is None
 
 
 def test_more_than_one_process_on_sqlite_is_a_configuration_error(tmp_path):
