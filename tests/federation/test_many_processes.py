@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -105,16 +106,20 @@ def test_a_post_served_by_one_process_streams_to_a_client_of_the_other(multi):
     text = f"across processes {uuid.uuid4().hex[:12]}"
     status, _, body = second.request("POST", "/api/v1/statuses", token=token, form={"status": text})
     assert status == 200, body
-    posted = json.loads(body)
-    event = None
-    while event is None:  # the socket's timeout bounds the wait
+    assert text in next_update(stream, json.loads(body)["id"])["content"]
+
+
+def next_update(stream: http.client.HTTPResponse, status_id: str, timeout: float = 30) -> dict:
+    """The `update` event of ``status_id`` on an event stream (read on until it comes, or fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # the socket's own timeout bounds each read
         line = stream.readline()
         assert line, "the stream ended"
         if line.startswith(b"event: update"):
             data = json.loads(stream.readline().removeprefix(b"data: "))
-            if data["id"] == posted["id"]:
-                event = data
-    assert text in event["content"]
+            if data["id"] == status_id:
+                return data
+    raise AssertionError(f"no update event for {status_id} in {timeout} s")
 
 
 def test_rate_limits_are_counted_across_processes(multi):
@@ -212,11 +217,34 @@ def test_deliveries_from_both_processes_reach_each_inbox_exactly_once(multi):
         inboxes.stop()
 
 
+def test_with_the_embedded_redis_the_processes_share_the_parents(nodes, postgres):
+    """redis.url empty: the parent starts one Redis for all its processes (not one each)."""
+    if postgres is None:
+        pytest.skip("several web processes need PostgreSQL (VITASCOPE_TEST_DB=postgres)")
+    live = nodes("multi-embedded", embedded_redis=True, overrides={"server": {"processes": PROCESSES}})
+    try:
+        first, second = pin_each_process(live).values()
+        token = live.mastodon().access_token
+        stream = first.stream("/api/v1/streaming/user", token)
+        status, _, body = second.request("POST", "/api/v1/statuses", token=token, form={"status": "one Redis"})
+        assert status == 200, body
+        next_update(stream, json.loads(body)["id"])
+        redis_pid = int((live.data_dir / "redis" / "redis.pid").read_text())
+        assert parent_of(redis_pid) == live.process.pid
+    finally:
+        live.stop()
+    assert not Path(f"/proc/{redis_pid}").exists()  # stopped with the parent
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def child_pid(live, index: int) -> int | None:
     """The pid of web process ``index`` of ``live`` (a child of its `vitascope serve` parent)."""
-    for entry in Path("/proc").iterdir():
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = parent_of(int(entry.name))
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
