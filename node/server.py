@@ -127,9 +127,9 @@ async def _serve_processes(config: Config, argv: list[str]) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
         first_bits = secrets.randbelow(64)  # consecutive id bits from a random start: distinct among the children
-        await asyncio.gather(*(_keep_running(i, [*argv, "--process-index", str(i), "--id-bits", str((first_bits + i) % 64)],
-                                             env, stopping)
-                               for i in range(config["server.processes"])))
+        children = [[*argv, "--process-index", str(i), "--id-bits", str((first_bits + i) % 64)]
+                    for i in range(config["server.processes"])]
+        await asyncio.gather(*(_keep_running(i, child, env, stopping) for i, child in enumerate(children)))
     finally:
         if embedded is not None:
             await embedded.stop()

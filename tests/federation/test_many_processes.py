@@ -248,8 +248,9 @@ def child_pid(live, index: int) -> int | None:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == live.process.pid and b"--process-index" in argv and argv[argv.index(b"--process-index") + 1] == str(index).encode():
-            return int(entry.name)
+        if ppid == live.process.pid and b"--process-index" in argv:
+            if argv[argv.index(b"--process-index") + 1] == str(index).encode():
+                return int(entry.name)
     return None
 
 
