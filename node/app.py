@@ -175,8 +175,9 @@ async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-async def start_services(config: Config) -> tuple[Node, object | None]:
-    """Connect storage and Redis (starting the embedded Redis if needed); run migrations."""
+async def start_services(config: Config, *, migrate: bool = True) -> tuple[Node, object | None]:
+    """Connect storage and Redis (starting the embedded Redis if needed); run migrations (unless the
+    parent of several web processes has, once for all of them)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     config.media_dir.mkdir(parents=True, exist_ok=True)
     embedded = None
@@ -185,7 +186,8 @@ async def start_services(config: Config) -> tuple[Node, object | None]:
         embedded = embedded_for(config.data_dir)
         await embedded.start()
         redis_url = embedded.url
-    await db.migrate(config.database_url)
+    if migrate:
+        await db.migrate(config.database_url)
     await db.connect(config.database_url)
     node = Node(config=config, urls=node_urls(config), redis=redis_client(redis_url))
     surface.register(node)
@@ -226,13 +228,30 @@ def _statement_header(run):
     return middleware
 
 
-def create_app(config: Config) -> web.Application:
+def _process_header(index: int):
+    """X-Vitascope-Process: which of several web processes answered (admins, tests, benchmarks); on
+    response_prepare, so that streams carry it too."""
+    name = str(index)
+
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-Vitascope-Process"] = name
+
+    return on_prepare
+
+
+def create_app(config: Config, process: int | None = None) -> web.Application:
+    """The app of one web process: ``process`` is its index when `vitascope serve` runs several
+    (server.processes), None when it is the only one. Once-per-node background work runs in
+    process 0 only."""
     middlewares = [request_policies]
     if config["database.count_statements"]:
         middlewares.insert(0, _statement_header(db.count_statements()))
     app = web.Application(middlewares=middlewares,
                           client_max_size=config["limits.max_upload_bytes"])
     app["config"] = config
+    app["process"] = process or 0
+    if process is not None:
+        app.on_response_prepare.append(_process_header(process))
     app["upload_slots"] = asyncio.Semaphore(config["limits.max_concurrent_uploads"])
     for name in ROUTE_MODULES:
         app.router.add_routes(importlib.import_module(name).routes)
@@ -240,7 +259,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_static("/static", Path(__file__).parent / "web" / "static", name="static")
 
     async def startup(app: web.Application) -> None:
-        node, embedded = await start_services(config)
+        node, embedded = await start_services(config, migrate=process is None)
         app["node"], app["embedded_redis"] = node, embedded
         app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S)
         app["background"] = []

@@ -249,6 +249,11 @@ def _validate(raw: dict[str, Any]) -> Config:
     db_url = raw["database"]["url"] or f"sqlite://{data_dir / 'vitascope.sqlite3'}"
     if not db_url.startswith(("sqlite://", "postgres://", "postgresql://", "psycopg://", "asyncpg://")):
         raise ConfigError(f"database.url: must be a sqlite:// or postgres:// URL, got {db_url!r}")
+    if not 1 <= server["processes"] <= 64:  # each gets its own 6 bits in new ids (node.ids)
+        raise ConfigError("server.processes: must be between 1 and 64")
+    if server["processes"] > 1 and db_url.startswith("sqlite://"):
+        raise ConfigError("server.processes: more than one web process needs PostgreSQL (database.url); "
+                          "the embedded SQLite database takes one writer at a time")
     redis_url = raw["redis"]["url"]
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"redis.url: must be a redis://, rediss:// or unix:// URL, got {redis_url!r}")

@@ -37,6 +37,13 @@ def new_id(at_ms: int | None = None) -> int:
         return candidate
 
 
+def set_process_bits(bits: int) -> None:
+    """Use ``bits`` (0–63) as this process's id bits instead of random ones: the parent of several web
+    processes gives each its own, so that two of them never issue the same id in one millisecond."""
+    global _node_bits
+    _node_bits = bits & 0x3F
+
+
 MAX_ID = 2**63 - 1  # ids live in signed 64-bit columns (BIGINT, SQLite INTEGER)
 
 

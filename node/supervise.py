@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -58,3 +59,13 @@ async def supervise(name: str, run: Callable[[], Awaitable[object]], *,
 def start(name: str, run: Callable[[], Awaitable[object]]) -> asyncio.Task:
     """A background task that runs ``run()`` under `supervise`, for `app["background"]`."""
     return asyncio.create_task(supervise(name, run), name=name)
+
+
+# Linux: the child asks to get SIGTERM when this process dies (even by SIGKILL), then becomes the command.
+_LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
+             "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def dies_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` (a Python command, argv[0] the interpreter) run so that it ends when this process does."""
+    return [sys.executable, "-c", _LAUNCHER, *argv] if sys.platform == "linux" else argv

@@ -49,4 +49,5 @@ async def likeness(request: web.Request) -> web.Response:
 async def setup(app: web.Application, node: Node) -> None:
     """Listeners of the renderer's side, and the re-checks of the grants stored posts depend on."""
     cameo_federation.register(node)
-    app["background"].append(supervise.start("cameo grant rechecks", lambda: cameo_ingest.run_rechecks(node)))
+    if app["process"] == 0:  # once per node: two processes re-checking a grant would take its posts down twice
+        app["background"].append(supervise.start("cameo grant rechecks", lambda: cameo_ingest.run_rechecks(node)))

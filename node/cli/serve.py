@@ -1,10 +1,13 @@
-"""`vitascope serve [--host H] [--port P]`: the web process (and, by default, embedded Redis and a worker)."""
+"""`vitascope serve [--host H] [--port P] [--processes N]`: the web process (and, by default, embedded
+Redis and a worker); with N > 1, a parent running N web processes (node.server.serve_processes)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 
+from node import ids
 from node.cli.common import add_config_option
 from node.config import ConfigError, load_config
 
@@ -13,26 +16,40 @@ def register(sub) -> None:
     serve = sub.add_parser("serve", help="run the web process (and, by default, embedded Redis and a worker)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--processes", type=int, help="web processes (server.processes; more than 1 needs PostgreSQL)")
+    # set by the parent of several web processes on each child: which one it is
+    serve.add_argument("--process-index", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--id-bits", type=int, help=argparse.SUPPRESS)  # its own bits in new ids (node.ids)
     add_config_option(serve)
     serve.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args) -> int:
     from node.app import create_app
-    from node.server import serve
+    from node.server import serve, serve_processes
 
     overrides = {}
-    if args.host or args.port:
-        overrides["server"] = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    if args.host or args.port or args.processes is not None:
+        overrides["server"] = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                                 ("processes", args.processes)) if v is not None}
     try:
         config = load_config(args.config, overrides=overrides or None)
     except ConfigError as exc:
         print(f"vitascope: configuration error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(config)
+    if config["server.processes"] > 1 and args.process_index is None:
+        print(f"Vitascope serving {config.base_url} with {config['server.processes']} web processes "
+              f"(database {config.database_url.split('@')[-1]}, "
+              f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
+        serve_processes(config, [sys.executable, "-m", "node.cli", *sys.argv[1:]])
+        return 0
+    if args.id_bits is not None:
+        ids.set_process_bits(args.id_bits)
+    app = create_app(config, args.process_index)
     app.on_startup.append(_freeze_startup_objects)
-    print(f"Vitascope serving {config.base_url} (database {config.database_url.split('@')[-1]}, "
-          f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
+    if args.process_index is None:
+        print(f"Vitascope serving {config.base_url} (database {config.database_url.split('@')[-1]}, "
+              f"redis {'embedded' if config.embedded_redis else 'external'})", flush=True)
     serve(app, config, _event_loop(config["server.event_loop"]))
     return 0
 

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from node.config import Config
 from node.context import Node
+from node.supervise import dies_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -84,23 +85,14 @@ def worker_argv(config: Config, redis_url: str, *, name: str | None = None, devi
 
 
 async def setup(app: web.Application, node: Node) -> None:
-    """Embedded default: supervise one worker next to this web process."""
-    if not node.config["generation.embedded_worker"]:
+    """Embedded default: supervise one worker next to the first web process (one per node)."""
+    if not node.config["generation.embedded_worker"] or app["process"] != 0:
         return
     if not generation_installed():
         log.warning("generation.embedded_worker is on, but %s. Jobs are queued until a worker runs.", MISSING_EXTRA)
         return
     argv = worker_argv(node.config, node.extras["redis_url"])
-    app["background"].append(asyncio.create_task(supervise(_dies_with_parent(argv)), name="generation-worker"))
-
-
-# Linux: the child asks to get SIGTERM when this process dies (even by SIGKILL), then becomes the worker.
-_LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
-             "os.execv(sys.argv[1], sys.argv[1:])")
-
-
-def _dies_with_parent(argv: list[str]) -> list[str]:
-    return [sys.executable, "-c", _LAUNCHER, *argv] if sys.platform == "linux" else argv
+    app["background"].append(asyncio.create_task(supervise(dies_with_parent(argv)), name="generation-worker"))
 
 
 async def supervise(argv: list[str]) -> None:

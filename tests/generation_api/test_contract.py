@@ -110,7 +110,7 @@ async def test_serve_without_the_generation_extra_says_how_to_get_it(monkeypatch
     from node.config import load_config
 
     monkeypatch.setattr(workers, "generation_installed", lambda: False)
-    app = {"background": []}
+    app = {"background": [], "process": 0}
     node = SimpleNamespace(config=load_config(environ={}, overrides={"generation": {"embedded_worker": True}}),
                            extras={"redis_url": "unix:///nowhere"})
     await workers.setup(app, node)
