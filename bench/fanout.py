@@ -48,6 +48,7 @@ class Inboxes:
         self.ports = [free_port() for _ in range(SERVERS)]
         self.urls = [f"http://127.0.0.1:{self.ports[i % SERVERS]}/inbox/{i}" for i in range(count)]
         self.seen: set[str] = set()
+        self.connections: set[tuple] = set()  # client (address, port): one per TCP connection
         self.signed = 0
         self.done = asyncio.Event()
         self.runners: list[web.AppRunner] = []
@@ -58,6 +59,7 @@ class Inboxes:
         self.last_body = body
         if "Signature" in request.headers:
             self.signed += 1
+        self.connections.add(request.transport.get_extra_info("peername") if request.transport else None)
         self.seen.add(f"http://{request.host}{request.path}")
         if len(self.seen) == len(self.urls):
             self.done.set()
@@ -74,6 +76,7 @@ class Inboxes:
 
     def reset(self) -> None:
         self.seen.clear()
+        self.connections.clear()
         self.signed = 0
         self.done = asyncio.Event()
 
@@ -159,7 +162,7 @@ async def main(followers: int, inbox_count: int) -> None:
             api_seconds = time.perf_counter() - started
             await asyncio.wait_for(inboxes.done.wait(), timeout=300)
             node_seconds = time.perf_counter() - started
-            signed = inboxes.signed
+            signed, connections = inboxes.signed, len(inboxes.connections)
             body = inboxes.last_body
         finally:
             await asyncio.to_thread(node.stop)
@@ -168,14 +171,14 @@ async def main(followers: int, inbox_count: int) -> None:
     raw_seconds = await raw_fanout(inboxes.urls, body, concurrency, signed=False)
     inboxes.reset()
     signed_seconds = await raw_fanout(inboxes.urls, body, concurrency, signed=True)
-    raw_signed = inboxes.signed
+    raw_signed, raw_connections = inboxes.signed, len(inboxes.connections)
     await inboxes.stop()
     print(f"one post, {followers} remote followers, {inbox_count} shared inboxes on {SERVERS} loopback servers")
     print(f"node:        {node_seconds:6.2f} s  (API answered after {api_seconds:.2f} s; "
-          f"{signed} signed POSTs, delivery concurrency {concurrency})")
+          f"{signed} signed POSTs on {connections} connections, delivery concurrency {concurrency})")
     print(f"raw aiohttp: {raw_seconds:6.2f} s  (same body, same inboxes, {concurrency} concurrent, unsigned)")
     print(f"raw signed:  {signed_seconds:6.2f} s  (the same, RSA-2048 RFC 9421 signature per request; "
-          f"{raw_signed} signed POSTs)")
+          f"{raw_signed} signed POSTs on {raw_connections} connections)")
     print(f"ratio node/raw signed: {node_seconds / signed_seconds:.1f}   goal: <= 3   "
           f"(node/raw unsigned: {node_seconds / raw_seconds:.1f})")
 
