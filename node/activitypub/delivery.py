@@ -146,28 +146,25 @@ class _Batcher(Generic[T, R]):
             self._pending = []
 
 
-async def _load(ids: list[int]) -> list[tuple[Delivery, DomainHealth | None] | None]:
-    found = await deliveries.rows_with_health(set(ids))
+async def _load(ids: list[int]) -> list[deliveries.Row | None]:
+    found = await deliveries.rows(list(set(ids)))
     return [found.get(delivery_id) for delivery_id in ids]
 
 
-_Outcome = tuple[Delivery, DomainHealth | None, "policy.Outcome | None", datetime]
-
-
-async def _save(outcomes: list[_Outcome]) -> list[None]:
+async def _save(outcomes: list[tuple[deliveries.Row, policy.Outcome | None, datetime]]) -> list[None]:
     """The rows as the jobs left them, and each domain's health after the batch's outcomes in order."""
     states: dict[str, policy.DomainState] = {}
     changed: set[str] = set()
-    for row, health, outcome, now in outcomes:
+    for row, outcome, now in outcomes:
         if outcome is None:
             continue
-        state = states.get(row.domain) or deliveries.domain_state(health)
+        state = states.get(row.domain) or row.health or policy.DomainState()
         new = _domain_after(row.domain, state, outcome, now)
         if new is not None:
             states[row.domain] = new
             changed.add(row.domain)
     await deliveries.save([row for row, *_ in outcomes], {domain: states[domain] for domain in changed},
-                          outcomes[0][3])
+                          outcomes[-1][2])
     return [None] * len(outcomes)
 
 
@@ -230,21 +227,20 @@ async def _attempt(ctx: dict[str, Any], delivery_id: int) -> str:
     """Read the row (batched), send, and write the outcome (batched): the job ends only once its
     outcome is committed, so a job arq counts as done never leaves its row behind."""
     node: Node = ctx["node"]
-    loaded = await ctx["rows"](delivery_id)
-    if loaded is None or loaded[0].state != "pending":
+    row: deliveries.Row | None = await ctx["rows"](delivery_id)
+    if row is None or row.state != "pending":
         return "nothing to do"
-    row, health = loaded
-    save = ctx["outcomes"]
+    health, save = row.health, ctx["outcomes"]
     now = _now()
     skip = ("domain is suspended by this server" if blocked_domains.suspends(row.domain)
             else "domain unavailable" if health is not None and health.unavailable else None)
     if skip is not None:
         row.state, row.last_error = "skipped", skip
-        await save((row, health, None, now))
+        await save((row, None, now))
         return "skipped"
     payload = await _payload(ctx, row.activity_id)
     outcome = await policy.deliver(federation(node).fetcher, row.inbox, payload,
-                                   known_scheme=health.signature_scheme if health else None)  # type: ignore[arg-type]
+                                   known_scheme=health.scheme if health else None)
     row.attempts += 1
     row.first_attempt_at = row.first_attempt_at or now
     row.last_status, row.last_error, row.scheme = outcome.status, outcome.error, outcome.scheme
@@ -259,7 +255,7 @@ async def _attempt(ctx: dict[str, Any], delivery_id: int) -> str:
             retry_at = row.next_attempt_at = now + delay
     else:
         row.state, row.next_attempt_at = "failed", None
-    await save((row, health, outcome, now))
+    await save((row, outcome, now))
     if retry_at is not None:
         await enqueue(node, [row.id], attempts=row.attempts, at=retry_at)
     if not outcome.delivered:
