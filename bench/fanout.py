@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import base64
 import hashlib
+import os
 import sys
 import tempfile
 import time
@@ -85,6 +86,12 @@ class Inboxes:
             await runner.cleanup()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system, all threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def add_followers(node: LiveNode, username: str, followers: int, inboxes: list[str]) -> None:
     """Remote followers straight into the database (the node is stopped meanwhile)."""
     from node import db
@@ -141,11 +148,13 @@ async def raw_fanout(urls: list[str], body: bytes, concurrency: int, *, signed: 
         return time.perf_counter() - started
 
 
-async def main(followers: int, inbox_count: int) -> None:
+async def main(followers: int, inbox_count: int, concurrency: int | None) -> None:
+    concurrency = concurrency or load_config(None, environ={})["federation.delivery_concurrency"]
     inboxes = Inboxes(inbox_count)
     await inboxes.start()
     with tempfile.TemporaryDirectory(prefix="vitascope-bench-fanout-") as tmp:
-        node = LiveNode(Path(tmp) / "node", database_url=None, redis_url=None, name="fanout")
+        node = LiveNode(Path(tmp) / "node", database_url=None, redis_url=None, name="fanout",
+                        overrides={"federation": {"delivery_concurrency": concurrency}})
         try:
             await asyncio.to_thread(node.start)  # creates the database
             username, password = await asyncio.to_thread(node.create_user, "poster")
@@ -154,6 +163,7 @@ async def main(followers: int, inbox_count: int) -> None:
             await asyncio.to_thread(node.start)
             token = await asyncio.to_thread(node.token, username)
 
+            cpu_before = cpu_seconds(node.process.pid)
             started = time.perf_counter()
             response = await asyncio.to_thread(
                 requests.post, node.url + "/api/v1/statuses", data={"status": "one post to everyone"},
@@ -162,11 +172,11 @@ async def main(followers: int, inbox_count: int) -> None:
             api_seconds = time.perf_counter() - started
             await asyncio.wait_for(inboxes.done.wait(), timeout=300)
             node_seconds = time.perf_counter() - started
+            node_cpu = cpu_seconds(node.process.pid) - cpu_before
             signed, connections = inboxes.signed, len(inboxes.connections)
             body = inboxes.last_body
         finally:
             await asyncio.to_thread(node.stop)
-    concurrency = load_config(None, environ={})["federation.delivery_concurrency"]
     inboxes.reset()
     raw_seconds = await raw_fanout(inboxes.urls, body, concurrency, signed=False)
     inboxes.reset()
@@ -176,6 +186,7 @@ async def main(followers: int, inbox_count: int) -> None:
     print(f"one post, {followers} remote followers, {inbox_count} shared inboxes on {SERVERS} loopback servers")
     print(f"node:        {node_seconds:6.2f} s  (API answered after {api_seconds:.2f} s; "
           f"{signed} signed POSTs on {connections} connections, delivery concurrency {concurrency})")
+    print(f"             node CPU {node_cpu:.2f} s, {node_cpu / inbox_count * 1000:.2f} ms per delivery")
     print(f"raw aiohttp: {raw_seconds:6.2f} s  (same body, same inboxes, {concurrency} concurrent, unsigned)")
     print(f"raw signed:  {signed_seconds:6.2f} s  (the same, RSA-2048 RFC 9421 signature per request; "
           f"{raw_signed} signed POSTs on {raw_connections} connections)")
@@ -187,5 +198,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--inboxes", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="deliveries in flight, for the node and the raw senders (default: the node's default)")
     args = parser.parse_args()
-    asyncio.run(main(args.followers, args.inboxes))
+    asyncio.run(main(args.followers, args.inboxes, args.concurrency))
