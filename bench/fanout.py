@@ -123,7 +123,8 @@ def raw_signer(body: bytes):
     key_id = "http://127.0.0.1/users/raw#main-key"
 
     def headers(url: str) -> dict[str, str]:
-        params = f'("@method" "@target-uri" "content-digest");created={int(time.time())};keyid="{key_id}";alg="rsa-v1_5-sha256"'
+        params = (f'("@method" "@target-uri" "content-digest");created={int(time.time())};keyid="{key_id}";'
+                  'alg="rsa-v1_5-sha256"')
         base = f'"@method": POST\n"@target-uri": {url}\n"content-digest": {digest}\n"@signature-params": {params}'
         signature = base64.b64encode(key.sign(base.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
         return {"Content-Type": "application/activity+json", "Content-Digest": digest,

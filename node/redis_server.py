@@ -139,13 +139,14 @@ def in_process_worker(node, functions: list, *, queue_name: str, max_jobs: int, 
     `run_in_process_worker`, which renews its jobs' leases.
 
     poll_delay only sets how soon the first job after an idle spell starts: a worker with jobs
-    waiting takes the next one as soon as a slot frees. on_startup runs at every start of the worker,
-    after a lost Redis too.
+    waiting takes the next one as soon as a slot frees (node.arq_claims). on_startup runs at every
+    start of the worker, after a lost Redis too.
     """
-    worker = BatchClaimWorker(functions=functions, queue_name=queue_name, redis_settings=arq_settings(node.extras["redis_url"]),
-                    max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
-                    poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False,
-                    on_startup=on_startup)
+    worker = BatchClaimWorker(functions=functions, queue_name=queue_name,
+                              redis_settings=arq_settings(node.extras["redis_url"]),
+                              max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
+                              poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False,
+                              on_startup=on_startup)
     worker.in_progress_timeout_s = JOB_LEASE_S
     return worker
 

@@ -91,5 +91,6 @@ async def save(changed: list[Row], health: dict[str, policy.DomainState], now: d
                    f"ON CONFLICT (domain) DO UPDATE SET "
                    + ", ".join(f"{name} = excluded.{name}" for name in columns[1:]))
             await db.execute_many(_sql(sql, numbered), [
-                [domain, state.scheme, state.failing_since, state.failures, state.unavailable, state.last_success_at, now]
+                [domain, state.scheme, state.failing_since, state.failures, state.unavailable, state.last_success_at,
+                 now]
                 for domain, state in health.items()])
