@@ -29,8 +29,8 @@ from node.activitypub import blocked_domains
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, Delivery, DomainHealth, OutboxActivity
-from node.services import deliveries
 from node.redis_server import in_process_worker, run_in_process_worker
+from node.services import deliveries
 from node.supervise import start, supervise
 
 log = logging.getLogger(__name__)
