@@ -64,8 +64,10 @@ class BatchClaimWorker(Worker):
             slots = min(len(ids), self.max_jobs - self.job_counter)
             for _ in range(slots):
                 await self.sem.acquire()  # arq's semaphore: max_jobs + 1 permits, so these are free
+            # A window of the ids, not all of them (up to queue_read_limit): most are claimable.
+            window = ids[:max(4 * slots, 64)]
             reply = await self.pool.eval(_CLAIM, 1, self.queue_name, in_progress_key_prefix,
-                                         int(self.in_progress_timeout_s * 1000), timestamp_ms(), slots, *ids)
+                                         int(self.in_progress_timeout_s * 1000), timestamp_ms(), slots, *window)
             looked_at, claimed = int(reply[0]), reply[1:]
             ids = ids[looked_at:]
             for n in range(0, len(claimed), 2):
