@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import redis
 from aiohttp import web
 
-from tests.federation.conftest import wait_for
 from tests.federation.test_delivery_recovery import FOLLOWERS, Inboxes, followed_by_inboxes
 from tests.federation.test_two_nodes import marker
+from tests.support.waiting import wait_for
 
 # Followers f0…f19 by what their inbox answers a Create.
 ANSWERS = {**{n: 202 for n in range(0, 10)}, **{n: 503 for n in range(10, 15)}, **{n: 410 for n in range(15, 20)}}
