@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 import redis
 from aiohttp import web
 
+from node import redis_keys
+
 from tests.federation.test_delivery_recovery import FOLLOWERS, Inboxes, followed_by_inboxes
 from tests.federation.test_two_nodes import marker
 from tests.support.waiting import wait_for
@@ -78,7 +80,7 @@ def test_one_fan_out_with_mixed_answers_leaves_each_row_its_outcome(nodes):
                 # Pending, due again in about 30 s (±10 %), its next job queued for then.
                 wait = row["next_attempt_at"] - row["first_attempt_at"]
                 assert row["state"] == "pending" and timedelta(seconds=26) < wait < timedelta(seconds=34), row
-                score = queue.zscore("vitascope:delivery", f"deliver:{row['id']}:1")
+                score = queue.zscore(redis_keys.DELIVERY_QUEUE, f"deliver:{row['id']}:1")
                 assert score is not None and abs(score / 1000 - row["next_attempt_at"].timestamp()) < 1, (row, score)
             else:
                 # A 410 to the RFC 9421 request, and to the cavage one sent at once after it: failed for good.
