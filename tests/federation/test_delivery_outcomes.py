@@ -11,7 +11,6 @@ import redis
 from aiohttp import web
 
 from node import redis_keys
-
 from tests.federation.test_delivery_recovery import FOLLOWERS, Inboxes, followed_by_inboxes
 from tests.federation.test_two_nodes import marker
 from tests.support.waiting import wait_for
