@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from .documents import origin
 from .fetcher import FetchError, SafeFetcher
-from .signatures import Scheme, sign_cavage, sign_rfc9421
+from .signatures import Scheme, content_digest_header, digest_header, sign_cavage, sign_rfc9421
 from .vocab import AP_ACCEPT, LD_MEDIA_TYPE
 
 RETRY_WINDOW = timedelta(days=2)
@@ -29,7 +29,7 @@ LONGEST_WAIT = timedelta(hours=8)
 UNAVAILABLE_AFTER = timedelta(days=3)
 SCHEMES: tuple[Scheme, Scheme] = ("rfc9421", "cavage")
 
-_SIGNERS = {"rfc9421": sign_rfc9421, "cavage": sign_cavage}
+_HEADERS = {"Content-Type": LD_MEDIA_TYPE, "Accept": AP_ACCEPT}
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,35 @@ def inboxes(recipients: Iterable[Recipient], *, exclude_origin: str | None = Non
     return list(seen)
 
 
-async def _post(fetcher: SafeFetcher, inbox: str, body: bytes, key_id: str, private_pem: str,
-                scheme: Scheme) -> Outcome:
-    sign = _SIGNERS[scheme]
+@dataclass(frozen=True)
+class Payload:
+    """One body to deliver, with its signer's key and the body's digests: made once per activity, so a
+    fan-out pays per inbox only for what depends on the inbox (the signature)."""
 
-    def signer(method: str, url: str, headers, payload: bytes | None):
-        return sign(method, url, headers, payload, key_id, private_pem)
+    body: bytes
+    key_id: str
+    private_pem: str
+    digest: str
+    content_digest: str
 
-    headers = {"Content-Type": LD_MEDIA_TYPE, "Accept": AP_ACCEPT}
+    @classmethod
+    def of(cls, body: bytes, key_id: str, private_pem: str) -> Payload:
+        return cls(body, key_id, private_pem, digest_header(body), content_digest_header(body))
+
+    def headers(self, scheme: Scheme, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """The signature headers of one request of this body to ``url``."""
+        if scheme == "rfc9421":
+            return sign_rfc9421("POST", url, headers, self.body, self.key_id, self.private_pem,
+                                content_digest=self.content_digest)
+        return sign_cavage("POST", url, headers, self.body, self.key_id, self.private_pem, digest=self.digest)
+
+
+async def _post(fetcher: SafeFetcher, inbox: str, payload: Payload, scheme: Scheme) -> Outcome:
+    def signer(method: str, url: str, headers, body: bytes | None):
+        return payload.headers(scheme, url, headers)
+
     try:
-        status, text = await fetcher.post(inbox, body, headers, signed_with=signer)
+        status, text = await fetcher.post(inbox, payload.body, _HEADERS, signed_with=signer)
     except FetchError as exc:
         return Outcome(False, getattr(exc, "status", None), scheme, exc.reason)
     if 200 <= status < 300:
@@ -128,16 +147,15 @@ async def _post(fetcher: SafeFetcher, inbox: str, body: bytes, key_id: str, priv
     return Outcome(False, status, scheme, f"HTTP {status}: {text[:200]}")
 
 
-async def deliver(fetcher: SafeFetcher, inbox: str, body: bytes, *, key_id: str, private_pem: str,
-                  known_scheme: Scheme | None) -> Outcome:
-    """POST ``body`` signed; RFC 9421 first unless the domain is known to want cavage.
+async def deliver(fetcher: SafeFetcher, inbox: str, payload: Payload, *, known_scheme: Scheme | None) -> Outcome:
+    """POST the payload's body signed; RFC 9421 first unless the domain is known to want cavage.
 
     A 4xx to an RFC 9421 request is retried at once with cavage (what Fedify
     does too); ``Outcome.scheme`` is the scheme of the last request sent, worth
     remembering for the domain when ``delivered``.
     """
     first: Scheme = known_scheme or "rfc9421"
-    outcome = await _post(fetcher, inbox, body, key_id, private_pem, first)
+    outcome = await _post(fetcher, inbox, payload, first)
     if first == "rfc9421" and outcome.status is not None and 400 <= outcome.status < 500 and outcome.status != 429:
-        outcome = await _post(fetcher, inbox, body, key_id, private_pem, "cavage")
+        outcome = await _post(fetcher, inbox, payload, "cavage")
     return outcome

@@ -17,6 +17,8 @@ from arq import Worker
 from arq.constants import in_progress_key_prefix
 from arq.connections import RedisSettings
 
+from node.arq_claims import BatchClaimWorker
+
 log = logging.getLogger(__name__)
 
 
@@ -137,13 +139,14 @@ def in_process_worker(node, functions: list, *, queue_name: str, max_jobs: int, 
     `run_in_process_worker`, which renews its jobs' leases.
 
     poll_delay only sets how soon the first job after an idle spell starts: a worker with jobs
-    waiting takes the next one as soon as a slot frees. on_startup runs at every start of the worker,
-    after a lost Redis too.
+    waiting takes the next one as soon as a slot frees (node.arq_claims). on_startup runs at every
+    start of the worker, after a lost Redis too.
     """
-    worker = Worker(functions=functions, queue_name=queue_name, redis_settings=arq_settings(node.extras["redis_url"]),
-                    max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
-                    poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False,
-                    on_startup=on_startup)
+    worker = BatchClaimWorker(functions=functions, queue_name=queue_name,
+                              redis_settings=arq_settings(node.extras["redis_url"]),
+                              max_jobs=max(max_jobs, 1), job_timeout=job_timeout, keep_result=keep_result,
+                              poll_delay=poll_delay, handle_signals=False, ctx={"node": node}, log_results=False,
+                              on_startup=on_startup)
     worker.in_progress_timeout_s = JOB_LEASE_S
     return worker
 

@@ -25,7 +25,7 @@ from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
 from node.models import Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Status
-from node.services import account_deletion, cameo_answers, migration, reports, social
+from node.services import account_deletion, cameo_answers, inbox_items, migration, reports, social
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -118,14 +118,8 @@ async def _yield_to_inbox(node: Node) -> None:
 
 
 async def claim(limit: int) -> list[InboxItem]:
-    """The oldest ``limit`` pending items, marked processing in one statement (those another process
-    claimed first are left out: the claim time this process wrote is its mark)."""
-    ids = await InboxItem.filter(state="pending").order_by("id").limit(limit).values_list("id", flat=True)
-    if not ids:
-        return []
-    claimed_at = datetime.now(timezone.utc)
-    await InboxItem.filter(id__in=ids, state="pending").update(state="processing", claimed_at=claimed_at)
-    return await InboxItem.filter(id__in=ids, state="processing", claimed_at=claimed_at).order_by("id")
+    """The oldest ``limit`` pending items, marked processing atomically (safe with several processes)."""
+    return await inbox_items.claim_pending(limit)
 
 
 async def process_pending(node: Node, limit: int = BATCH) -> int:

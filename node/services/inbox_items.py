@@ -1,11 +1,14 @@
 """Received activities as the admins see them: what ended `error` or `ignored`, and why, and
-putting failed ones back in the queue once the cause is fixed.
+putting failed ones back in the queue once the cause is fixed; and the processor's claim of the next
+batch (claim_pending).
 
 The inbox processor (node.activitypub.process) drains `pending` rows, so a retried item is picked
 up by the running node within its poll interval; nothing else needs waking.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 from tortoise.queryset import QuerySet
 
@@ -47,3 +50,22 @@ async def retry(ids: list[int]) -> int:
 
 async def retry_all_errors() -> int:
     return await InboxItem.filter(state="error").update(state="pending", error=None, claimed_at=None)
+
+
+async def claim_pending(limit: int) -> list[InboxItem]:
+    """The oldest ``limit`` pending items, marked processing by one statement that returns what it
+    changed, so processes claiming at once on one database never get the same item: on PostgreSQL
+    the rows another claim has locked are skipped (``FOR UPDATE SKIP LOCKED``), and a row that
+    another claim changed meanwhile is no longer pending when locked; SQLite runs one writer at a time.
+    """
+    db = InboxItem._meta.db
+    table = InboxItem._meta.db_table
+    if db.capabilities.dialect == "postgres":
+        sql = (f"UPDATE {table} SET state = 'processing', claimed_at = $1 WHERE state = 'pending' AND id IN "
+               f"(SELECT id FROM {table} WHERE state = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+               "RETURNING id")
+    else:
+        sql = (f"UPDATE {table} SET state = 'processing', claimed_at = ? WHERE state = 'pending' AND id IN "
+               f"(SELECT id FROM {table} WHERE state = 'pending' ORDER BY id LIMIT ?) RETURNING id")
+    ids = [row["id"] for row in await db.execute_query_dict(sql, [datetime.now(timezone.utc), limit])]
+    return await InboxItem.filter(id__in=ids).order_by("id") if ids else []

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
 
-from federation.delivery import (RETRY_WINDOW, UNAVAILABLE_AFTER, DomainState, Recipient, deliver, inboxes,
+from federation.delivery import (RETRY_WINDOW, UNAVAILABLE_AFTER, DomainState, Payload, Recipient, deliver, inboxes,
                                  retry_delay)
 from federation.fetcher import SafeFetcher
 from provenance.keys import generate_rsa_private_pem
@@ -68,21 +68,19 @@ async def test_rfc9421_first_then_cavage_on_4xx_and_remembered_scheme_first():
     await web.TCPSite(runner, "127.0.0.1", port).start()
     pem = generate_rsa_private_pem()
     url = f"http://127.0.0.1:{port}/inbox"
+    payload = Payload.of(b"{}", "https://x/actor#k", pem)
     try:
         async with SafeFetcher(allow_private=True, allow_http=True, user_agent="test") as fetcher:
-            outcome = await deliver(fetcher, url, b"{}", key_id="https://x/actor#k", private_pem=pem, known_scheme=None)
+            outcome = await deliver(fetcher, url, payload, known_scheme=None)
             assert outcome.delivered and outcome.scheme == "cavage" and seen == ["rfc9421", "cavage"]
             seen.clear()
-            outcome = await deliver(fetcher, url, b"{}", key_id="https://x/actor#k", private_pem=pem,
-                                    known_scheme="cavage")
+            outcome = await deliver(fetcher, url, payload, known_scheme="cavage")
             assert outcome.delivered and seen == ["cavage"]
             status_for["cavage"] = 503
-            outcome = await deliver(fetcher, url, b"{}", key_id="https://x/actor#k", private_pem=pem,
-                                    known_scheme="cavage")
+            outcome = await deliver(fetcher, url, payload, known_scheme="cavage")
             assert not outcome.delivered and outcome.retryable and outcome.domain_failure
             status_for["cavage"] = 410
-            outcome = await deliver(fetcher, url, b"{}", key_id="https://x/actor#k", private_pem=pem,
-                                    known_scheme="cavage")
+            outcome = await deliver(fetcher, url, payload, known_scheme="cavage")
             assert not outcome.retryable and not outcome.domain_failure
     finally:
         await runner.cleanup()
