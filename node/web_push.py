@@ -1,6 +1,6 @@
 """Web Push delivery (RFC 8030, encrypted per RFC 8291, signed per RFC 8292 VAPID), as Mastodon does.
 
-Each notification a subscription wants becomes a `PushDelivery` row (node.services.push); an arq job
+Each notification a subscription wants becomes a `PushDelivery` row, queued by node.services.push; an arq job
 on the federation delivery queue (node.activitypub.delivery runs it) makes one attempt and writes the
 outcome: delivered, the subscription removed (the push service answered 4xx other than 408/429: it is
 gone, as Mastodon's Web::PushNotificationWorker decides), or pending again with a doubling delay,
@@ -26,11 +26,11 @@ from py_vapid import Vapid01, Vapid02
 from pywebpush import WebPusher, WebPushException
 
 from federation.fetcher import FetchError, FetchFailed
-from node import redis_keys
 from node.activitypub.runtime import federation, secret_file
 from node.context import Node
 from node.models import PushDelivery, WebPushSubscription
 from node.serializers import account_json
+from node.services import push as push_service
 from node.services.accounts import login_refusal
 from node.text import html_to_text
 
@@ -111,24 +111,6 @@ def server_key(node: Node) -> str:
     return _b64(public)
 
 
-def job_id(row_id: int, attempts: int) -> str:
-    return f"push:{row_id}:{attempts}"
-
-
-async def enqueue(node: Node, row_ids: list[int], *, attempts: int = 0, at: datetime | None = None) -> None:
-    from node.activitypub.delivery import sweep_soon
-
-    if node.arq is None:
-        return
-    try:
-        for row_id in row_ids:
-            await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts),
-                                       _queue_name=redis_keys.DELIVERY_QUEUE, _defer_until=at)
-    except Exception:
-        sweep_soon()
-        raise
-
-
 def retry_delay(node: Node, attempts: int) -> timedelta | None:
     """After the ``attempts``-th failure: `limits.push_retry_seconds`, doubled each time; None once the
     attempts are spent."""
@@ -195,8 +177,6 @@ def _refusal(subscription: WebPushSubscription, note) -> str | None:
 
 async def push(ctx: dict[str, Any], row_id: int) -> str:
     """The arq job: one attempt at one push."""
-    from node.services import push as push_service
-
     node: Node = ctx["node"]
     row = await PushDelivery.get_or_none(id=row_id).prefetch_related(
         "subscription__token", "subscription__user__account", "notification__from_account", "notification__status")
@@ -237,7 +217,7 @@ async def push(ctx: dict[str, Any], row_id: int) -> str:
         row.next_attempt_at = _now() + delay
     await row.save()
     if row.state == "pending":
-        await enqueue(node, [row.id], attempts=row.attempts, at=row.next_attempt_at)
+        await push_service.enqueue(node, [row.id], attempts=row.attempts, at=row.next_attempt_at)
     if error:
         log.info("push %s to subscription %s: %s (%s)", row.id, subscription.id, row.state, error)
     return row.state
@@ -249,5 +229,5 @@ async def requeue_lost(node: Node, cutoff: datetime) -> int:
         "id", "attempts")
     rows += await PushDelivery.filter(state="pending", next_attempt_at__lt=cutoff).values("id", "attempts")
     for row in rows:
-        await enqueue(node, [row["id"]], attempts=row["attempts"])
+        await push_service.enqueue(node, [row["id"]], attempts=row["attempts"])
     return len(rows)

@@ -26,7 +26,7 @@ from arq.worker import Retry, Worker, func
 from federation import delivery as policy
 from node import redis_keys, web_push
 from node.activitypub import blocked_domains
-from node.activitypub.runtime import federation
+from node.activitypub.runtime import federation, sweep_now, sweep_soon
 from node.context import Node
 from node.models import Account, Delivery, DomainHealth, OutboxActivity
 from node.redis_server import in_process_worker, run_in_process_worker
@@ -44,8 +44,6 @@ _QUEUE_READ_LIMIT = 2000
 
 # Domains known to be failing or unavailable, so the inbox can tell them cheaply they are back.
 _unhealthy: set[str] = set()
-# Set when a job could not be queued: the sweeper then sweeps at once (see _sweep).
-_sweep_now = asyncio.Event()
 
 
 def _now() -> datetime:
@@ -93,12 +91,6 @@ async def enqueue(node: Node, delivery_ids: list[int], *, attempts: int = 0, at:
     except Exception:
         sweep_soon()
         raise
-
-
-def sweep_soon() -> None:
-    """A job of this queue could not be queued: the sweeper queues every due pending row (deliveries
-    and pushes) as soon as Redis answers again."""
-    _sweep_now.set()
 
 
 T = TypeVar("T")
@@ -299,19 +291,19 @@ async def _sweep(node: Node) -> None:
     interval = node.config["federation.sweep_seconds"]
     lost_after = min(LOST_AFTER, timedelta(seconds=interval))
     while True:
-        now = _sweep_now.is_set()
-        _sweep_now.clear()
+        now = sweep_now.is_set()
+        sweep_now.clear()
         try:
             _unhealthy.update(await DomainHealth.filter(failing_since__not_isnull=True).values_list("domain", flat=True))
             count = await requeue_lost(node, timedelta(0) if now else lost_after)
         except Exception:
             if now:
-                _sweep_now.set()
+                sweep_now.set()
             raise
         if count:
             log.info("queued %d pending deliveries again", count)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_sweep_now.wait(), interval)
+            await asyncio.wait_for(sweep_now.wait(), interval)
 
 
 async def _on_worker_start(ctx: dict[str, Any]) -> None:

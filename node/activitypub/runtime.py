@@ -23,6 +23,14 @@ log = logging.getLogger(__name__)
 
 # Remote JSON documents (actors, notes, keys) are small; media has its own cap (federation.max_fetch_bytes).
 MAX_DOCUMENT_BYTES = 1_000_000
+# Set when a job of the delivery queue (deliveries, Web Pushes) could not be queued: the delivery
+# sweeper (node.activitypub.delivery) then queues every due pending row as soon as Redis answers again.
+sweep_now = asyncio.Event()
+
+
+def sweep_soon() -> None:
+    """A job of the delivery queue could not be queued: wake the sweeper (see `sweep_now`)."""
+    sweep_now.set()
 
 
 @dataclass

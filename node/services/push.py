@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from node import redis_keys
+from node.activitypub.runtime import sweep_soon
 from node.context import Node
 from node.models import Follow, Notification, OAuthToken, PushDelivery, WebPushSubscription
 from node.models.notifications import TYPES
@@ -67,13 +71,29 @@ async def _policy_allows(subscription: WebPushSubscription, note: Notification) 
 async def queue(node: Node, note: Notification) -> None:
     """Queue a push of a notification the recipient was shown (never a filtered one) to each of the
     recipient's subscriptions whose alerts and policy want it."""
-    from node import web_push
-
     rows = []
     for subscription in await WebPushSubscription.filter(user__account_id=note.account_id):  # type: ignore[attr-defined]
         if subscription.alerts.get(note.type) and await _policy_allows(subscription, note):
             rows.append(await PushDelivery.create(subscription=subscription, notification=note))
     try:
-        await web_push.enqueue(node, [row.id for row in rows])
+        await enqueue(node, [row.id for row in rows])
     except REDIS_LOST:
         pass  # the rows are kept: the delivery sweeper queues them as soon as Redis answers again
+
+
+def job_id(row_id: int, attempts: int) -> str:
+    return f"push:{row_id}:{attempts}"
+
+
+async def enqueue(node: Node, row_ids: list[int], *, attempts: int = 0, at: datetime | None = None) -> None:
+    """Queue the rows' `web_push` jobs (node.web_push runs them) on the delivery queue; when Redis
+    refuses, the delivery sweeper is woken to queue them as soon as it answers again."""
+    if node.arq is None:
+        return
+    try:
+        for row_id in row_ids:
+            await node.arq.enqueue_job("web_push", row_id, _job_id=job_id(row_id, attempts),
+                                       _queue_name=redis_keys.DELIVERY_QUEUE, _defer_until=at)
+    except Exception:
+        sweep_soon()
+        raise
