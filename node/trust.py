@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
+from federation.fetcher import SafeFetcher
 from node.context import Node
 from node.models import NodeTrust
 from provenance.certificates import load_certificates
@@ -53,8 +54,6 @@ def _valid_ca_bundle(text: str) -> list[str]:
 
 async def fetch_ca_bundle(node: Node, domain: str) -> list[str]:
     """The CA bundle a peer publishes, through the safe fetcher (no private addresses outside dev mode)."""
-    from federation.fetcher import SafeFetcher
-
     scheme = "http" if node.config.dev_mode else "https"
     async with SafeFetcher(allow_private=node.config.dev_mode, allow_http=node.config.dev_mode,
                            max_bytes=MAX_CA_BYTES, timeout=node.config["federation.fetch_timeout_seconds"],

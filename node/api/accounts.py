@@ -7,15 +7,17 @@ from aiohttp import web
 
 from node import ids
 from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id, viewer
+from node.api.search import find_accounts
 from node.auth import scope
 from node.errors import ApiError, not_found, unprocessable
-from node.models import Account, Block, Bookmark, Favourite, Follow, FollowRequest, Mute, Status
+from node.models import Account, Block, Bookmark, Favourite, Follow, FollowRequest, Mute, Status, User
 from node.params import read_params
 from node.serializers import (account_one, accounts_many, credential_account, relationships, statuses_json,
                               token_json)
 from node.services import accounts as account_service
 from node.services import oauth as oauth_service
 from node.services import social
+from node.services.notifications import notify
 from node.services.visibility import seen_by
 
 routes = web.RouteTableDef()
@@ -42,9 +44,6 @@ async def register(request: web.Request) -> web.Response:
                                              email=p.str("email", max_len=255), approved=mode == "open",
                                              date_of_birth=p.str("date_of_birth", max_len=32))
     if mode == "approval":
-        from node.models import User
-        from node.services.notifications import notify
-
         for admin in await User.filter(admin=True).prefetch_related("account"):
             await notify(node, admin.account, user.account, "admin.sign_up")
     token = await oauth_service.issue_token(request["token"].application, user, request["token"].scopes)
@@ -113,8 +112,6 @@ async def lookup(request: web.Request) -> web.Response:
 @routes.get("/api/v1/accounts/search")
 @scope("read:accounts")
 async def search_accounts(request: web.Request) -> web.Response:
-    from node.api.search import find_accounts
-
     p = await read_params(request)
     accounts = await find_accounts(request, p.str("q", required=True, max_len=512) or "", page_limit(request, p, 40),
                                    resolve=p.bool("resolve", False), following=p.bool("following", False))

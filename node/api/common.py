@@ -13,6 +13,8 @@ from node.errors import forbidden, not_found
 from node.models import Account, Status
 from node.params import Params, parse_id
 from node.serializers import statuses_json
+from node.services.parental import ration_feed
+from node.services.visibility import can_see
 
 
 def ctx(request: web.Request) -> Node:
@@ -93,8 +95,6 @@ async def feed_page(request: web.Request, items: list, *, context: str | None, p
     A feed with its own cursor (For You) gives `next_url(served)`: the next page's URL after the
     `served` items of this page, or None at the end; `vitascope` adds fields to a status's
     `vitascope` object, by status id."""
-    from node.services.parental import ration_feed
-
     me = viewer(request)
     items, allowance = await ration_feed(me, items)
     if next_url is not None:
@@ -117,8 +117,6 @@ async def feed_page(request: web.Request, items: list, *, context: str | None, p
 async def visible_status(request: web.Request, status_id: int) -> Status:
     """A status the viewer may see, or 404 (never reveal that a private one exists). A suspended
     account's posts are hidden like deleted ones."""
-    from node.services.visibility import can_see
-
     status = await Status.get_or_none(id=status_id, deleted_at=None).prefetch_related("account")
     if status is None or status.account.suspended_at is not None or not await can_see(viewer(request), status):
         raise not_found()

@@ -19,6 +19,7 @@ from node.params import Params, parse_id, read_params
 from node.serializers import (GROUP_SPAN_HOURS, GROUPABLE, accounts_many, group_key, notification_groups_json,
                               notification_requests_json, policy_v1_json, policy_v2_json)
 from node.services import notification_policy as policies
+from node.services.notifications import dismiss_group
 from node.services.visibility import can_see
 
 routes = web.RouteTableDef()
@@ -256,8 +257,6 @@ async def grouped_accounts(request: web.Request) -> web.Response:
 @routes.post("/api/v2/notifications/{group_key}/dismiss")
 @scope("write:notifications")
 async def grouped_dismiss(request: web.Request) -> web.Response:
-    from node.services.notifications import dismiss_group
-
     ids = await _members(request["account"], request.match_info["group_key"]).values_list("id", flat=True)
     await dismiss_group(request["account"], list(ids))
     return web.json_response({})

@@ -9,7 +9,7 @@ from node import ids
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id
 from node.auth import scope
 from node.errors import not_found
-from node.models import Account, Notification
+from node.models import Account, Marker, Notification
 from node.params import Params, read_params
 from node.serializers import OWN_TYPES, notifications_json
 from node.services.visibility import seen_by
@@ -61,8 +61,6 @@ def listing(me: Account, p: Params):
 @routes.get("/api/v1/notifications/unread_count")
 @scope("read:notifications")
 async def unread_count(request: web.Request) -> web.Response:
-    from node.models import Marker
-
     marker = await Marker.get_or_none(user=request["user"], timeline="notifications")
     query = shown(request["account"]).filter(filtered=False)
     if marker is not None and (last_read := ids.parse(marker.last_read_id)) is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -105,8 +107,6 @@ async def token(request: web.Request) -> web.Response:
     client_id, secret = p.str("client_id"), p.str("client_secret")
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("basic "):
-        import base64
-        import binascii
         try:
             client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from node.config import Config
 from node.context import Node
+from node.redis_server import embedded_for
 from node.supervise import dies_with_parent
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ def worker_name(config: Config, device: str | None = None) -> str:
 
 
 def embedded_redis_socket(config: Config) -> Path:
-    from node.redis_server import embedded_for
-
     return embedded_for(config.data_dir).socket
 
 

@@ -12,6 +12,8 @@ from tortoise.transactions import in_transaction
 from node.context import Node
 from node.errors import not_found, unprocessable
 from node.models import Account, User
+from node.services import parental
+from node.text import render
 from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
@@ -41,8 +43,6 @@ async def create_user(node: Node, username: str, password: str, *, email: str | 
                       admin: bool = False, approved: bool = True, locked: bool = False,
                       date_of_birth: str | None = None) -> User:
     """A new local user; a `date_of_birth` under the adult age makes it a teen account (node.services.parental)."""
-    from node.services import parental
-
     validate_username(node, username)
     adult_on = parental.adult_on_for(node, date_of_birth)
     if not password or len(password) < 8:
@@ -107,8 +107,6 @@ def login_refusal(user: User) -> str | None:
 
 async def update_profile(account: Account, *, display_name: str | None, note: str | None, locked: bool | None,
                          bot: bool | None, discoverable: bool | None, fields: list[dict] | None) -> Account:
-    from node.text import render
-
     if display_name is not None:
         if len(display_name) > 30:
             raise unprocessable("display_name is too long (maximum is 30 characters)")

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from arq.jobs import JobStatus
 from tortoise.transactions import in_transaction
 
 from federation import documents
@@ -35,6 +36,7 @@ from node.media.files import MediaError, probe
 from node.models import Account, Block, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
 from node.services import cameo_federation, parental
+from node.services.notifications import notify
 from node.services.visibility import seen_status
 from provenance.consent import CameoAuthorization, ResolvedKey, claim_entry, restrictions_digest
 from provenance.digests import digest_multibase, sha256_file
@@ -156,8 +158,6 @@ async def settle_verifications(node: Node) -> None:
     for cameo in await Cameo.filter(state="pending").order_by("id"):
         ended = await queue.outcome(node, verify_job_id(cameo.id))
         if ended is None:
-            from arq.jobs import JobStatus
-
             if await queue.status(node, verify_job_id(cameo.id)) == JobStatus.not_found:
                 await _queue_verification(node, cameo)  # lost with Redis: ask again
             continue
@@ -402,8 +402,6 @@ async def restriction_guidance(job_id: int) -> list[str]:
 
 async def uses_created(node: Node, job_id: int) -> None:
     """The generation exists: each owner learns of its use, before anything renders (drafts too)."""
-    from node.services.notifications import notify
-
     for use in await CameoUse.filter(job_id=job_id).order_by("id").prefetch_related("cameo", "creator"):
         await notify(node, await Account.get(id=use.cameo.account_id), use.creator, "vitascope.cameo_use")
     await cameo_federation.send_requests(node, job_id)

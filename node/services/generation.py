@@ -25,8 +25,9 @@ from redis.exceptions import LockError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from federation.fetcher import FetchError, SafeFetcher
 from generation import contract
-from node import redis_keys
+from node import __version__, redis_keys
 from node.context import Node
 from node.errors import ApiError, not_found, unprocessable
 from node.generation import queue
@@ -470,9 +471,6 @@ async def _verified_source(node: Node, account: Account, status_id: int, destina
 
 
 async def _fetch_remote(node: Node, url: str, destination: Path) -> None:
-    from federation.fetcher import FetchError, SafeFetcher
-    from node import __version__
-
     fetcher = SafeFetcher(allow_private=node.config.dev_mode, allow_http=node.config.dev_mode,
                           max_bytes=node.config["federation.max_fetch_bytes"],
                           timeout=node.config["federation.fetch_timeout_seconds"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 from node.context import Node
 from node.models import Account, Block, Follow, Mute, Notification, Status
 from node.serializers import notifications_json
+from node.services import push
+from node.services.notification_policy import hold, verdict
 from node.services.visibility import can_see
 
 
@@ -23,8 +25,6 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
         return None
     if status is not None and not await can_see(recipient, status):
         return None
-    from node.services.notification_policy import hold, verdict
-
     decided = await verdict(recipient, sender, kind, status)
     if decided == "drop":
         return None
@@ -36,9 +36,7 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
     rendered = await notifications_json(node, recipient, [note])
     if rendered:  # none when a `hide` filter of the recipient removes its status: neither streamed nor pushed
         await node.stream([f"user:{recipient.id}", f"user:notification:{recipient.id}"], "notification", rendered[0])
-        from node.services.push import queue
-
-        await queue(node, note)
+        await push.queue(node, note)
     return note
 
 

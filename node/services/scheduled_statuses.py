@@ -13,6 +13,8 @@ from node.context import Node
 from node.errors import ApiError, not_found, unprocessable
 from node.models import Account, ScheduledStatus, User
 from node.models.statuses import VISIBILITIES
+from node.services.parental import direct_recipients
+from node.services.statuses import check_text, create_status, own_media, resolve_mentions
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +49,13 @@ async def _check_limits(account: Account, when: datetime, exclude: int | None = 
 
 async def schedule(node: Node, user: User, when: datetime, params: dict[str, Any]) -> ScheduledStatus:
     """Check the status as posting it would, then keep it for `when`."""
-    from node.services.parental import direct_recipients
-    from node.services.statuses import _check_text, _own_media, resolve_mentions
-
     account = user.account
     if (params.get("visibility") or "public") not in VISIBILITIES:
         raise unprocessable(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    _check_text(node, params["text"], params["spoiler_text"], params["media_ids"])
+    check_text(node, params["text"], params["spoiler_text"], params["media_ids"])
     if params.get("visibility") == "direct":  # checked again when it is published
         await direct_recipients(account, await resolve_mentions(node, params["text"]))
-    await _own_media(account, params["media_ids"])
+    await own_media(account, params["media_ids"])
     await _check_limits(account, when)
     stored = {**params, "media_ids": [str(m) for m in params["media_ids"]], "scheduled_at": None,
               "in_reply_to_id": str(params["in_reply_to_id"]) if params.get("in_reply_to_id") else None,
@@ -106,8 +105,6 @@ async def publish_due(node: Node) -> int:
 
 
 async def _publish(node: Node, row: ScheduledStatus) -> None:
-    from node.services.statuses import create_status
-
     p = row.params
     user = await User.get_or_none(account_id=row.account_id).prefetch_related("account")
     try:

@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 from node.context import Node
 from node.errors import ApiError, not_found
 from node.ids import new_id
-from node.models import Account, Block, Follow, FollowRequest, Mute
+from node.models import Account, Block, Follow, FollowRequest, Mute, SuggestionDismissal
 from node.services.lists import forget_memberships
 from node.services.notifications import notify
 
@@ -145,6 +145,4 @@ async def unmute(account: Account, target: Account) -> None:
 
 async def dismiss_suggestion(account: Account, target: Account) -> None:
     """`DELETE /api/v1/suggestions/:id`: never suggest this account to this one again."""
-    from node.models import SuggestionDismissal
-
     await SuggestionDismissal.get_or_create(account_id=account.id, target_id=target.id)

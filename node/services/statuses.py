@@ -14,7 +14,7 @@ from node.errors import ApiError, not_found, unprocessable
 from node import ids
 from node.ids import new_id
 from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, IdempotencyKey, MediaAttachment,
-                         Mention, Status, StatusEdit, StatusTag, Tag, User, UserList)
+                         Mention, Notification, Status, StatusEdit, StatusTag, Tag, User, UserList)
 from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists, parental
 from node.services.media import parse_focus
@@ -36,7 +36,7 @@ async def resolve_mentions(node: Node, text: str) -> list[Account]:
     return found
 
 
-def _check_text(node: Node, text: str, spoiler_text: str, media_ids: list[int]) -> None:
+def check_text(node: Node, text: str, spoiler_text: str, media_ids: list[int]) -> None:
     limit = node.config["limits.max_status_chars"]
     if len(text) + len(spoiler_text) > limit:
         raise unprocessable(f"text is too long (maximum is {limit} characters)")
@@ -46,7 +46,7 @@ def _check_text(node: Node, text: str, spoiler_text: str, media_ids: list[int]) 
         raise unprocessable("too many media attachments (maximum is 4)")
 
 
-async def _own_media(account: Account, media_ids: list[int], status_id: int | None = None) -> list[MediaAttachment]:
+async def own_media(account: Account, media_ids: list[int], status_id: int | None = None) -> list[MediaAttachment]:
     """The author's own media for a post. A local MediaAttachment exists only for a video that passed
     C2PA verification at upload (or came from our workers), so owning it is the whole check; it may
     not belong to another post (``status_id``: the post being edited, which may keep its own)."""
@@ -83,13 +83,13 @@ async def create_status(node: Node, user: User, *, text: str, visibility: str | 
     visibility = visibility or "public"
     if visibility not in VISIBILITIES:
         raise unprocessable(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    _check_text(node, text, spoiler_text, media_ids)
+    check_text(node, text, spoiler_text, media_ids)
     parent = None
     if in_reply_to_id is not None:
         parent = await Status.get_or_none(id=in_reply_to_id, deleted_at=None).prefetch_related("account")
         if parent is None or not await can_see(account, parent):
             raise not_found()
-    media = await _own_media(account, media_ids)
+    media = await own_media(account, media_ids)
     remix_source = None
     if remix_of_id is not None:  # one the author may not see is answered as an unknown id
         remix_source = await seen_status(account, remix_of_id)
@@ -245,8 +245,8 @@ async def edit_status(node: Node, account: Account, status_id: int, *, text: str
     if status.reblog_of_id:
         raise unprocessable("a reblog cannot be edited")
     media_ids = list(dict.fromkeys(media_ids))
-    _check_text(node, text, spoiler_text, media_ids)
-    media = await _own_media(account, media_ids, status.id)
+    check_text(node, text, spoiler_text, media_ids)
+    media = await own_media(account, media_ids, status.id)
     media_updates = _media_updates(media, media_attributes)
     html, mentioned, tags = await compose(node, text)
     status.account = account
@@ -368,8 +368,6 @@ async def mark_deleted(node: Node, status: Status) -> None:
         status.deleted_at = datetime.now(timezone.utc)
         await status.save(update_fields=["deleted_at"])
         await MediaAttachment.filter(status_id=status.id).update(status_id=None)
-        from node.models import Notification
-
         await Notification.filter(status_id=status.id).delete()
         await conversations.status_deleted(status)
     for gone in (status, *boosts):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q, Subquery
 
-from node.models import Account, Block, Follow, Mention, Status
+from node.models import Account, Block, Follow, Mention, Mute, Status
 
 
 async def can_see(viewer: Account | None, status: Status) -> bool:
@@ -58,8 +58,6 @@ async def hidden_account_ids(viewer: Account | None) -> list[int]:
     """Accounts whose posts the viewer should not get in lists: blocked either way, or muted."""
     if viewer is None:
         return []
-    from node.models import Mute
-
     ids = set(await Block.filter(account_id=viewer.id).values_list("target_id", flat=True))
     ids |= set(await Block.filter(target_id=viewer.id).values_list("account_id", flat=True))
     ids |= set(await Mute.filter(account_id=viewer.id).values_list("target_id", flat=True))
@@ -73,8 +71,6 @@ def without_hidden(query, viewer: Account | None):
     timeline and every streamed status goes through this one rule (subqueries of the same statement)."""
     if viewer is None:
         return query
-    from node.models import Mute
-
     def blocked():
         return Block.filter(account_id=viewer.id).values("target_id")
 
