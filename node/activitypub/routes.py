@@ -26,7 +26,7 @@ from node.activitypub import blocked_domains, delivery, inbox_store, internaltoa
 from node.activitypub.runtime import federation
 from node.api.instance import MASTODON_COMPAT
 from node.context import Node
-from node.errors import ApiError
+from node.errors import ApiError, not_found
 from node.params import read_body
 from node.models import Account, Follow, OutboxActivity, Status
 from node.services.visibility import can_see
@@ -177,7 +177,7 @@ async def instance_outbox(request: web.Request) -> web.Response:
 async def _local(request: web.Request) -> Account:
     account = await Account.get_or_none(domain=None, username=request.match_info["username"])
     if account is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return account
 
 
@@ -294,12 +294,12 @@ async def may_read(status: Status, requester_uri: str | None) -> bool:
 async def _local_status(request: web.Request) -> Status:
     status_id = ids.parse(request.match_info["id"])
     if status_id is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     status = await Status.get_or_none(id=status_id, local=True, reblog_of_id=None,
                                       account__username=request.match_info["username"],
                                       account__domain=None).prefetch_related("account")
     if status is None or status.account.suspended_at is not None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return status
 
 
@@ -312,7 +312,7 @@ async def status_object(request: web.Request) -> web.StreamResponse:
     if status.deleted_at is not None:
         return _gone(status.uri, "Note", status.deleted_at)
     if not await may_read(status, await guard(request)):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return ap_response(await internaltoas.note(node, status))
 
 
@@ -323,7 +323,7 @@ async def status_activity(request: web.Request) -> web.Response:
     if status.deleted_at is not None:
         return _gone(node.urls.status_activity(status.account.username, status.id), "Create", status.deleted_at)
     if not await may_read(status, await guard(request)):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return ap_response(await internaltoas.create(node, status))
 
 
@@ -334,7 +334,7 @@ async def status_replies(request: web.Request) -> web.Response:
     node = _node(request)
     status = await _local_status(request)
     if status.deleted_at is not None or not await may_read(status, await guard(request)):
-        raise ApiError(404, "Record not found")
+        raise not_found()
     collection = node.urls.status_replies(status.account.username, status.id)
     replies = Status.filter(in_reply_to_id=status.id, deleted_at=None, visibility__in=["public", "unlisted"],
                             account__suspended_at=None)
@@ -355,12 +355,12 @@ async def sent_activity(request: web.Request) -> web.Response:
     uri = node.urls.activity(request.match_info["username"], request.match_info["kind"], request.match_info["id"])
     activity = await OutboxActivity.get_or_none(uri=uri)
     if activity is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     reader = await guard(request)
     if not activity.public:
         allowed = set(activity.audience or [])
         if reader is None or not (reader in allowed or ap.origin(reader) in {ap.origin(a) for a in allowed}):
-            raise ApiError(404, "Record not found")
+            raise not_found()
     return ap_response(activity.document)
 
 

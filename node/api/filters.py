@@ -26,8 +26,8 @@ async def own_filter(request: web.Request, name: str = "id") -> Filter:
 
 
 async def own_keyword(request: web.Request) -> FilterKeyword:
-    row = await FilterKeyword.get_or_none(id=path_id(request), custom_filter__account_id=request["account"].id) \
-        .prefetch_related("custom_filter")
+    row = await (FilterKeyword.get_or_none(id=path_id(request), custom_filter__account_id=request["account"].id)
+                 .prefetch_related("custom_filter"))
     if row is None:
         raise not_found()
     return row
@@ -181,8 +181,8 @@ async def delete_status(request: web.Request) -> web.Response:
 @routes.get("/api/v1/filters")
 @scope("read:filters")
 async def v1_index(request: web.Request) -> web.Response:
-    rows = await FilterKeyword.filter(custom_filter__account_id=request["account"].id).order_by("id") \
-        .prefetch_related("custom_filter")
+    rows = await (FilterKeyword.filter(custom_filter__account_id=request["account"].id).order_by("id")
+                  .prefetch_related("custom_filter"))
     return web.json_response([v1_filter_json(k) for k in rows])
 
 

@@ -70,8 +70,8 @@ async def members(request: web.Request) -> web.Response:
     """Members, newest first; `limit=0` lists them all without pagination (as Mastodon)."""
     lst = await own_list(request)
     p = await read_params(request)
-    query = ListAccount.filter(list_id=lst.id, account__suspended_at=None, account__deleted_at=None) \
-        .prefetch_related("account")
+    query = (ListAccount.filter(list_id=lst.id, account__suspended_at=None, account__deleted_at=None)
+             .prefetch_related("account"))
     if p.str("limit") == "0":
         rows = await query.order_by("-id")
         return web.json_response(await accounts_many(ctx(request), [r.account for r in rows]))

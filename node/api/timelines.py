@@ -59,8 +59,8 @@ def public_query(me: Account | None, *, local: bool = False, remote: bool = Fals
 def tag_query(me: Account | None, names: list[str], *, local: bool = False, remote: bool = False,
               only_media: bool = False):
     """Public posts with any of the hashtags `names` (lower-case), for hashtag timelines and streams."""
-    return public_query(me, local=local, remote=remote, only_media=only_media) \
-        .filter(status_tags__tag__name__in=names).distinct()
+    return (public_query(me, local=local, remote=remote, only_media=only_media)
+            .filter(status_tags__tag__name__in=names).distinct())
 
 
 def _flags(p) -> dict[str, bool]:

@@ -194,8 +194,8 @@ def _day_start(now: datetime) -> datetime:
 async def quota_of(node: Node, user: User) -> Quota:
     """Free generations reset at midnight UTC; failed jobs do not count, cancelled ones do."""
     now = datetime.now(timezone.utc)
-    used = await GenerationJob.filter(account_id=user.account_id, charge="free", created_at__gte=_day_start(now)) \
-        .exclude(state="failed").count()
+    used = await (GenerationJob.filter(account_id=user.account_id, charge="free", created_at__gte=_day_start(now))
+                  .exclude(state="failed").count())
     credits = await GenerationCredits.get_or_none(user_id=user.id)
     return Quota(free_per_day=node.config["generation.free_per_day"], free_used=used,
                  credits=credits.balance if credits else 0, resets_at=_day_start(now) + timedelta(days=1))
@@ -564,8 +564,8 @@ async def finalize(node: Node, job: GenerationJob, result: dict[str, Any]) -> No
     except ValueError as exc:
         await _finish(node, job, "failed", error=str(exc))
         return
-    if result["job_id"] != str(job.id) or \
-            Path(result["video_path"]).resolve() != Path(rendered_path(node, job.id)).resolve():
+    if (result["job_id"] != str(job.id)
+            or Path(result["video_path"]).resolve() != Path(rendered_path(node, job.id)).resolve()):
         await _finish(node, job, "failed", error="the worker reported a file this job did not ask for")
         return
     expected = output_path(node, job.id)

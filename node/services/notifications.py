@@ -16,8 +16,8 @@ async def notify(node: Node, recipient: Account, sender: Account, kind: str, sta
     notification policy drops it (or holds it back as a notification request)."""
     if recipient.domain is not None or recipient.id == sender.id or sender.suspended_at is not None:
         return None
-    if sender.silenced_at is not None and not kind.startswith("admin.") and \
-            not await Follow.filter(account_id=recipient.id, target_id=sender.id).exists():
+    if (sender.silenced_at is not None and not kind.startswith("admin.")
+            and not await Follow.filter(account_id=recipient.id, target_id=sender.id).exists()):
         return None  # a silenced account reaches its followers (and the admins) only
     if await Block.filter(account_id=recipient.id, target_id=sender.id).exists():
         return None

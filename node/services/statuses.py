@@ -303,8 +303,8 @@ async def save_edit(node: Node, status: Status, editor: Account, *, fields: dict
     if status.visibility == "direct":  # an edit cannot add whom the teen rules keep out
         mentioned = await parental.direct_recipients(status.account, mentioned)
     before = await MediaAttachment.filter(status_id=status.id).order_by("id")
-    if not media_updates and [m.id for m in before] == [m.id for m in media] \
-            and all(getattr(status, name) == value for name, value in fields.items()):
+    if (not media_updates and [m.id for m in before] == [m.id for m in media]
+            and all(getattr(status, name) == value for name, value in fields.items())):
         return False
     async with in_transaction():
         if not await StatusEdit.filter(status_id=status.id).exists():
