@@ -80,12 +80,6 @@ class Candidate:
     score: float = 0.0
     diversity: float = 0.0  # how many same-author neighbours pushed it (0 or 1)
 
-    def explain(self, weights: dict[str, float]) -> dict[str, Any]:
-        values = dict(self.values, diversity=self.diversity) if self.diversity else self.values
-        reasons = [{"feature": f, "weight": weights[f], "value": round(v, 4)} for f, v in values.items() if v]
-        reasons.sort(key=lambda r: -abs(r["weight"] * r["value"]))
-        return {"score": round(self.score, 4), "sources": self.sources, "reasons": reasons}
-
 
 # The candidate sources, each one indexed SELECT over recent statuses (alias s, author a). Joined
 # by UNION ALL into one query. Videos with people the viewer knows (cameos) are the next source to
@@ -346,7 +340,15 @@ async def rank(config: Config, viewer: Account | None, *, now: datetime | None =
     return Ranking(_diversify(items, weights["diversity"]), weights)
 
 
-async def explain_one(config: Config, viewer: Account | None, status: Status) -> dict[str, Any]:
+@dataclass
+class Why:
+    item: Candidate
+    candidate: bool  # whether the status is a candidate at all (else only scored, for the answer)
+    personalized: bool
+    weights: dict[str, float]
+
+
+async def explain_one(config: Config, viewer: Account | None, status: Status) -> Why:
     """Why this status would be (or is not) in the viewer's For You: its sources and reasons.
     Creator diversity depends on the page, so it is not part of a single status's answer."""
     now = datetime.now(timezone.utc)
@@ -357,4 +359,4 @@ async def explain_one(config: Config, viewer: Account | None, status: Status) ->
                                             status.content)
     await score(config, viewer, [item], steer, now)
     weights = {f: config[f"for_you.{f}"] for f in FEATURES}
-    return {"id": str(status.id), "candidate": bool(found), "personalized": personal, **item.explain(weights)}
+    return Why(item, bool(found), personal, weights)

@@ -116,27 +116,3 @@ async def verify_file(node: Node, path: Path, origin_domain: str | None = None, 
     if learned:
         verdict = await asyncio.to_thread(verify_video, path, await trust_anchors(node), first_seen=first_seen)
     return verdict
-
-
-def provenance_json(verdict: Verdict) -> dict:
-    """The provenance object media attachments carry in the API."""
-    claim = verdict.claim or {}
-    return {
-        "verified": verdict.ok,
-        "state": verdict.state,
-        "reason": verdict.reason,
-        "signer": verdict.signer,
-        "node": claim.get("node"),
-        "ai_generated": verdict.ai_generated,
-        "model": claim.get("model_name"),
-        "model_version": claim.get("model_version"),
-        "test_model": bool(claim.get("test_model")),
-        # What cameo consent checks need: the generation the video came from and its signed grants.
-        "job_id": claim.get("job_id"),
-        "cameo_grants": [e.get("grant") for e in claim.get("cameo_grants") or [] if isinstance(e, dict)],
-        "manifest_id": verdict.manifest_id,
-        "remix_chain": [{"manifest_id": c.get("manifest_id"), "signer": c.get("signer"),
-                         "node": (c.get("claim") or {}).get("node"), "model": (c.get("claim") or {}).get("model_name"),
-                         "verified": not c.get("failures")}
-                        for c in verdict.chain],
-    }

@@ -31,10 +31,11 @@ from node.context import Node
 from node.ids import new_id
 from node.media.files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment, Status
+from node.serializers import provenance_json
 from node.services import cameo_ingest, parental
 from node.services import statuses as status_service
 from node.text import html_to_text, sanitize_html
-from node.trust import provenance_json, verify_file
+from node.trust import verify_file
 from provenance.digests import parse_digest_multibase
 
 log = logging.getLogger(__name__)

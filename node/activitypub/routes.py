@@ -24,11 +24,11 @@ from federation.vocab import AP_MEDIA_TYPE, NS_DOCUMENT, is_ap_media_type
 from node import __version__, ids
 from node.activitypub import blocked_domains, delivery, inbox_store, internaltoas, process, resolve
 from node.activitypub.runtime import federation
-from node.api.instance import MASTODON_COMPAT
 from node.context import Node
 from node.errors import ApiError, not_found
 from node.params import read_body
 from node.models import Account, Follow, OutboxActivity, Status
+from node.serializers import MASTODON_COMPAT
 from node.services.visibility import can_see
 
 log = logging.getLogger(__name__)

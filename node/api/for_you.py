@@ -27,6 +27,7 @@ from node.auth import scope
 from node.errors import unprocessable
 from node.models import ForYouPreference, Status
 from node.params import Params, read_params
+from node.serializers import for_you_json, preferences_json, why_json
 from node.services import for_you as signals
 from node.services.parental import personalisation_allowed
 
@@ -69,7 +70,7 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
 
     return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
                            next_url=after if next_url else None,
-                           vitascope={c.id: {"for_you": c.explain(ranking.weights)} for c in page})
+                           vitascope={c.id: {"for_you": for_you_json(c, ranking.weights)} for c in page})
 
 
 @routes.get("/api/v1/vitascope/timelines/for_you")
@@ -127,16 +128,13 @@ async def not_interested(request: web.Request) -> web.Response:
 @scope("read:statuses", optional=True)
 async def why(request: web.Request) -> web.Response:
     status = await visible_status(request, path_id(request))
-    return web.json_response(await for_you.explain_one(ctx(request).config, viewer(request), status))
+    return web.json_response(why_json(await for_you.explain_one(ctx(request).config, viewer(request), status)))
 
 
 async def _preferences_json(account, pref: ForYouPreference | None) -> dict:
-    """`personalized` is what the account chose; `guardian_allows_personalization` false means a
-    guardian switched it off, whatever the account chose."""
-    more, less, personalized = (pref.more, pref.less, pref.personalized) if pref else ("", "", True)
-    return {"more": more, "less": less, "personalized": personalized,
-            "guardian_allows_personalization": await personalisation_allowed(account),
-            "more_words": for_you.words(more), "less_words": for_you.words(less)}
+    return preferences_json(pref, guardian_allows=await personalisation_allowed(account),
+                            more_words=for_you.words(pref.more if pref else ""),
+                            less_words=for_you.words(pref.less if pref else ""))
 
 
 @routes.get("/api/v1/vitascope/for_you/preferences")

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import __version__, web_push
+from node import web_push
 from node.activitypub import blocked_domains
 from node.api.common import ctx
 from node.models import Account, Status, User
+from node.serializers import instance_v1_json, instance_v2_json
 
 routes = web.RouteTableDef()
-
-MASTODON_COMPAT = "4.3.0"
-
-
-def version_string() -> str:
-    return f"{MASTODON_COMPAT} (compatible; Vitascope {__version__})"
 
 
 async def _counts() -> dict[str, int]:
@@ -24,76 +19,18 @@ async def _counts() -> dict[str, int]:
             "domain_count": len(set(await Account.exclude(domain=None).values_list("domain", flat=True)))}
 
 
-def _configuration(node) -> dict:
-    cfg = node.config
-    return {
-        "urls": {"streaming": node.urls.base.replace("http", "ws", 1), "status": None},
-        "vapid": {"public_key": web_push.server_key(node)},
-        "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
-        "statuses": {"max_characters": cfg["limits.max_status_chars"], "max_media_attachments": 4,
-                     "characters_reserved_per_url": 23},
-        "media_attachments": {"supported_mime_types": ["video/mp4"], "image_size_limit": cfg["limits.max_upload_bytes"],
-                              "image_matrix_limit": 16777216, "video_size_limit": cfg["limits.max_upload_bytes"],
-                              "video_frame_rate_limit": 60, "video_matrix_limit": 8294400,
-                              "description_limit": 1500},
-        "polls": {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2629746},
-        "translation": {"enabled": False},
-        "vitascope": {"max_video_seconds": 10, "aspects": ["9:16", "1:1", "16:9"],
-                      "ai_only": True, "provenance": "c2pa"},
-    }
-
-
 @routes.get("/api/v1/instance")
 @routes.get("/api/v1/instance/")
 async def instance_v1(request: web.Request) -> web.Response:
     node = ctx(request)
-    cfg = node.config
-    return web.json_response({
-        "uri": node.config.domain,
-        "title": cfg["server.name"],
-        "short_description": cfg["server.description"],
-        "description": cfg["server.description"],
-        "email": cfg["server.contact_email"],
-        "version": version_string(),
-        "urls": {"streaming_api": node.urls.base.replace("http", "ws", 1)},
-        "stats": await _counts(),
-        "thumbnail": f"{node.urls.base}/static/header.png",
-        "languages": ["en"],
-        "registrations": cfg["registration.mode"] != "closed",
-        "approval_required": cfg["registration.mode"] == "approval",
-        "invites_enabled": False,
-        "configuration": _configuration(node),
-        "contact_account": None,
-        "rules": [],
-    })
+    return web.json_response(instance_v1_json(node, await _counts(), web_push.server_key(node)))
 
 
 @routes.get("/api/v2/instance")
 @routes.get("/api/v2/instance/")
 async def instance_v2(request: web.Request) -> web.Response:
     node = ctx(request)
-    cfg = node.config
-    counts = await _counts()
-    return web.json_response({
-        "domain": node.config.domain,
-        "title": cfg["server.name"],
-        "version": version_string(),
-        "source_url": "https://github.com/vitascope/vitascope",
-        "description": cfg["server.description"],
-        "usage": {"users": {"active_month": counts["user_count"]}},
-        "thumbnail": {"url": f"{node.urls.base}/static/header.png"},
-        "icon": [],
-        "languages": ["en"],
-        "configuration": _configuration(node),
-        "registrations": {"enabled": cfg["registration.mode"] != "closed",
-                          "approval_required": cfg["registration.mode"] == "approval",
-                          "message": None, "url": None,
-                          # Mastodon 4.4: apps that see it ask for `date_of_birth` at sign-up.
-                          "min_age": cfg["parental.min_age"] or None},
-        "api_versions": {"mastodon": 2},
-        "contact": {"email": cfg["server.contact_email"], "account": None},
-        "rules": [],
-    })
+    return web.json_response(instance_v2_json(node, await _counts(), web_push.server_key(node)))
 
 
 @routes.get("/api/v1/instance/peers")

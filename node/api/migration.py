@@ -15,7 +15,7 @@ from node.api.common import ctx, viewer
 from node.auth import scope
 from node.errors import unprocessable
 from node.params import read_params
-from node.serializers import account_one
+from node.serializers import account_one, alias_json
 from node.services import migration
 from node.services.accounts import check_password
 
@@ -28,7 +28,9 @@ PASSWORD_MAX = 1024
 @routes.get("/api/v1/vitascope/aliases")
 @scope("read:accounts")
 async def list_aliases(request: web.Request) -> web.Response:
-    return web.json_response(await migration.aliases(ctx(request), viewer(request)))
+    node = ctx(request)
+    aliases = await migration.aliases(viewer(request))
+    return web.json_response([alias_json(node, uri, known) for uri, known in aliases])
 
 
 @routes.post("/api/v1/vitascope/aliases")
@@ -36,7 +38,9 @@ async def list_aliases(request: web.Request) -> web.Response:
 async def add_alias(request: web.Request) -> web.Response:
     p = await read_params(request)
     acct = p.str("acct", required=True, max_len=ACCT_MAX)
-    return web.json_response(await migration.add_alias(ctx(request), viewer(request), acct))
+    node = ctx(request)
+    old = await migration.add_alias(node, viewer(request), acct)
+    return web.json_response(alias_json(node, old.uri, old))
 
 
 @routes.delete("/api/v1/vitascope/aliases")

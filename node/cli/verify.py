@@ -21,7 +21,8 @@ def register(sub) -> None:
 
 def cmd_verify(args) -> int:
     from node.app import load_identity
-    from node.trust import provenance_json, trust_anchors
+    from node.serializers import provenance_json
+    from node.trust import trust_anchors
     from provenance.c2pa import format_verdict, verify_video
 
     path = Path(args.file)

@@ -140,3 +140,13 @@ async def relationships(viewer: Account, targets: list[Account]) -> list[dict[st
         "endorsed": False,
         "note": "",
     } for t in targets]
+
+
+def full_acct(node: Node, account: Account) -> str:
+    """`user@host` for any account (ours get this node's domain), as users type it."""
+    return f"{account.username}@{account.domain or node.config.domain}"
+
+
+def alias_json(node: Node, uri: str, account: Account | None) -> dict[str, str | None]:
+    """An alias (alsoKnownAs) of an account: its actor id, and the account if this node knows it."""
+    return {"acct": full_acct(node, account) if account else None, "uri": uri}

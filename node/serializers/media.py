@@ -1,4 +1,4 @@
-"""Media attachments (Mastodon's MediaAttachment) and applications."""
+"""Media attachments (Mastodon's MediaAttachment), their provenance object, and applications."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from node.context import Node
 from node.media.access import media_url
 from node.models import MediaAttachment
+from provenance.c2pa import Verdict
 
 
 def media_json(node: Node, media: MediaAttachment, *, public: bool = False) -> dict[str, Any]:
@@ -49,3 +50,28 @@ def application_json(app) -> dict[str, Any] | None:
     if app is None:
         return None
     return {"name": app.name, "website": app.website}
+
+
+def provenance_json(verdict: Verdict) -> dict[str, Any]:
+    """The provenance object media attachments carry in the API (stored with the media at upload or
+    ingest, from the C2PA verdict)."""
+    claim = verdict.claim or {}
+    return {
+        "verified": verdict.ok,
+        "state": verdict.state,
+        "reason": verdict.reason,
+        "signer": verdict.signer,
+        "node": claim.get("node"),
+        "ai_generated": verdict.ai_generated,
+        "model": claim.get("model_name"),
+        "model_version": claim.get("model_version"),
+        "test_model": bool(claim.get("test_model")),
+        # What cameo consent checks need: the generation the video came from and its signed grants.
+        "job_id": claim.get("job_id"),
+        "cameo_grants": [e.get("grant") for e in claim.get("cameo_grants") or [] if isinstance(e, dict)],
+        "manifest_id": verdict.manifest_id,
+        "remix_chain": [{"manifest_id": c.get("manifest_id"), "signer": c.get("signer"),
+                         "node": (c.get("claim") or {}).get("node"), "model": (c.get("claim") or {}).get("model_name"),
+                         "verified": not c.get("failures")}
+                        for c in verdict.chain],
+    }

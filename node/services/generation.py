@@ -53,10 +53,11 @@ from node.models import (
     User,
 )
 from node.models.generation import ACTIVE_STATES, WAITING_STATES
+from node.serializers import provenance_json
 from node.services import cameos, parental
 from node.services.media import store_video
 from node.services.visibility import seen_status
-from node.trust import identity, provenance_json, trust_anchors, verify_file
+from node.trust import identity, trust_anchors, verify_file
 from provenance.c2pa import SigningError, UnverifiedParent, VitascopeClaim, prompt_digest, sign_video, verify_video
 from provenance.digests import sha256_file
 

@@ -12,7 +12,8 @@ from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.media.files import MediaError, keep, new_media_path, poster, probe
 from node.models import Account, MediaAttachment
-from node.trust import provenance_json, trust_anchors
+from node.serializers import provenance_json
+from node.trust import trust_anchors
 from provenance.c2pa import verify_video
 
 ACCEPTED_TYPES = ("video/mp4",)

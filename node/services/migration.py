@@ -21,6 +21,7 @@ from node.activitypub import resolve
 from node.context import Node
 from node.errors import ApiError, unprocessable
 from node.models import Account, Block, Follow, Mute
+from node.serializers import full_acct
 from node.services import lists, social
 from node.services.notifications import notify
 
@@ -30,11 +31,6 @@ MAX_ALIASES = 20
 # Mastodon's AccountMigration::COOLDOWN_PERIOD: no new move until 30 days after the last one was made
 # (a move started within it is refused), so followers cannot be bounced from account to account.
 COOLDOWN = timedelta(days=30)
-
-
-def full_acct(node: Node, account: Account) -> str:
-    """`user@host` for any account (ours get this node's domain), as users type it."""
-    return f"{account.username}@{account.domain or node.config.domain}"
 
 
 async def find_account(node: Node, acct: str) -> Account:
@@ -52,19 +48,15 @@ async def find_account(node: Node, acct: str) -> Account:
 # --------------------------------------------------------------------------- aliases (on the new account)
 
 
-def alias_json(node: Node, uri: str, known: dict[str, Account]) -> dict[str, str | None]:
-    account = known.get(uri)
-    return {"acct": full_acct(node, account) if account else None, "uri": uri}
-
-
-async def aliases(node: Node, account: Account) -> list[dict[str, str | None]]:
+async def aliases(account: Account) -> list[tuple[str, Account | None]]:
+    """The account's aliases (actor ids), each with its account where this node knows it."""
     uris = list(account.also_known_as or [])
     known = {a.uri: a for a in await Account.filter(uri__in=uris)} if uris else {}
-    return [alias_json(node, uri, known) for uri in uris]
+    return [(uri, known.get(uri)) for uri in uris]
 
 
-async def add_alias(node: Node, account: Account, acct: str) -> dict[str, str | None]:
-    """Say that ``account`` is also the account ``acct`` (which may then move here)."""
+async def add_alias(node: Node, account: Account, acct: str) -> Account:
+    """Say that ``account`` is also the account ``acct`` (which may then move here); that account."""
     old = await find_account(node, acct)
     if old.id == account.id:
         raise unprocessable("an account cannot be its own alias")
@@ -75,7 +67,7 @@ async def add_alias(node: Node, account: Account, acct: str) -> dict[str, str | 
         account.also_known_as = [*current, old.uri]
         await account.save(update_fields=["also_known_as"])
         await node.emit("account.updated", account=account)
-    return alias_json(node, old.uri, {old.uri: old})
+    return old
 
 
 async def remove_alias(node: Node, account: Account, acct: str) -> None:

@@ -20,19 +20,20 @@ def register(admin) -> None:
 
 
 def cmd_alias(args) -> int:
+    from node.serializers import full_acct
     from node.services import migration
 
     async def work(node, account) -> int:
         if args.old is None:
-            for alias in await migration.aliases(node, account):
-                print(f"{alias['acct'] or '-':<40} {alias['uri']}")
+            for uri, known in await migration.aliases(account):
+                print(f"{full_acct(node, known) if known else '-':<40} {uri}")
             return 0
         if args.remove:
             await migration.remove_alias(node, account, args.old)
             print(f"{account.username} is no longer also known as {args.old}")
             return 0
-        alias = await migration.add_alias(node, account, args.old)
-        print(f"{account.username} is now also known as {alias['acct']} ({alias['uri']}); "
+        old = await migration.add_alias(node, account, args.old)
+        print(f"{account.username} is now also known as {full_acct(node, old)} ({old.uri}); "
               f"that account may move here")
         return 0
 

@@ -25,11 +25,12 @@ def register(admin) -> None:
 
 
 def cmd_move(args) -> int:
+    from node.serializers import full_acct
     from node.services import migration
 
     async def work(node, account) -> int:
         target, moved = await migration.migrate(node, account, args.to, retarget=args.force)
-        print(f"{account.username} moved to {migration.full_acct(node, target)}: Update and Move sent to its "
+        print(f"{account.username} moved to {full_acct(node, target)}: Update and Move sent to its "
               f"followers; {moved} local follower{'' if moved == 1 else 's'} now follow{'s' if moved == 1 else ''} "
               f"the new account")
         return 0
