@@ -27,15 +27,16 @@ from node.serializers.statuses import (StatusRenderer, scheduled_status_json, st
                                        status_source_json, statuses_json)
 
 __all__ = [
-    "ActiveFilters", "GROUPABLE", "GROUP_SPAN_HOURS", "MASTODON_COMPAT", "OWN_TYPES", "STREAM_EVENT", "StatusRenderer",
-    "account_counts", "account_json", "account_one", "accounts_many", "admin_accounts", "admin_reports_json",
-    "alias_json", "app_json", "application_json", "apply_filters", "cameo_json", "challenge_json", "controls_json",
-    "conversations_json", "credential_account", "domain_block_json", "filter_json", "filter_keyword_json",
-    "filter_status_json", "filters_json", "for_you_json", "full_acct", "group_key", "guardian_request_json", "hides", "inbox_item_json", "instance_v1_json", "instance_v2_json", "iso",
-    "job_json", "list_json", "marker_json", "media_json", "notification_groups_json",
-    "notification_requests_json", "notifications_json", "oembed_json", "opt_out_json", "policy_v1_json",
-    "policy_v2_json", "preferences_json", "provenance_json", "public_domain_block_json", "relationships", "report_json", "scheduled_status_json",
-    "status_edits_json", "status_ids_of", "status_json", "status_source_json", "statuses_json",
-    "subscription_json", "suggestions_json", "token_json", "trending_tag_json", "uses_json", "v1_filter_json",
-    "version_string", "warnings_by_id", "warnings_json", "why_json",
+    "ActiveFilters", "GROUPABLE", "GROUP_SPAN_HOURS", "MASTODON_COMPAT", "OWN_TYPES", "STREAM_EVENT",
+    "StatusRenderer", "account_counts", "account_json", "account_one", "accounts_many", "admin_accounts",
+    "admin_reports_json", "alias_json", "app_json", "application_json", "apply_filters", "cameo_json",
+    "challenge_json", "controls_json", "conversations_json", "credential_account", "domain_block_json",
+    "filter_json", "filter_keyword_json", "filter_status_json", "filters_json", "for_you_json", "full_acct",
+    "group_key", "guardian_request_json", "hides", "inbox_item_json", "instance_v1_json", "instance_v2_json", "iso",
+    "job_json", "list_json", "marker_json", "media_json", "notification_groups_json", "notification_requests_json",
+    "notifications_json", "oembed_json", "opt_out_json", "policy_v1_json", "policy_v2_json", "preferences_json",
+    "provenance_json", "public_domain_block_json", "relationships", "report_json", "scheduled_status_json",
+    "status_edits_json", "status_ids_of", "status_json", "status_source_json", "statuses_json", "subscription_json",
+    "suggestions_json", "token_json", "trending_tag_json", "uses_json", "v1_filter_json", "version_string",
+    "warnings_by_id", "warnings_json", "why_json",
 ]
