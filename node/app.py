@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from aiohttp import web
+from arq import create_pool
 
 from node import db
 from node import redis_keys
@@ -22,10 +23,11 @@ from node.context import Node
 from node.errors import ApiError, error_response, not_found, unprocessable
 from node.logs import Throttled
 from node.params import is_upload_path
-from node.redis_server import client as redis_client, embedded_for
+from node.redis_server import arq_settings, client as redis_client, embedded_for
 from node.services import surface
 from node.supervise import REDIS_LOST
 from node.media.access import node_urls
+from provenance.certificates import NodeIdentity
 
 log = logging.getLogger(__name__)
 _rate_limits_off = Throttled(log)
@@ -194,18 +196,12 @@ async def start_services(config: Config, *, migrate: bool = True) -> tuple[Node,
     node.extras["redis_url"] = redis_url
     node.extras["started_at"] = datetime.now(timezone.utc)
     node.extras["identity"] = await asyncio.to_thread(load_identity, config)
-    from arq import create_pool
-
-    from node.redis_server import arq_settings
-
     node.arq = await create_pool(arq_settings(redis_url))
     return node, embedded
 
 
 def load_identity(config: Config):
     """The node's C2PA signing identity: configured by the admin, or made on first start."""
-    from provenance.certificates import NodeIdentity
-
     chain, key = config["provenance.signing_chain"], config["provenance.signing_key"]
     if chain and key:
         return NodeIdentity.from_files(Path(chain), Path(key))

@@ -34,7 +34,7 @@ def _postgres(url: str) -> dict[str, Any]:
     node sets no session state, listens to nothing, holds no advisory lock or cursor, so the reset
     query is skipped; a transaction left open is still rolled back.
     """
-    import asyncpg
+    import asyncpg  # PostgreSQL only: a SQLite node never loads the driver
     from tortoise.backends.base.config_generator import expand_db_url
 
     class PooledConnection(asyncpg.Connection):
@@ -70,7 +70,7 @@ DEV_TORTOISE_CONFIG = tortoise_config("sqlite://data/dev-migrations.sqlite3")
 
 async def migrate(database_url: str) -> None:
     """Apply every pending migration (idempotent; safe on every start)."""
-    from tortoise.migrations.api import migrate as run_migrations
+    from tortoise.migrations.api import migrate as run_migrations  # loaded only by the commands that migrate
 
     await run_migrations(config=tortoise_config(database_url))
     await Tortoise.close_connections()

@@ -26,7 +26,7 @@ def _die_with_parent() -> None:
     """In the child: get SIGTERM if the node dies, even by SIGKILL, so no Redis is orphaned
     (SIGTERM lets Redis flush its append-only file)."""
     if sys.platform.startswith("linux"):
-        import ctypes
+        import ctypes  # Linux only, for prctl
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 

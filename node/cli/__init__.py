@@ -1,5 +1,7 @@
 """The `vitascope` command. One module per command, named after it (`vitascope delete-account` is
 delete_account.py; `vitascope admin …` is the admin package); what they share is in common.py.
+Each command imports what it runs inside its function (not to dodge a circle: there is none), so
+starting one loads only what that command runs, not the stacks of the others.
 
     vitascope [--config FILE] serve | migrate | admin … | worker | generate | verify | delivery-worker
                               | delete-account

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 
 from node import ids
@@ -56,14 +57,12 @@ def cmd_serve(args) -> int:
 
 async def _freeze_startup_objects(app) -> None:
     """Modules, models and caches live as long as the process: keep the collector off them."""
-    import gc
-
     gc.freeze()
 
 
 def _event_loop(name: str) -> asyncio.AbstractEventLoop:
     if name == "uvloop":
-        import uvloop
+        import uvloop  # only when [server] event_loop asks for it
 
         return uvloop.new_event_loop()
     return asyncio.new_event_loop()

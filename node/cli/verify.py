@@ -4,6 +4,7 @@ checked against this node's trust anchors (its own CA and the peers' it trusts o
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -40,8 +41,6 @@ def cmd_verify(args) -> int:
     pems = asyncio.run(with_db(config, anchors)) + extra
     verdict = verify_video(path, pems)
     if args.json:
-        import json
-
         print(json.dumps(provenance_json(verdict), indent=2))
     else:
         print(format_verdict(verdict))

@@ -135,6 +135,7 @@ class S3Store:
     async def _s3(self):
         async with self._lock:
             if self._client is None:
+                # Only a bucket needs botocore, a heavy import: a media_dir node never loads it.
                 from aiobotocore.config import AioConfig
                 from aiobotocore.session import get_session
 
@@ -240,7 +241,7 @@ class S3Store:
             await self._call(s3.copy_object(**copy))  # no ACLs here (R2, Garage…): the bucket policy decides
 
     async def _call(self, awaitable):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError  # bucket only, as in _s3
 
         try:
             return await awaitable
