@@ -27,7 +27,7 @@ from node.auth import scope
 from node.errors import unprocessable
 from node.models import ForYouPreference, Status
 from node.params import Params, read_params
-from node.serializers import for_you_json, preferences_json, why_json
+from node.serializers import for_you_json, for_you_preferences_json, why_json
 from node.services import for_you as signals
 from node.services.parental import personalisation_allowed
 
@@ -132,9 +132,10 @@ async def why(request: web.Request) -> web.Response:
 
 
 async def _preferences_json(account, pref: ForYouPreference | None) -> dict:
-    return preferences_json(pref, guardian_allows=await personalisation_allowed(account),
-                            more_words=for_you.words(pref.more if pref else ""),
-                            less_words=for_you.words(pref.less if pref else ""))
+    """The preferences with what they need loaded: the guardian's say and the steering words."""
+    return for_you_preferences_json(pref, guardian_allows=await personalisation_allowed(account),
+                                    more_words=for_you.words(pref.more if pref else ""),
+                                    less_words=for_you.words(pref.less if pref else ""))
 
 
 @routes.get("/api/v1/vitascope/for_you/preferences")

@@ -12,7 +12,7 @@ from node.serializers.common import iso
 from node.serializers.discovery import oembed_json, suggestions_json, trending_tag_json
 from node.serializers.filters import (ActiveFilters, apply_filters, filter_json, filter_keyword_json,
                                       filter_status_json, filters_json, hides, status_ids_of, v1_filter_json)
-from node.serializers.for_you import for_you_json, preferences_json, why_json
+from node.serializers.for_you import for_you_json, for_you_preferences_json, why_json
 from node.serializers.instance import MASTODON_COMPAT, instance_v1_json, instance_v2_json, version_string
 from node.serializers.jobs import STREAM_EVENT, job_json, opt_out_json
 from node.serializers.lists import conversations_json, list_json
@@ -31,12 +31,13 @@ __all__ = [
     "StatusRenderer", "account_counts", "account_json", "account_one", "accounts_many", "admin_accounts",
     "admin_reports_json", "alias_json", "app_json", "application_json", "apply_filters", "cameo_json",
     "challenge_json", "controls_json", "conversations_json", "credential_account", "domain_block_json",
-    "filter_json", "filter_keyword_json", "filter_status_json", "filters_json", "for_you_json", "full_acct",
-    "group_key", "guardian_request_json", "hides", "inbox_item_json", "instance_v1_json", "instance_v2_json", "iso",
-    "job_json", "list_json", "marker_json", "media_json", "notification_groups_json", "notification_requests_json",
-    "notifications_json", "oembed_json", "opt_out_json", "policy_v1_json", "policy_v2_json", "preferences_json",
-    "provenance_json", "public_domain_block_json", "relationships", "report_json", "scheduled_status_json",
-    "status_edits_json", "status_ids_of", "status_json", "status_source_json", "statuses_json", "subscription_json",
-    "suggestions_json", "token_json", "trending_tag_json", "uses_json", "v1_filter_json", "version_string",
-    "warnings_by_id", "warnings_json", "why_json",
+    "filter_json", "filter_keyword_json", "filter_status_json", "filters_json", "for_you_json",
+    "for_you_preferences_json", "full_acct", "group_key", "guardian_request_json", "hides", "inbox_item_json",
+    "instance_v1_json", "instance_v2_json", "iso", "job_json", "list_json", "marker_json", "media_json",
+    "notification_groups_json", "notification_requests_json", "notifications_json", "oembed_json", "opt_out_json",
+    "policy_v1_json", "policy_v2_json", "provenance_json", "public_domain_block_json", "relationships",
+    "report_json", "scheduled_status_json", "status_edits_json", "status_ids_of", "status_json",
+    "status_source_json", "statuses_json", "subscription_json", "suggestions_json", "token_json",
+    "trending_tag_json", "uses_json", "v1_filter_json", "version_string", "warnings_by_id", "warnings_json",
+    "why_json",
 ]

@@ -23,8 +23,8 @@ def why_json(why) -> dict[str, Any]:
             **for_you_json(why.item, why.weights)}
 
 
-def preferences_json(pref: ForYouPreference | None, *, guardian_allows: bool, more_words: list[str],
-                     less_words: list[str]) -> dict[str, Any]:
+def for_you_preferences_json(pref: ForYouPreference | None, *, guardian_allows: bool, more_words: list[str],
+                             less_words: list[str]) -> dict[str, Any]:
     """`personalized` is what the account chose; `guardian_allows_personalization` false means a
     guardian switched it off, whatever the account chose."""
     more, less, personalized = (pref.more, pref.less, pref.personalized) if pref else ("", "", True)
