@@ -1,8 +1,8 @@
 """Web Push delivery (RFC 8030, encrypted per RFC 8291, signed per RFC 8292 VAPID), as Mastodon does.
 
-Each notification a subscription wants becomes a `PushDelivery` row, queued by node.services.push; an arq job
-on the federation delivery queue (node.activitypub.delivery runs it) makes one attempt and writes the
-outcome: delivered, the subscription removed (the push service answered 4xx other than 408/429: it is
+Each notification a subscription wants becomes a `PushDelivery` row and a `web_push` job, queued by
+node.services.push on the federation delivery queue (node.activitypub.delivery's worker runs this
+module's `push`), which makes one attempt and writes the outcome: delivered, the subscription removed (the push service answered 4xx other than 408/429: it is
 gone, as Mastodon's Web::PushNotificationWorker decides), or pending again with a doubling delay,
 `MAX_ATTEMPTS` in all. The delivery sweeper queues again rows whose job was lost.
 
