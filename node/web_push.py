@@ -4,7 +4,8 @@ Each notification a subscription wants becomes a `PushDelivery` row and a `web_p
 node.services.push on the federation delivery queue (node.activitypub.delivery's worker runs this
 module's `push`), which makes one attempt and writes the outcome: delivered, the subscription
 removed (the push service answered 4xx other than 408/429: it is gone, as Mastodon's
-Web::PushNotificationWorker decides), or pending again with a doubling delay, `MAX_ATTEMPTS` in all. The delivery sweeper queues again rows whose job was lost.
+Web::PushNotificationWorker decides), or pending again with a doubling delay, `MAX_ATTEMPTS` in all.
+The delivery sweeper queues again rows whose job was lost.
 
 Encryption and VAPID come from pywebpush / py-vapid; the POST goes through the federation SafeFetcher,
 so a user-supplied endpoint obeys the same address rules as any federation request (loopback and
