@@ -11,6 +11,7 @@ from node.activitypub.runtime import federation
 from node.context import Node
 from node.media.access import media_url, shown_publicly
 from node.models import Account, MediaAttachment, Mention, Status, StatusTag
+from node.services.cameo_documents import actor_cameos, with_cameos
 from provenance.digests import digest_multibase
 
 
@@ -35,8 +36,6 @@ def actor_info(node: Node, account: Account, *, moved_to: str | None = None) -> 
 
 
 async def person(node: Node, account: Account) -> dict[str, Any]:
-    from node.services.cameo_documents import actor_cameos
-
     moved_to = await Account.get_or_none(id=account.moved_to_id) if account.moved_to_id else None
     cameos, policy = await actor_cameos(node, account)
     return ap.person(replace(actor_info(node, account, moved_to=moved_to.uri if moved_to else None),
@@ -74,8 +73,6 @@ async def status_audience(node: Node, status: Status) -> tuple[list[str], list[s
 
 
 async def note_info(node: Node, status: Status) -> ap.NoteInfo:
-    from node.services.cameo_documents import with_cameos
-
     return await with_cameos(node, await _note_info(node, status), status)
 
 

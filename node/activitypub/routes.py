@@ -29,6 +29,7 @@ from node.errors import ApiError, not_found
 from node.params import read_body
 from node.models import Account, Follow, OutboxActivity, Status
 from node.serializers import MASTODON_COMPAT
+from node.services import cameo_documents
 from node.services.visibility import can_see
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,6 @@ async def webfinger(request: web.Request) -> web.Response:
 
 async def _cameo_webfinger(node: Node, handle: str) -> web.Response:
     """`acct:handle@host` of a verified cameo (its handle is no account's name): a link to the Cameo."""
-    from node.services import cameo_documents
-
     cameo = await cameo_documents.cameo_by_handle(handle)
     if cameo is None:
         raise ApiError(404, "Unknown account")

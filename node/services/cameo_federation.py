@@ -18,7 +18,8 @@ FEP-044f in shape (docs/federation.md, "Cameos and consent"):
   (node.services.cameo_ingest).
 
 What acts on an owner's answer or revocation by driving a generation is in
-node.services.cameo_answers (answers → generation → cameos → this module); what our documents
+node.services.cameo_answers (answers → generation → cameos → this module → cameo_consent, which
+decides by the owner's policy and signs the grant); what our documents
 show of cameos (the Cameo, the actor's collection, a Note's grants) in node.services.cameo_documents.
 """
 
@@ -36,11 +37,14 @@ from tortoise.transactions import in_transaction
 
 from federation import documents
 from federation.fetcher import FetchError
+from node.activitypub import outgoing, resolve
 from node.context import Node
 from node.errors import ApiError
 from node.ids import new_id
 from node.models import Account, GenerationJob, MediaAttachment, Status
 from node.models.cameos import Cameo, CameoRequestOut, CameoUse
+from node.services.cameo_consent import MAX_CAMEOS_PER_VIDEO, decide, private_dir, record_grant
+from node.services.notifications import notify
 from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson
 from provenance.consent import CameoRequest, ResolvedKey, host_of
 from provenance.digests import digest_multibase
@@ -63,8 +67,6 @@ CAMEO_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/cameos/\d+")
 
 async def _publish_to(node: Node, sender: Account, doc: dict[str, Any], to: list[Account]) -> None:
     """A private activity of the exchange, to those it names only."""
-    from node.activitypub import outgoing
-
     await outgoing.publish(node, sender, doc, [outgoing.recipient(a) for a in to if a.domain], public=False,
                            audience=[a.uri for a in to])
 
@@ -76,9 +78,6 @@ def _activity_id(node: Node, account: Account, kind: str) -> str:
 async def receive_request(node: Node, actor: Account, doc: dict[str, Any]) -> str:
     """A CameoRequest from a creator on another node; returns what was done (for the inbox row).
     Raises documents.DocumentError for a request that cannot be read or answered."""
-    from node.services import cameos
-    from node.services.notifications import notify
-
     request = documents.parse_cameo_request(doc)
     if request.actor != actor.uri:
         raise documents.DocumentError("a CameoRequest must be sent by the account that asks")
@@ -93,10 +92,10 @@ async def receive_request(node: Node, actor: Account, doc: dict[str, Any]) -> st
     if existing is not None:  # a retried request: the same answer again
         await _answer_again(node, owner, existing, actor)
         return f"answered again ({existing.state})"
-    if await CameoUse.filter(post_uri=request.instrument).count() >= cameos.MAX_CAMEOS_PER_VIDEO:
+    if await CameoUse.filter(post_uri=request.instrument).count() >= MAX_CAMEOS_PER_VIDEO:
         await _send_reject(node, owner, request.id, actor)
         return "rejected: too many cameos for one post"
-    decision = await cameos.decide(node, actor, owner, cameo, request.prompt or "")
+    decision = await decide(node, actor, owner, cameo, request.prompt or "")
     if decision is not None and decision != "approve":
         log.info("cameo request %s from %s for @%s refused: %s", request.id, actor.uri, cameo.handle, decision)
         await _send_reject(node, owner, request.id, actor)
@@ -105,7 +104,7 @@ async def receive_request(node: Node, actor: Account, doc: dict[str, Any]) -> st
         use = await CameoUse.create(cameo=cameo, creator=actor, job_id=new_id(), prompt=request.prompt or "",
                                     post_uri=request.instrument, request_uri=request.id, remote_state="requested")
         if decision is None:
-            await cameos.record_grant(node, use, cameo, owner, actor)
+            await record_grant(node, use, cameo, owner, actor)
     await notify(node, owner, actor, "vitascope.cameo_use")
     if decision == "approve":
         return "waiting for the owner"
@@ -140,11 +139,9 @@ async def _answer_again(node: Node, owner: Account, use: CameoUse, renderer: Acc
 
 async def answer_remote(node: Node, owner: Account, use: CameoUse, *, approve: bool) -> None:
     """The owner's answer to a remote creator's request waiting for approval."""
-    from node.services import cameos
-
     creator = await Account.get(id=use.creator_id)
     if approve:
-        await cameos.record_grant(node, use, use.cameo, owner, creator)
+        await record_grant(node, use, use.cameo, owner, creator)
         await _send_accept(node, owner, use, creator)
     else:
         use.state, use.decided_at = "denied", datetime.now(timezone.utc)
@@ -206,7 +203,6 @@ async def receive_report(node: Node, actor: Account, doc: dict[str, Any]) -> str
 async def grants_revoked(node: Node, owner: Account, uses: list[CameoUse]) -> None:
     """Tell the renderers of revoked remote uses, and the public: `Delete{grant}` (id `<grant>#delete`,
     as Mastodon revokes a quote authorization). The renderer must take the video down and forward it."""
-    from node.activitypub import outgoing
     for use in uses:
         if not use.request_uri:
             continue
@@ -227,8 +223,6 @@ async def grants_revoked(node: Node, owner: Account, uses: list[CameoUse]) -> No
 
 async def find_remote_cameos(node: Node, requester: Account, prompt: str) -> list[NamedPerson]:
     """Person finder: `@handle@host` (WebFinger names a Cameo) and cameo URLs on other nodes."""
-    from node.activitypub import resolve
-
     found: list[NamedPerson] = []
     for handle, host in dict.fromkeys((h, d.lower()) for h, d in REMOTE_HANDLE.findall(prompt)):
         if host == node.config.domain:
@@ -250,9 +244,6 @@ async def remote_consent(node: Node, requester: Account, person: NamedPerson, pr
                          job_id: int) -> ConsentPending | None:
     """request_consent's remote door: a Cameo on another node is asked by CameoRequest (sent once
     the generation exists, see `send_requests`); the generation waits for the answer."""
-    from node.activitypub import resolve
-    from node.services.cameos import MAX_CAMEOS_PER_VIDEO
-
     if not CAMEO_URL.fullmatch(person.uri):
         cameo_uri = await _person_cameo_of(node, person.uri)
         if cameo_uri is None:
@@ -285,8 +276,6 @@ async def remote_consent(node: Node, requester: Account, person: NamedPerson, pr
 async def _person_cameo_of(node: Node, actor_uri: str) -> str | None:
     """The person cameo a remote account lists in its `cameos` collection (an @mention of a person
     with a verified cameo asks that cameo's owner), or None."""
-    from node.activitypub import resolve
-
     if not await Account.filter(uri=actor_uri, domain__not_isnull=True).exists():
         return None
     try:
@@ -345,15 +334,11 @@ async def outstanding(job_id: int) -> bool:
 
 def remote_reference_path(node: Node, grant_id: str) -> Path:
     """Where the reference sheet fetched for one remote grant is kept (private, deleted after the job)."""
-    from node.services.cameos import private_dir
-
     return private_dir(node) / f"remote-{hashlib.sha256(grant_id.encode()).hexdigest()[:32]}.reference.png"
 
 
 async def report_use(node: Node, row: CameoRequestOut, state: str, obj: str) -> None:
     """Tell a cameo's owner what became of the use (`Add{object: post, target: grant, useState}`)."""
-    from node.activitypub import resolve
-
     owner = await resolve.fetch_actor(node, row.owner_uri)
     doc = documents.activity("Add", _activity_id(node, row.creator, "cameo_reports"), row.creator.uri, obj,
                              to=[owner.uri], target=row.grant_uri, useState=state)

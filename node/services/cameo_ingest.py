@@ -22,6 +22,7 @@ from node.activitypub.runtime import federation
 from node.context import Node
 from node.models import Account, MediaAttachment, Status
 from node.models.cameos import CameoGrantCheck
+from node.services.statuses import mark_deleted
 from provenance.consent import ResolvedKey, host_of, verify_video_grants
 from provenance.proofs import proof_verification_method
 
@@ -130,8 +131,6 @@ async def revoked_grant_received(node: Node, actor: Account, grant_id: str) -> b
 
 
 async def _take_down_remote(node: Node, checks: list[CameoGrantCheck], reason: str) -> None:
-    from node.services.statuses import mark_deleted
-
     for check in checks:
         status = await Status.get_or_none(id=check.status_id, deleted_at=None)
         if status is not None:
