@@ -14,7 +14,7 @@ from aiohttp import web
 from node import supervise
 from node.activitypub.routes import _local, _node, ap_response, guard, requester
 from node.context import Node
-from node.errors import ApiError
+from node.errors import not_found
 from node.models import Cameo
 from node.services import cameo_documents, cameo_federation, cameo_ingest
 
@@ -27,7 +27,7 @@ async def cameo(request: web.Request) -> web.Response:
     found = await Cameo.get_or_none(id=int(request.match_info["id"]))
     doc = await cameo_documents.cameo_document(_node(request), found) if found is not None else None
     if doc is None:
-        raise ApiError(404, "Record not found")
+        raise not_found()
     return ap_response(doc)
 
 
