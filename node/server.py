@@ -27,6 +27,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from node import db
+from node.app import load_identity
 from node.config import Config
 from node.redis_server import embedded_for
 from node.supervise import FIRST_PAUSE_S, HEALTHY_AFTER_S, MAX_PAUSE_S, dies_with_parent
@@ -110,8 +111,6 @@ def serve_processes(config: Config, argv: list[str]) -> None:
 
 
 async def _serve_processes(config: Config, argv: list[str]) -> None:
-    from node.app import load_identity
-
     config.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     embedded = None
