@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+import orjson
 from aiohttp import web
 from tortoise.models import Model
 
@@ -15,6 +17,17 @@ from node.params import Params, parse_id
 from node.serializers import statuses_json
 from node.services.parental import ration_feed
 from node.services.visibility import can_see
+
+
+def json_page(data: Any, headers: dict[str, str]) -> web.Response:
+    """`web.json_response` for the large list responses, encoded by orjson (about ten times faster
+    than the json module on a page of statuses). The same JSON values; what orjson refuses (a
+    non-string key, an integer over 64 bits) falls back to the json module, as before."""
+    try:
+        body = orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        body = json.dumps(data).encode()
+    return web.Response(body=body, content_type="application/json", charset="utf-8", headers=headers)
 
 
 def ctx(request: web.Request) -> Node:
@@ -82,7 +95,7 @@ def link_header(request: web.Request, items: list, cursor: Callable[[Any], Any] 
 
 
 def paged_json(request: web.Request, data: list, items: list, cursor: Callable[[Any], Any] = lambda i: i.id) -> web.Response:
-    return web.json_response(data, headers=link_header(request, items, cursor))
+    return json_page(data, link_header(request, items, cursor))
 
 
 async def feed_page(request: web.Request, items: list, *, context: str | None, paged: bool = True,
@@ -111,7 +124,7 @@ async def feed_page(request: web.Request, items: list, *, context: str | None, p
     data = await statuses_json(ctx(request), me, items, context=context)
     for item in data if vitascope else ():
         item["vitascope"].update(vitascope.get(int(item["id"]), {}))
-    return web.json_response(data, headers=headers)
+    return json_page(data, headers)
 
 
 async def visible_status(request: web.Request, status_id: int) -> Status:
