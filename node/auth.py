@@ -64,6 +64,27 @@ def websocket_protocol_token(request: web.Request) -> str | None:
     return first or None
 
 
+_TOKEN_MARK = "\x00token"  # stands for the token while the query is built; no real token has a NUL
+_token_queries: dict[str, tuple[str, list, list]] = {}
+
+
+async def _token_with_user(value: str) -> OAuthToken | None:
+    """`OAuthToken.filter(token=value).select_related("user__account", "application").first()`,
+    its SQL built once per database connection and then run with each request's token: building
+    it (four tables, 65 columns) took about 0.7 ms of every authenticated request, more than running
+    it. The rows are read into models by Tortoise's own executor, as the query set would."""
+    query = OAuthToken.filter(token=_TOKEN_MARK).select_related("user__account", "application").first()
+    db = query._choose_db()
+    if db.connection_name not in _token_queries:
+        query._make_query()
+        sql, params = query.query.get_parameterized_sql()
+        _token_queries[db.connection_name] = (sql, params, query._select_related_idx)
+    sql, params, related = _token_queries[db.connection_name]
+    executor = db.executor_class(model=OAuthToken, db=db, select_related_idx=related)
+    rows = await executor.execute_select(sql, [value if p == _TOKEN_MARK else p for p in params])
+    return rows[0] if rows else None
+
+
 async def load_token(request: web.Request) -> OAuthToken | None:
     """Resolve the request's token once; an invalid one is a 401 even on public endpoints."""
     if "token" in request:
@@ -72,7 +93,7 @@ async def load_token(request: web.Request) -> OAuthToken | None:
     token = None
     if value:
         # One statement with its user, account and application (every authenticated request pays it).
-        token = await OAuthToken.filter(token=value).select_related("user__account", "application").first()
+        token = await _token_with_user(value)
         now = datetime.now(timezone.utc)
         if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now):
             raise ApiError(401, "The access token is invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
