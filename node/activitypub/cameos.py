@@ -16,6 +16,7 @@ from node.activitypub.routes import _local, _node, ap_response, guard, requester
 from node.context import Node
 from node.errors import not_found
 from node.models import Cameo
+from node.params import parse_id
 from node.services import cameo_documents, cameo_federation, cameo_ingest
 
 routes = web.RouteTableDef()
@@ -24,7 +25,7 @@ routes = web.RouteTableDef()
 @routes.get(r"/cameos/{id:\d+}")
 async def cameo(request: web.Request) -> web.Response:
     await guard(request)
-    found = await Cameo.get_or_none(id=int(request.match_info["id"]))
+    found = await Cameo.get_or_none(id=parse_id(request.match_info["id"]))
     doc = await cameo_documents.cameo_document(_node(request), found) if found is not None else None
     if doc is None:
         raise not_found()
@@ -41,7 +42,7 @@ async def cameos(request: web.Request) -> web.Response:
 @routes.get(r"/cameo_grants/{id:\d+}/likeness")
 async def likeness(request: web.Request) -> web.Response:
     signer = await requester(request)
-    data, digest = await cameo_federation.likeness_for(_node(request), int(request.match_info["id"]), signer)
+    data, digest = await cameo_federation.likeness_for(_node(request), parse_id(request.match_info["id"]), signer)
     return web.Response(body=data, content_type="image/png",
                         headers={"Cache-Control": "no-store", "Digest-Multibase": digest})
 

@@ -40,6 +40,7 @@ from federation.fetcher import FetchError
 from node.activitypub import outgoing, resolve
 from node.context import Node
 from node.errors import ApiError
+from node import ids
 from node.ids import new_id
 from node.models import Account, GenerationJob, MediaAttachment, Status
 from node.models.cameos import Cameo, CameoRequestOut, CameoUse
@@ -114,9 +115,8 @@ async def receive_request(node: Node, actor: Account, doc: dict[str, Any]) -> st
 
 async def _local_cameo(node: Node, url: str) -> Cameo | None:
     prefix = node.urls.cameo("")
-    if url.startswith(prefix) and url[len(prefix):].isdigit():
-        return await Cameo.get_or_none(id=int(url[len(prefix):]))
-    return None
+    cameo_id = ids.parse(url[len(prefix):]) if url.startswith(prefix) else None
+    return await Cameo.get_or_none(id=cameo_id) if cameo_id is not None else None
 
 
 async def _send_accept(node: Node, owner: Account, use: CameoUse, renderer: Account) -> None:
@@ -186,8 +186,9 @@ async def receive_report(node: Node, actor: Account, doc: dict[str, Any]) -> str
     target = documents.id_of(doc.get("target")) or ""
     prefix = node.urls.cameo_grant("")
     use = None
-    if target.startswith(prefix) and target[len(prefix):].isdigit():
-        use = await CameoUse.get_or_none(id=int(target[len(prefix):]), creator_id=actor.id)
+    use_id = ids.parse(target[len(prefix):]) if target.startswith(prefix) else None
+    if use_id is not None:
+        use = await CameoUse.get_or_none(id=use_id, creator_id=actor.id)
     if use is None:
         raise documents.DocumentError("not a report on a grant this actor holds")
     state, obj = doc.get("useState"), documents.id_of(doc.get("object"))

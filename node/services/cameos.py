@@ -31,6 +31,7 @@ from node.errors import ApiError, not_found, unprocessable
 from node.generation import queue
 from node.generation.prompt_policy import ConsentPending, ConsentRefused, NamedPerson
 from node.ids import new_id
+from node.ids import parse as parse_id
 from node.media.files import MediaError, probe
 from node.models import Account, GenerationJob, MediaAttachment
 from node.models.cameos import POLICIES, Cameo, CameoChallenge, CameoGrantTombstone, CameoUse
@@ -228,7 +229,7 @@ async def update_policy(node: Node, account: Account, cameo_id: int, *, policy: 
     for attr, ids in (("allow", allow), ("deny", deny)):
         if ids is not None:
             ids = list(dict.fromkeys(str(i) for i in ids))
-            if len(ids) > 1000 or not all(i.isdigit() for i in ids):
+            if len(ids) > 1000 or not all(parse_id(i) is not None for i in ids):
                 raise unprocessable(f"{attr} must be a list of at most 1000 account ids")
             if len(ids) != await Account.filter(id__in=[int(i) for i in ids]).count():
                 raise unprocessable(f"{attr} names an unknown account")
@@ -291,8 +292,9 @@ async def consent_provider(node: Node, requester: Account, person: NamedPerson, 
     prefix = f"{node.urls.base}/cameos/"
     if not person.uri.startswith(f"{node.urls.base}/"):
         return await cameo_federation.remote_consent(node, requester, person, prompt, job_id=job_id)
-    if person.uri.startswith(prefix) and person.uri[len(prefix):].isdigit():
-        cameo = await Cameo.get_or_none(id=int(person.uri[len(prefix):]))
+    cameo_id = parse_id(person.uri[len(prefix):]) if person.uri.startswith(prefix) else None
+    if cameo_id is not None:
+        cameo = await Cameo.get_or_none(id=cameo_id)
     else:
         owner = await Account.get_or_none(uri=person.uri, domain=None)
         if owner is not None:
@@ -389,8 +391,9 @@ def _cameo_ids(node: Node, claim_entries: list[dict[str, Any]]) -> list[int]:
     ids = []
     for entry in claim_entries:
         target = str(entry.get("grant", {}).get("interactionTarget", "")) if isinstance(entry, dict) else ""
-        if target.startswith(prefix) and target[len(prefix):].isdigit():
-            ids.append(int(target[len(prefix):]))
+        cameo_id = parse_id(target[len(prefix):]) if target.startswith(prefix) else None
+        if cameo_id is not None:
+            ids.append(cameo_id)
     return ids
 
 
