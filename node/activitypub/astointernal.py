@@ -78,9 +78,22 @@ async def store_remote_status(node: Node, author: Account, doc: dict[str, Any], 
     except IntegrityError:
         return await Status.get(uri=note.id)
     status.account = author
+    await _link_after_commit(status, note, parent, below)
     await status_service.after_status_created(node, status, mentioned, note.hashtags, parent)
     await context_fetch.fetch_missing(node, status, below, unknown_mentions)
     return status
+
+
+async def _link_after_commit(status: Status, note: ap.RemoteNote, parent: Status | None,
+                             below: tuple[str, ...]) -> None:
+    """A post and its reply stored at the same moment (an inbox batch and a context fetch) each
+    commit without seeing the other, leaving the reply unlinked for good. Looking again after the
+    commit closes that window: whichever of the two commits second sees the first."""
+    await context_fetch.link_waiting_replies(status)
+    if parent is None and note.in_reply_to:
+        parent_now = await context_fetch.known_parent(note, below)
+        if parent_now is not None:
+            await context_fetch.link_waiting_replies(parent_now)
 
 
 def checked_note(author: Account, doc: dict[str, Any]) -> ap.RemoteNote:
