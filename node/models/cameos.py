@@ -65,8 +65,9 @@ class CameoUse(SnowflakeModel):
     revoked_at = fields.DatetimeField(null=True)
     # A use by a creator on another node (their CameoRequest): `job_id` is then only a unique
     # number; `post_uri` is the post the grant is bound to, `request_uri` the request answered,
-    # `remote_state` what the renderer last reported (requested, rendered, failed, posted)
-    # and `status_uri` the Note that posted it.
+    # `remote_state` what the renderer last reported (requested, rendered, failed, posted, deleted)
+    # and `status_uri` the Note that posted it. A local use records only a deletion there ("deleted"
+    # and the deleted post's uri): its other states are its generation's.
     post_uri = fields.CharField(max_length=2048, null=True)
     request_uri = fields.CharField(max_length=2048, null=True)
     remote_state = fields.CharField(max_length=16, null=True)

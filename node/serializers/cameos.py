@@ -35,6 +35,8 @@ def uses_json(node: Node, uses: list[CameoUse], jobs: dict[int, tuple[str, int |
                         "url": use.creator.uri},
             "generation": None if use.request_uri else {"id": str(use.job_id), "state": job_state},
             "status_id": str(status_id) if status_id else None,
+            # Its post was deleted on the creator's side (recorded for local and remote uses alike).
+            "video_deleted": use.remote_state == "deleted" and status_id is None,
             "grant_url": node.urls.cameo_grant(use.id) if use.grant else None,
             # A creator on another node: the post the grant is bound to and what their node reported.
             "remote": {"post": use.post_uri, "state": use.remote_state, "status_uri": use.status_uri}

@@ -40,15 +40,17 @@ SAMPLE_ACCOUNTS = 8  # as Mastodon
 PARTIAL_ACCOUNT_KEYS = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
 
 
-# Our own notification types, which Mastodon clients drop unseen; shown to them as a `mention`.
-OWN_TYPES = frozenset({"vitascope.cameo_use"})
+# Our own notification types, which Mastodon clients drop unseen; shown to them as a `mention`
+# whose notice says what happened.
+NOTICES = {"vitascope.cameo_use": "used your cameo in a new video (an unposted draft until they post it)",
+           "vitascope.cameo_use_deleted": "deleted a video that used your cameo"}
+OWN_TYPES = frozenset(NOTICES)
 
 
 def _notice_status(node: Node, viewer: Account, n: Notification, sender: dict[str, Any]) -> dict[str, Any]:
     """The direct, read-only status a `mention` needs, saying what happened (nothing more than the
     notification itself tells: a use may be an unposted draft only its creator and owner know of)."""
-    text = (f"<p>@{escape(sender['acct'])} used your cameo in a new video (an unposted draft until they "
-            f"post it). See every use of your cameos under Videos of me.</p>")
+    text = f"<p>@{escape(sender['acct'])} {NOTICES[n.type]}. See every use of your cameos under Videos of me.</p>"
     return {"id": str(n.id), "uri": f"{node.urls.base}/api/v1/notifications/{n.id}", "url": None,
             "created_at": iso(n.created_at), "edited_at": None, "account": sender, "content": text, "text": None,
             "visibility": "direct", "sensitive": False, "spoiler_text": "", "language": "en",

@@ -47,16 +47,17 @@ async def answer_request(node: Node, owner: Account, use_id: int, *, approve: bo
 
 
 async def take_down(node: Node, owner: Account, use_id: int) -> None:
-    """Delete the posted video of a use through the normal delete (which federates Delete), or
-    cancel the generation if it has not finished; the grant is revoked."""
+    """Revoke the grant, then delete the posted video of a use through the normal delete (which
+    federates Delete), or cancel the generation if it has not finished. Revoked first: the owner is
+    not notified of a deletion they made (cameo_federation.video_deleted)."""
     use = await CameoUse.get_or_none(id=use_id, cameo__account_id=owner.id).prefetch_related("creator")
     if use is None:
         raise not_found()
+    await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
     state, status_id = (await cameos.job_status_ids([use.job_id])).get(use.job_id, (None, None))
     if status_id is not None:
         await delete_status(node, use.creator, status_id)
     elif state is not None:
         await generation.withdraw(node, use.job_id, "the person shown withdrew their consent")
-    await CameoUse.filter(id=use.id).update(state="revoked", revoked_at=datetime.now(timezone.utc))
     if use.state in ("granted", "pending"):  # a creator on another node takes the video down there
         await cameo_federation.grants_revoked(node, owner, [use])

@@ -11,7 +11,8 @@ FEP-044f in shape (docs/federation.md, "Cameos and consent"):
 - B verifies the grant, fetches the reference sheet from A with a signed GET bound to the grant
   (digest-checked against the grant's `likenessDigest`, deleted after the job) and queues the job;
 - B reports what became of the use (`Add{object: the post, target: the grant, useState}`), so the
-  owner's "videos of me" lists drafts too;
+  owner's "videos of me" lists drafts too, and tells when its posted video is deleted (`deleted`:
+  A notifies the owner, as for a local creator's deletion, see `video_deleted`);
 - A revokes with `Delete{grant}` to B and the public; B takes the video down (its `Delete{Note}`
   federates as for any deleted post) and forwards A's `Delete` to its followers;
 - every node checks the grants of the remote video posts it stores, and drops them when revoked
@@ -33,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from federation import documents
@@ -58,7 +60,9 @@ log = logging.getLogger(__name__)
 LIKENESS_WINDOW = timedelta(minutes=15)
 MAX_LIKENESS_BYTES = 20 * 1024 * 1024
 # What a renderer may report of a use (`useState` of its Add).
-USE_STATES = ("rendered", "failed", "posted")
+USE_STATES = ("rendered", "failed", "posted", "deleted")
+# The owner's notification that the video of a use in force was deleted by its creator's side.
+USE_DELETED = "vitascope.cameo_use_deleted"
 REMOTE_HANDLE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})@([A-Za-z0-9.-]+(?::\d{1,5})?)")
 CAMEO_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/cameos/\d+")
 
@@ -194,11 +198,48 @@ async def receive_report(node: Node, actor: Account, doc: dict[str, Any]) -> str
     state, obj = doc.get("useState"), documents.id_of(doc.get("object"))
     if state not in USE_STATES or not obj or host_of(obj) != host_of(actor.uri):
         raise documents.DocumentError("a use report needs a useState and the renderer's post")
+    if state == "deleted":
+        await video_deleted(node, [use], actor, obj)
+        return f"use {use.id}: deleted"
+    if use.remote_state == "deleted" and obj == use.status_uri:
+        return f"use {use.id}: its post was deleted already"  # a late report of the post
     use.remote_state = state
     if state == "posted":
         use.status_uri = obj
     await use.save(update_fields=["remote_state", "status_uri"])
     return f"use {use.id}: {state}"
+
+
+async def video_deleted(node: Node, uses: list[CameoUse], creator: Account, status_uri: str) -> None:
+    """The post showing these uses was deleted on the creator's side: recorded once
+    (`remote_state` "deleted", for local uses too), and the owner notified if the use was still in
+    force (the video of a revoked use went because of the owner). Whichever of the renderer's report
+    and the Note's Delete arrives first records it; the other changes nothing."""
+    for use in uses:
+        changed = await (CameoUse.filter(id=use.id)
+                         .filter(Q(remote_state__isnull=True) | ~Q(remote_state="deleted"))
+                         .update(remote_state="deleted", status_uri=status_uri))
+        if changed and use.state == "granted":
+            await notify(node, await Account.get(cameos__id=use.cameo_id), creator, USE_DELETED)
+
+
+async def on_status_removed(node: Node, status: Status, generations: list[int]) -> None:
+    """A status was deleted. Ours, with videos of `generations`: each remote owner hears `deleted`
+    (the renderer's side) and each local use is recorded as remote ones are; another node's Note
+    that posted a use of our cameos (its Delete reached us): the use is deleted (the owner's side)."""
+    if status.local and generations:
+        for row in await CameoRequestOut.filter(job_id__in=generations, state="granted").prefetch_related("creator"):
+            try:  # the deletion stands even if telling fails now
+                await report_use(node, row, "deleted", status.uri)
+            except Exception:
+                log.exception("could not report the deletion of %s to %s", status.uri, row.owner_uri)
+        uses = await CameoUse.filter(job_id__in=generations, request_uri=None)
+    elif not status.local:
+        uses = await CameoUse.filter(creator_id=status.account_id, status_uri=status.uri)
+    else:
+        return
+    if uses:
+        await video_deleted(node, uses, await Account.get(id=status.account_id), status.uri)
 
 
 async def grants_revoked(node: Node, owner: Account, uses: list[CameoUse]) -> None:
@@ -365,8 +406,12 @@ async def on_status_created(node: Node, status: Status, **_: Any) -> None:
         return
     for row in await CameoRequestOut.filter(job_id__in=list(job_ids), state="granted").prefetch_related("creator"):
         await report_use(node, row, "posted", status.uri)
+    # A local use whose deleted video is posted again is no longer deleted (a remote one: by "posted").
+    await CameoUse.filter(job_id__in=list(job_ids), request_uri=None, remote_state="deleted").update(
+        remote_state=None, status_uri=None)
 
 
 def register(node: Node) -> None:
     node.on("generation.updated", on_generation_updated)
     node.on("status.created", on_status_created)
+    node.on("status.removed", on_status_removed, details=True)

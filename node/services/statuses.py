@@ -361,7 +361,11 @@ async def delete_status(node: Node, account: Account, status_id: int) -> Status:
 
 
 async def mark_deleted(node: Node, status: Status) -> None:
-    """Delete content but keep the row as a tombstone (its id and uri stay known)."""
+    """Delete content but keep the row as a tombstone (its id and uri stay known). Whatever removed
+    it (its author, a moderator, its account's deletion, a remote Delete, a revoked cameo grant),
+    `status.removed` then names the generations whose videos it showed: its media are detached here."""
+    generations = list(await MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True)
+                       .values_list("generation_id", flat=True)) if status.local else []
     boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None)
     async with in_transaction():
         await Status.filter(reblog_of_id=status.id).update(deleted_at=datetime.now(timezone.utc))
@@ -372,6 +376,7 @@ async def mark_deleted(node: Node, status: Status) -> None:
         await conversations.status_deleted(status)
     for gone in (status, *boosts):
         await stream_deletion(node, gone)
+    await node.emit("status.removed", status=status, details={"generations": generations})
 
 
 async def stream_deletion(node: Node, status: Status) -> None:

@@ -291,3 +291,83 @@ def test_an_unknown_remote_cameo_is_refused_before_anything_is_asked(three, owne
     _, creator, _ = user(b)
     r = creator.post("/api/v1/vitascope/generations", json={"prompt": f"{a.url}/cameos/12345 waving", "duration": 1})
     assert r.status_code == 422 and "does not confirm it" in r.json()["error"]
+
+
+def deleted_notices(owner, creator_acct: str) -> list[dict]:
+    notes = owner["api"].get("/api/v1/notifications", params={"types[]": "vitascope.cameo_use_deleted"}).json()
+    return [n for n in notes if n["account"]["acct"] == creator_acct]
+
+
+def test_a_remote_creator_deleting_the_video_tells_the_owner_once(three, owner):
+    """B reports `useState: deleted`, and A also gets the Note's Delete (the owner follows the
+    creator): whichever comes first records it and notifies the owner, the other changes nothing."""
+    a, b, _ = three
+    set_policy(owner, policy="everyone", restrictions="")
+    creator_name, creator, _ = user(b)
+    creator_acct = acct(b, creator_name)
+    owner_client = a.mastodon(owner["name"])
+    follow(owner_client, creator_acct)
+    prompt = f"{owner['tag']} reading a map"
+    done = wait_job(creator, generate(creator, prompt=prompt, duration=1)["id"])
+    assert done["state"] == "done", done
+    r = creator.post("/api/v1/statuses", json={"status": "lost", "media_ids": [done["media_attachment"]["id"]]})
+    assert r.status_code == 200, r.text
+    status = r.json()
+    wait_for(lambda: use_of(owner, creator_acct, prompt)["remote"]["status_uri"] == status["uri"],
+             what="B's report of the post")
+    wait_for(lambda: in_home(owner_client, status["uri"]), what="the Note on A")
+    assert deleted_notices(owner, creator_acct) == []
+
+    assert creator.delete(f"/api/v1/statuses/{status['id']}").status_code == 200
+    use = wait_for(lambda: (u := use_of(owner, creator_acct, prompt))["remote"]["state"] == "deleted" and u,
+                   what="the deletion in the owner's ledger")
+    assert use["video_deleted"] and use["state"] == "granted" and use["remote"]["status_uri"] == status["uri"]
+    creator_uri = f"{b.url}/users/{creator_name}"
+    wait_for(lambda: f"cameo use report from {creator_uri}: use {use['id']}: deleted" in a.log(),
+             what="B's report of the deletion, processed on A")
+    wait_for(lambda: in_home(owner_client, status["uri"]) is None, what="the Note's Delete, processed on A")
+    assert len(deleted_notices(owner, creator_acct)) == 1
+    # A Mastodon client (no `types[]` naming it) sees it as a direct notice from the creator.
+    notes = owner["api"].get("/api/v1/notifications").json()
+    [notice] = [n for n in notes if n["account"]["acct"] == creator_acct
+                and "deleted a video that used your cameo" in (n.get("status") or {}).get("content", "")]
+    assert notice["type"] == "mention" and notice["status"]["visibility"] == "direct"
+
+
+async def test_a_local_creator_deleting_the_video_is_shown_as_a_remote_one_and_only_its_creator_can_report(
+        three, owner):
+    a = three[0]
+    await asyncio.to_thread(set_policy, owner, policy="everyone", restrictions="")
+    creator_name, creator, _ = await asyncio.to_thread(user, a)
+    prompt = f"@{owner['cameo']['handle']} reading a map"
+    job = await asyncio.to_thread(generate, creator, prompt=prompt, duration=1)
+    done = await asyncio.to_thread(wait_job, creator, job["id"])
+    assert done["state"] == "done", done
+    r = await asyncio.to_thread(creator.post, "/api/v1/statuses",
+                                json={"status": "found", "media_ids": [done["media_attachment"]["id"]]})
+    assert r.status_code == 200, r.text
+    status = r.json()
+    use = await asyncio.to_thread(use_of, owner, creator_name, prompt)
+    assert use["status_id"] == status["id"] and not use["video_deleted"] and use["grant_url"]
+
+    # Another actor's report on this grant is refused (the inbox item is ignored with the reason).
+    masto = FakeServer()
+    await masto.start()
+    try:
+        report = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Add",
+                  "id": masto.url(f"/reports/{uuid.uuid4().hex}"), "actor": masto.actor_id("masto"),
+                  "object": masto.url("/notes/1"), "target": use["grant_url"], "useState": "deleted"}
+        async with aiohttp.ClientSession() as http:
+            code, _ = await post(http, a, report, signer="masto", fake=masto)
+        assert code == 202
+        await until(lambda: f"(Add from {masto.actor_id('masto')}) ignored: not a report on a grant this actor holds"
+                    in a.log(), "the refused report")
+    finally:
+        await masto.runner.cleanup()
+    assert not (await asyncio.to_thread(use_of, owner, creator_name, prompt))["video_deleted"]
+
+    r = await asyncio.to_thread(creator.delete, f"/api/v1/statuses/{status['id']}")
+    assert r.status_code == 200
+    use = await asyncio.to_thread(use_of, owner, creator_name, prompt)
+    assert use["video_deleted"] and use["status_id"] is None and use["generation"]["state"] == "done"
+    assert len(await asyncio.to_thread(deleted_notices, owner, creator_name)) == 1
