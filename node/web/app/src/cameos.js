@@ -201,9 +201,11 @@ function Policy({ cameo, teen, onSaved }) {
   </form>`;
 }
 
-/** Where a use's video stands: its post here, the generation here, or what a creator's node reported. */
+/** Where a use's video stands: its post here, the generation here, or what a creator's node reported
+ * (a deleted post: `remote.state` "deleted" for a remote creator, `video_deleted` for both). */
 function useProgress(use) {
   if (use.status_id) return html` · <a href=${`#/s/${use.status_id}`}>${t('video')}</a>`;
+  if (use.video_deleted && !use.remote) return ` · ${t('videoDeleted')}`;
   if (use.remote) {
     return html`${use.remote.state && ` · ${t(`remote_${use.remote.state}`)}`}
       ${use.remote.status_uri && html` · <a href=${use.remote.status_uri} rel="noopener noreferrer">${t('video')}</a>`}`;

@@ -62,6 +62,7 @@ const TABLE = {
     cameoRequests: 'Requests to approve', wantsToUse: 'wants to use', approve: 'Approve', reject: 'Reject',
     remote_requested: 'requested from another server', remote_rendered: 'rendered on the creator\u2019s server',
     remote_failed: 'failed on the creator\u2019s server', remote_posted: 'posted on the creator\u2019s server',
+    remote_deleted: 'deleted on the creator\u2019s server', videoDeleted: 'video deleted',
     cameoSuggestions: 'Cameos you may tag', askOwner: 'asks its owner', awaitingConsent: 'Waiting for the cameo owner\u2019s approval…',
   },
   fr: {
@@ -125,6 +126,7 @@ const TABLE = {
     cameoRequests: 'Demandes à approuver', wantsToUse: 'veut utiliser', approve: 'Approuver', reject: 'Refuser',
     remote_requested: 'demandée depuis un autre serveur', remote_rendered: 'générée sur le serveur du créateur',
     remote_failed: 'échouée sur le serveur du créateur', remote_posted: 'publiée sur le serveur du créateur',
+    remote_deleted: 'supprimée sur le serveur du créateur', videoDeleted: 'vidéo supprimée',
     cameoSuggestions: 'Caméos que vous pouvez taguer', askOwner: 'demande à son propriétaire', awaitingConsent: 'En attente de l\u2019accord du propriétaire du caméo…',
   },
 };
