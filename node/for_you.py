@@ -369,6 +369,26 @@ async def rank(config: Config, viewer: Account | None, *, now: datetime | None =
     return Ranking(_diversify(items, weights["diversity"]), weights)
 
 
+def snapshot(ranking: Ranking) -> bytes:
+    """The ranking as its cursor's later pages read it back (`from_snapshot`): each item's id,
+    author, sources, values, score and diversity, and the weights — its explanations unchanged."""
+    return orjson.dumps({"w": ranking.weights, "i": [(c.id, c.account_id, c.sources, c.features, c.score, c.diversity)
+                                                     for c in ranking.items]})
+
+
+def from_snapshot(raw: bytes) -> Ranking:
+    data = orjson.loads(raw)
+    return Ranking([Candidate(i, a, None, None, "", sources, tuple(features), score, diversity)  # type: ignore[arg-type]
+                    for i, a, sources, features, score, diversity in data["i"]], data["w"])
+
+
+async def hidden(config: Config, viewer: Account, now: datetime) -> tuple[set[int], set[int]]:
+    """What the viewer must not get now, whatever a snapshot holds: (blocked either way or muted
+    authors, with its own account; the statuses it marked "not interested")."""
+    params = await candidate_params(config, viewer, now)
+    return set(params["hidden_accounts"]), set(params["dismissed"])
+
+
 @dataclass
 class Why:
     item: Candidate
