@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from node.config import Config
-from node.models import Account, ForYouPreference, Status
+from node.models import Account, Status
 from node.services.parental import personalisation_allowed
 from node.text import html_to_text
 
@@ -105,15 +105,19 @@ _COMMON = """ AND s.id >= :since_id AND s.id <= :until_id AND s.created_at >= :s
     AND EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id AND m.type = 'video')"""
 
 # What a signed-in viewer never gets: its own videos, blocked (either way) or muted authors, and
-# the videos it marked "not interested" — read first (`_EXCLUDED_SQL`) and passed as two id lists,
+# the videos it marked "not interested" — read first (`_VIEWER_SQL`) and passed as two id lists,
 # which keeps the candidate query small to plan.
 _PERSONAL_EXCLUSIONS = " AND s.account_id NOT_IN_IDS(:hidden_accounts) AND s.id NOT_IN_IDS(:dismissed)"
 
-_EXCLUDED_SQL = """SELECT 'account' AS kind, b.target_id AS k FROM blocks b WHERE b.account_id = :me
-    UNION ALL SELECT 'account', b.account_id FROM blocks b WHERE b.target_id = :me
-    UNION ALL SELECT 'account', mu.target_id FROM mutes mu WHERE mu.account_id = :me
-    UNION ALL SELECT 'status', ni.status_id FROM status_viewer_signals ni
-        WHERE ni.account_id = :me AND ni.not_interested = :true AND ni.status_id >= :since_id"""
+# Those exclusions and the viewer's steering preferences (personalised as k, words as text), as
+# (kind, k, text) rows: one statement.
+_VIEWER_SQL = """SELECT 'account' AS kind, b.target_id AS k, NULL AS text FROM blocks b WHERE b.account_id = :me
+    UNION ALL SELECT 'account', b.account_id, NULL FROM blocks b WHERE b.target_id = :me
+    UNION ALL SELECT 'account', mu.target_id, NULL FROM mutes mu WHERE mu.account_id = :me
+    UNION ALL SELECT 'status', ni.status_id, NULL FROM status_viewer_signals ni
+        WHERE ni.account_id = :me AND ni.not_interested = :true AND ni.status_id >= :since_id
+    UNION ALL SELECT 'more', CAST(p.personalized AS INTEGER), p.more FROM for_you_preferences p WHERE p.account_id = :me
+    UNION ALL SELECT 'less', 0, p.less FROM for_you_preferences p WHERE p.account_id = :me"""
 
 _NAMED = re.compile(r":([a-z_]+)")
 _ID_LIST = re.compile(r"(NOT_)?IN_IDS\(:([a-z_]+)\)")
@@ -182,24 +186,35 @@ async def _run(sql: str, params: dict[str, Any]) -> list[Any]:
 
 async def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
     """The window (ids start with their millisecond, node.ids) and, for a signed-in viewer, what
-    it never gets."""
+    it never gets and its steering preferences (`preference`: [personalized, more, less], or None)."""
     since = now - timedelta(days=config["for_you.window_days"])
     params = {"me": viewer.id if viewer else 0, "true": True, "since_at": since,
               "since_id": int(since.timestamp() * 1000) << 16, "until_id": (int(now.timestamp() * 1000) << 16) | 0xFFFF,
-              "limit": config["for_you.max_candidates"], "hidden_accounts": [], "dismissed": []}
+              "limit": config["for_you.max_candidates"], "hidden_accounts": [], "dismissed": [], "preference": None}
     if viewer is not None:
         params["hidden_accounts"].append(viewer.id)
-        for row in await _run(_EXCLUDED_SQL, params):
-            params["hidden_accounts" if row["kind"] == "account" else "dismissed"].append(row["k"])
+        for row in await _run(_VIEWER_SQL, params):
+            kind = row["kind"]
+            if kind == "account":
+                params["hidden_accounts"].append(row["k"])
+            elif kind == "status":
+                params["dismissed"].append(row["k"])
+            else:
+                params["preference"] = params["preference"] or [True, "", ""]
+                if kind == "more":
+                    params["preference"][:2] = [bool(row["k"]), row["text"]]
+                else:
+                    params["preference"][2] = row["text"]
     return params
 
 
 async def candidates(config: Config, viewer: Account | None, now: datetime, personal: bool,
-                     only_id: int | None = None, content: bool = True) -> list[Candidate]:
+                     only_id: int | None = None, content: bool = True,
+                     params: dict[str, Any] | None = None) -> list[Candidate]:
     """The newest `max_candidates` distinct candidates, each with the sources that found it and its
-    counts."""
+    counts (`params`: candidate_params's, when the caller read them already)."""
     sources = list(_SOURCES) if personal else ["public"]
-    params = await candidate_params(config, viewer, now) | {"only_id": only_id}
+    params = (params or await candidate_params(config, viewer, now)) | {"only_id": only_id}
     rows = await _run(candidate_sql(sources, signed_in=viewer is not None, only_id=only_id, content=content), params)
     found: dict[int, Candidate] = {}
     for row in rows:
@@ -229,16 +244,16 @@ class Steering:
     less: list[str] = field(default_factory=list)
 
 
-async def steering(viewer: Account | None) -> Steering:
-    """The viewer's words and whether its For You is personal: not when it switched that off, nor
-    when a guardian did (node.services.parental)."""
+async def steering(viewer: Account | None, preference: list | None) -> Steering:
+    """The viewer's words and whether its For You is personal (`preference`: candidate_params's):
+    not when it switched that off, nor when a guardian did (node.services.parental)."""
     if viewer is None:
         return Steering(personalized=False)
     allowed = await personalisation_allowed(viewer)
-    pref = await ForYouPreference.get_or_none(account_id=viewer.id)
-    if pref is None:
+    if preference is None:
         return Steering(personalized=allowed)
-    return Steering(pref.personalized and allowed, words(pref.more), words(pref.less))
+    personalized, more, less = preference
+    return Steering(personalized and allowed, words(more), words(less))
 
 
 @functools.lru_cache(maxsize=20_000)
@@ -268,9 +283,9 @@ _PERSONAL_SQL = """
     UNION ALL SELECT 'seen', sv.status_id, 1, NULL FROM status_viewer_signals sv
         WHERE sv.account_id = :me AND sv.completed = :true AND sv.status_id IN_IDS(:ids)
     UNION ALL SELECT 'text', st.status_id, 0, t.name FROM status_tags st JOIN tags t ON t.id = st.tag_id
-        WHERE st.status_id IN_IDS(:text_ids)
+        WHERE :steered AND st.status_id IN_IDS(:ids)
     UNION ALL SELECT 'text', m.status_id, 0, m.description FROM media_attachments m
-        WHERE m.status_id IN_IDS(:text_ids) AND m.description <> ''"""
+        WHERE :steered AND m.status_id IN_IDS(:ids) AND m.description <> ''"""
 
 
 async def score(config: Config, viewer: Account | None, items: list[Candidate], steer: Steering,
@@ -312,7 +327,7 @@ async def _personal(viewer: Account, items: list[Candidate], steer: Steering) ->
     parts: dict[int, list[str]] = {c.id: [c.content] for c in items} if steered else {}
     for row in await _run(_PERSONAL_SQL, {
             "me": viewer.id, "true": True, "ids": ids, "authors": list({c.account_id for c in items}),
-            "sources": [c.remix_of_id for c in items if c.remix_of_id], "text_ids": ids if steered else []}):
+            "sources": [c.remix_of_id for c in items if c.remix_of_id], "steered": steered}):
         if row["kind"] == "text":
             parts[row["k"]].append(row["text"])
         else:
@@ -361,9 +376,11 @@ async def rank(config: Config, viewer: Account | None, *, now: datetime | None =
     personalisation off) gets the non-personal ranking of public videos, still without its own,
     blocked, muted or dismissed ones."""
     now = now or datetime.now(timezone.utc)
-    steer = await steering(viewer) if personal else Steering(personalized=False)
+    params = await candidate_params(config, viewer, now)
+    steer = await steering(viewer, params["preference"]) if personal else Steering(personalized=False)
     personal = steer.personalized and viewer is not None
-    items = await candidates(config, viewer, now, personal, content=personal and bool(steer.more or steer.less))
+    items = await candidates(config, viewer, now, personal, content=personal and bool(steer.more or steer.less),
+                             params=params)
     await score(config, viewer, items, steer, now)
     weights = {f: config[f"for_you.{f}"] for f in FEATURES}
     return Ranking(_diversify(items, weights["diversity"]), weights)
@@ -401,9 +418,10 @@ async def explain_one(config: Config, viewer: Account | None, status: Status) ->
     """Why this status would be (or is not) in the viewer's For You: its sources and reasons.
     Creator diversity depends on the page, so it is not part of a single status's answer."""
     now = datetime.now(timezone.utc)
-    steer = await steering(viewer)
+    params = await candidate_params(config, viewer, now)
+    steer = await steering(viewer, params["preference"])
     personal = steer.personalized and viewer is not None
-    found = await candidates(config, viewer, now, personal, only_id=status.id)
+    found = await candidates(config, viewer, now, personal, only_id=status.id, params=params)
     item = found[0] if found else Candidate(status.id, status.account_id, status.created_at, status.remix_of_id,
                                             status.content)
     await score(config, viewer, [item], steer, now)
