@@ -368,6 +368,7 @@ def _diversify(items: list[Candidate], penalty: float) -> list[Candidate]:
 class Ranking:
     items: list[Candidate]
     weights: dict[str, float]
+    personal: bool = False  # whether it used what the viewer did and said
 
 
 async def rank(config: Config, viewer: Account | None, *, now: datetime | None = None,
@@ -383,27 +384,29 @@ async def rank(config: Config, viewer: Account | None, *, now: datetime | None =
                              params=params)
     await score(config, viewer, items, steer, now)
     weights = {f: config[f"for_you.{f}"] for f in FEATURES}
-    return Ranking(_diversify(items, weights["diversity"]), weights)
+    return Ranking(_diversify(items, weights["diversity"]), weights, personal)
 
 
 def snapshot(ranking: Ranking) -> bytes:
     """The ranking as its cursor's later pages read it back (`from_snapshot`): each item's id,
     author, sources, values, score and diversity, and the weights — its explanations unchanged."""
-    return orjson.dumps({"w": ranking.weights, "i": [(c.id, c.account_id, c.sources, c.features, c.score, c.diversity)
-                                                     for c in ranking.items]})
+    return orjson.dumps({"w": ranking.weights, "p": ranking.personal,
+                         "i": [(c.id, c.account_id, c.sources, c.features, c.score, c.diversity) for c in ranking.items]})
 
 
 def from_snapshot(raw: bytes) -> Ranking:
     data = orjson.loads(raw)
     return Ranking([Candidate(i, a, None, None, "", sources, tuple(features), score, diversity)  # type: ignore[arg-type]
-                    for i, a, sources, features, score, diversity in data["i"]], data["w"])
+                    for i, a, sources, features, score, diversity in data["i"]], data["w"], data["p"])
 
 
-async def hidden(config: Config, viewer: Account, now: datetime) -> tuple[set[int], set[int]]:
+async def hidden(config: Config, viewer: Account, now: datetime) -> tuple[set[int], set[int], bool]:
     """What the viewer must not get now, whatever a snapshot holds: (blocked either way or muted
-    authors, with its own account; the statuses it marked "not interested")."""
+    authors, with its own account; the statuses it marked "not interested"; whether its For You
+    may still be personal — not once it, or its guardian, switched that off)."""
     params = await candidate_params(config, viewer, now)
-    return set(params["hidden_accounts"]), set(params["dismissed"])
+    steer = await steering(viewer, params["preference"])
+    return set(params["hidden_accounts"]), set(params["dismissed"]), steer.personalized
 
 
 @dataclass

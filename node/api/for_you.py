@@ -60,15 +60,18 @@ def _decode_cursor(value: str) -> tuple[datetime, int, str | None]:
 
 
 async def _continued(request: web.Request, token: str, now: datetime) -> for_you.Ranking | None:
-    """The snapshot a cursor continues (None once expired), less what the viewer may no longer
-    get: "not interested" marks, blocks and mutes made since apply to the next page at once."""
+    """The snapshot a cursor continues (None once expired, or when personalisation was switched
+    off since), less what the viewer may no longer get: "not interested" marks, blocks and mutes
+    made since apply to the next page at once."""
     node, me = ctx(request), viewer(request)
     raw = await node.redis.get(redis_keys.for_you_snapshot(me.id if me else 0, token))
     if raw is None:
         return None
     ranking = for_you.from_snapshot(raw)
     if me is not None:
-        accounts, statuses = await for_you.hidden(node.config, me, now)
+        accounts, statuses, personal = await for_you.hidden(node.config, me, now)
+        if ranking.personal and not personal:
+            return None
         ranking.items = [c if c.account_id not in accounts and c.id not in statuses else None  # type: ignore[misc]
                          for c in ranking.items]
     return ranking
