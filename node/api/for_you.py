@@ -77,9 +77,10 @@ async def _continued(request: web.Request, token: str, now: datetime) -> for_you
     return ranking
 
 
-async def _visible(me: Account | None, page: list[for_you.Candidate]) -> dict[int, Status]:
-    """The page's statuses still there to show: not deleted, their author not suspended, and a
-    followers-only one only while the viewer still follows its author."""
+async def _still_visible(me: Account | None, page: list[for_you.Candidate]) -> dict[int, Status]:
+    """A snapshot page's statuses still there to show (the ranking checked them when it was made):
+    not deleted since, their author not suspended since, and a followers-only one only while the
+    viewer still follows its author."""
     rows = {s.id: s for s in await Status.filter(id__in=[c.id for c in page], deleted_at=None,
                                                  account__suspended_at=None)}
     private = {s.account_id for s in rows.values() if s.visibility == "private"}
@@ -99,6 +100,7 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
     of ranking again; an expired snapshot is ranked again as of the first page's moment."""
     node, me = ctx(request), viewer(request)
     ranking = await _continued(request, snapshot, now) if snapshot else None
+    continued = ranking is not None
     if ranking is None:
         ranking = await for_you.rank(node.config, me, now=now, personal=personal)
         snapshot = None
@@ -107,7 +109,9 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
             await node.redis.set(redis_keys.for_you_snapshot(me.id if me else 0, snapshot), for_you.snapshot(ranking),
                                  ex=node.config["for_you.snapshot_seconds"])
     positions = [i for i in range(offset, min(offset + limit, len(ranking.items))) if ranking.items[i] is not None]
-    rows = await _visible(me, [ranking.items[i] for i in positions])
+    page = [ranking.items[i] for i in positions]
+    rows = (await _still_visible(me, page) if continued
+            else {s.id: s for s in await Status.filter(id__in=[c.id for c in page])})
     positions = [i for i in positions if ranking.items[i].id in rows]
     page = [ranking.items[i] for i in positions]
 
