@@ -394,10 +394,16 @@ def snapshot(ranking: Ranking) -> bytes:
                          "i": [(c.id, c.account_id, c.sources, c.features, c.score, c.diversity) for c in ranking.items]})
 
 
-def from_snapshot(raw: bytes) -> Ranking:
+def from_snapshot(raw: bytes, start: int, stop: int) -> Ranking:
+    """The snapshot's ranking with only its items from `start` to `stop` built (the others None:
+    a page needs no more)."""
     data = orjson.loads(raw)
-    return Ranking([Candidate(i, a, None, None, "", sources, tuple(features), score, diversity)  # type: ignore[arg-type]
-                    for i, a, sources, features, score, diversity in data["i"]], data["w"], data["p"])
+    entries = data["i"]
+    items: list[Candidate | None] = [None] * len(entries)
+    for n in range(start, min(stop, len(entries))):
+        i, a, sources, features, score, diversity = entries[n]
+        items[n] = Candidate(i, a, None, None, "", sources, tuple(features), score, diversity)  # type: ignore[arg-type]
+    return Ranking(items, data["w"], data["p"])  # type: ignore[arg-type]
 
 
 async def hidden(config: Config, viewer: Account, now: datetime) -> tuple[set[int], set[int], bool]:

@@ -59,7 +59,8 @@ def _decode_cursor(value: str) -> tuple[datetime, int, str | None]:
         raise unprocessable("cursor is not valid") from None
 
 
-async def _continued(request: web.Request, token: str, now: datetime) -> for_you.Ranking | None:
+async def _continued(request: web.Request, token: str, now: datetime, start: int, stop: int
+                     ) -> for_you.Ranking | None:
     """The snapshot a cursor continues (None once expired, or when personalisation was switched
     off since), less what the viewer may no longer get: "not interested" marks, blocks and mutes
     made since apply to the next page at once."""
@@ -67,12 +68,12 @@ async def _continued(request: web.Request, token: str, now: datetime) -> for_you
     raw = await node.redis.get(redis_keys.for_you_snapshot(me.id if me else 0, token))
     if raw is None:
         return None
-    ranking = for_you.from_snapshot(raw)
+    ranking = for_you.from_snapshot(raw, start, stop)
     if me is not None:
         accounts, statuses, personal = await for_you.hidden(node.config, me, now)
         if ranking.personal and not personal:
             return None
-        ranking.items = [c if c.account_id not in accounts and c.id not in statuses else None  # type: ignore[misc]
+        ranking.items = [c if c is not None and c.account_id not in accounts and c.id not in statuses else None
                          for c in ranking.items]
     return ranking
 
@@ -99,7 +100,7 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
     ranking is kept for `for_you.snapshot_seconds` and the later pages read it (`snapshot`) instead
     of ranking again; an expired snapshot is ranked again as of the first page's moment."""
     node, me = ctx(request), viewer(request)
-    ranking = await _continued(request, snapshot, now) if snapshot else None
+    ranking = await _continued(request, snapshot, now, offset, offset + limit) if snapshot else None
     continued = ranking is not None
     if ranking is None:
         ranking = await for_you.rank(node.config, me, now=now, personal=personal)
