@@ -11,11 +11,13 @@ viewer liked, 4,000 likes from 200 fans, replies, boosts, watch-time and share s
 interested" marks, and steering words. The candidate query is bounded at 500 (`for_you.max_candidates`).
 
 Then, in the same run and against the same database:
-- "candidate query": the bare UNION query alone (node.for_you.candidate_sql), through Tortoise's
-  asyncpg connection in this process, as the node runs it;
-- "rank in process": candidates + batched look-ups + scoring + diversity (node.for_you.rank);
+- "candidate query": the bare UNION query alone, with the counts joined to it (node.for_you.candidate_sql),
+  through Tortoise's asyncpg connection in this process, as the node runs it;
+- "rank in process": the viewer's exclusions and preferences, candidates, the viewer's signals,
+  scoring and diversity (node.for_you.rank);
 - "GET for_you": the whole HTTP request to the node, signed in, 20 items rendered with the
-  timelines' page serializer (keep-alive client, one request at a time), first pages and cursor pages;
+  timelines' page serializer (keep-alive client, one request at a time), first pages (ranked, the
+  ranking kept in Redis) and cursor pages (nine in ten read that snapshot, every tenth is a first page);
 - "GET for_you, signed out" and "GET trends/statuses" (the non-personal ranking).
 Each is timed --requests times after 20 warm-up calls; p50 and p99 in milliseconds. For the HTTP
 rows the CPU the node process and the PostgreSQL processes used per request is given too (from

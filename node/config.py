@@ -235,7 +235,7 @@ def _validate(raw: dict[str, Any]) -> Config:
     _validate_storage(raw["storage"], raw["generation"]["job_timeout_seconds"])
 
     fy = raw["for_you"]
-    for key in ("window_days", "max_candidates", "freshness_half_life_hours"):
+    for key in ("window_days", "max_candidates", "snapshot_seconds", "freshness_half_life_hours"):
         if fy[key] <= 0:
             raise ConfigError(f"for_you.{key}: must be positive")
     if fy["max_candidates"] > 5000:

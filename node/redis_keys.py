@@ -35,3 +35,8 @@ def move_in_progress(account_id: int) -> str:
 def generation_user_lock(user_id: int) -> str:
     """Lock: one generation request of a user at a time, across web processes."""
     return f"vitascope:gen:user-lock:{user_id}"
+
+
+def for_you_snapshot(viewer_id: int, token: str) -> str:
+    """One ranked For You (ids, scores, reasons) that a cursor's later pages continue; 0 is signed out."""
+    return f"vitascope:for_you:{viewer_id}:{token}"

@@ -1,6 +1,7 @@
 """The For You feed and the signals its player and buttons send.
 
-    GET  /api/v1/vitascope/timelines/for_you         → ranked videos (opaque `cursor`, Link header);
+    GET  /api/v1/vitascope/timelines/for_you         → ranked videos (opaque `cursor`, Link header: later
+                                                       pages continue a snapshot of the first page's ranking);
                                                        each carries vitascope.for_you {score, sources, reasons}
     POST /api/v1/vitascope/statuses/:id/view          → {watched_ms, duration_ms, completed}: one play
     POST /api/v1/vitascope/statuses/:id/share         → the viewer shared it (copy link, native share)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlencode
@@ -21,11 +23,11 @@ from urllib.parse import urlencode
 import orjson
 from aiohttp import web
 
-from node import for_you
+from node import for_you, redis_keys
 from node.api.common import ctx, feed_page, page_limit, path_id, viewer, visible_status
 from node.auth import scope
 from node.errors import unprocessable
-from node.models import ForYouPreference, Status
+from node.models import Account, Follow, ForYouPreference, Status
 from node.params import Params, read_params
 from node.serializers import for_you_json, for_you_preferences_json, why_json
 from node.services import for_you as signals
@@ -37,36 +39,86 @@ MAX_PLAY_MS = 3_600_000
 MAX_STEERING_CHARS = 500
 
 
-def _encode_cursor(at: datetime, offset: int) -> str:
-    raw = orjson.dumps({"at": int(at.timestamp() * 1000), "o": offset})
+def _encode_cursor(at: datetime, offset: int, snapshot: str | None) -> str:
+    raw = orjson.dumps({"at": int(at.timestamp() * 1000), "o": offset} | ({"s": snapshot} if snapshot else {}))
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(value: str) -> tuple[datetime, int]:
-    """(the moment the first page was ranked, how many items came before): later pages rank the
-    same candidates with the same freshness, so they continue the first page."""
+def _decode_cursor(value: str) -> tuple[datetime, int, str | None]:
+    """(the moment the first page was ranked, how many items came before, the snapshot of that
+    ranking): later pages continue the first page's order."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        at, offset = int(data["at"]), int(data["o"])
-        if offset < 0:
+        at, offset, snapshot = int(data["at"]), int(data["o"]), data.get("s")
+        if offset < 0 or not (snapshot is None or isinstance(snapshot, str) and snapshot.isalnum()
+                              and len(snapshot) <= 32):
             raise ValueError
-        return datetime.fromtimestamp(at / 1000, timezone.utc), offset
-    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(at / 1000, timezone.utc), offset, snapshot
+    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, OSError,
+            AttributeError):
         raise unprocessable("cursor is not valid") from None
 
 
+async def _continued(request: web.Request, token: str, now: datetime, start: int, stop: int
+                     ) -> for_you.Ranking | None:
+    """The snapshot a cursor continues (None once expired, or when personalisation was switched
+    off since), less what the viewer may no longer get: "not interested" marks, blocks and mutes
+    made since apply to the next page at once."""
+    node, me = ctx(request), viewer(request)
+    raw = await node.redis.get(redis_keys.for_you_snapshot(me.id if me else 0, token))
+    if raw is None:
+        return None
+    ranking = for_you.from_snapshot(raw, start, stop)
+    if me is not None:
+        accounts, statuses, personal = await for_you.hidden(node.config, me, now)
+        if ranking.personal and not personal:
+            return None
+        ranking.items = [c if c is not None and c.account_id not in accounts and c.id not in statuses else None
+                         for c in ranking.items]
+    return ranking
+
+
+async def _still_visible(me: Account | None, page: list[for_you.Candidate]) -> dict[int, Status]:
+    """A snapshot page's statuses still there to show (the ranking checked them when it was made):
+    not deleted since, their author not suspended since, and a followers-only one only while the
+    viewer still follows its author."""
+    rows = {s.id: s for s in await Status.filter(id__in=[c.id for c in page], deleted_at=None,
+                                                 account__suspended_at=None)}
+    private = {s.account_id for s in rows.values() if s.visibility == "private"}
+    if private:
+        followed = set(await Follow.filter(account_id=me.id if me else 0, target_id__in=private)
+                       .values_list("target_id", flat=True))
+        rows = {i: s for i, s in rows.items() if s.visibility != "private" or s.account_id in followed}
+    return rows
+
+
 async def ranked_page(request: web.Request, *, personal: bool, offset: int, limit: int, now: datetime,
-                      next_url: Callable[[int], str | None] | None = None) -> web.Response:
+                      snapshot: str | None = None, next_url: Callable[[int, str | None], str | None] | None = None
+                      ) -> web.Response:
     """One page of the ranking through the feeds' page function (serializer, a teen's daily limit),
-    each status with its explanation in `vitascope.for_you`."""
-    node = ctx(request)
-    ranking = await for_you.rank(node.config, viewer(request), now=now, personal=personal)
-    page = ranking.items[offset:offset + limit]
-    rows = {s.id: s for s in await Status.filter(id__in=[c.id for c in page])}
-    page = [c for c in page if c.id in rows]
+    each status with its explanation in `vitascope.for_you`. With a cursor (`next_url`), the
+    ranking is kept for `for_you.snapshot_seconds` and the later pages read it (`snapshot`) instead
+    of ranking again; an expired snapshot is ranked again as of the first page's moment."""
+    node, me = ctx(request), viewer(request)
+    ranking = await _continued(request, snapshot, now, offset, offset + limit) if snapshot else None
+    continued = ranking is not None
+    if ranking is None:
+        ranking = await for_you.rank(node.config, me, now=now, personal=personal)
+        snapshot = None
+        if next_url is not None and offset + limit < len(ranking.items):
+            snapshot = secrets.token_hex(12)
+            await node.redis.set(redis_keys.for_you_snapshot(me.id if me else 0, snapshot), for_you.snapshot(ranking),
+                                 ex=node.config["for_you.snapshot_seconds"])
+    positions = [i for i in range(offset, min(offset + limit, len(ranking.items))) if ranking.items[i] is not None]
+    page = [ranking.items[i] for i in positions]
+    rows = (await _still_visible(me, page) if continued
+            else {s.id: s for s in await Status.filter(id__in=[c.id for c in page])})
+    positions = [i for i in positions if ranking.items[i].id in rows]
+    page = [ranking.items[i] for i in positions]
 
     def after(served: int) -> str | None:
-        return next_url(offset + served) if next_url and offset + served < len(ranking.items) else None
+        position = positions[served] if served < len(positions) else offset + limit
+        return next_url(position, snapshot) if next_url and position < len(ranking.items) else None
 
     return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
                            next_url=after if next_url else None,
@@ -79,15 +131,15 @@ async def timeline(request: web.Request) -> web.Response:
     """Signed-out visitors get the non-personal ranking of public videos."""
     p = await read_params(request)
     cursor = p.str("cursor", max_len=200)
-    now, offset = _decode_cursor(cursor) if cursor else (datetime.now(timezone.utc), 0)
+    now, offset, snapshot = _decode_cursor(cursor) if cursor else (datetime.now(timezone.utc), 0, None)
     keep = {k: v for k, v in request.query.items() if k != "cursor"}
 
-    def next_url(position: int) -> str:
+    def next_url(position: int, snapshot: str | None) -> str:
         return (ctx(request).urls.base + request.path + "?"
-                + urlencode({**keep, "cursor": _encode_cursor(now, position)}))
+                + urlencode({**keep, "cursor": _encode_cursor(now, position, snapshot)}))
 
     return await ranked_page(request, personal=True, offset=offset, limit=page_limit(request, p), now=now,
-                             next_url=next_url)
+                             snapshot=snapshot, next_url=next_url)
 
 
 def _required_int(p: Params, key: str, minimum: int) -> int:

@@ -292,3 +292,41 @@ def test_a_guardian_switches_personalisation_off_and_the_daily_limit_ends_the_fe
     assert all({r["feature"] for r in s["vitascope"]["for_you"]["reasons"]} <= GLOBAL for s in page.json())
     assert len(page.json()) == 2 and "next" not in page.links
     assert page.headers["Vitascope-Feed-End"] == "daily-limit"
+
+
+def test_cursor_pages_continue_the_first_pages_ranking_less_what_the_viewer_hides_since(fy, tmp_path):
+    """Later pages read the first page's ranking (for_you.snapshot_seconds) instead of ranking
+    again, so a video posted meanwhile waits for the next first page; but "not interested", a mute
+    and an unfollow made while scrolling take effect on the very next page."""
+    lead_author, author, other, third, fourth, viewer = (user_api(fy) for _ in range(6))
+    fans = [user_api(fy) for _ in range(3)]
+    viewer.post(f"/api/v1/accounts/{author.me['id']}/follow")
+    viewer.post(f"/api/v1/accounts/{lead_author.me['id']}/follow")
+    private = video(fy, author, tmp_path, "followers only", visibility="private")
+    public = video(fy, other, tmp_path, "muted later")
+    dismissed = video(fy, third, tmp_path, "dismissed later")
+    lead = video(fy, lead_author, tmp_path, "the lead")  # newest, followed and liked: above the three
+    for fan in fans:
+        fan.post(f"/api/v1/statuses/{lead['id']}/favourite")
+
+    def rest(url: str) -> list[str]:
+        out = []
+        while url:
+            r = viewer.get(FOR_YOU, params={k: v[0] for k, v in parse_qs(urlparse(url).query).items()})
+            assert r.status_code == 200, r.text
+            out += [s["id"] for s in r.json()]
+            url = r.links.get("next", {}).get("url")
+        return out
+
+    first = viewer.get(FOR_YOU, params={"limit": 1})
+    later = first.links["next"]["url"]
+    before = rest(later)
+    hidden = {private["id"], public["id"], dismissed["id"]}
+    assert hidden <= set(before) and first.json()[0]["id"] not in before and len(before) == len(set(before))
+    newer = video(fy, fourth, tmp_path, "posted while scrolling")
+    assert rest(later) == before
+    assert newer["id"] in ids(viewer)
+    assert viewer.post(f"/api/v1/vitascope/statuses/{dismissed['id']}/not_interested").status_code == 200
+    assert viewer.post(f"/api/v1/accounts/{other.me['id']}/mute").status_code == 200
+    assert viewer.post(f"/api/v1/accounts/{author.me['id']}/unfollow").status_code == 200
+    assert rest(later) == [i for i in before if i not in hidden]
