@@ -46,6 +46,7 @@ class FakeServer:
         self.requests: list[str] = []
         self.refuse_rfc9421 = False
         self.actor_changes: dict[str, dict] = {}  # name -> fields replacing those of its actor document
+        self.held_notes: dict[str, asyncio.Event] = {}  # note URL -> answered once the event is set
         app = web.Application()
         app.router.add_get("/.well-known/webfinger", self.webfinger)
         app.router.add_get("/users/{name}", self.actor)
@@ -93,6 +94,9 @@ class FakeServer:
         } | self.actor_changes.get(name, {}), content_type="application/activity+json")
 
     async def note(self, request: web.Request) -> web.Response:
+        held = self.held_notes.get(self.url(request.path, request.host))
+        if held is not None:
+            await held.wait()
         doc = self.objects.get(self.url(request.path, request.host))
         if doc is None:
             return web.Response(status=404)

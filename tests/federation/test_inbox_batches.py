@@ -85,6 +85,22 @@ async def deliver(http, node, fake, streams: list[list[dict]]) -> list[int]:
     return answers
 
 
+async def deliver_as_one_batch(http, node, fake, docs: list[dict]) -> list[int]:
+    """The documents stored while the processor is held (by a Create whose post it must fetch, and
+    which the fake server answers only once they are all stored), so it claims them together."""
+    held = fake.note_doc("mallory", f"held-{uuid.uuid4().hex}")
+    fake.objects[held["id"]] = held
+    fake.held_notes[held["id"]] = release = asyncio.Event()
+    try:
+        status, _ = await post(http, node, fake.create("mallory", "", note=held) | {"object": held["id"]},
+                               signer="mallory", fake=fake)
+        assert status == 202
+        return [status for status, _ in await asyncio.gather(
+            *(post(http, node, doc, signer=doc["actor"].rsplit("/", 1)[1], fake=fake) for doc in docs))]
+    finally:
+        release.set()
+
+
 async def posts(http, node) -> dict[str, dict]:
     """The public timeline's original posts by their marker word."""
     async with http.get(node.url + "/api/v1/timelines/public?remote=true&limit=40") as response:
@@ -177,3 +193,45 @@ async def test_a_failing_activity_goes_to_error_while_its_batch_is_processed(bat
     item = await wait_until(failed, "the poisoned Create in the error state")
     assert item["type"] == "Create" and item["attempts"] == 1 and item["reason"].startswith("ValidationError: uri:"), item
     assert "poisoned" not in json.dumps(await posts(http, batch_node))
+
+
+async def test_a_batch_of_posts_keeps_each_posts_mentions_and_hashtags(batch_node, fake, http):
+    """Posts stored together get their own mentions and hashtags, once each: the mentioned user is
+    notified of every post once, and the hashtag timelines list exactly the posts that carry them."""
+    name, _ = await asyncio.to_thread(batch_node.create_user)
+    token = await asyncio.to_thread(batch_node.token, name)
+    marker = uuid.uuid4().hex[:12]
+    every, some = f"every{marker}", f"some{marker}"
+    docs, tagged_some = [], set()
+    for n in range(16):
+        note = fake.note_doc("mallory", f"tagged-{marker}-{n} @{name}")
+        note["tag"] = [{"type": "Mention", "href": batch_node.url + f"/users/{name}", "name": f"@{name}"},
+                       {"type": "Hashtag", "name": f"#{every}"}]
+        if n % 2:
+            note["tag"].append({"type": "Hashtag", "name": f"#{some.upper()}"})  # stored lower-cased
+            tagged_some.add(note["id"])
+        docs.append(fake.create("mallory", "", note=note))
+    answers = await deliver_as_one_batch(http, batch_node, fake, docs)
+    assert answers == [202] * len(docs)
+
+    async def timeline(tag: str) -> list[dict]:
+        async with http.get(batch_node.url + f"/api/v1/timelines/tag/{tag}?limit=40") as response:
+            assert response.status == 200
+            return await response.json()
+
+    async def all_tagged():
+        listed = await timeline(every)
+        return listed if len(listed) == len(docs) else None
+
+    listed = await wait_until(all_tagged, "every post in its hashtag timeline")
+    assert {s["uri"] for s in listed} == {doc["object"]["id"] for doc in docs}
+    for status in listed:
+        assert [m["username"] for m in status["mentions"]] == [name], status["mentions"]
+        expected = {every, some} if status["uri"] in tagged_some else {every}
+        assert {t["name"] for t in status["tags"]} == expected, status["tags"]
+    assert {s["uri"] for s in await timeline(some)} == tagged_some
+    async with http.get(batch_node.url + "/api/v1/notifications", params={"types[]": "mention", "limit": "40"},
+                        headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 200
+        notified = [n["status"]["uri"] for n in await response.json()]
+    assert sorted(notified) == sorted(doc["object"]["id"] for doc in docs)
