@@ -175,7 +175,7 @@ async def test_a_failing_activity_goes_to_error_while_its_batch_is_processed(bat
     poisoned = fake.create("mallory", "poisoned")
     poisoned["object"]["id"] = fake.url("/notes/" + "x" * 2100)  # longer than a post's uri column holds
     docs.insert(10, poisoned)
-    answers = await deliver(http, batch_node, fake, [[doc] for doc in docs])
+    answers = await deliver_as_one_batch(http, batch_node, fake, docs)
     assert answers == [202] * len(docs)
 
     async def all_public():
@@ -230,8 +230,14 @@ async def test_a_batch_of_posts_keeps_each_posts_mentions_and_hashtags(batch_nod
         expected = {every, some} if status["uri"] in tagged_some else {every}
         assert {t["name"] for t in status["tags"]} == expected, status["tags"]
     assert {s["uri"] for s in await timeline(some)} == tagged_some
-    async with http.get(batch_node.url + "/api/v1/notifications", params={"types[]": "mention", "limit": "40"},
-                        headers={"Authorization": f"Bearer {token}"}) as response:
-        assert response.status == 200
-        notified = [n["status"]["uri"] for n in await response.json()]
+
+    async def mentions() -> list[str] | None:
+        """The posts the user was notified of, once all are (each post is notified after its commit)."""
+        async with http.get(batch_node.url + "/api/v1/notifications", params={"types[]": "mention", "limit": "40"},
+                            headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.status == 200
+            notified = [n["status"]["uri"] for n in await response.json()]
+        return notified if len(notified) >= len(docs) else None
+
+    notified = await wait_until(mentions, "a mention notification of every post")
     assert sorted(notified) == sorted(doc["object"]["id"] for doc in docs)
