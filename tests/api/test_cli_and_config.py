@@ -151,7 +151,10 @@ def test_registration_by_approval(nodes):
     pending = gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials")
     assert pending.status_code == 403
     assert admin.notifications(types=["admin.sign_up"])[0]["account"]["username"] == "waiting"
-    assert "approved waiting" in gated.cli("admin", "approve-user", "waiting").stdout
+    unknown = gated.cli("admin", "approve-user", "nobody", check=False)
+    assert unknown.returncode != 0 and "no local user nobody" in unknown.stderr
+    assert gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials").status_code == 403
+    assert "approved WAITING" in gated.cli("admin", "approve-user", "WAITING").stdout
     assert gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials").status_code == 200
     closed = nodes("closed", overrides={"registration": {"mode": "closed"}})
     cid, secret = closed.register_app("read write")
