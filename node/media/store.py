@@ -53,6 +53,7 @@ class Store(Protocol):
     def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
     async def publish(self, key: str) -> str | None: ...
+    async def unpublish(self, key: str) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -115,6 +116,9 @@ class LocalStore:
     async def publish(self, key: str) -> str | None:
         """A local directory has no public URL: the node serves its files."""
         return None
+
+    async def unpublish(self, key: str) -> None:
+        """No public copy to delete (see publish)."""
 
     async def close(self) -> None:
         pass
@@ -226,6 +230,15 @@ class S3Store:
                 self._published.clear()
             self._published.add(public)
         return f"{base.rstrip('/')}/{quote(public)}"
+
+    async def unpublish(self, key: str) -> None:
+        """Delete the public copy of the object, if any: once no public post shows the file, its bucket
+        URL stops answering too."""
+        if not self.settings.public_base_url:
+            return
+        public = f"{PUBLIC_PREFIX}{check_key(key)}"
+        self._published.discard(public)
+        await self.delete(public)
 
     async def _copy_public(self, key: str, public: str) -> None:
         s3 = await self._s3()
