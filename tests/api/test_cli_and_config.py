@@ -31,6 +31,8 @@ def test_bad_config_value_names_the_key(tmp_path):
     assert result.returncode == 2 and "registration.mdoe" in result.stderr
     result = run(["migrate"], tmp_path, env={"VITASCOPE_REGISTRATION_MODE": "sometimes"})
     assert result.returncode == 2 and "registration.mode" in result.stderr
+    result = run(["migrate"], tmp_path, env={"VITASCOPE_FEDERATION_DELIVERY_RETENTION_DAYS": "-1"})
+    assert result.returncode == 2 and "federation.delivery_retention_days: must be zero or more" in result.stderr
     result = run(["migrate"], tmp_path, env={"VITASCOPE_SERVER_BASE_URL": "http://video.example.com"})
     assert result.returncode == 2 and "server.base_url" in result.stderr and "https" in result.stderr
     for name, key in (("VITASCOPE_LIMITS_BODY_IDLE_TIMEOUT_SECONDS", "limits.body_idle_timeout_seconds"),
