@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from tortoise.expressions import Subquery
-
 from federation.delivery import RETRY_WINDOW
 from node.context import Node
 from node.models import Delivery, OutboxActivity, PushDelivery
@@ -33,6 +31,22 @@ async def _delete_in_batches(query) -> int:
     return deleted
 
 
+async def _delete_unreferenced_activities(cutoff: datetime) -> int:
+    """Sent activities made before ``cutoff`` that no delivery row names, oldest first by id (the
+    primary key), a batch at a time; which of a batch are named is one look-up by the indexed
+    deliveries.activity_id, never an anti-join over the whole deliveries table."""
+    deleted, after = 0, 0
+    while batch := await OutboxActivity.filter(created_at__lt=cutoff, id__gt=after).order_by("id").limit(
+            BATCH).values_list("id", flat=True):
+        after = batch[-1]
+        named = set(await Delivery.filter(activity_id__in=batch).distinct().values_list("activity_id", flat=True))
+        if gone := [activity_id for activity_id in batch if activity_id not in named]:
+            deleted += await OutboxActivity.filter(id__in=gone).delete()
+        if len(batch) < BATCH:
+            break
+    return deleted
+
+
 async def prune(node: Node, now: datetime | None = None) -> dict[str, int]:
     """Delete the finished rows past the retention; returns how many of each went (nothing when the
     retention is 0: kept forever)."""
@@ -46,8 +60,7 @@ async def prune(node: Node, now: datetime | None = None) -> dict[str, int]:
         + await _delete_in_batches(Delivery.filter(state="skipped", created_at__lt=min(cutoff, now - RETRY_WINDOW))),
         "push_deliveries": await _delete_in_batches(
             PushDelivery.filter(state__in=["delivered", "failed"], created_at__lt=cutoff)),
-        "activities": await _delete_in_batches(OutboxActivity.filter(
-            created_at__lt=cutoff, id__not_in=Subquery(Delivery.all().values("activity_id")))),
+        "activities": await _delete_unreferenced_activities(cutoff),
     }
     if any(counts.values()):
         log.info("pruned %(deliveries)d deliveries, %(push_deliveries)d Web Push deliveries and "
