@@ -46,6 +46,7 @@ class S3Settings:
 
 class Store(Protocol):
     local: bool
+    public_copies: bool  # whether publish makes copies (that unpublish deletes)
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
     async def get_file(self, key: str, path: Path) -> None: ...
@@ -68,6 +69,7 @@ class LocalStore:
     """Files under `root`; `path(key)` is where one lives, so callers may read it in place."""
 
     local = True
+    public_copies = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -130,6 +132,7 @@ class S3Store:
     local = False
 
     def __init__(self, settings: S3Settings) -> None:
+        self.public_copies = bool(settings.public_base_url)
         self.settings = settings
         self._client = None
         self._context = None
@@ -234,7 +237,7 @@ class S3Store:
     async def unpublish(self, key: str) -> None:
         """Delete the public copy of the object, if any: once no public post shows the file, its bucket
         URL stops answering too."""
-        if not self.settings.public_base_url:
+        if not self.public_copies:
             return
         public = f"{PUBLIC_PREFIX}{check_key(key)}"
         self._published.discard(public)

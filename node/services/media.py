@@ -103,6 +103,8 @@ async def unpublish_files(node: Node, paths: list[str]) -> None:
     """Delete the object store's public copies (docs/admin.md, "Object storage") of the files that no
     public post shows any more, as after a post's deletion. A store that fails is logged: the post is
     deleted all the same, and its copy is no longer linked from anywhere."""
+    if not node.store.public_copies:
+        return  # none made (local files, or a bucket without a public base URL): no look-up per file
     for path in paths:
         if await is_public_file(path):
             continue  # another public post shows the same file
