@@ -73,7 +73,8 @@ ROUTE_MODULES = [
 ]
 # Modules with `setup(app, node)` that add listeners or background tasks (federation, generation…).
 PLUGIN_MODULES: list[str] = ["node.activitypub.blocked_domains", "node.generation.collector", "node.generation.workers",
-                              "node.activitypub.startup", "node.scheduled_publisher", "node.activitypub.cameos"]
+                              "node.activitypub.startup", "node.scheduled_publisher", "node.activitypub.cameos",
+                              "node.pruner"]
 
 
 

@@ -199,10 +199,10 @@ def _validate(raw: dict[str, Any]) -> Config:
         if raw["federation"][key] <= 0:
             raise ConfigError(f"federation.{key}: must be positive")
     # Zero turns the thread or replies fetch off (a zero cooldown: fetched on every view; a zero initial
-    # wait: new posts too).
+    # wait: new posts too; a zero delivery retention: rows kept forever).
     for key in ("max_thread_fetch_depth", "replies_fetch_max_pages", "replies_fetch_max_items",
                 "replies_fetch_max_total", "replies_fetch_max_total_pages", "replies_fetch_cooldown_seconds",
-                "replies_fetch_initial_wait_seconds"):
+                "replies_fetch_initial_wait_seconds", "delivery_retention_days"):
         if raw["federation"][key] < 0:
             raise ConfigError(f"federation.{key}: must be zero or more")
     gen = raw["generation"]

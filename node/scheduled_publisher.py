@@ -6,25 +6,15 @@ first, see node.services.scheduled_statuses)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
+from functools import partial
 
 from aiohttp import web
 
+from node import supervise
 from node.context import Node
 from node.services.scheduled_statuses import publish_due
 
-log = logging.getLogger(__name__)
-
 
 async def setup(app: web.Application, node: Node) -> None:
-    app["background"].append(asyncio.create_task(_run(node), name="scheduled-publisher"))
-
-
-async def _run(node: Node) -> None:
-    while True:
-        try:
-            await publish_due(node)
-        except Exception:  # a database hiccup must not end the loop; the rows wait for the next round
-            log.exception("publishing scheduled statuses failed")
-        await asyncio.sleep(node.config["limits.scheduled_poll_seconds"])
+    app["background"].append(supervise.every("scheduled-publisher", node.config["limits.scheduled_poll_seconds"],
+                                             partial(publish_due, node)))

@@ -61,6 +61,20 @@ def start(name: str, run: Callable[[], Awaitable[object]]) -> asyncio.Task:
     return asyncio.create_task(supervise(name, run), name=name)
 
 
+def every(name: str, seconds: float, run: Callable[[], Awaitable[object]]) -> asyncio.Task:
+    """A background task that runs ``run()`` now and every ``seconds`` after, for work whose rows are
+    the truth (a round that fails, on a database hiccup say, is logged; the next one does it)."""
+    async def rounds() -> None:
+        while True:
+            try:
+                await run()
+            except Exception:
+                log.exception("%s failed; trying again in %s s", name, seconds)
+            await asyncio.sleep(seconds)
+
+    return asyncio.create_task(rounds(), name=name)
+
+
 # Linux: the child asks to get SIGTERM when this process dies (even by SIGKILL), then becomes the command.
 _LAUNCHER = ("import ctypes, os, signal, sys; ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "
              "os.execv(sys.argv[1], sys.argv[1:])")

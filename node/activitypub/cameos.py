@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import supervise
-from node.activitypub.routes import _local, _node, ap_response, guard, requester
+from node.activitypub.routes import ap_response, guard, local_account, node_of, requester
 from node.context import Node
 from node.errors import not_found
 from node.models import Cameo
@@ -26,7 +26,7 @@ routes = web.RouteTableDef()
 async def cameo(request: web.Request) -> web.Response:
     await guard(request)
     found = await Cameo.get_or_none(id=parse_id(request.match_info["id"]))
-    doc = await cameo_documents.cameo_document(_node(request), found) if found is not None else None
+    doc = await cameo_documents.cameo_document(node_of(request), found) if found is not None else None
     if doc is None:
         raise not_found()
     return ap_response(doc)
@@ -35,14 +35,14 @@ async def cameo(request: web.Request) -> web.Response:
 @routes.get("/users/{username}/cameos")
 async def cameos(request: web.Request) -> web.Response:
     await guard(request)
-    account = await _local(request)
-    return ap_response(await cameo_documents.cameos_collection(_node(request), account))
+    account = await local_account(request)
+    return ap_response(await cameo_documents.cameos_collection(node_of(request), account))
 
 
 @routes.get(r"/cameo_grants/{id:\d+}/likeness")
 async def likeness(request: web.Request) -> web.Response:
     signer = await requester(request)
-    data, digest = await cameo_federation.likeness_for(_node(request), parse_id(request.match_info["id"]), signer)
+    data, digest = await cameo_federation.likeness_for(node_of(request), parse_id(request.match_info["id"]), signer)
     return web.Response(body=data, content_type="image/png",
                         headers={"Cache-Control": "no-store", "Digest-Multibase": digest})
 

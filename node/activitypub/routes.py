@@ -38,7 +38,8 @@ routes = web.RouteTableDef()
 PAGE = ap.PAGE_SIZE
 
 
-def _node(request: web.Request) -> Node:
+def node_of(request: web.Request) -> Node:
+    """The running node serving this request (shared by every ActivityPub handler module)."""
     return request.app["node"]
 
 
@@ -63,7 +64,7 @@ async def requester(request: web.Request) -> str | None:
         return None
     if (refusal := blocked_domains.signature_refusal(headers)) is not None:
         raise ApiError(403, refusal)
-    node = _node(request)
+    node = node_of(request)
     try:
         verified = await verify_request("GET", _public_url(node, request), headers, None,
                                         partial(resolve.resolve_key, node),
@@ -79,7 +80,7 @@ async def requester(request: web.Request) -> str | None:
 async def guard(request: web.Request) -> str | None:
     """Authorized-fetch mode refuses unsigned GETs of actors and objects."""
     owner = await requester(request)
-    if owner is None and _node(request).config["federation.authorized_fetch"]:
+    if owner is None and node_of(request).config["federation.authorized_fetch"]:
         raise ApiError(401, "Request not signed (this server requires signed fetches)")
     return owner
 
@@ -89,7 +90,7 @@ async def guard(request: web.Request) -> str | None:
 
 @routes.get("/.well-known/webfinger")
 async def webfinger(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     resource = request.query.get("resource", "")
     try:
         username, domain = wf.parse_resource(resource, node.config.domain)
@@ -119,12 +120,12 @@ async def _cameo_webfinger(node: Node, handle: str) -> web.Response:
 
 @routes.get("/.well-known/host-meta")
 async def host_meta(request: web.Request) -> web.Response:
-    return web.Response(text=wf.host_meta_xml(_node(request).urls.base), content_type=wf.XRD_MEDIA_TYPE)
+    return web.Response(text=wf.host_meta_xml(node_of(request).urls.base), content_type=wf.XRD_MEDIA_TYPE)
 
 
 @routes.get("/.well-known/nodeinfo")
 async def nodeinfo_links(request: web.Request) -> web.Response:
-    base = _node(request).urls.base
+    base = node_of(request).urls.base
     return web.json_response({"links": [
         {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"{base}/nodeinfo/2.1"},
         {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": f"{base}/actor"},
@@ -133,7 +134,7 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
 
 @routes.get("/nodeinfo/2.1")
 async def nodeinfo(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     now = datetime.now(timezone.utc)
     local_users = Account.filter(domain=None, deleted_at=None, user__approved=True)
     users = await local_users.count()
@@ -161,19 +162,20 @@ async def vocabulary(request: web.Request) -> web.Response:
 
 @routes.get("/actor")
 async def instance_actor(request: web.Request) -> web.Response:
-    return ap_response(internaltoas.instance_actor(_node(request)))
+    return ap_response(internaltoas.instance_actor(node_of(request)))
 
 
 @routes.get("/actor/outbox")
 async def instance_outbox(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     return ap_response(ap.ordered_collection(f"{node.urls.instance_actor}/outbox", 0, items=[]))
 
 
 # --------------------------------------------------------------------------- local actors
 
 
-async def _local(request: web.Request) -> Account:
+async def local_account(request: web.Request) -> Account:
+    """The local account named by the path's ``{username}``; 404 when there is none."""
     account = await Account.get_or_none(domain=None, username=request.match_info["username"])
     if account is None:
         raise not_found()
@@ -183,7 +185,7 @@ async def _local(request: web.Request) -> Account:
 async def _available(request: web.Request) -> Account:
     """A local account whose collections may be served: a deleted one's answer 410, a suspended
     one's 403 (as Mastodon)."""
-    account = await _local(request)
+    account = await local_account(request)
     if account.deleted_at is not None:
         raise ApiError(410, "This account is gone")
     if account.suspended_at is not None:
@@ -197,13 +199,13 @@ def _gone(doc_id: str, former_type: str, deleted_at: datetime | None) -> web.Res
 
 @routes.get("/users/{username}")
 async def actor(request: web.Request) -> web.StreamResponse:
-    account = await _local(request)
+    account = await local_account(request)
     if not wants_ap(request):
-        raise web.HTTPFound(account.url or _node(request).urls.profile(account.username))
+        raise web.HTTPFound(account.url or node_of(request).urls.profile(account.username))
     if account.deleted_at is not None:
         return _gone(account.uri, "Person", account.deleted_at)
     await guard(request)  # a suspended account is still served, saying `suspended` (as Mastodon)
-    return ap_response(await internaltoas.person(_node(request), account))
+    return ap_response(await internaltoas.person(node_of(request), account))
 
 
 def _page_url(collection: str, max_id: int | None = None) -> str:
@@ -227,7 +229,7 @@ async def _paged(request: web.Request, collection: str, total: int, fetch_page) 
 
 @routes.get("/users/{username}/outbox")
 async def outbox(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     account = await _available(request)
     await guard(request)
     base = Status.filter(account_id=account.id, deleted_at=None, visibility__in=["public", "unlisted"])
@@ -248,7 +250,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 async def _follow_collection(request: web.Request, *, followers: bool) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     account = await _available(request)
     await guard(request)
     base = Follow.filter(target_id=account.id) if followers else Follow.filter(account_id=account.id)
@@ -277,7 +279,7 @@ async def following(request: web.Request) -> web.Response:
 async def featured(request: web.Request) -> web.Response:
     account = await _available(request)
     await guard(request)
-    return ap_response(ap.ordered_collection(_node(request).urls.featured(account.username), 0, items=[]))
+    return ap_response(ap.ordered_collection(node_of(request).urls.featured(account.username), 0, items=[]))
 
 
 # --------------------------------------------------------------------------- posts and activities
@@ -304,7 +306,7 @@ async def _local_status(request: web.Request) -> Status:
 
 @routes.get("/users/{username}/statuses/{id}")
 async def status_object(request: web.Request) -> web.StreamResponse:
-    node = _node(request)
+    node = node_of(request)
     status = await _local_status(request)
     if not wants_ap(request):
         raise web.HTTPFound(status.url or node.urls.status_page(status.account.username, status.id))
@@ -317,7 +319,7 @@ async def status_object(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/users/{username}/statuses/{id}/activity")
 async def status_activity(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     status = await _local_status(request)
     if status.deleted_at is not None:
         return _gone(node.urls.status_activity(status.account.username, status.id), "Create", status.deleted_at)
@@ -330,7 +332,7 @@ async def status_activity(request: web.Request) -> web.Response:
 async def status_replies(request: web.Request) -> web.Response:
     """A post's `replies`: its public and unlisted replies (ours and those we know of), oldest first,
     as ids, so other servers can fetch the replies they never received (Mastodon 4.4 does)."""
-    node = _node(request)
+    node = node_of(request)
     status = await _local_status(request)
     if status.deleted_at is not None or not await may_read(status, await guard(request)):
         raise not_found()
@@ -350,7 +352,7 @@ async def status_replies(request: web.Request) -> web.Response:
 @routes.get(r"/users/{username}/{kind:[a-z]+}/{id:\d+}")
 async def sent_activity(request: web.Request) -> web.Response:
     """Any other activity we sent (Follow, Like, Announce, Accept, Undo, Delete…), as signed."""
-    node = _node(request)
+    node = node_of(request)
     uri = node.urls.activity(request.match_info["username"], request.match_info["kind"], request.match_info["id"])
     activity = await OutboxActivity.get_or_none(uri=uri)
     if activity is None:
@@ -379,7 +381,7 @@ def _inbox_options(node: Node) -> dict[str, Any]:
 
 
 async def _receive(request: web.Request) -> web.Response:
-    node = _node(request)
+    node = node_of(request)
     if (refusal := blocked_domains.signature_refusal(request.headers)) is not None:
         log.info("inbox refused %s: %s", request.path, refusal)
         return web.json_response({"error": refusal}, status=403)
@@ -407,7 +409,7 @@ routes.post("/actor/inbox")(_receive)
 
 @routes.post("/users/{username}/inbox")
 async def personal_inbox(request: web.Request) -> web.Response:
-    account = await _local(request)
+    account = await local_account(request)
     if account.deleted_at is not None:
         raise ApiError(410, "Gone")
     return await _receive(request)

@@ -46,6 +46,7 @@ class S3Settings:
 
 class Store(Protocol):
     local: bool
+    public_copies: bool  # whether publish makes copies (that unpublish deletes)
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None: ...
     async def get_file(self, key: str, path: Path) -> None: ...
@@ -53,6 +54,7 @@ class Store(Protocol):
     def stream(self, key: str, start: int = 0, stop: int | None = None) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
     async def publish(self, key: str) -> str | None: ...
+    async def unpublish(self, key: str) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -67,6 +69,7 @@ class LocalStore:
     """Files under `root`; `path(key)` is where one lives, so callers may read it in place."""
 
     local = True
+    public_copies = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -116,6 +119,9 @@ class LocalStore:
         """A local directory has no public URL: the node serves its files."""
         return None
 
+    async def unpublish(self, key: str) -> None:
+        """No public copy to delete (see publish)."""
+
     async def close(self) -> None:
         pass
 
@@ -126,6 +132,7 @@ class S3Store:
     local = False
 
     def __init__(self, settings: S3Settings) -> None:
+        self.public_copies = bool(settings.public_base_url)
         self.settings = settings
         self._client = None
         self._context = None
@@ -226,6 +233,15 @@ class S3Store:
                 self._published.clear()
             self._published.add(public)
         return f"{base.rstrip('/')}/{quote(public)}"
+
+    async def unpublish(self, key: str) -> None:
+        """Delete the public copy of the object, if any: once no public post shows the file, its bucket
+        URL stops answering too."""
+        if not self.public_copies:
+            return
+        public = f"{PUBLIC_PREFIX}{check_key(key)}"
+        self._published.discard(public)
+        await self.delete(public)
 
     async def _copy_public(self, key: str, public: str) -> None:
         s3 = await self._s3()

@@ -66,6 +66,13 @@ async def take_action(node: Node, admin: Account, target: Account, kind: str, *,
     return warning
 
 
+async def approve(username: str) -> bool:
+    """Let in the local sign-up ``username`` that waits for approval (registration.mode = approval);
+    False when there is no such local user."""
+    account = await Account.get_or_none(domain=None, username__iexact=username)
+    return account is not None and bool(await User.filter(account_id=account.id).update(approved=True))
+
+
 async def suspend(node: Node, target: Account, when: datetime) -> None:
     """Our suspension (one its own server had put on it becomes ours: no actor update lifts it)."""
     newly = target.suspended_at is None

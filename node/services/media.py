@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -10,11 +11,15 @@ from aiohttp import web
 
 from node.context import Node
 from node.errors import ApiError, unprocessable
+from node.media.access import is_public_file
 from node.media.files import MediaError, keep, new_media_path, poster, probe
+from node.media.store import StoreError
 from node.models import Account, MediaAttachment
 from node.serializers import provenance_json
 from node.trust import trust_anchors
 from provenance.c2pa import verify_video
+
+log = logging.getLogger(__name__)
 
 ACCEPTED_TYPES = ("video/mp4",)
 
@@ -92,3 +97,18 @@ def parse_focus(value: str | None) -> tuple[float, float]:
     if not (-1 <= x <= 1 and -1 <= y <= 1):
         raise unprocessable("focus values must be between -1 and 1")
     return x, y
+
+
+async def unpublish_files(node: Node, paths: list[str]) -> None:
+    """Delete the object store's public copies (docs/admin.md, "Object storage") of the files that no
+    public post shows any more, as after a post's deletion. A store that fails is logged: the post is
+    deleted all the same, and its copy is no longer linked from anywhere."""
+    if not node.store.public_copies:
+        return  # none made (local files, or a bucket without a public base URL): no look-up per file
+    for path in paths:
+        if await is_public_file(path):
+            continue  # another public post shows the same file
+        try:
+            await node.store.unpublish(path)
+        except StoreError as exc:
+            log.warning("public copy of %s not deleted: %s", path, exc)

@@ -19,7 +19,7 @@ from node.models import (Account, Bookmark, Favourite, Follow, GenerationJob, Id
                          Mention, Notification, Status, StatusEdit, StatusTag, Tag, User, UserList)
 from node.models.statuses import VISIBILITIES
 from node.services import conversations, lists, parental
-from node.services.media import parse_focus
+from node.services.media import parse_focus, unpublish_files
 from node.services.visibility import can_see, seen_status
 from node.text import find_mentions, find_tags, render
 
@@ -419,6 +419,7 @@ async def mark_deleted(node: Node, status: Status) -> None:
     generations = list(await MediaAttachment.filter(status_id=status.id, generation_id__not_isnull=True)
                        .values_list("generation_id", flat=True)) if status.local else []
     boosts = await Status.filter(reblog_of_id=status.id, deleted_at=None)
+    files = await MediaAttachment.filter(status_id=status.id).values_list("file_path", "preview_path")
     async with in_transaction():
         await Status.filter(reblog_of_id=status.id).update(deleted_at=datetime.now(timezone.utc))
         status.deleted_at = datetime.now(timezone.utc)
@@ -428,6 +429,7 @@ async def mark_deleted(node: Node, status: Status) -> None:
         await conversations.status_deleted(status)
     for gone in (status, *boosts):
         await stream_deletion(node, gone)
+    await unpublish_files(node, [path for pair in files for path in pair if path])
     await node.emit("status.removed", status=status, details={"generations": generations})
 
 

@@ -31,6 +31,8 @@ def test_bad_config_value_names_the_key(tmp_path):
     assert result.returncode == 2 and "registration.mdoe" in result.stderr
     result = run(["migrate"], tmp_path, env={"VITASCOPE_REGISTRATION_MODE": "sometimes"})
     assert result.returncode == 2 and "registration.mode" in result.stderr
+    result = run(["migrate"], tmp_path, env={"VITASCOPE_FEDERATION_DELIVERY_RETENTION_DAYS": "-1"})
+    assert result.returncode == 2 and "federation.delivery_retention_days: must be zero or more" in result.stderr
     result = run(["migrate"], tmp_path, env={"VITASCOPE_SERVER_BASE_URL": "http://video.example.com"})
     assert result.returncode == 2 and "server.base_url" in result.stderr and "https" in result.stderr
     for name, key in (("VITASCOPE_LIMITS_BODY_IDLE_TIMEOUT_SECONDS", "limits.body_idle_timeout_seconds"),
@@ -151,7 +153,10 @@ def test_registration_by_approval(nodes):
     pending = gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials")
     assert pending.status_code == 403
     assert admin.notifications(types=["admin.sign_up"])[0]["account"]["username"] == "waiting"
-    assert "approved waiting" in gated.cli("admin", "approve-user", "waiting").stdout
+    unknown = gated.cli("admin", "approve-user", "nobody", check=False)
+    assert unknown.returncode != 0 and "no local user nobody" in unknown.stderr
+    assert gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials").status_code == 403
+    assert "approved WAITING" in gated.cli("admin", "approve-user", "WAITING").stdout
     assert gated.api(r.json()["access_token"]).get("/api/v1/accounts/verify_credentials").status_code == 200
     closed = nodes("closed", overrides={"registration": {"mode": "closed"}})
     cid, secret = closed.register_app("read write")

@@ -22,8 +22,9 @@ from mastodon import MastodonAPIError, MastodonIllegalArgumentError
 from federation.fetcher import BlockedHost, SafeFetcher
 from node.activitypub.blocked_domains import covers, names
 from node.config import ConfigError, load_config
-from tests.federation.test_inbox_attacks import AS, eventually_public, http, post  # noqa: F401
+from tests.federation.test_inbox_attacks import eventually_public, http, post  # noqa: F401
 from tests.federation.test_provenance_ingest import VideoPeer, sign_as
+from tests.support.peers import AS
 from tests.support.media import make_mp4
 from tests.support.waiting import wait_for
 

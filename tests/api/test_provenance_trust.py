@@ -71,7 +71,10 @@ def test_video_signed_by_an_unknown_node_is_refused_until_pinned(nodes, node, tm
     assert api.post("/api/v2/media", files={"file": ("f.mp4", foreign.read_bytes(), "video/mp4")}).status_code == 200
     node.cli("admin", "trust", "distrust", other.domain)
     assert api.post("/api/v2/media", files={"file": ("f.mp4", foreign.read_bytes(), "video/mp4")}).status_code == 422
-    node.cli("admin", "trust", "forget", other.domain)
+    assert "distrusted" in node.cli("admin", "trust", "list").stdout
+    assert f"forgot {other.domain}" in node.cli("admin", "trust", "forget", other.domain).stdout
+    assert other.domain not in node.cli("admin", "trust", "list").stdout
+    assert "was not known" in node.cli("admin", "trust", "forget", other.domain.upper()).stdout
 
 
 def test_verify_command_prints_verdict(node, tmp_path):

@@ -4,120 +4,29 @@ background, so a slow host never holds the inbox.
 Three live nodes: alpha (`node`), beta (`node_b`) and gamma, which fetches at most two ancestors,
 runs two context fetches at once and at most one per host. Gamma's users follow only beta users, so
 whatever gamma shows of alpha it had to fetch itself.
-A small aiohttp origin server in this process (loopback) serves fixed documents, can go away, and
-can hang: accept every request and answer none.
+A small aiohttp origin server in this process (loopback, tests.support.peers.Origin) serves fixed
+documents, can go away, and can hang: accept every request and answer none.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import pytest
 import redis
-from aiohttp import web
 
 from node import redis_keys
 from node.activitypub.context_fetch import parent_job_id
 from node.activitypub.context_jobs import HOST_BUSY_DEFER, RETRY_DELAYS
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
-from tests.support.servers import free_port
+from tests.support.peers import Origin
 from tests.support.waiting import wait_for
 
-AS = "https://www.w3.org/ns/activitystreams"
-PUBLIC = AS + "#Public"
 MAX_DEPTH = 2
 # Gamma's per-request timeout: long, so that an inbox waiting on a hanging fetch would be obvious.
 FETCH_TIMEOUT = 30
 # Other activities must show well before that.
 PROMPTLY = 10
-
-
-class Origin:
-    """Fixed ActivityStreams documents by path on 127.0.0.1. stop() makes the host unreachable;
-    hang() makes it accept requests and answer none until release()."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.domain = f"127.0.0.1:{self.port}"
-        self.documents: dict[str, dict] = {}
-        self.gets: list[tuple[str, str]] = []  # (path, User-Agent)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._answering: asyncio.Event | None = None
-
-    def actor(self, name: str) -> str:
-        actor_id = f"{self.url}/users/{name}"
-        self.documents[f"/users/{name}"] = {
-            "@context": AS, "id": actor_id, "type": "Person", "preferredUsername": name,
-            "inbox": actor_id + "/inbox", "outbox": actor_id + "/outbox", "followers": actor_id + "/followers"}
-        return actor_id
-
-    def note(self, path: str, author: str, text: str, in_reply_to: str | None = None) -> str:
-        note_id = self.url + path
-        self.documents[path] = {"@context": AS, "id": note_id, "type": "Note", "attributedTo": author,
-                                "content": f"<p>{text}</p>", "to": [PUBLIC], "cc": [],
-                                "published": "2026-01-01T00:00:00Z", "inReplyTo": in_reply_to}
-        return note_id
-
-    def fetches(self, path: str, by=None) -> int:
-        """GETs of ``path`` (by the live node ``by``: Vitascope names its base URL in User-Agent)."""
-        return sum(1 for got, agent in self.gets if got == path and (by is None or f"(+{by.url})" in agent))
-
-    async def _get(self, request: web.Request) -> web.Response:
-        self.gets.append((request.path, request.headers.get("User-Agent", "")))
-        await self._answering.wait()
-        document = self.documents.get(request.path)
-        return web.json_response(document or {}, status=200 if document else 404,
-                                 content_type="application/activity+json")
-
-    async def _post(self, request: web.Request) -> web.Response:  # deliveries to our actors' inboxes
-        await request.read()
-        return web.Response(status=202)
-
-    async def _serve(self) -> None:
-        self._answering = asyncio.Event()
-        self._answering.set()
-        app = web.Application()
-        app.router.add_get("/{path:.*}", self._get)
-        app.router.add_post("/{path:.*}", self._post)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    def _run(self, coroutine) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
-
-    def _call(self, function) -> None:
-        async def call() -> None:
-            function()
-
-        self._run(call())
-
-    def start(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._run(self._serve())
-
-    def hang(self) -> None:
-        self._call(self._answering.clear)
-
-    def release(self) -> None:
-        self._call(self._answering.set)
-
-    def stop(self) -> None:
-        if self._loop is None:
-            return
-        self.release()
-        self._run(self._runner.cleanup())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._loop = None
 
 
 @pytest.fixture(scope="module")

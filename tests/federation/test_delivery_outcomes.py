@@ -11,7 +11,8 @@ import redis
 from aiohttp import web
 
 from node import redis_keys
-from tests.federation.test_delivery_recovery import FOLLOWERS, Inboxes, followed_by_inboxes
+from tests.federation.test_delivery_recovery import FOLLOWERS
+from tests.support.peers import Inboxes, followed_by_inboxes
 from tests.federation.test_two_nodes import marker
 from tests.support.waiting import wait_for
 
@@ -59,7 +60,7 @@ def test_one_fan_out_with_mixed_answers_leaves_each_row_its_outcome(nodes):
     inboxes.start()
     try:
         live = nodes("mixed-answers")
-        alice = followed_by_inboxes(live, inboxes)
+        alice = followed_by_inboxes(live, inboxes, FOLLOWERS)
         alice.status_post(marker("to peers answering 202, 503 and 410"))
         wait_for(lambda: inboxes.posts_received >= FOLLOWERS, what="a Create to every follower")
 

@@ -4,22 +4,17 @@ node's Redis goes away under load: the in-process workers start again by themsel
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import uuid
 
 import pytest
 import redis
 import requests
-from aiohttp import web
 
 from node.redis_server import JOB_LEASE_S
-from provenance.keys import generate_rsa_private_pem, public_pem
-from tests.federation.test_context_fetch import AS, Origin
-from tests.federation.test_inbox_attacks import signed
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
+from tests.support.peers import Inboxes, followed_by_inboxes
 from tests.support.waiting import wait_for
 
 
@@ -47,37 +42,6 @@ POSTS = 50  # FOLLOWERS × POSTS = 1,000 deliveries
 PATIENT = {"federation": {"fetch_timeout_seconds": 60}}
 
 
-class Inboxes(Origin):
-    """Followers on a loopback server, each with an inbox of its own (no shared inbox), counting the
-    distinct posts (`Create`s) each inbox received. While hung, a delivery is held unanswered."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pem = generate_rsa_private_pem()
-        self.delivered: set[tuple[str, str]] = set()  # (inbox path, activity id)
-        self.posts_received = 0
-        self.accepted = 0
-        self.held = 0
-
-    def follower(self, name: str) -> str:
-        actor_id = self.actor(name)
-        self.documents[f"/users/{name}"]["publicKey"] = {"id": actor_id + "#main-key", "owner": actor_id,
-                                                         "publicKeyPem": public_pem(self.pem)}
-        return actor_id
-
-    async def _post(self, request: web.Request) -> web.Response:
-        document = json.loads(await request.read())
-        self.held += 1
-        await self._answering.wait()
-        self.held -= 1
-        if document.get("type") == "Create":
-            self.posts_received += 1
-            self.delivered.add((request.path, document["id"]))
-        elif document.get("type") == "Accept":
-            self.accepted += 1
-        return web.Response(status=202)
-
-
 @pytest.fixture
 def inboxes():
     server = Inboxes()
@@ -86,27 +50,12 @@ def inboxes():
     server.stop()
 
 
-def followed_by_inboxes(live, inboxes: Inboxes):
-    """A user of ``live`` whom FOLLOWERS actors of ``inboxes`` follow (signed `Follow`s to its inbox)."""
-    alice = live.mastodon()
-    target = f"{live.url}/users/{alice.vs_username}"
-    for n in range(FOLLOWERS):
-        actor = inboxes.follower(f"f{n}")
-        body = json.dumps({"@context": AS, "id": f"{actor}/follows/{uuid.uuid4().hex}", "type": "Follow",
-                           "actor": actor, "object": target}).encode()
-        response = requests.post(live.url + "/inbox", data=body, timeout=10,
-                                 headers=signed(live.url + "/inbox", body, actor + "#main-key", inboxes.pem))
-        assert response.status_code == 202, response.text
-    wait_for(lambda: inboxes.accepted == FOLLOWERS, timeout=60, what="the follows accepted")
-    return alice
-
-
 def deliver_through_a_redis_outage(live, inboxes: Inboxes, *, down, up) -> None:
     """POSTS posts to FOLLOWERS inboxes, every delivery held: with deliveries in flight and the rest
     queued, ``down()`` takes Redis away; the deliveries in flight end meanwhile (so the worker meets the
     lost connection), ``up()`` brings Redis back (or waits for the node to), and then every one of the
     1,000 deliveries arrives, the node never restarted."""
-    alice = followed_by_inboxes(live, inboxes)
+    alice = followed_by_inboxes(live, inboxes, FOLLOWERS)
     pid = live.process.pid
     inboxes.hang()
     for n in range(POSTS):
@@ -169,7 +118,7 @@ def test_a_delivery_in_flight_holds_its_job_briefly_and_is_sent_again_soon_after
     sent again that soon after a restart (at least once: the peer may see it twice)."""
     # Every delivery in flight at once.
     live = nodes("killed-sender", overrides={"federation": {**PATIENT["federation"], "delivery_concurrency": FOLLOWERS}})
-    alice = followed_by_inboxes(live, inboxes)
+    alice = followed_by_inboxes(live, inboxes, FOLLOWERS)
     inboxes.hang()
     alice.status_post(marker("in flight when the node is killed"))
     wait_for(lambda: inboxes.held == FOLLOWERS, what="every delivery in flight")

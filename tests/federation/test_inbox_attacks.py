@@ -1,7 +1,8 @@
 """The inbox against a hostile peer: every forgery is refused with a 4xx and leaves nothing behind.
 
-A small fake fediverse server in this process (loopback) publishes actors whose keys the tests hold,
-so requests can be signed, mis-signed, replayed and tampered with exactly.
+A small fake fediverse server in this process (loopback, tests.support.peers.FakeServer) publishes
+actors whose keys the tests hold, so requests can be signed, mis-signed, replayed and tampered with
+exactly.
 """
 
 from __future__ import annotations
@@ -12,132 +13,21 @@ import json
 import sqlite3
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
-from federation.signatures import PublicKeyInfo, sign_cavage, sign_rfc9421, verify_request
-from provenance.keys import ed25519_multikey, generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
+from federation.signatures import PublicKeyInfo, sign_cavage, verify_request
+from provenance.keys import generate_ed25519_private_pem, generate_rsa_private_pem, public_pem
 from provenance.proofs import create_proof, verify_proof
-from tests.support.servers import free_port
-
-AS = "https://www.w3.org/ns/activitystreams"
-PUBLIC = AS + "#Public"
-
-
-@dataclass
-class Keys:
-    rsa: str = field(default_factory=generate_rsa_private_pem)
-    ed: str = field(default_factory=generate_ed25519_private_pem)
-
-
-class FakeServer:
-    """Actors at http://{host}/users/{name}; ids follow the Host header, so 127.0.0.1 and localhost
-    are two origins of one server."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.keys: dict[str, Keys] = {}
-        self.objects: dict[str, dict] = {}
-        self.received: list[tuple[str, dict, dict, bytes]] = []  # (path, headers, document, raw body)
-        self.requests: list[str] = []
-        self.refuse_rfc9421 = False
-        self.actor_changes: dict[str, dict] = {}  # name -> fields replacing those of its actor document
-        self.held_notes: dict[str, asyncio.Event] = {}  # note URL -> answered once the event is set
-        app = web.Application()
-        app.router.add_get("/.well-known/webfinger", self.webfinger)
-        app.router.add_get("/users/{name}", self.actor)
-        app.router.add_get("/notes/{id}", self.note)
-        app.router.add_post("/users/{name}/inbox", self.inbox)
-        app.router.add_post("/inbox", self.inbox)
-        self.runner = web.AppRunner(app)
-
-    @property
-    def origin(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def url(self, path: str, host: str | None = None) -> str:
-        return f"http://{host or self.origin}{path}"
-
-    def actor_id(self, name: str, host: str | None = None) -> str:
-        return self.url(f"/users/{name}", host)
-
-    def key(self, name: str) -> Keys:
-        return self.keys.setdefault(name, Keys())
-
-    async def start(self) -> None:
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    async def webfinger(self, request: web.Request) -> web.Response:
-        self.requests.append(str(request.rel_url))
-        name = request.query.get("resource", "").removeprefix("acct:").split("@")[0]
-        return web.json_response({"subject": f"acct:{name}@{request.host}", "links": [
-            {"rel": "self", "type": "application/activity+json", "href": self.actor_id(name, request.host)}]},
-            content_type="application/jrd+json")
-
-    async def actor(self, request: web.Request) -> web.Response:
-        self.requests.append(str(request.rel_url))
-        name = request.match_info["name"]
-        keys = self.key(name)
-        actor_id = self.actor_id(name, request.host)
-        return web.json_response({
-            "@context": [AS, "https://w3id.org/security/v1"], "id": actor_id, "type": "Person",
-            "preferredUsername": name, "inbox": actor_id + "/inbox", "endpoints": {"sharedInbox": self.url("/inbox", request.host)},
-            "followers": actor_id + "/followers",
-            "publicKey": {"id": actor_id + "#main-key", "owner": actor_id, "publicKeyPem": public_pem(keys.rsa)},
-            "assertionMethod": [{"id": actor_id + "#ed25519-key", "type": "Multikey", "controller": actor_id,
-                                 "publicKeyMultibase": ed25519_multikey(keys.ed)}],
-        } | self.actor_changes.get(name, {}), content_type="application/activity+json")
-
-    async def note(self, request: web.Request) -> web.Response:
-        held = self.held_notes.get(self.url(request.path, request.host))
-        if held is not None:
-            await held.wait()
-        doc = self.objects.get(self.url(request.path, request.host))
-        if doc is None:
-            return web.Response(status=404)
-        return web.json_response(doc, content_type="application/activity+json")
-
-    async def inbox(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.received.append((request.path, dict(request.headers), json.loads(body), body))
-        if self.refuse_rfc9421 and "Signature-Input" in request.headers:
-            return web.Response(status=401, text="RFC 9421 unsupported here")
-        return web.Response(status=202)
-
-    def note_doc(self, author: str, text: str, *, host: str | None = None) -> dict:
-        return {"id": self.url(f"/notes/{uuid.uuid4().hex}", host), "type": "Note",
-                "attributedTo": self.actor_id(author, host), "content": f"<p>{text}</p>", "to": [PUBLIC], "cc": []}
-
-    def create(self, author: str, text: str, *, actor: str | None = None, note: dict | None = None) -> dict:
-        actor_id = self.actor_id(actor or author)
-        return {"@context": AS, "id": f"{actor_id}/activities/{uuid.uuid4().hex}", "type": "Create",
-                "actor": actor_id, "object": note or self.note_doc(author, text), "to": [PUBLIC]}
-
-
-@pytest_asyncio.fixture(scope="module")
-async def fake():
-    server = FakeServer()
-    await server.start()
-    yield server
-    await server.runner.cleanup()
+from tests.support.peers import AS, FakeServer, Keys, signed
 
 
 @pytest_asyncio.fixture(scope="module")
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-def signed(url: str, body: bytes, key_id: str, pem: str, *, scheme: str = "cavage", now: float | None = None) -> dict:
-    headers = {"Content-Type": "application/activity+json"}
-    sign = sign_rfc9421 if scheme == "rfc9421" else sign_cavage
-    headers.update(sign("POST", url, headers, body, key_id, pem, now=now))
-    return headers
 
 
 async def post(http, node, doc: dict, *, signer: str, fake: FakeServer, scheme: str = "cavage",

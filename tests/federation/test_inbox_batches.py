@@ -16,17 +16,10 @@ import uuid
 
 import pytest_asyncio
 
-from tests.federation.test_inbox_attacks import PUBLIC, FakeServer, http, post  # noqa: F401 (fixtures)
+from tests.federation.test_inbox_attacks import http, post  # noqa: F401 (fixtures)
+from tests.support.peers import PUBLIC, FakeServer
 
 INBOX = "/api/v1/admin/vitascope/inbox"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def fake():
-    server = FakeServer()
-    await server.start()
-    yield server
-    await server.runner.cleanup()
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -9,19 +9,11 @@ import asyncio
 
 import pytest_asyncio
 
-from tests.federation.test_inbox_attacks import FakeServer, http, post  # noqa: F401 (fixtures)
+from tests.federation.test_inbox_attacks import http, post  # noqa: F401 (fixtures)
 from tests.federation.test_inbox_batches import INBOX, wait_until
 from tests.support.nodes import LiveNode
 
 ACTIVITIES = 240
-
-
-@pytest_asyncio.fixture(scope="module")
-async def fake():
-    server = FakeServer()
-    await server.start()
-    yield server
-    await server.runner.cleanup()
 
 
 @pytest_asyncio.fixture(scope="module")

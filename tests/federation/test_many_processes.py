@@ -24,10 +24,8 @@ import psycopg
 import pytest
 import requests
 
-from tests.federation.test_context_fetch import AS
-from tests.federation.test_delivery_recovery import Inboxes
-from tests.federation.test_inbox_attacks import signed
 from tests.support.nodes import ROOT
+from tests.support.peers import AS, Inboxes, followed_by_inboxes, signed
 from tests.support.waiting import wait_for
 
 PROCESSES = 2
@@ -191,16 +189,7 @@ def test_deliveries_from_both_processes_reach_each_inbox_exactly_once(multi):
     inboxes.start()
     try:
         pinned = list(pin_each_process(multi).values())
-        alice = multi.mastodon()
-        target = f"{multi.url}/users/{alice.vs_username}"
-        for n in range(FOLLOWERS):
-            actor = inboxes.follower(f"f{n}")
-            body = json.dumps({"@context": AS, "id": f"{actor}/follows/{uuid.uuid4().hex}", "type": "Follow",
-                               "actor": actor, "object": target}).encode()
-            response = requests.post(multi.url + "/inbox", data=body, timeout=10,
-                                     headers=signed(multi.url + "/inbox", body, actor + "#main-key", inboxes.pem))
-            assert response.status_code == 202, response.text
-        wait_for(lambda: inboxes.accepted == FOLLOWERS, timeout=60, what="the follows accepted")
+        alice = followed_by_inboxes(multi, inboxes, FOLLOWERS)
         for n in range(POSTS):
             status, _, body = pinned[n % PROCESSES].request("POST", "/api/v1/statuses", token=alice.access_token,
                                                             form={"status": f"fan-out {n} {uuid.uuid4().hex[:8]}"})

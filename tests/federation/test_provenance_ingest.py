@@ -13,7 +13,8 @@ from aiohttp import web
 from provenance.c2pa import VitascopeClaim, prompt_digest, sign_video
 from provenance.certificates import NodeIdentity
 from provenance.digests import digest_multibase
-from tests.federation.test_inbox_attacks import FakeServer, eventually_public, http, never_public, post  # noqa: F401
+from tests.federation.test_inbox_attacks import eventually_public, http, never_public, post  # noqa: F401
+from tests.support.peers import FakeServer
 from tests.support.media import make_mp4
 
 

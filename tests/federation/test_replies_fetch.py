@@ -17,8 +17,9 @@ import time
 import pytest
 import requests
 
-from tests.federation.test_context_fetch import AS, Origin, context_settled, resolve_status
+from tests.federation.test_context_fetch import context_settled, resolve_status
 from tests.federation.test_two_nodes import acct, follow, in_home, marker
+from tests.support.peers import AS, Origin
 from tests.support.waiting import wait_for
 
 AP = {"Accept": "application/activity+json"}

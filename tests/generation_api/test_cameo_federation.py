@@ -18,9 +18,10 @@ from provenance.c2pa import verify_video
 from federation.signatures import sign_cavage
 from provenance.consent import read_claim_grants
 from provenance.proofs import verify_proof
-from tests.federation.test_inbox_attacks import FakeServer, post
+from tests.federation.test_inbox_attacks import post
 from tests.federation.test_two_nodes import acct, follow, in_home
 from tests.generation_api.test_cameos import VERIFIERS, capture, user, wait_cameo
+from tests.support.peers import FakeServer
 from tests.support.downloads import download, node_cas
 from tests.support.generation import generate, wait_job
 from tests.support.waiting import wait_for

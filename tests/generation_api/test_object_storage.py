@@ -122,6 +122,16 @@ def test_uploaded_media_live_in_the_bucket_public_redirected_private_signed_only
     assert all(r.json() == {"error": "Record not found"} for r in refused)
     assert "public/" + private_key not in s3.keys(bucket)
 
+    # Deleting the post deletes the public copies of its video and poster; the node's URLs answer 404.
+    poster_moved = requests.get(plain["preview_url"], allow_redirects=False)
+    assert poster_moved.status_code == 302
+    public_poster = poster_moved.headers["Location"].removeprefix(public_base + "/")
+    assert {public_key, public_poster} <= set(s3.keys(bucket))
+    alice.status_delete(public["id"])
+    assert not {public_key, public_poster} & set(s3.keys(bucket))
+    assert requests.get(f"{public_base}/{public_key}").status_code in (403, 404)
+    assert requests.get(plain["url"], allow_redirects=False).status_code == 404
+
 
 def test_a_worker_without_a_shared_volume_renders_into_the_bucket(nodes, s3, tiny_models, tmp_path):
     bucket = s3.bucket("renders")

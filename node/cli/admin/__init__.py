@@ -16,6 +16,7 @@ from node.cli.admin import (
     move,
     optout,
     prompt_refusals,
+    prune,
     recount,
     rotate_signing_key,
     trust,
@@ -24,7 +25,7 @@ from node.cli.common import add_config_option
 
 # In `vitascope admin --help` order.
 COMMANDS = (create_user, list_users, approve_user, grant_credits, credits, optout, prompt_refusals, trust,
-            rotate_signing_key, inbox, recount, alias, move, domain_block, cameos)
+            rotate_signing_key, inbox, recount, prune, alias, move, domain_block, cameos)
 
 
 def register(sub) -> None:

@@ -15,17 +15,10 @@ def register(admin) -> None:
 
 
 def cmd_approve_user(args) -> int:
-    from node.models import Account, User
+    from node.services import account_moderation
 
     config = config_from(args)
-
-    async def run():
-        account = await Account.get_or_none(domain=None, username__iexact=args.name)
-        if account is None:
-            return 0
-        return await User.filter(account_id=account.id).update(approved=True)
-
-    if not asyncio.run(with_db(config, run)):
+    if not asyncio.run(with_db(config, lambda: account_moderation.approve(args.name))):
         return fail(f"no local user {args.name}")
     print(f"approved {args.name}")
     return 0

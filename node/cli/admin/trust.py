@@ -29,7 +29,8 @@ def register(admin) -> None:
 def cmd_trust(args) -> int:
     from node.app import load_identity
     from node.models import NodeTrust
-    from node.trust import pin_peer, split_pems
+    from node.services import peer_trust
+    from node.trust import split_pems
 
     config = config_from(args)
     node = offline_node(config)
@@ -45,15 +46,10 @@ def cmd_trust(args) -> int:
             return 0
         domain = args.domain.lower()
         if args.trust_command == "forget":
-            deleted = await NodeTrust.filter(domain=domain).delete()
-            print(f"forgot {domain}" if deleted else f"{domain} was not known")
+            print(f"forgot {domain}" if await peer_trust.forget(domain) else f"{domain} was not known")
             return 0
         pems = split_pems(Path(args.ca).read_text()) if getattr(args, "ca", None) else None
-        state = {"pin": "pinned", "trust": "trusted", "distrust": "distrusted"}[args.trust_command]
-        if state == "distrusted" and pems is None:
-            row = await NodeTrust.get_or_none(domain=domain)
-            pems = split_pems(row.ca_pems) if row else []
-        row = await pin_peer(node, domain, pems, state=state)
+        row = await peer_trust.decide(node, domain, args.trust_command, pems)
         print(f"{row.domain}: {row.state}, {len(split_pems(row.ca_pems))} CA(s)")
         return 0
 
