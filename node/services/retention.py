@@ -2,7 +2,9 @@
 
 Delivered, failed and skipped `Delivery` rows and delivered or failed `PushDelivery` rows older than
 the retention are deleted, then every `OutboxActivity` past it that no delivery row names any more
-(its id answers 404 from then on, as an unstored Mastodon activity does). Pending rows always stay:
+(its id answers 404 from then on, as an unstored Mastodon activity does) — except a `Follow` or a
+`Block`, which stand for a relationship a peer may still dereference them for (an `Accept` or
+`Undo` naming one by id). Pending rows always stay:
 their retries end them. A skipped row stays at least the delivery retry window, while a peer that
 talks to us again may still have it sent. Web Push subscriptions the push service said are gone
 (4xx) are removed when it says so (node.web_push), so none is left to prune here.
@@ -19,6 +21,8 @@ from node.models import Delivery, OutboxActivity, PushDelivery
 
 log = logging.getLogger(__name__)
 
+# Sent activities kept whatever their age (see above).
+KEPT_TYPES = ("Follow", "Block")
 BATCH = 1000  # rows per DELETE, so a first prune of a large backlog never holds long locks
 
 
@@ -36,7 +40,8 @@ async def _delete_unreferenced_activities(cutoff: datetime) -> int:
     primary key), a batch at a time; which of a batch are named is one look-up by the indexed
     deliveries.activity_id, never an anti-join over the whole deliveries table."""
     deleted, after = 0, 0
-    while batch := await OutboxActivity.filter(created_at__lt=cutoff, id__gt=after).order_by("id").limit(
+    while batch := await OutboxActivity.filter(created_at__lt=cutoff, id__gt=after).exclude(
+            type__in=KEPT_TYPES).order_by("id").limit(
             BATCH).values_list("id", flat=True):
         after = batch[-1]
         named = set(await Delivery.filter(activity_id__in=batch).distinct().values_list("activity_id", flat=True))

@@ -1,6 +1,6 @@
 """Finished delivery rows do not pile up: past federation.delivery_retention_days, delivered and failed
 deliveries go, and the sent activities no delivery names any more, by `vitascope admin prune` and by the
-node's own sweep on start; pending deliveries and recent rows stay (docs/admin.md, "Retention")."""
+node's own sweep on start; pending deliveries, recent rows and sent Follows stay (docs/admin.md, "Retention")."""
 
 from __future__ import annotations
 
@@ -61,6 +61,11 @@ def activities(live, kind: str) -> int:
     return sql(live, "SELECT count(*) FROM outbox_activities WHERE type = ?", (kind,))[0][0]
 
 
+def follow_deliveries(live) -> list[tuple]:
+    return sql(live, "SELECT d.state FROM deliveries d JOIN outbox_activities a ON a.id = d.activity_id "
+                     "WHERE a.type = 'Follow'")
+
+
 def test_finished_deliveries_past_the_retention_are_pruned_and_pending_or_recent_ones_stay(nodes):
     inboxes = MixedInboxes()
     inboxes.start()
@@ -83,12 +88,19 @@ def test_finished_deliveries_past_the_retention_are_pruned_and_pending_or_recent
         assert activities(live, "Accept") == 0 and activities(live, "Create") == 2
         assert "pruned 0 deliveries" in live.cli("admin", "prune").stdout
 
+        # A Follow stands for a relationship a peer may still dereference it for: kept, however old.
+        f0 = alice.search_v2(inboxes.actor("f0"), resolve=True)["accounts"][0]
+        alice.account_follow(f0["id"])
+        wait_for(lambda: follow_deliveries(live) == [("delivered",)], what="the Follow delivered")
+
         # The node's own sweep, run on start, does the same.
         backdate(live)
         live.stop()
         live.start()
         wait_for(lambda: create_states(live, recent) == {"pending": PENDING}, what="the sweep on start")
         assert create_states(live, old) == {"pending": PENDING} and activities(live, "Create") == 2
+        wait_for(lambda: follow_deliveries(live) == [], what="the Follow's delivery pruned")
+        assert activities(live, "Follow") == 1
     finally:
         inboxes.stop()
 
