@@ -3,7 +3,7 @@
 Building a Tortoise query set's SQL (resolving filters, joins and columns through pypika) cost
 more node CPU than running it: about half a millisecond per statement, a dozen statements per
 page. A read path that runs the same shape of query on every request builds it here once, with
-stand-in values (`marks`), per database connection, shape `key` and number of values, and then
+stand-in values, per database connection, shape `key` and number of values, and then
 runs the stored SQL with the request's values; the rows are read by Tortoise's own executor and
 converters, exactly as the query set would read them.
 
@@ -29,6 +29,10 @@ def _marks(sizes: Sequence[int]) -> list[list[int]]:
 
 
 _built: dict[tuple, tuple[str, list, Any]] = {}
+# Shapes are kept while they are few and small: a query with many values (a long list of members)
+# is built per request, so no client can fill the process's memory with shapes.
+_MOST_VALUES = 256
+_MOST_SHAPES = 4096
 
 
 def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[Sequence[Any]]):
@@ -48,7 +52,9 @@ def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[S
                            if not isinstance(convert, types.LambdaType)]
         else:
             reader = query._select_related_idx
-        cached = _built[cache_key] = (sql, params, reader)
+        cached = (sql, params, reader)
+        if sum(sizes) <= _MOST_VALUES and len(_built) < _MOST_SHAPES:
+            _built[cache_key] = cached
     return (db, *cached)
 
 
