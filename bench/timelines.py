@@ -11,7 +11,8 @@ who follows 200 accounts, writes like everyone else and is mentioned like everyo
 
 For home, public (local and federated), account statuses and notifications, first page and
 page 6 (20 per page): p50/p99 of the bare SQL (the same page as a hand-written query, through
-psycopg), p50/p99 of the API, their ratio, the statements per request, requests/s with 16
+psycopg), p50/p99 of the API, their ratio, the node's CPU per request (ms, from /proc, while the
+timed requests ran), the statements per request, requests/s with 16
 concurrent clients, and the shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -153,6 +155,12 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far, all its threads (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def api_timing(session: requests.Session, url: str, runs: int) -> tuple[list[float], int]:
     times, statements = [], 0
     for _ in range(runs):
@@ -226,7 +234,7 @@ def main() -> None:
                 "notifications": "/api/v1/notifications",
             }
             print(f"\n{'endpoint':<16}{'page':>5}{'SQL p50':>9}{'p99':>8}{'API p50':>9}{'p99':>8}"
-                  f"{'p99 ratio':>10}{'stmts':>7}{'req/s@16':>10}{'buffers':>9}")
+                  f"{'p99 ratio':>10}{'CPU':>6}{'stmts':>7}{'req/s@16':>10}{'buffers':>9}")
             for name, path in endpoints.items():
                 sep = "&" if "?" in path else "?"
                 url_page = f"{node.url}{path}{sep}limit={PAGE}"
@@ -240,10 +248,12 @@ def main() -> None:
                         params = {"me": me, "author": author, "max_id": max_id}
                         api_timing(session, url_page, 3)  # warm
                         bare = bare_timing(conn, BARE[name], params, args.runs)
+                        cpu0 = cpu_seconds(node.process.pid)
                         api, statements = api_timing(session, url_page, args.runs)
+                        cpu = (cpu_seconds(node.process.pid) - cpu0) * 1000 / args.runs
                         rps = asyncio.run(throughput(url_page, token, args.seconds)) if page == 1 else float("nan")
                         print(f"{name:<16}{page:>5}{pct(bare, .5):>9.2f}{pct(bare, .99):>8.2f}{pct(api, .5):>9.1f}"
-                              f"{pct(api, .99):>8.1f}{pct(api, .99) / pct(bare, .99):>10.0f}{statements:>7}"
+                              f"{pct(api, .99):>8.1f}{pct(api, .99) / pct(bare, .99):>10.0f}{cpu:>6.1f}{statements:>7}"
                               f"{rps:>10.0f}{buffers(conn, BARE[name], params):>9}")
                     max_id = int(rows[-1]["id"])
                     url_page = f"{node.url}{path}{sep}limit={PAGE}&max_id={max_id}"

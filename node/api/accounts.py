@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import ids
-from node.api.common import ctx, get_account, page_limit, paged_json, paginate, path_id, viewer
+from node.api.common import (ctx, get_account, page_limit, paged_json, paginate, path_id, prepared_page, stand_in,
+                             viewer)
 from node.api.search import find_accounts
 from node.auth import scope
 from node.errors import ApiError, not_found, unprocessable
@@ -130,18 +131,29 @@ async def account_statuses(request: web.Request) -> web.Response:
     account = await get_account(path_id(request))
     p = await read_params(request)
     me = viewer(request)
-    query = Status.filter(account_id=account.id).filter(seen_by(me))
-    if p.bool("exclude_replies", False):
-        query = query.filter(in_reply_to_id=None, in_reply_to_uri=None)
-    if p.bool("exclude_reblogs", False):
-        query = query.filter(reblog_of_id=None)
-    if p.bool("only_media", False):
-        query = query.filter(media__id__not_isnull=True).distinct()
-    if p.str("tagged"):
-        query = query.filter(status_tags__tag__name=p.str("tagged").lower()).distinct()
     if p.bool("pinned", False):
         return web.json_response([])
-    items = await paginate(query, p, page_limit(request, p))
+    flags = {name: p.bool(name, False) for name in ("exclude_replies", "exclude_reblogs", "only_media")}
+    tagged = p.str("tagged").lower() if p.str("tagged") else None
+
+    def statuses(author: list[int], *me_id: list[int]):
+        query = Status.filter(account_id=author[0]).filter(seen_by(stand_in(me_id[0]) if me_id else None))
+        if flags["exclude_replies"]:
+            query = query.filter(in_reply_to_id=None, in_reply_to_uri=None)
+        if flags["exclude_reblogs"]:
+            query = query.filter(reblog_of_id=None)
+        if flags["only_media"]:
+            query = query.filter(media__id__not_isnull=True).distinct()
+        if tagged:
+            query = query.filter(status_tags__tag__name=tagged).distinct()
+        return query
+
+    limit = page_limit(request, p)
+    if tagged:  # a text value, which the prepared statements do not stand in for
+        items = await paginate(statuses([account.id], *([[me.id]] if me else [])), p, limit)
+    else:
+        items = await prepared_page(Status, ("account", me is None, *flags.values()), statuses, p, limit,
+                                    [account.id], *([[me.id]] if me else []))
     return paged_json(request, await statuses_json(ctx(request), me, items, context="account"), items)
 
 

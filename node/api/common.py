@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from types import SimpleNamespace
+from typing import Any, Callable, Hashable
 from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 from tortoise.models import Model
 
+from node import prepared
 from node.context import Node
 from node.errors import forbidden, not_found
 from node.models import Account, Status
@@ -59,10 +61,11 @@ async def get_or_404(model: type[Model], **filters: Any) -> Any:
 
 
 async def get_account(account_id: int) -> Account:
-    account = await Account.get_or_none(id=account_id, deleted_at=None, suspended_at=None)
-    if account is None:
+    found = await prepared.models(Account, "get_account",
+                                  lambda i: Account.filter(id=i[0], deleted_at=None, suspended_at=None), [account_id])
+    if not found:
         raise not_found()
-    return account
+    return found[0]
 
 
 def page_limit(request: web.Request, p: Params, default: int = 20) -> int:
@@ -81,6 +84,32 @@ async def paginate(query, p: Params, limit: int, *, column: str = "id") -> list:
         rows = await query.filter(**{f"{column}__gt": min_id}).order_by(column).limit(limit)
         return list(reversed(rows))
     return list(await query.order_by(f"-{column}").limit(limit))
+
+
+async def prepared_page(model: type[Model], key: Hashable, build: Callable[..., Any], p: Params, limit: int,
+                        *values: list, column: str = "id") -> list:
+    """`paginate(build(*values), p, limit)` with the page's SQL built once per shape and then run with
+    each request's values (node.prepared): `key` names all that shapes `build`'s query (flags, whether
+    there is a viewer); `values` are lists of what it only compares with (the viewer's id, …)."""
+    cursors = [(name, op, value) for name, op in (("max_id", "lt"), ("since_id", "gt"), ("min_id", "gt"))
+               if (value := p.cursor(name)) is not None]
+    oldest_first = any(name == "min_id" for name, _, _ in cursors)
+
+    def query(*groups: list) -> Any:
+        q = build(*groups[:-1])
+        for (_, op, _), mark in zip(cursors, groups[-1]):
+            q = q.filter(**{f"{column}__{op}": mark})
+        return q.order_by(column if oldest_first else f"-{column}").limit(limit)
+
+    shape = (key, tuple(name for name, _, _ in cursors), limit, column)
+    rows = await prepared.models(model, shape, query, *values, [value for _, _, value in cursors])
+    return rows[::-1] if oldest_first else rows
+
+
+def stand_in(ids: list[int]) -> Any:
+    """The viewer inside a prepared query's builder (`prepared_page`): visibility rules read only its
+    id, which is a value there."""
+    return SimpleNamespace(id=ids[0])
 
 
 def link_header(request: web.Request, items: list, cursor: Callable[[Any], Any] = lambda i: i.id) -> dict[str, str]:

@@ -6,7 +6,7 @@ from aiohttp import web
 from tortoise.expressions import Q
 
 from node import ids
-from node.api.common import ctx, page_limit, paged_json, paginate, path_id
+from node.api.common import ctx, page_limit, paged_json, paginate, path_id, prepared_page, stand_in
 from node.auth import scope
 from node.errors import not_found
 from node.models import Account, Marker, Notification
@@ -22,7 +22,15 @@ routes = web.RouteTableDef()
 async def index(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    items = await paginate(listing(me, p), p, page_limit(request, p, 40))
+    limit = page_limit(request, p, 40)
+    if p.list("types") or p.list("exclude_types"):  # text values, which prepared statements do not stand in for
+        items = await paginate(listing(me, p), p, limit)
+    else:
+        include_filtered, sender = p.bool("include_filtered", False), p.id("account_id") if p.str("account_id") else None
+        items = await prepared_page(
+            Notification, ("notifications", include_filtered, sender is None),
+            lambda me_id, *sender_id: _listing(stand_in(me_id), include_filtered, [], [], sender_id[0][0] if sender_id else None),
+            p, limit, [me.id], *([[sender]] if sender is not None else []))
     return paged_json(request, await notifications_json(ctx(request), me, items, own_types=own_types(p)), items)
 
 
@@ -46,15 +54,20 @@ def _as_stored(types: list[str]) -> list[str]:
 def listing(me: Account, p: Params):
     """The notifications a list shows (v1, and v2 before grouping): the `types`, `exclude_types`
     and `account_id` filters; those the notification policy held back only with `include_filtered`."""
+    return _listing(me, p.bool("include_filtered", False), p.list("types"), p.list("exclude_types"),
+                    p.id("account_id") if p.str("account_id") else None)
+
+
+def _listing(me: Account, include_filtered: bool, types: list[str], exclude_types: list[str], sender: int | None):
     query = shown(me)
-    if not p.bool("include_filtered", False):
+    if not include_filtered:
         query = query.filter(filtered=False)
-    if p.list("types"):
-        query = query.filter(type__in=_as_stored(p.list("types")))
-    if p.list("exclude_types"):
-        query = query.exclude(type__in=_as_stored(p.list("exclude_types")))
-    if p.str("account_id"):
-        query = query.filter(from_account_id=p.id("account_id"))
+    if types:
+        query = query.filter(type__in=_as_stored(types))
+    if exclude_types:
+        query = query.exclude(type__in=_as_stored(exclude_types))
+    if sender is not None:
+        query = query.filter(from_account_id=sender)
     return query
 
 

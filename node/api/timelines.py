@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.expressions import Q, Subquery
 
-from node.api.common import feed_page, page_limit, paginate, viewer
+from node.api.common import feed_page, page_limit, paginate, prepared_page, stand_in, viewer
 from node.auth import scope
 from node.models import Account, Follow, Mention, Status
 from node.params import read_params
@@ -17,6 +17,11 @@ routes = web.RouteTableDef()
 
 
 async def home_query(me: Account):
+    """`home_statuses` with the accounts of `me`'s exclusive lists."""
+    return home_statuses(me, await exclusive_member_ids(me.id))
+
+
+def home_statuses(me: Account, exclusive: list[int]):
     """The statuses of `me`'s home timeline, for its page and for its `user` stream: one statement,
     where whom `me` follows, who it hides and what mentions it are subqueries. Mentions by
     subquery, not by join: no row repeats, so no DISTINCT, and the page is read in id order straight
@@ -29,7 +34,7 @@ async def home_query(me: Account):
              .filter(Q(account_id=me.id) | Q(account_id__in=following, visibility__in=["public", "unlisted", "private"])
                      | Q(id__in=mentioning_me, account__silenced_at=None))
              .exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
-             .exclude(account_id__in=await exclusive_member_ids(me.id)))
+             .exclude(account_id__in=exclusive))
     return without_hidden(query, me)
 
 
@@ -38,7 +43,8 @@ async def home_query(me: Account):
 async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    items = await paginate(await home_query(me), p, page_limit(request, p))
+    items = await prepared_page(Status, "home", lambda me_id, exclusive: home_statuses(stand_in(me_id), exclusive),
+                                p, page_limit(request, p), [me.id], await exclusive_member_ids(me.id))
     return await feed_page(request, items, context="home")
 
 
@@ -73,7 +79,10 @@ def _flags(p) -> dict[str, bool]:
 async def public(request: web.Request) -> web.Response:
     p = await read_params(request)
     me = viewer(request)
-    items = await paginate(public_query(me, **_flags(p)), p, page_limit(request, p))
+    flags = _flags(p)
+    items = await prepared_page(Status, ("public", me is None, *flags.values()),
+                                lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags),
+                                p, page_limit(request, p), *([[me.id]] if me else []))
     return await feed_page(request, items, context="public")
 
 

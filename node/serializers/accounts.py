@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from node import prepared
 from node.context import Node
 from node.models import Account, Block, Follow, FollowRequest, Mute
 from node.models.stats import AccountStats
@@ -24,7 +25,8 @@ async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any
     are read from account_stats, which the database keeps (node.models.stats)."""
     accounts = list(accounts)
     moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}
-    targets = {t.id: t for t in await Account.filter(id__in=moved_ids, deleted_at=None, suspended_at=None)}
+    targets = {t.id: t for t in await prepared.models(
+        Account, "counts.moved", lambda i: Account.filter(id__in=i, deleted_at=None, suspended_at=None), list(moved_ids))}
     ids = list({a.id for a in accounts} | set(targets))
     out: dict[int, dict[str, Any]] = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
     for account in accounts:
@@ -32,7 +34,8 @@ async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any
             out[account.id]["moved"] = (targets[account.moved_to_id], out[account.moved_to_id])
     if not ids:
         return out
-    for row in await AccountStats.filter(id__in=ids).values("id", "followers_count", "following_count", "statuses_count"):
+    for row in await prepared.values(AccountStats, "counts", lambda i: AccountStats.filter(id__in=i).values(
+            "id", "followers_count", "following_count", "statuses_count"), ids):
         out[row["id"]].update(followers=row["followers_count"], following=row["following_count"],
                               statuses=row["statuses_count"])
     return out

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tortoise.expressions import Q
-
+from node import prepared
 from node.models import Filter, FilterKeyword, FilterStatus
 from node.serializers.common import iso
 from node.text import html_to_text
@@ -43,12 +42,14 @@ class ActiveFilters:
     @classmethod
     async def load(cls, account_id: int, status_ids: list[int]) -> "ActiveFilters":
         now = datetime.now(timezone.utc)
-        filters = await Filter.filter(Q(expires_at=None) | Q(expires_at__gt=now), account_id=account_id)
+        filters = [f for f in await prepared.models(Filter, "filters", lambda me: Filter.filter(account_id=me[0]), [account_id])
+                   if f.expires_at is None or f.expires_at > now]
         if not filters:
             return cls([])
         rules = {f.id: _Rules(f) for f in filters}
         patterns: dict[int, list[str]] = {}
-        for kw in await FilterKeyword.filter(custom_filter_id__in=list(rules)).order_by("id"):
+        for kw in await prepared.models(FilterKeyword, "filters.keywords",
+                                        lambda i: FilterKeyword.filter(custom_filter_id__in=i).order_by("id"), list(rules)):
             patterns.setdefault(kw.custom_filter_id, []).append(keyword_regex(kw.keyword, kw.whole_word))
         for fid, parts in patterns.items():
             rules[fid].keywords = re.compile("|".join(parts), re.IGNORECASE)

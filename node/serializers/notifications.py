@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from tortoise.queryset import QuerySet
 
+from node import prepared
 from node.context import Node
 from node.models import Account, Notification, NotificationPolicy, NotificationRequest, Status
 from node.models.notification_policy import POLICY_FIELDS
@@ -69,7 +70,8 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
     a direct notice status, so Mastodon clients, which drop unknown types, show them."""
     # Look-ups run even when a page has no statuses: the same statements for every page. Senders
     # are loaded with the statuses' accounts.
-    statuses = await Status.filter(id__in={n.status_id for n in notes if n.status_id}).order_by("-id")
+    statuses = await prepared.models(Status, "notifications.statuses", lambda i: Status.filter(id__in=i).order_by("-id"),
+                                     list({n.status_id for n in notes if n.status_id}))
     renderer = StatusRenderer(node, viewer, context="notifications")
     rendered = {s["id"]: s for s in await renderer.render(list(statuses), {n.from_account_id for n in notes})}
     # A notification about a status a `hide` filter removes goes with it.

@@ -8,6 +8,7 @@ from typing import Any, Iterable
 
 from tortoise import connections
 
+from node import prepared
 from node.context import Node
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Mention, Status, StatusEdit, StatusTag
@@ -35,28 +36,34 @@ class StatusRenderer:
     async def render(self, statuses: list[Status], also_accounts: Iterable[int] = ()) -> list[dict[str, Any]]:
         """The statuses as JSON; `also_accounts` are loaded and rendered (into `self.accounts`) with
         the statuses' own, for a page that shows other accounts too (notifications)."""
-        originals = {o.id: o for o in await Status.filter(id__in={s.reblog_of_id for s in statuses if s.reblog_of_id})}
+        originals = {o.id: o for o in await prepared.models(
+            Status, "render.originals", lambda i: Status.filter(id__in=i), list({s.reblog_of_id for s in statuses if s.reblog_of_id}))}
         self.originals = originals
         everything = {s.id: s for s in statuses} | originals
         ids = list(everything)
-        wanted = {s.account_id for s in everything.values()} | set(also_accounts)
-        self.account_rows = {a.id: a for a in await Account.filter(id__in=wanted)}
+        wanted = list({s.account_id for s in everything.values()} | set(also_accounts))
+        self.account_rows = {a.id: a for a in await prepared.models(
+            Account, "render.accounts", lambda i: Account.filter(id__in=i), wanted)}
         counts = await account_counts(self.account_rows.values())
         self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
         self.media: dict[int, list] = {i: [] for i in ids}
-        for m in await MediaAttachment.filter(status_id__in=ids).order_by("id"):
+        for m in await prepared.models(MediaAttachment, "render.media",
+                                       lambda i: MediaAttachment.filter(status_id__in=i).order_by("id"), ids):
             self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
         self.mentions: dict[int, list] = {i: [] for i in ids}
-        for m in await Mention.filter(status_id__in=ids).order_by("id").values(
-                "status_id", "account_id", "account__username", "account__domain", "account__url", "account__uri"):
+        for m in await prepared.values(Mention, "render.mentions", lambda i: Mention.filter(status_id__in=i).order_by("id").values(
+                "status_id", "account_id", "account__username", "account__domain", "account__url", "account__uri"), ids):
             name, domain = m["account__username"], m["account__domain"]
             self.mentions[m["status_id"]].append({"id": str(m["account_id"]), "username": name,
                                                   "url": m["account__url"] or m["account__uri"],
                                                   "acct": name if domain is None else f"{name}@{domain}"})
         self.tags: dict[int, list] = {i: [] for i in ids}
-        for st in await StatusTag.filter(status_id__in=ids).order_by("id").values("status_id", "tag__name"):
+        for st in await prepared.values(StatusTag, "render.tags", lambda i: StatusTag.filter(status_id__in=i).order_by("id")
+                                        .values("status_id", "tag__name"), ids):
             self.tags[st["status_id"]].append({"name": st["tag__name"], "url": self.node.urls.tag(st["tag__name"])})
-        self.stats = {row["id"]: row for row in await StatusStats.filter(id__in=ids).values()}
+        self.stats = {row["id"]: row for row in await prepared.values(
+            StatusStats, "render.stats", lambda i: StatusStats.filter(id__in=i).values(
+                "id", "reblogs_count", "favourites_count", "replies_count", "remixes_count"), ids)}
         marks = await _viewer_marks(self.viewer, ids, list(self.account_rows))
         self.favourited, self.reblogged, self.bookmarked, self.muted = (marks[k] for k in "frbm")
         rendered = [self._one(s) for s in statuses]

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from node import prepared
 from node.context import Node
 from node.errors import ApiError, forbidden, not_found, unprocessable
 from node.models import Account, Follow, GenerationJob, MediaAttachment, Status
@@ -83,8 +84,9 @@ async def controls_of(account: Account | None) -> ParentalControls | None:
     """The account's controls when they are in force; None for everyone else (adults, remote actors)."""
     if account is None or account.domain is not None:
         return None
-    controls = await ParentalControls.get_or_none(account_id=account.id)
-    return controls if in_force(controls) else None
+    found = await prepared.models(ParentalControls, "parental.controls",
+                                  lambda me: ParentalControls.filter(account_id=me[0]), [account.id])
+    return found[0] if found and in_force(found[0]) else None
 
 
 async def is_mutual(a_id: int, b_id: int) -> bool:

@@ -215,3 +215,35 @@ def test_statements_per_page_do_not_grow_with_the_page(counted):
     for i in range(8):
         ok(friend.post("/api/v1/statuses", data={"status": f"more {i}", "in_reply_to_id": nine}))
     assert statements(me, f"/api/v1/statuses/{one}/context") == statements(me, f"/api/v1/statuses/{nine}/context")
+
+
+def test_pages_of_one_shape_are_each_viewers_own(counted):
+    """Pages whose SQL is built once per shape (node.prepared) and run with each request's values:
+    two viewers on the same shape each get their own page, whoever asks first, and every cursor
+    walks the same statuses."""
+    author, hider, reader = user(counted), user(counted), user(counted)
+    posts = [ok(author.post("/api/v1/statuses", data={"status": f"shape {i}"}))["id"] for i in range(6)]
+    ok(hider.post(f"/api/v1/accounts/{author.id}/block"))
+    ok(reader.post(f"/api/v1/accounts/{author.id}/follow"))
+    for first, second in ((hider, reader), (reader, hider)):
+        for api in (first, second):
+            seen = {s["id"] for s in ok(api.get("/api/v1/timelines/public?local=true&limit=40"))}
+            home = {s["id"] for s in ok(api.get("/api/v1/timelines/home?limit=40"))}
+            wanted = set(posts) if api is reader else set()
+            assert seen & set(posts) == wanted and home & set(posts) == wanted
+    anonymous = counted.api()
+    assert [s["id"] for s in ok(anonymous.get(f"/api/v1/accounts/{author.id}/statuses?limit=40"))] == posts[::-1]
+    newest_first = posts[::-1]
+    path = f"/api/v1/accounts/{author.id}/statuses?limit=2"
+    assert [s["id"] for s in ok(reader.get(f"{path}&max_id={posts[4]}"))] == newest_first[2:4]
+    assert [s["id"] for s in ok(reader.get(f"{path}&since_id={posts[1]}"))] == newest_first[:2]
+    assert [s["id"] for s in ok(reader.get(f"{path}&min_id={posts[1]}"))] == [posts[3], posts[2]]
+    assert [s["id"] for s in ok(reader.get(f"{path}&min_id={posts[1]}&max_id={posts[3]}"))] == [posts[2]]
+    # Notifications from one sender, then another: each answer names only its own.
+    other = user(counted)
+    name = ok(reader.get("/api/v1/accounts/verify_credentials"))["username"]
+    for who in (author, other):
+        ok(who.post("/api/v1/statuses", data={"status": f"@{name} hello"}))
+    for who in (author, other, author):
+        senders = {n["account"]["id"] for n in ok(reader.get(f"/api/v1/notifications?account_id={who.id}"))}
+        assert senders == {who.id}
