@@ -79,7 +79,7 @@ class Candidate:
     features: tuple[float, ...] = ()  # the values of FEATURES, in order (the global ones only when not personal)
     score: float = 0.0
     diversity: float = 0.0  # how many same-author neighbours pushed it (0 or 1)
-    counts: Any = None  # its status_stats and status_engagement row, read with the candidate
+    counts: Any = None  # its _COUNTS values in order (status_stats, status_engagement), read with the candidate
 
     @property
     def values(self) -> dict[str, float]:
@@ -166,12 +166,13 @@ def _translate(sql: str, dialect: str) -> tuple[str, tuple[str, ...], tuple[str,
     return _NAMED.sub(mark, sql), tuple(order), lists
 
 
-async def _run(sql: str, params: dict[str, Any]) -> list[Any]:
+async def _run(sql: str, params: dict[str, Any], positional: bool = False) -> list[Any]:
     """Run SQL written with :named parameters on either backend (asyncpg numbers them, SQLite takes
     ?); rows are read by column name. `IN_IDS(:name)` tests membership in a list of ids passed as
     one parameter (an array on PostgreSQL, JSON on SQLite), so each statement's text — and its
     prepared plan — is the same whatever the number of ids. On PostgreSQL the asyncpg records come
-    back as they are (no dict per row)."""
+    back as they are (no dict per row); `positional` rows are read by position only (SQLite's as
+    tuples of the selected columns, in order)."""
     db = Status._meta.db
     dialect = db.capabilities.dialect
     text, order, lists = _translate(sql, dialect)
@@ -181,7 +182,8 @@ async def _run(sql: str, params: dict[str, Any]) -> list[Any]:
     values = dict(params)
     for name in lists:
         values[name] = orjson.dumps(params[name]).decode()
-    return await db.execute_query_dict(text, [values[name] for name in order])
+    rows = await db.execute_query_dict(text, [values[name] for name in order])
+    return [tuple(r.values()) for r in rows] if positional else rows
 
 
 async def candidate_params(config: Config, viewer: Account | None, now: datetime) -> dict[str, Any]:
@@ -215,19 +217,19 @@ async def candidates(config: Config, viewer: Account | None, now: datetime, pers
     counts (`params`: candidate_params's, when the caller read them already)."""
     sources = list(_SOURCES) if personal else ["public"]
     params = (params or await candidate_params(config, viewer, now)) | {"only_id": only_id}
-    rows = await _run(candidate_sql(sources, signed_in=viewer is not None, only_id=only_id, content=content), params)
+    rows = await _run(candidate_sql(sources, signed_in=viewer is not None, only_id=only_id, content=content), params,
+                      positional=True)
     found: dict[int, Candidate] = {}
-    for row in rows:
-        c = found.get(row["id"])
+    for row in rows:  # id, account_id, created_at, remix_of_id, content, source, then the _COUNTS
+        c = found.get(row[0])
         if c is None:
-            created = row["created_at"]
+            created = row[2]
             if isinstance(created, str):  # SQLite hands raw SQL timestamps back as text
                 created = datetime.fromisoformat(created)
             if created.tzinfo is None:
                 created = created.replace(tzinfo=timezone.utc)
-            c = found[row["id"]] = Candidate(row["id"], row["account_id"], created, row["remix_of_id"], row["content"],
-                                             [], counts=row)
-        c.sources.append(row["source"])
+            c = found[row[0]] = Candidate(row[0], row[1], created, row[3], row[4], [], counts=row[6:])
+        c.sources.append(row[5])
     for c in found.values():
         if len(c.sources) > 1:  # in the order of _SOURCES, whatever order the join gave the rows in
             c.sources.sort(key=sources.index)
@@ -296,18 +298,17 @@ async def score(config: Config, viewer: Account | None, items: list[Candidate], 
         return
     missing = [c for c in items if c.counts is None]
     if missing:
-        counts = {r["id"]: r for r in await _run(_GLOBAL_SQL, {"ids": [c.id for c in missing]})}
+        counts = {r[0]: r[1:] for r in await _run(_GLOBAL_SQL, {"ids": [c.id for c in missing]}, positional=True)}
         for c in missing:
             c.counts = counts[c.id]
     half_life = config["for_you.freshness_half_life_hours"]
     log1p = math.log1p
     for c in items:
-        e = c.counts
+        likes, comments, remixes, boosts, viewers, completions, watched_ms, shares = c.counts
         age_hours = max(0.0, (now - c.created_at).total_seconds() / 3600)
-        viewers, watched_ms = e["viewers"] or 0, e["watched_ms"] or 0
-        c.features = (0.5 ** (age_hours / half_life), log1p(e["likes"] or 0), log1p(e["comments"] or 0),
-                      log1p(e["remixes"] or 0), log1p((e["boosts"] or 0) + (e["shares"] or 0)),
-                      log1p(watched_ms / 1000), (e["completions"] or 0) / (viewers + 1))
+        c.features = (0.5 ** (age_hours / half_life), log1p(likes or 0), log1p(comments or 0),
+                      log1p(remixes or 0), log1p((boosts or 0) + (shares or 0)),
+                      log1p((watched_ms or 0) / 1000), (completions or 0) / ((viewers or 0) + 1))
         c.counts = None
     if viewer is not None and steer.personalized:
         await _personal(viewer, items, steer)
