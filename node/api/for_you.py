@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
@@ -98,31 +99,38 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
     """One page of the ranking through the feeds' page function (serializer, a teen's daily limit),
     each status with its explanation in `vitascope.for_you`. With a cursor (`next_url`), the
     ranking is kept for `for_you.snapshot_seconds` and the later pages read it (`snapshot`) instead
-    of ranking again; an expired snapshot is ranked again as of the first page's moment."""
+    of ranking again; an expired snapshot is ranked again as of the first page's moment. The snapshot
+    is written while the page renders, and awaited before the page (and its cursor) is returned."""
     node, me = ctx(request), viewer(request)
     ranking = await _continued(request, snapshot, now, offset, offset + limit) if snapshot else None
     continued = ranking is not None
+    written = None
     if ranking is None:
         ranking = await for_you.rank(node.config, me, now=now, personal=personal)
         snapshot = None
         if next_url is not None and offset + limit < len(ranking.items):
             snapshot = secrets.token_hex(12)
-            await node.redis.set(redis_keys.for_you_snapshot(me.id if me else 0, snapshot), for_you.snapshot(ranking),
-                                 ex=node.config["for_you.snapshot_seconds"])
-    positions = [i for i in range(offset, min(offset + limit, len(ranking.items))) if ranking.items[i] is not None]
-    page = [ranking.items[i] for i in positions]
-    rows = (await _still_visible(me, page) if continued
-            else {s.id: s for s in await Status.filter(id__in=[c.id for c in page])})
-    positions = [i for i in positions if ranking.items[i].id in rows]
-    page = [ranking.items[i] for i in positions]
+            written = asyncio.ensure_future(node.redis.set(
+                redis_keys.for_you_snapshot(me.id if me else 0, snapshot), for_you.snapshot(ranking),
+                ex=node.config["for_you.snapshot_seconds"]))
+    try:
+        positions = [i for i in range(offset, min(offset + limit, len(ranking.items))) if ranking.items[i] is not None]
+        page = [ranking.items[i] for i in positions]
+        rows = (await _still_visible(me, page) if continued
+                else {s.id: s for s in await Status.filter(id__in=[c.id for c in page])})
+        positions = [i for i in positions if ranking.items[i].id in rows]
+        page = [ranking.items[i] for i in positions]
 
-    def after(served: int) -> str | None:
-        position = positions[served] if served < len(positions) else offset + limit
-        return next_url(position, snapshot) if next_url and position < len(ranking.items) else None
+        def after(served: int) -> str | None:
+            position = positions[served] if served < len(positions) else offset + limit
+            return next_url(position, snapshot) if next_url and position < len(ranking.items) else None
 
-    return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
-                           next_url=after if next_url else None,
-                           vitascope={c.id: {"for_you": for_you_json(c, ranking.weights)} for c in page})
+        return await feed_page(request, [rows[c.id] for c in page], context="public", paged=False,
+                               next_url=after if next_url else None,
+                               vitascope={c.id: {"for_you": for_you_json(c, ranking.weights)} for c in page})
+    finally:
+        if written is not None:
+            await written
 
 
 @routes.get("/api/v1/vitascope/timelines/for_you")
