@@ -326,13 +326,13 @@ async def _personal(viewer: Account, items: list[Candidate], steer: Steering) ->
     found: dict[str, dict[int, int]] = {k: {} for k in ("following", "liked", "liked_author",
                                                          "not_interested_author", "seen")}
     parts: dict[int, list[str]] = {c.id: [c.content] for c in items} if steered else {}
-    for row in await _run(_PERSONAL_SQL, {
+    for kind, k, n, text in await _run(_PERSONAL_SQL, {
             "me": viewer.id, "true": True, "ids": ids, "authors": list({c.account_id for c in items}),
-            "sources": [c.remix_of_id for c in items if c.remix_of_id], "steered": steered}):
-        if row["kind"] == "text":
-            parts[row["k"]].append(row["text"])
+            "sources": [c.remix_of_id for c in items if c.remix_of_id], "steered": steered}, positional=True):
+        if kind == "text":
+            parts[k].append(text)
         else:
-            found[row["kind"]][row["k"]] = row["n"]
+            found[kind][k] = n
     texts = {i: _status_words(tuple(p)) for i, p in parts.items()}
     more, less = set(steer.more), set(steer.less)
     following, liked, liked_author = found["following"], found["liked"], found["liked_author"]
