@@ -11,7 +11,7 @@ viewer liked, 4,000 likes from 200 fans, replies, boosts, watch-time and share s
 interested" marks, and steering words. The candidate query is bounded at 500 (`for_you.max_candidates`).
 
 Then, in the same run and against the same database:
-- "candidate query": the bare UNION query alone, with the counts joined to it (node.for_you.candidate_sql),
+- "candidate query": the bare UNION query alone (node.for_you.candidate_sql; the counts are a second look-up),
   through Tortoise's asyncpg connection in this process, as the node runs it;
 - "rank in process": the viewer's exclusions and preferences, candidates, the viewer's signals,
   scoring and diversity (node.for_you.rank);
