@@ -122,8 +122,6 @@ _NAMED = re.compile(r":([a-z_]+)")
 _ID_LIST = re.compile(r"(NOT_)?IN_IDS\(:([a-z_]+)\)")
 
 
-
-
 def candidate_sql(sources: list[str], *, signed_in: bool, only_id: int | None = None, content: bool = True) -> str:
     """The one candidate query: each source's newest matches (bounded), UNION ALL. The caption
     (`content`) is read only when the viewer steers by words; the counts are read afterwards
