@@ -19,6 +19,7 @@ from federation.signatures import sign_cavage
 from provenance.consent import read_claim_grants
 from provenance.proofs import verify_proof
 from tests.federation.test_inbox_attacks import post
+from tests.api.test_web_push import PushService, Receiver, subscribe
 from tests.federation.test_two_nodes import acct, follow, in_home
 from tests.generation_api.test_cameos import VERIFIERS, capture, user, wait_cameo
 from tests.support.peers import FakeServer
@@ -349,8 +350,12 @@ def test_a_remote_creator_deleting_the_video_tells_the_owner_once(three, owner):
 
 async def test_a_local_creator_deleting_the_video_is_shown_as_a_remote_one_and_only_its_creator_can_report(
         three, owner):
+    """Also: the owner's use and deletion notices are pushed as the `mention`s the API shows."""
     a = three[0]
     await asyncio.to_thread(set_policy, owner, policy="everyone", restrictions="")
+    push_service, receiver = PushService(), Receiver()
+    r = await asyncio.to_thread(subscribe, owner["api"], push_service.url("owner"), receiver, alerts={"mention": True})
+    assert r.status_code == 200 and r.json()["alerts"] == {"mention": True}, r.text
     creator_name, creator, _ = await asyncio.to_thread(user, a)
     prompt = f"@{owner['cameo']['handle']} reading a map"
     job = await asyncio.to_thread(generate, creator, prompt=prompt, duration=1)
@@ -384,3 +389,12 @@ async def test_a_local_creator_deleting_the_video_is_shown_as_a_remote_one_and_o
     use = await asyncio.to_thread(use_of, owner, creator_name, prompt)
     assert use["video_deleted"] and use["status_id"] is None and use["generation"]["state"] == "done"
     assert len(await asyncio.to_thread(deleted_notices, owner, creator_name)) == 1
+
+    pushes = [receiver.decrypt_standard(*p) for p in await asyncio.to_thread(push_service.wait, "owner", 2)]
+    await asyncio.to_thread(owner["api"].delete, "/api/v1/push/subscription")
+    notes = {n["id"]: n for n in await asyncio.to_thread(
+        lambda: owner["api"].get("/api/v1/notifications", params={"types[]": "mention"}).json())}
+    assert [p["body"] for p in pushes] == [f"@{creator_name} used your cameo in a new video (an unposted draft until "
+                                           "they post it).", f"@{creator_name} deleted a video that used your cameo."]
+    for push in pushes:  # each is the notification a Mastodon client lists, as a mention
+        assert push["notification_type"] == notes[str(push["notification_id"])]["type"] == "mention"
