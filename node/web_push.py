@@ -31,6 +31,7 @@ from node.activitypub.runtime import federation, secret_file
 from node.context import Node
 from node.models import PushDelivery, WebPushSubscription
 from node.serializers import account_json
+from node.serializers.notifications import NOTICES
 from node.services import push as push_service
 from node.services.accounts import login_refusal
 from node.text import html_to_text
@@ -48,6 +49,7 @@ TITLES = {
     "admin.sign_up": "{name} signed up", "admin.report": "New report from {name}",
     "remix": "{name} remixed your video", "generation": "Your video is ready",
     "move": "{name} has moved", "moderation_warning": "A moderation decision about your account",
+    "vitascope.cameo_use": "{name} used your cameo", "vitascope.cameo_use_deleted": "{name} deleted a video of you",
 }
 
 
@@ -124,7 +126,10 @@ def payload(node: Node, subscription: WebPushSubscription, note) -> dict[str, An
     """Mastodon's Web::NotificationSerializer: what the app's service worker shows."""
     sender = note.from_account
     name = sender.display_name or sender.username
-    if note.status is not None:
+    shown = account_json(node, sender)
+    if note.type in NOTICES:  # pushed as the `mention` the API shows, with its notice's words
+        source = f"@{shown['acct']} {NOTICES[note.type]}."
+    elif note.status is not None:
         source = note.status.spoiler_text or html_to_text(note.status.content) or note.status.text
     else:
         source = html_to_text(sender.note)
@@ -133,8 +138,8 @@ def payload(node: Node, subscription: WebPushSubscription, note) -> dict[str, An
         "access_token": subscription.token.token,
         "preferred_locale": subscription.user.locale or "en",
         "notification_id": note.id,
-        "notification_type": note.type,
-        "icon": account_json(node, sender)["avatar_static"],
+        "notification_type": push_service.alert_type(note.type),
+        "icon": shown["avatar_static"],
         "title": TITLES.get(note.type, "{name}").format(name=name),
         "body": body,
     }

@@ -96,9 +96,9 @@ async def on_status_created(node: Node, status: Status) -> None:
     if not status.local or account.domain is not None or status.reblog_of_id:
         return
     doc = await internaltoas.create(node, status)
-    _to, _cc, mentioned = await internaltoas.status_audience(node, status)
-    await publish(node, account, doc, await _post_recipients(status, mentioned),
-                  public=status.visibility in ("public", "unlisted"), audience=[a.uri for a in mentioned])
+    addressed = await addressees(doc["object"])
+    await publish(node, account, doc, await _post_recipients(status, addressed),
+                  public=status.visibility in ("public", "unlisted"), audience=[a.uri for a in addressed])
 
 
 async def on_status_updated(node: Node, status: Status) -> None:
@@ -110,24 +110,32 @@ async def on_status_updated(node: Node, status: Status) -> None:
     note = await internaltoas.note(node, status)
     doc = ap.activity("Update", activity_id(node, account, "updates"), account.uri, note, to=note["to"],
                       cc=note["cc"], published=status.edited_at)
-    _to, _cc, mentioned = await internaltoas.status_audience(node, status)
-    targets = await _post_recipients(status, mentioned)
+    addressed = await addressees(note)
+    targets = await _post_recipients(status, addressed)
     boosters = await (Status.filter(reblog_of_id=status.id, deleted_at=None, account__domain__not_isnull=True)
                       .prefetch_related("account"))
     likers = await Favourite.filter(status_id=status.id, account__domain__not_isnull=True).prefetch_related("account")
     targets += [recipient(row.account) for row in [*boosters, *likers]]
     await publish(node, account, doc, targets, public=status.visibility in ("public", "unlisted"),
-                  audience=[a.uri for a in mentioned])
+                  audience=[a.uri for a in addressed])
 
 
-async def _post_recipients(status: Status, mentioned: list[Account]) -> list[Recipient]:
-    """Who receives one of our posts: its addressed audience (followers unless direct, mentioned
-    remote actors) and, for public and unlisted posts only, the parent's author and the remix
+async def addressees(note: dict[str, Any]) -> list[Account]:
+    """The actors a Note of ours names in `to`/`cc`: the mentioned accounts and the owners of the
+    cameos its videos show (node.services.cameo_documents). Each is sent the post, as Mastodon
+    delivers to mentioned accounts."""
+    uris = [u for u in [*note.get("to", []), *note.get("cc", [])] if u != ap.AS_PUBLIC]
+    return await Account.filter(uri__in=uris, deleted_at=None) if uris else []
+
+
+async def _post_recipients(status: Status, addressed: list[Account]) -> list[Recipient]:
+    """Who receives one of our posts: its addressed audience (followers unless direct, the remote
+    actors its Note names) and, for public and unlisted posts only, the parent's author and the remix
     source's author. A followers-only or direct reply reaches the parent's author only if it follows
-    or is mentioned: nobody is sent what the post's audience excludes."""
+    or is addressed: nobody is sent what the post's audience excludes."""
     account = status.account
     targets = [] if status.visibility == "direct" else await follower_recipients(account)
-    targets += [recipient(a) for a in mentioned if a.domain]
+    targets += [recipient(a) for a in addressed if a.domain]
     if status.visibility in ("public", "unlisted"):
         targets += await _parent_and_source_authors(status)
     return targets
@@ -148,10 +156,16 @@ async def _parent_and_source_authors(status: Status) -> list[Recipient]:
 
 
 async def _status_targets(node: Node, status: Status) -> list[Recipient]:
-    """Everyone who may hold a copy of the post: who `_post_recipients` sent it to."""
+    """Everyone who may hold a copy of the post: who `_post_recipients` sent it to (the actors its
+    Create named are kept with it: a deleted post's videos, and so its cameo owners, are gone)."""
     targets = [] if status.visibility == "direct" else await follower_recipients(status.account)
     mentioned = await Mention.filter(status_id=status.id, account__domain__not_isnull=True).prefetch_related("account")
     targets += [recipient(m.account) for m in mentioned]
+    named = await (OutboxActivity.filter(uri=node.urls.status_activity(status.account.username, status.id))
+                   .values_list("audience", flat=True))
+    if named and named[0]:
+        targets += [recipient(a) for a in await Account.filter(uri__in=named[0], domain__not_isnull=True,
+                                                                deleted_at=None)]
     if status.visibility in ("public", "unlisted"):
         targets += await _parent_and_source_authors(status)
     if status.reblog_of_id:

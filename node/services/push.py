@@ -10,6 +10,7 @@ from node.context import Node
 from node.models import Follow, Notification, OAuthToken, PushDelivery, WebPushSubscription
 from node.models.notifications import TYPES
 from node.models.push import POLICIES
+from node.serializers.notifications import OWN_TYPES
 from node.supervise import REDIS_LOST
 
 
@@ -68,12 +69,19 @@ async def _policy_allows(subscription: WebPushSubscription, note: Notification) 
     return True
 
 
+def alert_type(kind: str) -> str:
+    """The Mastodon type a notification is pushed as, and the alert that asks for it: our own types
+    (cameo uses) are `mention`s, as the Mastodon API shows them (node.serializers.notifications)."""
+    return "mention" if kind in OWN_TYPES else kind
+
+
 async def queue(node: Node, note: Notification) -> None:
     """Queue a push of a notification the recipient was shown (never a filtered one) to each of the
     recipient's subscriptions whose alerts and policy want it."""
     rows = []
+    alert = alert_type(note.type)
     for subscription in await WebPushSubscription.filter(user__account_id=note.account_id):  # type: ignore[attr-defined]
-        if subscription.alerts.get(note.type) and await _policy_allows(subscription, note):
+        if subscription.alerts.get(alert) and await _policy_allows(subscription, note):
             rows.append(await PushDelivery.create(subscription=subscription, notification=note))
     try:
         await enqueue(node, [row.id for row in rows])

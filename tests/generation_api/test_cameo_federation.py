@@ -19,6 +19,7 @@ from federation.signatures import sign_cavage
 from provenance.consent import read_claim_grants
 from provenance.proofs import verify_proof
 from tests.federation.test_inbox_attacks import post
+from tests.api.test_web_push import PushService, Receiver, subscribe
 from tests.federation.test_two_nodes import acct, follow, in_home
 from tests.generation_api.test_cameos import VERIFIERS, capture, user, wait_cameo
 from tests.support.peers import FakeServer
@@ -299,24 +300,35 @@ def deleted_notices(owner, creator_acct: str) -> list[dict]:
     return [n for n in notes if n["account"]["acct"] == creator_acct]
 
 
+def video_mention(owner, status_uri: str) -> dict | None:
+    """The owner's `mention` notification of the creator's Note (it names every cameo owner)."""
+    notes = owner["api"].get("/api/v1/notifications", params={"types[]": "mention"}).json()
+    return next((n for n in notes if (n.get("status") or {}).get("uri") == status_uri), None)
+
+
 def test_a_remote_creator_deleting_the_video_tells_the_owner_once(three, owner):
-    """B reports `useState: deleted`, and A also gets the Note's Delete (the owner follows the
-    creator): whichever comes first records it and notifies the owner, the other changes nothing."""
+    """The Note names the owner, so A receives it (and its Delete) though the owner follows nobody,
+    and only the owner may see a followers-only one. B reports `useState: deleted` and A gets the
+    Note's Delete: whichever comes first records it and notifies the owner, the other changes nothing."""
     a, b, _ = three
     set_policy(owner, policy="everyone", restrictions="")
     creator_name, creator, _ = user(b)
     creator_acct = acct(b, creator_name)
-    owner_client = a.mastodon(owner["name"])
-    follow(owner_client, creator_acct)
     prompt = f"{owner['tag']} reading a map"
     done = wait_job(creator, generate(creator, prompt=prompt, duration=1)["id"])
     assert done["state"] == "done", done
-    r = creator.post("/api/v1/statuses", json={"status": "lost", "media_ids": [done["media_attachment"]["id"]]})
+    r = creator.post("/api/v1/statuses", json={"status": "lost", "media_ids": [done["media_attachment"]["id"]],
+                                               "visibility": "private"})
     assert r.status_code == 200, r.text
     status = r.json()
     wait_for(lambda: use_of(owner, creator_acct, prompt)["remote"]["status_uri"] == status["uri"],
              what="B's report of the post")
-    wait_for(lambda: in_home(owner_client, status["uri"]), what="the Note on A")
+    mention = wait_for(lambda: video_mention(owner, status["uri"]), what="the Note on A, naming the owner")
+    on_a = mention["status"]
+    assert on_a["visibility"] == "private"
+    assert owner["api"].get(f"/api/v1/statuses/{on_a['id']}").status_code == 200
+    _, bystander, _ = user(a)  # on the same node, not named and not following: never shown it
+    assert bystander.get(f"/api/v1/statuses/{on_a['id']}").status_code == 404
     assert deleted_notices(owner, creator_acct) == []
 
     assert creator.delete(f"/api/v1/statuses/{status['id']}").status_code == 200
@@ -326,7 +338,8 @@ def test_a_remote_creator_deleting_the_video_tells_the_owner_once(three, owner):
     creator_uri = f"{b.url}/users/{creator_name}"
     wait_for(lambda: f"cameo use report from {creator_uri}: use {use['id']}: deleted" in a.log(),
              what="B's report of the deletion, processed on A")
-    wait_for(lambda: in_home(owner_client, status["uri"]) is None, what="the Note's Delete, processed on A")
+    wait_for(lambda: owner["api"].get(f"/api/v1/statuses/{on_a['id']}").status_code == 404,
+             what="the Note's Delete, processed on A")
     assert len(deleted_notices(owner, creator_acct)) == 1
     # A Mastodon client (no `types[]` naming it) sees it as a direct notice from the creator.
     notes = owner["api"].get("/api/v1/notifications").json()
@@ -337,8 +350,12 @@ def test_a_remote_creator_deleting_the_video_tells_the_owner_once(three, owner):
 
 async def test_a_local_creator_deleting_the_video_is_shown_as_a_remote_one_and_only_its_creator_can_report(
         three, owner):
+    """Also: the owner's use and deletion notices are pushed as the `mention`s the API shows."""
     a = three[0]
     await asyncio.to_thread(set_policy, owner, policy="everyone", restrictions="")
+    push_service, receiver = PushService(), Receiver()
+    r = await asyncio.to_thread(subscribe, owner["api"], push_service.url("owner"), receiver, alerts={"mention": True})
+    assert r.status_code == 200 and r.json()["alerts"] == {"mention": True}, r.text
     creator_name, creator, _ = await asyncio.to_thread(user, a)
     prompt = f"@{owner['cameo']['handle']} reading a map"
     job = await asyncio.to_thread(generate, creator, prompt=prompt, duration=1)
@@ -372,3 +389,12 @@ async def test_a_local_creator_deleting_the_video_is_shown_as_a_remote_one_and_o
     use = await asyncio.to_thread(use_of, owner, creator_name, prompt)
     assert use["video_deleted"] and use["status_id"] is None and use["generation"]["state"] == "done"
     assert len(await asyncio.to_thread(deleted_notices, owner, creator_name)) == 1
+
+    pushes = [receiver.decrypt_standard(*p) for p in await asyncio.to_thread(push_service.wait, "owner", 2)]
+    await asyncio.to_thread(owner["api"].delete, "/api/v1/push/subscription")
+    notes = {n["id"]: n for n in await asyncio.to_thread(
+        lambda: owner["api"].get("/api/v1/notifications", params={"types[]": "mention"}).json())}
+    assert [p["body"] for p in pushes] == [f"@{creator_name} used your cameo in a new video (an unposted draft until "
+                                           "they post it).", f"@{creator_name} deleted a video that used your cameo."]
+    for push in pushes:  # each is the notification a Mastodon client lists, as a mention
+        assert push["notification_type"] == notes[str(push["notification_id"])]["type"] == "mention"
