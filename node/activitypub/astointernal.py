@@ -96,6 +96,18 @@ async def _link_after_commit(status: Status, note: ap.RemoteNote, parent: Status
             await context_fetch.link_waiting_replies(parent_now)
 
 
+async def _link_all_after_commit(statuses: list[Status], notes: list[ap.RemoteNote],
+                                 parents: list[Status | None]) -> None:
+    """_link_after_commit for a run of posts stored together: one query for the replies waiting on any
+    of them, one for the parents that were not stored when the run was read (then each found parent
+    links its waiting replies, these among them)."""
+    await context_fetch.link_all_waiting_replies(statuses)
+    missing = {note.in_reply_to for note, parent in zip(notes, parents) if parent is None and note.in_reply_to}
+    if missing:
+        for parent in await Status.filter(uri__in=list(missing)):
+            await context_fetch.link_waiting_replies(parent)
+
+
 def checked_note(author: Account, doc: dict[str, Any]) -> ap.RemoteNote:
     """The post a document holds, if ``author`` may have it stored (else Ignored)."""
     note = ap.parse_note(doc)
@@ -151,6 +163,7 @@ async def store_remote_statuses(node: Node, posts: list[tuple[Account, ap.Remote
         new.append((_status_values(author, note, parent, remix_source), author, mentioned, note.hashtags))
         context.append((mentioned, unknown, parent, remix_source))
     statuses = await status_service.insert_statuses(new, within=context_fetch.link_all_waiting_replies)
+    await _link_all_after_commit(statuses, notes, [parent for _, _, parent, _ in context])
     created = []
     for status, (mentioned, unknown, parent, remix_source) in zip(statuses, context):
         if parent is not None or remix_source is not None:
