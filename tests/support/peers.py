@@ -92,6 +92,7 @@ class FakeServer:
         } | self.actor_changes.get(name, {}), content_type="application/activity+json")
 
     async def note(self, request: web.Request) -> web.Response:
+        self.requests.append(str(request.rel_url))
         held = self.held_notes.get(self.url(request.path, request.host))
         if held is not None:
             await held.wait()
