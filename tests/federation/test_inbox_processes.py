@@ -94,7 +94,7 @@ async def test_a_batched_reply_and_its_parent_stored_at_once_by_two_processes_en
     paths = {urlsplit(parent["object"]["id"]).path for parent in parents}
 
     async def parents_tried() -> bool:
-        return paths <= set(fake.requests)
+        return paths <= set(fake.note_requests)
 
     await wait_until(parents_tried, "the parents' fetch tried (and refused: 404)")
     holds = []

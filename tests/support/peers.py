@@ -41,7 +41,8 @@ class FakeServer:
         self.keys: dict[str, Keys] = {}
         self.objects: dict[str, dict] = {}
         self.received: list[tuple[str, dict, dict, bytes]] = []  # (path, headers, document, raw body)
-        self.requests: list[str] = []
+        self.requests: list[str] = []  # actors and WebFinger
+        self.note_requests: list[str] = []  # paths of the notes asked for
         self.refuse_rfc9421 = False
         self.actor_changes: dict[str, dict] = {}  # name -> fields replacing those of its actor document
         self.held_notes: dict[str, asyncio.Event] = {}  # note URL -> answered once the event is set
@@ -92,7 +93,7 @@ class FakeServer:
         } | self.actor_changes.get(name, {}), content_type="application/activity+json")
 
     async def note(self, request: web.Request) -> web.Response:
-        self.requests.append(str(request.rel_url))
+        self.note_requests.append(request.path)
         held = self.held_notes.get(self.url(request.path, request.host))
         if held is not None:
             await held.wait()
