@@ -12,7 +12,7 @@ from node import prepared
 from node.context import Node
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Status, StatusEdit
-from node.serializers.accounts import account_counts, account_json
+from node.serializers.accounts import account_counts, account_json, counts_of, moved_targets
 from node.serializers.common import iso
 from node.serializers.filters import ActiveFilters, apply_filters
 from node.serializers.media import media_json
@@ -43,13 +43,13 @@ class StatusRenderer:
         wanted = list({s.account_id for s in everything.values()} | set(also_accounts))
         self.account_rows = {a.id: a for a in await prepared.models(
             Account, "render.accounts", lambda i: Account.filter(id__in=i), wanted)}
-        counts = await account_counts(self.account_rows.values())
-        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
+        targets = await moved_targets(list(self.account_rows.values()))
         self.media: dict[int, list] = {i: [] for i in ids}
         for m in await prepared.models(MediaAttachment, "render.media",
                                        lambda i: MediaAttachment.filter(status_id__in=i).order_by("id"), ids):
             self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
-        details = await _page_details(self.viewer, ids, list(self.account_rows))
+        details = await _page_details(self.viewer, ids, list(self.account_rows), list(self.account_rows.keys() | targets))
+        account_stats: dict[int, tuple[int, int, int]] = {}
         self.mentions: dict[int, list] = {i: [] for i in ids}
         self.tags: dict[int, list] = {i: [] for i in ids}
         self.stats: dict[int, dict[str, int]] = {}
@@ -66,10 +66,14 @@ class StatusRenderer:
             elif kind == "stats":
                 self.stats[row["s"]] = {"replies_count": row["p"], "reblogs_count": row["r"],
                                         "favourites_count": row["f"], "remixes_count": row["x"]}
+            elif kind == "account":
+                account_stats[row["a"]] = (row["p"], row["r"], row["f"])
             elif kind == "m":
                 self.muted.add(int(row["a"]))
             else:
                 marks[kind].add(int(row["s"]))
+        counts = counts_of(list(self.account_rows.values()), targets, account_stats)
+        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
         rendered = [self._one(s) for s in statuses]
         if self.viewer is None:
             return rendered
@@ -123,11 +127,13 @@ class StatusRenderer:
         }
 
 
-async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int]) -> list[dict[str, Any]]:
-    """One statement for what a page shows per status besides accounts and media: its mentions and
-    tags (each in id order), its counts, and with a viewer which of these statuses it favourited (f),
-    reblogged (r), bookmarked (b) and which of these accounts it muted (m). Rows by kind `k`: s the
-    status, a the account, n d u v texts, p r f x counts. The ids are integers of ours, written in
+async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int],
+                        counted: list[int]) -> list[dict[str, Any]]:
+    """One statement for what a page shows besides its accounts and media: the statuses' mentions and
+    tags (each in id order), their counts, the counts of the `counted` accounts (account_stats:
+    followers p, following r, statuses f), and with a viewer which of these statuses it favourited
+    (f), reblogged (r), bookmarked (b) and which of these accounts it muted (m). Rows by kind `k`:
+    s the status, a the account, n d u v texts, p r f x counts. The ids are integers of ours, written in
     the SQL; each column has one type on every branch (PostgreSQL's UNION)."""
     ids = ",".join(str(int(i)) for i in status_ids) or "NULL"
     sql = (
@@ -137,7 +143,9 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
         "UNION ALL SELECT 'tag', st.id, st.status_id, NULL, t.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
         f"FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) "
         "UNION ALL SELECT 'stats', NULL, id, NULL, NULL, NULL, NULL, NULL, "
-        f"replies_count, reblogs_count, favourites_count, remixes_count FROM status_stats WHERE id IN ({ids})")
+        f"replies_count, reblogs_count, favourites_count, remixes_count FROM status_stats WHERE id IN ({ids}) "
+        "UNION ALL SELECT 'account', NULL, NULL, id, NULL, NULL, NULL, NULL, followers_count, following_count, "
+        f"statuses_count, NULL FROM account_stats WHERE id IN ({','.join(str(int(i)) for i in counted) or 'NULL'})")
     if viewer is not None:
         me = int(viewer.id)
         accounts = ",".join(str(int(i)) for i in account_ids) or "NULL"
