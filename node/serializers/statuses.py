@@ -134,11 +134,13 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
     followers p, following r, statuses f), and with a viewer which of these statuses it favourited
     (f), reblogged (r), bookmarked (b) and which of these accounts it muted (m). Rows by kind `k`:
     s the status, a the account, n d u v texts, p r f x counts. The ids are integers of ours, written in
-    the SQL; each column has one type on every branch (PostgreSQL's UNION)."""
+    the SQL; the first branch types every column (PostgreSQL resolves a UNION pairwise: two NULLs
+    would make text)."""
     ids = ",".join(str(int(i)) for i in status_ids) or "NULL"
     sql = (
         "SELECT 'mention' AS k, m.id AS o, m.status_id AS s, m.account_id AS a, a.username AS n, a.domain AS d, "
-        "a.url AS u, a.uri AS v, NULL AS p, NULL AS r, NULL AS f, NULL AS x "
+        "a.url AS u, a.uri AS v, CAST(NULL AS BIGINT) AS p, CAST(NULL AS BIGINT) AS r, CAST(NULL AS BIGINT) AS f, "
+        "CAST(NULL AS BIGINT) AS x "
         f"FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids}) "
         "UNION ALL SELECT 'tag', st.id, st.status_id, NULL, t.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
         f"FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) "
