@@ -161,10 +161,8 @@ async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
     window = int(time.time() // 60)
     key = redis_keys.rate_limit(hashlib.sha256(who.encode()).hexdigest()[:24], window)
     redis = request.app["rate_limit_redis"]
-    try:
-        count = await redis.incr(key)
-        if count == 1:
-            await redis.expire(key, 61)
+    try:  # one round trip: INCR and EXPIRE pipelined (the key names its window, so renewing is harmless)
+        count, _ = await redis.pipeline(transaction=False).incr(key).expire(key, 61).execute()
     except REDIS_LOST as exc:
         _rate_limits_off.warning("Redis is unreachable: requests are not rate limited meanwhile (%s)", exc)
         return await handler(request)

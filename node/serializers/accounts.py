@@ -24,20 +24,33 @@ async def account_counts(accounts: Iterable[Account]) -> dict[int, dict[str, Any
     that account's counts) — what `account_json` renders, in a fixed number of queries. The counts
     are read from account_stats, which the database keeps (node.models.stats)."""
     accounts = list(accounts)
-    moved_ids = {a.moved_to_id for a in accounts if a.moved_to_id}
-    targets = {t.id: t for t in await prepared.models(
-        Account, "counts.moved", lambda i: Account.filter(id__in=i, deleted_at=None, suspended_at=None), list(moved_ids))}
+    targets = await moved_targets(accounts)
     ids = list({a.id for a in accounts} | set(targets))
-    out: dict[int, dict[str, Any]] = {i: {"followers": 0, "following": 0, "statuses": 0} for i in ids}
+    rows = await prepared.values(AccountStats, "counts", lambda i: AccountStats.filter(id__in=i).values(
+        "id", "followers_count", "following_count", "statuses_count"), ids) if ids else []
+    return counts_of(accounts, targets, {row["id"]: (row["followers_count"], row["following_count"],
+                                                     row["statuses_count"]) for row in rows})
+
+
+async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
+    """The accounts these accounts moved to (those neither deleted nor suspended), by id: one query,
+    run whether or not any moved."""
+    return {t.id: t for t in await prepared.models(
+        Account, "counts.moved", lambda i: Account.filter(id__in=i, deleted_at=None, suspended_at=None),
+        list({a.moved_to_id for a in accounts if a.moved_to_id}))}
+
+
+def counts_of(accounts: list[Account], targets: dict[int, Account],
+              stats: dict[int, tuple[int, int, int]]) -> dict[int, dict[str, Any]]:
+    """`account_counts` from the accounts, those they moved to (`moved_targets`) and the account_stats
+    of both, by id: (followers, following, statuses); an account without a row counts zeros."""
+    out: dict[int, dict[str, Any]] = {}
+    for i in {a.id for a in accounts} | set(targets):
+        followers, following, statuses = stats.get(i, (0, 0, 0))
+        out[i] = {"followers": followers, "following": following, "statuses": statuses}
     for account in accounts:
         if account.moved_to_id in targets:
             out[account.id]["moved"] = (targets[account.moved_to_id], out[account.moved_to_id])
-    if not ids:
-        return out
-    for row in await prepared.values(AccountStats, "counts", lambda i: AccountStats.filter(id__in=i).values(
-            "id", "followers_count", "following_count", "statuses_count"), ids):
-        out[row["id"]].update(followers=row["followers_count"], following=row["following_count"],
-                              statuses=row["statuses_count"])
     return out
 
 

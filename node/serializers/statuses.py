@@ -11,9 +11,8 @@ from tortoise import connections
 from node import prepared
 from node.context import Node
 from node.media.access import shown_publicly
-from node.models import Account, MediaAttachment, Mention, Status, StatusEdit, StatusTag
-from node.models.stats import StatusStats
-from node.serializers.accounts import account_counts, account_json
+from node.models import Account, MediaAttachment, Status, StatusEdit
+from node.serializers.accounts import account_counts, account_json, counts_of, moved_targets
 from node.serializers.common import iso
 from node.serializers.filters import ActiveFilters, apply_filters
 from node.serializers.media import media_json
@@ -44,28 +43,37 @@ class StatusRenderer:
         wanted = list({s.account_id for s in everything.values()} | set(also_accounts))
         self.account_rows = {a.id: a for a in await prepared.models(
             Account, "render.accounts", lambda i: Account.filter(id__in=i), wanted)}
-        counts = await account_counts(self.account_rows.values())
-        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
+        targets = await moved_targets(list(self.account_rows.values()))
         self.media: dict[int, list] = {i: [] for i in ids}
         for m in await prepared.models(MediaAttachment, "render.media",
                                        lambda i: MediaAttachment.filter(status_id__in=i).order_by("id"), ids):
             self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
+        details = await _page_details(self.viewer, ids, list(self.account_rows), list(self.account_rows.keys() | targets))
+        account_stats: dict[int, tuple[int, int, int]] = {}
         self.mentions: dict[int, list] = {i: [] for i in ids}
-        for m in await prepared.values(Mention, "render.mentions", lambda i: Mention.filter(status_id__in=i).order_by("id").values(
-                "status_id", "account_id", "account__username", "account__domain", "account__url", "account__uri"), ids):
-            name, domain = m["account__username"], m["account__domain"]
-            self.mentions[m["status_id"]].append({"id": str(m["account_id"]), "username": name,
-                                                  "url": m["account__url"] or m["account__uri"],
-                                                  "acct": name if domain is None else f"{name}@{domain}"})
         self.tags: dict[int, list] = {i: [] for i in ids}
-        for st in await prepared.values(StatusTag, "render.tags", lambda i: StatusTag.filter(status_id__in=i).order_by("id")
-                                        .values("status_id", "tag__name"), ids):
-            self.tags[st["status_id"]].append({"name": st["tag__name"], "url": self.node.urls.tag(st["tag__name"])})
-        self.stats = {row["id"]: row for row in await prepared.values(
-            StatusStats, "render.stats", lambda i: StatusStats.filter(id__in=i).values(
-                "id", "reblogs_count", "favourites_count", "replies_count", "remixes_count"), ids)}
-        marks = await _viewer_marks(self.viewer, ids, list(self.account_rows))
-        self.favourited, self.reblogged, self.bookmarked, self.muted = (marks[k] for k in "frbm")
+        self.stats: dict[int, dict[str, int]] = {}
+        self.favourited, self.reblogged, self.bookmarked, self.muted = set(), set(), set(), set()
+        marks = {"f": self.favourited, "r": self.reblogged, "b": self.bookmarked}
+        for row in details:
+            kind = row["k"]
+            if kind == "mention":
+                name, domain = row["n"], row["d"]
+                self.mentions[row["s"]].append({"id": str(row["a"]), "username": name, "url": row["u"] or row["v"],
+                                                "acct": name if domain is None else f"{name}@{domain}"})
+            elif kind == "tag":
+                self.tags[row["s"]].append({"name": row["n"], "url": self.node.urls.tag(row["n"])})
+            elif kind == "stats":
+                self.stats[row["s"]] = {"replies_count": row["p"], "reblogs_count": row["r"],
+                                        "favourites_count": row["f"], "remixes_count": row["x"]}
+            elif kind == "account":
+                account_stats[row["a"]] = (row["p"], row["r"], row["f"])
+            elif kind == "m":
+                self.muted.add(int(row["a"]))
+            else:
+                marks[kind].add(int(row["s"]))
+        counts = counts_of(list(self.account_rows.values()), targets, account_stats)
+        self.accounts = {aid: account_json(self.node, a, counts[aid]) for aid, a in self.account_rows.items()}
         rendered = [self._one(s) for s in statuses]
         if self.viewer is None:
             return rendered
@@ -119,24 +127,42 @@ class StatusRenderer:
         }
 
 
-async def _viewer_marks(viewer: Account | None, status_ids: list[int], account_ids: list[int]) -> dict[str, set[int]]:
-    """Which of these statuses the viewer favourited (f), reblogged (r), bookmarked (b), and which of
-    these accounts it muted (m): one statement. The ids are integers of ours, written in the SQL."""
-    marks: dict[str, set[int]] = {k: set() for k in "frbm"}
-    if viewer is None:
-        return marks
-    me = int(viewer.id)
+async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int],
+                        counted: list[int]) -> list[dict[str, Any]]:
+    """One statement for what a page shows besides its accounts and media: the statuses' mentions and
+    tags (each in id order), their counts, the counts of the `counted` accounts (account_stats:
+    followers p, following r, statuses f), and with a viewer which of these statuses it favourited
+    (f), reblogged (r), bookmarked (b) and which of these accounts it muted (m). Rows by kind `k`:
+    s the status, a the account, n d u v texts, p r f x counts. The ids are integers of ours, written in
+    the SQL; the first branch types every column (PostgreSQL resolves a UNION pairwise: two NULLs
+    would make text)."""
     ids = ",".join(str(int(i)) for i in status_ids) or "NULL"
-    accounts = ",".join(str(int(i)) for i in account_ids) or "NULL"
-    _, rows = await connections.get("default").execute_query(
-        f"SELECT 'f' AS k, status_id AS id FROM favourites WHERE account_id = {me} AND status_id IN ({ids}) "
-        f"UNION ALL SELECT 'r', reblog_of_id FROM statuses WHERE account_id = {me} AND reblog_of_id IN ({ids}) "
-        f"AND deleted_at IS NULL "
-        f"UNION ALL SELECT 'b', status_id FROM bookmarks WHERE account_id = {me} AND status_id IN ({ids}) "
-        f"UNION ALL SELECT 'm', target_id FROM mutes WHERE account_id = {me} AND target_id IN ({accounts})")
-    for row in rows:
-        marks[row["k"]].add(int(row["id"]))
-    return marks
+    sql = (
+        "SELECT 'mention' AS k, m.id AS o, m.status_id AS s, m.account_id AS a, a.username AS n, a.domain AS d, "
+        "a.url AS u, a.uri AS v, CAST(NULL AS BIGINT) AS p, CAST(NULL AS BIGINT) AS r, CAST(NULL AS BIGINT) AS f, "
+        "CAST(NULL AS BIGINT) AS x "
+        f"FROM mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids}) "
+        "UNION ALL SELECT 'tag', st.id, st.status_id, NULL, t.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+        f"FROM status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids}) "
+        "UNION ALL SELECT 'stats', NULL, id, NULL, NULL, NULL, NULL, NULL, "
+        f"replies_count, reblogs_count, favourites_count, remixes_count FROM status_stats WHERE id IN ({ids}) "
+        "UNION ALL SELECT 'account', NULL, NULL, id, NULL, NULL, NULL, NULL, followers_count, following_count, "
+        f"statuses_count, NULL FROM account_stats WHERE id IN ({','.join(str(int(i)) for i in counted) or 'NULL'})")
+    if viewer is not None:
+        me = int(viewer.id)
+        accounts = ",".join(str(int(i)) for i in account_ids) or "NULL"
+        nothing = ", ".join(["NULL"] * 8)  # n d u v p r f x
+        sql += (
+            f" UNION ALL SELECT 'f', NULL, status_id, NULL, {nothing} FROM favourites "
+            f"WHERE account_id = {me} AND status_id IN ({ids}) "
+            f"UNION ALL SELECT 'r', NULL, reblog_of_id, NULL, {nothing} FROM statuses "
+            f"WHERE account_id = {me} AND reblog_of_id IN ({ids}) AND deleted_at IS NULL "
+            f"UNION ALL SELECT 'b', NULL, status_id, NULL, {nothing} FROM bookmarks "
+            f"WHERE account_id = {me} AND status_id IN ({ids}) "
+            f"UNION ALL SELECT 'm', NULL, NULL, target_id, {nothing} FROM mutes "
+            f"WHERE account_id = {me} AND target_id IN ({accounts})")
+    _, rows = await connections.get("default").execute_query(sql + " ORDER BY k, o")
+    return rows
 
 
 async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
