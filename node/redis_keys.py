@@ -37,6 +37,7 @@ def generation_user_lock(user_id: int) -> str:
     return f"vitascope:gen:user-lock:{user_id}"
 
 
-def for_you_snapshot(viewer_id: int, token: str) -> str:
-    """One ranked For You (ids, scores, reasons) that a cursor's later pages continue; 0 is signed out."""
-    return f"vitascope:for_you:{viewer_id}:{token}"
+def for_you_snapshot(viewer_id: int) -> str:
+    """A signed-in viewer's latest ranked For You (its token, then ids, scores, reasons), which the
+    cursor of its first page continues; one per viewer, so Redis holds at most one per account."""
+    return f"vitascope:for_you:{viewer_id}"

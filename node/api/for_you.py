@@ -66,16 +66,18 @@ async def _continued(request: web.Request, token: str, now: datetime, start: int
     off since), less what the viewer may no longer get: "not interested" marks, blocks and mutes
     made since apply to the next page at once."""
     node, me = ctx(request), viewer(request)
-    raw = await node.redis.get(redis_keys.for_you_snapshot(me.id if me else 0, token))
-    if raw is None:
+    if me is None:
+        return None
+    raw = await node.redis.get(redis_keys.for_you_snapshot(me.id))
+    kept, _, raw = (raw or b"").partition(b" ")
+    if kept != token.encode():  # expired, or replaced by a newer first page of this viewer
         return None
     ranking = for_you.from_snapshot(raw, start, stop)
-    if me is not None:
-        accounts, statuses, personal = await for_you.hidden(node.config, me, now)
-        if ranking.personal and not personal:
-            return None
-        ranking.items = [c if c is not None and c.account_id not in accounts and c.id not in statuses else None
-                         for c in ranking.items]
+    accounts, statuses, personal = await for_you.hidden(node.config, me, now)
+    if ranking.personal and not personal:
+        return None
+    ranking.items = [c if c is not None and c.account_id not in accounts and c.id not in statuses else None
+                     for c in ranking.items]
     return ranking
 
 
@@ -98,8 +100,11 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
                       ) -> web.Response:
     """One page of the ranking through the feeds' page function (serializer, a teen's daily limit),
     each status with its explanation in `vitascope.for_you`. With a cursor (`next_url`), the
-    ranking is kept for `for_you.snapshot_seconds` and the later pages read it (`snapshot`) instead
-    of ranking again; an expired snapshot is ranked again as of the first page's moment. The snapshot
+    signed-in viewer's ranking is kept for `for_you.snapshot_seconds` and the later pages read it
+    (`snapshot`) instead of ranking again. One snapshot per viewer (a newer first page replaces it),
+    none for signed-out visitors (the same public ranking, cheap to rank again): Redis holds at
+    most one per account, however often first pages are asked for. Without a snapshot (expired,
+    replaced, signed out) a later page is ranked again as of the first page's moment. The snapshot
     is written while the page renders, and awaited before the page (and its cursor) is returned."""
     node, me = ctx(request), viewer(request)
     ranking = await _continued(request, snapshot, now, offset, offset + limit) if snapshot else None
@@ -108,10 +113,10 @@ async def ranked_page(request: web.Request, *, personal: bool, offset: int, limi
     if ranking is None:
         ranking = await for_you.rank(node.config, me, now=now, personal=personal)
         snapshot = None
-        if next_url is not None and offset + limit < len(ranking.items):
+        if me is not None and next_url is not None and offset + limit < len(ranking.items):
             snapshot = secrets.token_hex(12)
             written = asyncio.ensure_future(node.redis.set(
-                redis_keys.for_you_snapshot(me.id if me else 0, snapshot), for_you.snapshot(ranking),
+                redis_keys.for_you_snapshot(me.id), snapshot.encode() + b" " + for_you.snapshot(ranking),
                 ex=node.config["for_you.snapshot_seconds"]))
     try:
         positions = [i for i in range(offset, min(offset + limit, len(ranking.items))) if ranking.items[i] is not None]
