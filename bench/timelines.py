@@ -11,15 +11,18 @@ who follows 200 accounts, writes like everyone else and is mentioned like everyo
 
 For home, public (local and federated), account statuses and notifications, first page and
 page 6 (20 per page): p50/p99 of the bare SQL (the same page as a hand-written query, through
-psycopg), p50/p99 of the API, their ratio, the node's CPU per request (ms, from /proc, while the
-timed requests ran), the statements per request, requests/s with 16
-concurrent clients, and the shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)).
+psycopg), p50/p99 of the API, their ratio, p50/p99 of HTTP and JSON alone (the same page's JSON
+served by a bare aiohttp handler to the same client), how far the API's p99 is over the goal's
+"2 x bare + HTTP and JSON" (`over`, ms), the node's CPU per request (ms, from /proc, while the
+timed requests ran), the statements per request, requests/s with 16 concurrent clients, and the
+shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -198,6 +201,62 @@ async def throughput(url: str, token: str, seconds: float, clients: int = 16) ->
         return done / (time.monotonic() - t0)
 
 
+FLOOR_SERVER = """
+import asyncio, json, sys
+import orjson, uvloop
+from aiohttp import web
+pages = json.load(open(sys.argv[1]))
+async def handle(request):
+    data, link = pages[request.match_info["name"]]
+    return web.Response(body=orjson.dumps(data), content_type="application/json", charset="utf-8",
+                        headers={"Link": link} if link else {})
+app = web.Application()
+app.router.add_get("/{name}", handle)
+uvloop.install()
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
+"""
+
+
+def floor_timing(pages: dict[str, tuple[list, str]], token: str, runs: int, tmp: Path) -> dict[str, list[float]]:
+    """The fixed cost of HTTP and JSON, measured in the same run: each page's JSON (as the API
+    served it, with its Link header) encoded by orjson in a bare aiohttp handler on uvloop, fetched
+    by the same client with the same headers — the "fixed few ms of HTTP and JSON" of the goal."""
+    import socket
+    import subprocess
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp / "pages.json").write_text(json.dumps(pages))
+    server = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER, str(tmp / "pages.json"), str(port)])
+    try:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                session.get(f"http://127.0.0.1:{port}/{next(iter(pages))}").raise_for_status()
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        out = {}
+        for name in pages:
+            url = f"http://127.0.0.1:{port}/{name}"
+            for _ in range(3):
+                session.get(url)
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                session.get(url).raise_for_status()
+                times.append((time.perf_counter() - t0) * 1000)
+            out[name] = times
+        return out
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the issue's data set (0.1: a tenth)")
@@ -233,14 +292,14 @@ def main() -> None:
                 "account": f"/api/v1/accounts/{author}/statuses",
                 "notifications": "/api/v1/notifications",
             }
-            print(f"\n{'endpoint':<16}{'page':>5}{'SQL p50':>9}{'p99':>8}{'API p50':>9}{'p99':>8}"
-                  f"{'p99 ratio':>10}{'CPU':>6}{'stmts':>7}{'req/s@16':>10}{'buffers':>9}")
+            results, pages = [], {}
             for name, path in endpoints.items():
                 sep = "&" if "?" in path else "?"
                 url_page = f"{node.url}{path}{sep}limit={PAGE}"
                 max_id = 1 << 62
                 for page in range(1, 7):
-                    rows = session.get(url_page).json()
+                    r = session.get(url_page)
+                    rows = r.json()
                     if not rows:
                         print(f"{name:<16}{page:>5}  (no such page at this scale)")
                         break
@@ -252,11 +311,21 @@ def main() -> None:
                         api, statements = api_timing(session, url_page, args.runs)
                         cpu = (cpu_seconds(node.process.pid) - cpu0) * 1000 / args.runs
                         rps = asyncio.run(throughput(url_page, token, args.seconds)) if page == 1 else float("nan")
-                        print(f"{name:<16}{page:>5}{pct(bare, .5):>9.2f}{pct(bare, .99):>8.2f}{pct(api, .5):>9.1f}"
-                              f"{pct(api, .99):>8.1f}{pct(api, .99) / pct(bare, .99):>10.0f}{cpu:>6.1f}{statements:>7}"
-                              f"{rps:>10.0f}{buffers(conn, BARE[name], params):>9}")
+                        pages[f"{name}-{page}"] = (rows, r.headers.get("Link", ""))
+                        results.append((name, page, bare, api, cpu, statements, rps, buffers(conn, BARE[name], params)))
                     max_id = int(rows[-1]["id"])
                     url_page = f"{node.url}{path}{sep}limit={PAGE}&max_id={max_id}"
+            floors = floor_timing(pages, token, args.runs, Path(tmp))
+            print(f"\n{'endpoint':<16}{'page':>5}{'SQL p50':>9}{'p99':>8}{'API p50':>9}{'p99':>8}"
+                  f"{'p99 ratio':>10}{'HTTP+JSON p50':>14}{'p99':>6}{'over':>6}{'CPU':>6}{'stmts':>7}"
+                  f"{'req/s@16':>10}{'buffers':>9}")
+            for name, page, bare, api, cpu, statements, rps, read in results:
+                floor = floors[f"{name}-{page}"]
+                # What the API takes beyond twice its bare query and the HTTP and JSON of its page.
+                over = pct(api, .99) - 2 * pct(bare, .99) - pct(floor, .99)
+                print(f"{name:<16}{page:>5}{pct(bare, .5):>9.2f}{pct(bare, .99):>8.2f}{pct(api, .5):>9.1f}"
+                      f"{pct(api, .99):>8.1f}{pct(api, .99) / pct(bare, .99):>10.0f}{pct(floor, .5):>14.1f}"
+                      f"{pct(floor, .99):>6.1f}{over:>6.1f}{cpu:>6.1f}{statements:>7}{rps:>10.0f}{read:>9}")
             conn.close()
         finally:
             if node is not None:

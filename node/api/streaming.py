@@ -16,7 +16,7 @@ from federation.jsonparse import JSONRefused, parse_json
 from node import redis_keys
 from node.api.common import ctx
 from node.api.lists import list_query
-from node.api.timelines import home_query, public_query, tag_query
+from node.api.timelines import home_statuses, public_query, tag_query
 from node.auth import grants, load_token, websocket_protocol_token
 from node.errors import ApiError
 from node.models import Account, Status, UserList
@@ -87,7 +87,7 @@ async def timeline_of(account: Account | None, label: list[str]):
     flags), or None for streams of other events (notifications, conversations)."""
     stream = label[0]
     if stream == "user":
-        return await home_query(account)
+        return home_statuses(account)
     if stream == "list":
         lst = await UserList.get_or_none(id=int(label[1]), account_id=account.id)
         return await list_query(lst) if lst is not None else Status.filter(id__in=[])  # deleted since

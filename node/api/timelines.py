@@ -10,23 +10,19 @@ from node.api.common import feed_page, page_limit, paginate, prepared_page, stan
 from node.auth import scope
 from node.models import Account, Follow, Mention, Status
 from node.params import read_params
-from node.services.lists import exclusive_member_ids
+from node.services.lists import exclusive_members
 from node.services.visibility import without_hidden
 
 routes = web.RouteTableDef()
 
 
-async def home_query(me: Account):
-    """`home_statuses` with the accounts of `me`'s exclusive lists."""
-    return home_statuses(me, await exclusive_member_ids(me.id))
-
-
-def home_statuses(me: Account, exclusive: list[int]):
+def home_statuses(me: Account):
     """The statuses of `me`'s home timeline, for its page and for its `user` stream: one statement,
-    where whom `me` follows, who it hides and what mentions it are subqueries. Mentions by
-    subquery, not by join: no row repeats, so no DISTINCT, and the page is read in id order straight
-    off an index. Suspended accounts' posts (and shares of them) are hidden; a silenced account
-    reaches only its followers, so its mentions of anyone else stay out."""
+    where whom `me` follows, who it hides, what mentions it and whose posts go to its exclusive lists
+    instead are subqueries. Mentions by subquery, not by join: no row repeats, so no DISTINCT, and
+    the page is read in id order straight off an index. Suspended accounts' posts (and shares of
+    them) are hidden; a silenced account reaches only its followers, so its mentions of anyone else
+    stay out."""
     following = Subquery(Follow.filter(account_id=me.id).values("target_id"))
     no_reblogs = Subquery(Follow.filter(account_id=me.id, show_reblogs=False).values("target_id"))
     mentioning_me = Subquery(Mention.filter(account_id=me.id).values("status_id"))
@@ -34,7 +30,7 @@ def home_statuses(me: Account, exclusive: list[int]):
              .filter(Q(account_id=me.id) | Q(account_id__in=following, visibility__in=["public", "unlisted", "private"])
                      | Q(id__in=mentioning_me, account__silenced_at=None))
              .exclude(Q(account_id__in=no_reblogs) & Q(reblog_of_id__not_isnull=True))
-             .exclude(account_id__in=exclusive))
+             .exclude(account_id__in=Subquery(exclusive_members(me.id))))
     return without_hidden(query, me)
 
 
@@ -43,8 +39,8 @@ def home_statuses(me: Account, exclusive: list[int]):
 async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    items = await prepared_page(Status, "home", lambda me_id, exclusive: home_statuses(stand_in(me_id), exclusive),
-                                p, page_limit(request, p), [me.id], await exclusive_member_ids(me.id))
+    items = await prepared_page(Status, "home", lambda me_id: home_statuses(stand_in(me_id)),
+                                p, page_limit(request, p), [me.id])
     return await feed_page(request, items, context="home")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from tortoise.expressions import Q, Subquery
+
 from node import prepared
 from node.context import Node
-from node.models import Account, Block, Follow, FollowRequest, Mute
+from node.models import Account, Block, Follow, FollowRequest, Mute, Status
 from node.models.stats import AccountStats
 from node.serializers.common import iso
 from node.text import html_to_text
@@ -38,6 +40,17 @@ async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
     return {t.id: t for t in await prepared.models(
         Account, "counts.moved", lambda i: Account.filter(id__in=i, deleted_at=None, suspended_at=None),
         list({a.moved_to_id for a in accounts if a.moved_to_id}))}
+
+
+async def shown_accounts(ids: list[int], status_ids: list[int]) -> dict[int, Account]:
+    """These accounts, the authors of these statuses, and the accounts all of them moved to (those
+    neither deleted nor suspended: `moved_targets`), by id: one query for a page (StatusRenderer)."""
+    def query(accounts: list[int], statuses: list[int]):
+        authors = Q(id__in=accounts) | Q(id__in=Subquery(Status.filter(id__in=statuses).values("account_id")))
+        moved = Subquery(Account.filter(authors).values("moved_to_id"))
+        return Account.filter(authors | Q(id__in=moved, deleted_at=None, suspended_at=None))
+
+    return {a.id: a for a in await prepared.models(Account, "shown_accounts", query, ids, status_ids)}
 
 
 def counts_of(accounts: list[Account], targets: dict[int, Account],

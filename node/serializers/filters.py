@@ -3,6 +3,7 @@ matched against a page of statuses in memory (FilterResults in `filtered`)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,11 +34,35 @@ class _Rules:
 
 
 class ActiveFilters:
-    """One viewer's unexpired filters, loaded once for a page of statuses (at most three queries) and
-    matched in memory, the way Mastodon's StatusRelationshipsPresenter builds its filters map."""
+    """One viewer's unexpired filters, read with a page of statuses (`from_rows`) or loaded for one
+    status of a stream (`load`, at most three queries), and matched in memory, the way Mastodon's StatusRelationshipsPresenter builds its filters map."""
 
     def __init__(self, rules: list[_Rules]):
         self.rules = rules
+
+    @classmethod
+    def from_rows(cls, filters: list[tuple], keywords: list[tuple], statuses: list[tuple]) -> "ActiveFilters":
+        """The viewer's filters from rows read with a page (node.serializers.statuses._page_details):
+        (id, title, context as JSON text, action, expires_at) each; keywords (filter id, keyword,
+        whole word) in id order; (filter id, status id) for the page's statuses they name."""
+        now = datetime.now(timezone.utc)
+        expiry = Filter._meta.fields_map["expires_at"]
+        rules: dict[int, _Rules] = {}
+        for fid, title, context, action, expires_at in filters:
+            expires_at = expiry.to_python_value(expires_at)
+            if expires_at is None or expires_at > now:
+                rules[fid] = _Rules(Filter(id=fid, title=title, context=json.loads(context), action=action,
+                                           expires_at=expires_at))
+        patterns: dict[int, list[str]] = {}
+        for fid, keyword, whole_word in keywords:
+            if fid in rules:
+                patterns.setdefault(fid, []).append(keyword_regex(keyword, whole_word))
+        for fid, parts in patterns.items():
+            rules[fid].keywords = re.compile("|".join(parts), re.IGNORECASE)
+        for fid, status_id in statuses:
+            if fid in rules:
+                rules[fid].status_ids.add(status_id)
+        return cls(list(rules.values()))
 
     @classmethod
     async def load(cls, account_id: int, status_ids: list[int]) -> "ActiveFilters":

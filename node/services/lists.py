@@ -6,7 +6,6 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from node import prepared
 from node.errors import not_found, unprocessable
 from node.models import Account, Follow, FollowRequest, ListAccount, Status, UserList
 from node.models.lists import REPLIES_POLICIES
@@ -101,12 +100,11 @@ async def carry_memberships(owner_id: int, source_id: int, target_id: int) -> No
         await ListAccount.get_or_create(list_id=list_id, account_id=target_id)
 
 
-async def exclusive_member_ids(owner_id: int) -> list[int]:
-    """Accounts whose posts go to one of the owner's exclusive lists instead of its home timeline
-    (never the owner itself, who may be in its own lists)."""
-    return [row["account_id"] for row in await prepared.values(
-        ListAccount, "lists.exclusive_members", lambda owner: ListAccount.filter(list__account_id=owner[0], list__exclusive=True)
-        .exclude(account_id=owner[0]).values("account_id"), [owner_id])]
+def exclusive_members(owner_id: int):
+    """The accounts whose posts go to one of the owner's exclusive lists instead of its home timeline
+    (never the owner itself, who may be in its own lists), as a query to use as a subquery."""
+    return (ListAccount.filter(list__account_id=owner_id, list__exclusive=True).exclude(account_id=owner_id)
+            .values("account_id"))
 
 
 async def exclusive_owner_ids(author_id: int) -> set[int]:

@@ -80,12 +80,18 @@ def in_force(controls: ParentalControls | None) -> bool:
                                      or datetime.now(timezone.utc).date() < controls.adult_on)
 
 
-async def controls_of(account: Account | None) -> ParentalControls | None:
-    """The account's controls when they are in force; None for everyone else (adults, remote actors)."""
+async def controls_of(account: Account | None, *, as_read: bool = False) -> ParentalControls | None:
+    """The account's controls when they are in force; None for everyone else (adults, remote actors).
+
+    `as_read`: the controls read with the account where they were (the request's token look-up reads
+    the signed-in account's, node.auth), not read again — for a read path that changes none."""
     if account is None or account.domain is not None:
         return None
-    found = await prepared.models(ParentalControls, "parental.controls",
-                                  lambda me: ParentalControls.filter(account_id=me[0]), [account.id])
+    if as_read and "_parental_controls" in account.__dict__:
+        found = [c] if (c := account.__dict__["_parental_controls"]) is not None else []
+    else:
+        found = await prepared.models(ParentalControls, "parental.controls",
+                                      lambda me: ParentalControls.filter(account_id=me[0]), [account.id])
     return found[0] if found and in_force(found[0]) else None
 
 
@@ -186,7 +192,7 @@ async def ration_feed(account: Account | None, statuses: list[Status]) -> tuple[
     served today is free again (a refresh costs nothing), and statuses without video are free. The page
     stops before the first new video beyond the limit, so that once the limit is reached every feed
     ends there until the teen's midnight. None as allowance: no limit applies."""
-    controls = await controls_of(account)
+    controls = await controls_of(account, as_read=True)
     if controls is None or controls.daily_feed_videos is None:
         return statuses, None
     today, resets_at = _day(controls)
