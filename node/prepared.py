@@ -69,41 +69,78 @@ async def models(model, key: Hashable, build: Callable[..., QuerySet], *groups: 
     use each of its arguments only as values (`id__in=ids`, `account_id=me[0]`), never to decide
     the query's shape: that is what `key` says."""
     db, sql, params, related = _prepare(model, key, build, groups)
-    if len(related) <= 1 and type(db).__module__.startswith("tortoise.backends.asyncpg"):  # no select_related
-        _, records = await db.execute_query(sql, _values(params, groups))
-        return _from_records(model, records)
-    executor = db.executor_class(model=model, db=db, select_related_idx=related)
-    return await executor.execute_select(sql, _values(params, groups))
+    return await read(db, model, related, sql, _values(params, groups))
 
 
-_readers: dict[tuple, tuple[list[str], list[tuple[int, Any]]]] = {}
-
-
-def _from_records(model, records: list) -> list:
-    """Tortoise's `_init_from_db` for asyncpg's records, at about a third of its cost: asyncpg
-    already gives each column its Python type (aware datetimes included), so only the JSON
-    columns are converted; the rest are set as they come, by position."""
+async def read(db, model, related: list, sql: str, values: list) -> list:
+    """The `model` instances a built query set's SQL reads (`related`: its `_select_related_idx`),
+    as Tortoise's executor would make them; on PostgreSQL straight from asyncpg's records."""
+    if not type(db).__module__.startswith("tortoise.backends.asyncpg"):
+        return await db.executor_class(model=model, db=db, select_related_idx=related).execute_select(sql, values)
+    _, records = await db.execute_query(sql, values)
     if not records:
         return []
     keys = tuple(records[0].keys())
-    if (reader := _readers.get((model, keys))) is None:
-        meta = model._meta
-        names = {key: name for key, name, _ in (*meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)}
-        convert = [(i, field) for i, key in enumerate(keys) for k, _, field in meta.db_complex_fields
-                   if k == key and not isinstance(field, DatetimeField)]
-        reader = _readers.setdefault((model, keys), ([names[k] for k in keys], convert))
-    names, convert = reader
-    generated_pk = model._meta.db_pk_column not in model._meta.generated_db_fields
+    if (plan := _plans.get((model, keys))) is None:
+        plan = _plans.setdefault((model, keys), _plan(related, keys))
     out = []
     for record in records:
         values = list(record.values())
-        for i, field in convert:
-            values[i] = field.to_python_value(values[i])
-        instance = model.__new__(model)
-        instance.__dict__.update(zip(names, values), _partial=False, _saved_in_db=True,
-                                 _custom_generated_pk=generated_pk, _await_when_save={})
-        out.append(instance)
+        for i, field in plan.convert:
+            if values[i] is not None:
+                values[i] = field.to_python_value(values[i])
+        made: dict[tuple, Any] = {}  # by path, as Tortoise's executor
+        for part, (kind, start, end, names, parent, attr) in enumerate(plan.parts):
+            if part and not any(values[start:end]):  # a relation that is not there (Tortoise's test)
+                instance = None
+            else:
+                instance = kind.__new__(kind)
+                instance.__dict__.update(zip(names, values[start:end]), _partial=False, _saved_in_db=True,
+                                         _custom_generated_pk=kind._meta.db_pk_column not in kind._meta.generated_db_fields,
+                                         _await_when_save={})
+            if part:
+                if (owner := made.get(parent)) is not None:
+                    owner.__dict__[f"_{attr}"] = instance
+                if instance is not None:
+                    made[(*parent, attr)] = instance
+            else:
+                made[parent] = instance  # the query's own model, at its path
+                out.append(instance)
     return out
+
+
+class _Plan:
+    """How one query's records become instances: per model of the row (the query's and each
+    select_related one), its columns' slice, their attribute names, and where it hangs; and
+    the columns asyncpg does not already give in their Python type (JSON; not datetimes)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple] = []
+        self.convert: list[tuple[int, Any]] = []
+
+
+_plans: dict[tuple, _Plan] = {}
+
+
+def _plan(related: list, keys: tuple) -> _Plan:
+    plan, start = _Plan(), 0
+    for n, (kind, count, *_, path) in enumerate(related):
+        end = start + count if n else related[0][1]
+        meta = kind._meta
+        by_column = {column: (name, field) for column, name, field in
+                     (*meta.db_native_fields, *meta.db_default_fields, *meta.db_complex_fields)}
+        complex_columns = {column for column, _, _ in meta.db_complex_fields}
+        names = []
+        for i in range(start, end):
+            column = keys[i].split(".", 1)[1] if n else keys[i]
+            name, field = by_column[column]
+            names.append(name)
+            if column in complex_columns and not isinstance(field, DatetimeField):
+                plan.convert.append((i, field))
+        plan.parts.append((kind, start, end, names, tuple(path[:-1]), path[-1]) if n else
+                          (kind, start, end, names, tuple(path), None))
+        start = end
+    return plan
 
 
 async def values(model, key: Hashable, build: Callable[..., ValuesQuery], *groups: Sequence[Any]) -> list[dict]:

@@ -10,6 +10,7 @@ from node.api.common import (ctx, get_account, page_limit, paged_json, paginate,
                              viewer)
 from node.api.search import find_accounts
 from node.auth import scope
+from node.db import on_one_connection
 from node.errors import ApiError, not_found, unprocessable
 from node.models import Account, Block, Bookmark, Favourite, Follow, FollowRequest, Mute, Status, User
 from node.params import read_params
@@ -126,6 +127,7 @@ async def get_account_json(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/accounts/{id}/statuses")
+@on_one_connection
 @scope("read:statuses", optional=True)
 async def account_statuses(request: web.Request) -> web.Response:
     account = await get_account(path_id(request))
@@ -300,12 +302,14 @@ async def _status_list(request: web.Request, model) -> web.Response:
 
 
 @routes.get("/api/v1/favourites")
+@on_one_connection
 @scope("read:favourites")
 async def favourites(request: web.Request) -> web.Response:
     return await _status_list(request, Favourite)
 
 
 @routes.get("/api/v1/bookmarks")
+@on_one_connection
 @scope("read:bookmarks")
 async def bookmarks(request: web.Request) -> web.Response:
     return await _status_list(request, Bookmark)

@@ -7,6 +7,7 @@ from tortoise.expressions import Q
 
 from node.api.common import ctx, feed_page, get_account, page_limit, paged_json, paginate, path_id
 from node.auth import scope
+from node.db import on_one_connection
 from node.errors import not_found
 from node.models import Follow, ListAccount, Status, UserList
 from node.params import parse_id, read_params
@@ -136,6 +137,7 @@ async def list_query(lst: UserList):
 
 
 @routes.get("/api/v1/timelines/list/{id}")
+@on_one_connection
 @scope("read:lists")
 async def timeline(request: web.Request) -> web.Response:
     """Paginated and filtered like home."""

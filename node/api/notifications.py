@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 from node import ids
 from node.api.common import ctx, page_limit, paged_json, paginate, path_id, prepared_page, stand_in
 from node.auth import scope
+from node.db import on_one_connection
 from node.errors import not_found
 from node.models import Account, Marker, Notification
 from node.params import Params, read_params
@@ -18,6 +19,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/notifications")
+@on_one_connection
 @scope("read:notifications")
 async def index(request: web.Request) -> web.Response:
     me = request["account"]

@@ -8,6 +8,7 @@ from tortoise.expressions import Q, Subquery
 
 from node.api.common import feed_page, page_limit, paginate, prepared_page, stand_in, viewer
 from node.auth import scope
+from node.db import on_one_connection
 from node.models import Account, Follow, Mention, Status
 from node.params import read_params
 from node.services.lists import exclusive_members
@@ -35,6 +36,7 @@ def home_statuses(me: Account):
 
 
 @routes.get("/api/v1/timelines/home")
+@on_one_connection
 @scope("read:statuses")
 async def home(request: web.Request) -> web.Response:
     me = request["account"]
@@ -71,6 +73,7 @@ def _flags(p) -> dict[str, bool]:
 
 
 @routes.get("/api/v1/timelines/public")
+@on_one_connection
 @scope("read:statuses", optional=True)
 async def public(request: web.Request) -> web.Response:
     p = await read_params(request)
@@ -83,6 +86,7 @@ async def public(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/timelines/tag/{hashtag}")
+@on_one_connection
 @scope("read:statuses", optional=True)
 async def tag(request: web.Request) -> web.Response:
     p = await read_params(request)
