@@ -31,7 +31,8 @@ async def index(request: web.Request) -> web.Response:
         include_filtered, sender = p.bool("include_filtered", False), p.id("account_id") if p.str("account_id") else None
         items = await prepared_page(
             Notification, ("notifications", include_filtered, sender is None),
-            lambda me_id, *sender_id: _listing(stand_in(me_id), include_filtered, [], [], sender_id[0][0] if sender_id else None),
+            lambda me_id, *sender_id: _listing(stand_in(me_id), include_filtered, [], [],
+                                               sender_id[0][0] if sender_id else None).select_related("status"),
             p, limit, [me.id], *([[sender]] if sender is not None else []))
     return paged_json(request, await notifications_json(ctx(request), me, items, own_types=own_types(p)), items)
 

@@ -70,8 +70,12 @@ async def notifications_json(node: Node, viewer: Account, notes: list[Notificati
     a direct notice status, so Mastodon clients, which drop unknown types, show them."""
     # Look-ups run even when a page has no statuses: the same statements for every page. Senders
     # are loaded with the statuses' accounts.
-    statuses = await prepared.models(Status, "notifications.statuses", lambda i: Status.filter(id__in=i).order_by("-id"),
-                                     list({n.status_id for n in notes if n.status_id}))
+    if notes and all("_status" in n.__dict__ for n in notes):  # read with their statuses (select_related)
+        statuses = sorted({s.id: s for n in notes if (s := n.__dict__["_status"]) is not None}.values(),
+                          key=lambda s: s.id, reverse=True)
+    else:
+        statuses = await prepared.models(Status, "notifications.statuses", lambda i: Status.filter(id__in=i).order_by("-id"),
+                                         list({n.status_id for n in notes if n.status_id}))
     renderer = StatusRenderer(node, viewer, context="notifications")
     rendered = {s["id"]: s for s in await renderer.render(list(statuses), {n.from_account_id for n in notes})}
     # A notification about a status a `hide` filter removes goes with it.
