@@ -75,7 +75,7 @@ async def models(model, key: Hashable, build: Callable[..., QuerySet], *groups: 
 async def read(db, model, related: list, sql: str, values: list) -> list:
     """The `model` instances a built query set's SQL reads (`related`: its `_select_related_idx`),
     as Tortoise's executor would make them; on PostgreSQL straight from asyncpg's records."""
-    if not type(db).__module__.startswith("tortoise.backends.asyncpg"):
+    if not on_asyncpg(db):
         return await db.executor_class(model=model, db=db, select_related_idx=related).execute_select(sql, values)
     _, records = await db.execute_query(sql, values)
     if not records:
@@ -107,6 +107,41 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
                 made[parent] = instance  # the query's own model, at its path
                 out.append(instance)
     return out
+
+
+def on_asyncpg(db) -> bool:
+    return type(db).__module__.startswith("tortoise.backends.asyncpg")
+
+
+class Values:
+    """The values of a hand-written statement whose lists of ids vary in length (a page's look-ups).
+    On PostgreSQL each is a parameter (`= ANY($1::bigint[])`), so one SQL text serves every page
+    and stays prepared on the connection; on SQLite, which compiles each call's SQL anyway, they
+    are written into it (integers of ours only).
+
+        q = Values(db); sql = f"SELECT … WHERE status_id {q.among('s', ids)} AND account_id = {q.one('me', me)}"
+        await db.execute_query(sql, q.values)
+    """
+
+    def __init__(self, db) -> None:
+        self.pg = on_asyncpg(db)
+        self.values: list[Any] = []
+        self._named: dict[str, str] = {}
+
+    def among(self, name: str, ids: Sequence[int]) -> str:
+        """`= ANY($n::bigint[])` or `IN (…)`: the column is one of `ids` (none when empty)."""
+        if not self.pg:
+            return f"IN ({','.join(str(int(i)) for i in ids) or 'NULL'})"
+        return f"= ANY({self._param(name, [int(i) for i in ids])}::bigint[])"
+
+    def one(self, name: str, value: int) -> str:
+        return self._param(name, int(value)) if self.pg else str(int(value))
+
+    def _param(self, name: str, value: Any) -> str:
+        if name not in self._named:
+            self.values.append(value)
+            self._named[name] = f"${len(self.values)}"
+        return self._named[name]
 
 
 class _Plan:

@@ -174,39 +174,50 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
     following r, statuses f), and with a viewer which of these statuses it favourited (f),
     reblogged (r), bookmarked (b), which of these accounts it muted (m), and its filters (filter:
     id o, title n, action d, context u, expiry t), their keywords (keyword: filter a, keyword n,
-    whole word p) and which of these statuses they name (filtered: filter a, status s). The ids are
-    integers of ours, written in the SQL."""
-    ids = ",".join(str(int(i)) for i in status_ids) or "NULL"
-    shown = (f"(SELECT id FROM accounts WHERE id IN ({','.join(str(int(i)) for i in account_ids) or 'NULL'}) "
-             f"UNION SELECT account_id FROM statuses WHERE id IN ({','.join(str(int(i)) for i in reblogged) or 'NULL'}))")
+    whole word p) and which of these statuses they name (filtered: filter a, status s). Each branch
+    starts from the page's ids, so none reads more of its table as the table grows."""
+    db = connections.get("default")
+    q = prepared.Values(db)
+    ids = q.among("ids", status_ids)
+    shown = (f"(SELECT id FROM accounts WHERE id {q.among('accounts', account_ids)} "
+             f"UNION SELECT account_id FROM statuses WHERE id {q.among('reblogged', reblogged)})")  # for mutes
     branches = [
-        _branch("mention", f"mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id IN ({ids})", typed=True,
+        _branch("mention", f"mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id {ids}", typed=True,
                 o="m.id", s="m.status_id", a="m.account_id", n="a.username", d="a.domain", u="a.url", v="a.uri"),
-        _branch("tag", f"status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id IN ({ids})",
+        _branch("tag", f"status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id {ids}",
                 o="st.id", s="st.status_id", n="t.name"),
-        _branch("stats", f"status_stats WHERE id IN ({ids})", s="id", p="replies_count", r="reblogs_count",
+        _branch("stats", f"status_stats WHERE id {ids}", s="id", p="replies_count", r="reblogs_count",
                 f="favourites_count", x="remixes_count"),
-        _branch("account", f"account_stats WHERE id IN {shown} OR id IN (SELECT moved_to_id FROM accounts WHERE id IN {shown})",
-                a="id", p="followers_count",
-                r="following_count", f="statuses_count"),
+    ]
+    # The counts of the page's accounts, of the reblogged statuses' authors, and of whom either moved
+    # to: four branches, each driven from the page's few ids (as one IN over a UNION, PostgreSQL
+    # hashed them and read account_stats whole).
+    accounts, reblogged_ids = q.among("accounts", account_ids), q.among("reblogged", reblogged)
+    counted = {"a": "x.id", "p": "x.followers_count", "r": "x.following_count", "f": "x.statuses_count"}
+    branches += [
+        _branch("account", f"account_stats x WHERE x.id {accounts}", **counted),
+        _branch("account", f"statuses s JOIN account_stats x ON x.id = s.account_id WHERE s.id {reblogged_ids}", **counted),
+        _branch("account", f"accounts a JOIN account_stats x ON x.id = a.moved_to_id WHERE a.id {accounts}", **counted),
+        _branch("account", "statuses s JOIN accounts a ON a.id = s.account_id JOIN account_stats x ON x.id = a.moved_to_id "
+                f"WHERE s.id {reblogged_ids}", **counted),
     ]
     if viewer is not None:
-        me = int(viewer.id)
+        me = q.one("me", viewer.id)
         mine = f"custom_filters cf ON cf.id = {{}}.custom_filter_id AND cf.account_id = {me}"
         branches += [
-            _branch("f", f"favourites WHERE account_id = {me} AND status_id IN ({ids})", s="status_id"),
-            _branch("r", f"statuses WHERE account_id = {me} AND reblog_of_id IN ({ids}) AND deleted_at IS NULL",
+            _branch("f", f"favourites WHERE account_id = {me} AND status_id {ids}", s="status_id"),
+            _branch("r", f"statuses WHERE account_id = {me} AND reblog_of_id {ids} AND deleted_at IS NULL",
                     s="reblog_of_id"),
-            _branch("b", f"bookmarks WHERE account_id = {me} AND status_id IN ({ids})", s="status_id"),
+            _branch("b", f"bookmarks WHERE account_id = {me} AND status_id {ids}", s="status_id"),
             _branch("m", f"mutes WHERE account_id = {me} AND target_id IN {shown}", a="target_id"),
             _branch("filter", f"custom_filters WHERE account_id = {me}", o="id", n="title", d="action",
                     u="CAST(context AS TEXT)", t="expires_at"),
             _branch("keyword", "custom_filter_keywords kw JOIN " + mine.format("kw"), o="kw.id",
                     a="kw.custom_filter_id", n="kw.keyword", p="CAST(kw.whole_word AS INTEGER)"),
-            _branch("filtered", "custom_filter_statuses fs JOIN " + mine.format("fs") + f" WHERE fs.status_id IN ({ids})",
+            _branch("filtered", "custom_filter_statuses fs JOIN " + mine.format("fs") + f" WHERE fs.status_id {ids}",
                     o="fs.id", a="fs.custom_filter_id", s="fs.status_id"),
         ]
-    _, rows = await connections.get("default").execute_query(" UNION ALL ".join(branches) + " ORDER BY k, o")
+    _, rows = await db.execute_query(" UNION ALL ".join(branches) + " ORDER BY k, o", q.values)
     return rows
 
 
