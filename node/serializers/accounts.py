@@ -42,19 +42,16 @@ async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
         list({a.moved_to_id for a in accounts if a.moved_to_id}))}
 
 
-async def shown_accounts(ids: list[int], status_ids: list[int]) -> dict[int, Account]:
-    """These accounts, the authors of these statuses, and the accounts all of them moved to (deleted
-    and suspended ones included: the caller keeps only live ones, as `moved_targets`), by id: one
-    statement for a page (StatusRenderer), each of its parts read off a primary key — an OR of IN
-    subqueries would make PostgreSQL read the whole accounts table."""
+async def shown_accounts(ids: list[int]) -> dict[int, Account]:
+    """These accounts and the accounts they moved to (deleted and suspended ones included: the
+    caller keeps only live ones, as `moved_targets`), by id: one statement for a page
+    (StatusRenderer), both of its parts read off a primary key — an OR of IN subqueries would make
+    PostgreSQL read the whole accounts table."""
     db = connections.get("default")
     q = prepared.Values(db)
-    accounts, statuses = q.among("accounts", ids), q.among("statuses", status_ids)
+    accounts = q.among("accounts", ids)
     sql = (f"SELECT * FROM accounts WHERE id {accounts} "
-           f"UNION ALL SELECT a.* FROM statuses s JOIN accounts a ON a.id = s.account_id WHERE s.id {statuses} "
-           f"UNION ALL SELECT t.* FROM accounts a JOIN accounts t ON t.id = a.moved_to_id WHERE a.id {accounts} "
-           "UNION ALL SELECT t.* FROM statuses s JOIN accounts a ON a.id = s.account_id "
-           f"JOIN accounts t ON t.id = a.moved_to_id WHERE s.id {statuses}")
+           f"UNION ALL SELECT t.* FROM accounts a JOIN accounts t ON t.id = a.moved_to_id WHERE a.id {accounts}")
     whole = [(Account, len(Account._meta.db_fields), None, Account, (None,))]
     return {a.id: a for a in await prepared.read(db, Account, whole, sql, q.values)}
 

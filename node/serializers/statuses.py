@@ -36,18 +36,17 @@ class StatusRenderer:
         """The statuses as JSON; `also_accounts` are loaded and rendered (into `self.accounts`) with
         the statuses' own, for a page that shows other accounts too (notifications).
 
-        Each look-up needs only the page's own rows (the statuses it reblogs, their authors and
-        whom those moved to are subqueries), never another look-up's result. They run one after
-        the other: side by side they took as long on a busy machine (the database's and the
-        node's CPU, not the waits, are what a page costs) and served fewer pages a second."""
+        The originals come first; every other look-up is driven by the page's and their ids (side
+        by side they took as long on two cores — the database's and the node's CPU, not the waits,
+        are what a page costs — and served fewer pages a second)."""
         reblogged = list({s.reblog_of_id for s in statuses if s.reblog_of_id})
         ids = list({s.id: None for s in statuses} | dict.fromkeys(reblogged))
-        authors = list({s.account_id for s in statuses} | set(also_accounts))
         originals = await prepared.models(Status, "render.originals", lambda i: Status.filter(id__in=i), reblogged)
-        accounts = await shown_accounts(authors, reblogged)
+        authors = list({s.account_id for s in (*statuses, *originals)} | set(also_accounts))
+        accounts = await shown_accounts(authors)
         media = await prepared.models(MediaAttachment, "render.media",
                                       lambda i: MediaAttachment.filter(status_id__in=i).order_by("id"), ids)
-        details = await _page_details(self.viewer, ids, authors, reblogged)
+        details = await _page_details(self.viewer, ids, authors)
         self.originals = {o.id: o for o in originals}
         everything = {s.id: s for s in statuses} | self.originals
         wanted = {s.account_id for s in everything.values()} | set(also_accounts)
@@ -166,21 +165,19 @@ def _branch(kind: str, source: str, *, typed: bool = False, **columns: str) -> s
     return f"SELECT {', '.join(values)} FROM {source}"
 
 
-async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int],
-                        reblogged: list[int]) -> list[dict[str, Any]]:
+async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int]) -> list[dict[str, Any]]:
     """One statement for what a page shows besides its accounts and media: the statuses' mentions and
-    tags (each in id order), their counts, the counts of the page's accounts — `account_ids`, the
-    authors of the `reblogged` statuses and whom they all moved to — (account_stats: followers p,
-    following r, statuses f), and with a viewer which of these statuses it favourited (f),
-    reblogged (r), bookmarked (b), which of these accounts it muted (m), and its filters (filter:
-    id o, title n, action d, context u, expiry t), their keywords (keyword: filter a, keyword n,
-    whole word p) and which of these statuses they name (filtered: filter a, status s). Each branch
-    starts from the page's ids, so none reads more of its table as the table grows."""
+    tags (each in id order), their counts, the counts of the page's accounts and of whom they moved
+    to (account_stats: followers p, following r, statuses f), and with a viewer which of these
+    statuses it favourited (f), reblogged (r), bookmarked (b), which of these accounts it muted
+    (m), and its filters (filter: id o, title n, action d, context u, expiry t), their keywords
+    (keyword: filter a, keyword n, whole word p) and which of these statuses they name (filtered:
+    filter a, status s). Each branch starts from the page's ids, so none reads more of its table
+    as the table grows."""
     db = connections.get("default")
     q = prepared.Values(db)
     ids = q.among("ids", status_ids)
-    shown = (f"(SELECT id FROM accounts WHERE id {q.among('accounts', account_ids)} "
-             f"UNION SELECT account_id FROM statuses WHERE id {q.among('reblogged', reblogged)})")  # for mutes
+    accounts = q.among("accounts", account_ids)
     branches = [
         _branch("mention", f"mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id {ids}", typed=True,
                 o="m.id", s="m.status_id", a="m.account_id", n="a.username", d="a.domain", u="a.url", v="a.uri"),
@@ -189,17 +186,12 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
         _branch("stats", f"status_stats WHERE id {ids}", s="id", p="replies_count", r="reblogs_count",
                 f="favourites_count", x="remixes_count"),
     ]
-    # The counts of the page's accounts, of the reblogged statuses' authors, and of whom either moved
-    # to: four branches, each driven from the page's few ids (as one IN over a UNION, PostgreSQL
-    # hashed them and read account_stats whole).
-    accounts, reblogged_ids = q.among("accounts", account_ids), q.among("reblogged", reblogged)
+    # The counts of the page's accounts and of whom they moved to: two branches, each driven from the
+    # page's ids (as one IN over a UNION, PostgreSQL hashed them and read account_stats whole).
     counted = {"a": "x.id", "p": "x.followers_count", "r": "x.following_count", "f": "x.statuses_count"}
     branches += [
         _branch("account", f"account_stats x WHERE x.id {accounts}", **counted),
-        _branch("account", f"statuses s JOIN account_stats x ON x.id = s.account_id WHERE s.id {reblogged_ids}", **counted),
         _branch("account", f"accounts a JOIN account_stats x ON x.id = a.moved_to_id WHERE a.id {accounts}", **counted),
-        _branch("account", "statuses s JOIN accounts a ON a.id = s.account_id JOIN account_stats x ON x.id = a.moved_to_id "
-                f"WHERE s.id {reblogged_ids}", **counted),
     ]
     if viewer is not None:
         me = q.one("me", viewer.id)
@@ -209,7 +201,7 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
             _branch("r", f"statuses WHERE account_id = {me} AND reblog_of_id {ids} AND deleted_at IS NULL",
                     s="reblog_of_id"),
             _branch("b", f"bookmarks WHERE account_id = {me} AND status_id {ids}", s="status_id"),
-            _branch("m", f"mutes WHERE account_id = {me} AND target_id IN {shown}", a="target_id"),
+            _branch("m", f"mutes WHERE account_id = {me} AND target_id {accounts}", a="target_id"),
             _branch("filter", f"custom_filters WHERE account_id = {me}", o="id", n="title", d="action",
                     u="CAST(context AS TEXT)", t="expires_at"),
             _branch("keyword", "custom_filter_keywords kw JOIN " + mine.format("kw"), o="kw.id",
