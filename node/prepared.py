@@ -12,6 +12,8 @@ converters, exactly as the query set would read them.
 
 from __future__ import annotations
 
+import itertools
+import re
 import types
 from typing import Any, Callable, Hashable, Sequence
 
@@ -47,6 +49,8 @@ def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[S
         query._db = db
         query._make_query()
         sql, params = query.query.get_parameterized_sql()
+        if on_asyncpg(db):
+            sql, params = _constants_inline(sql, params, set(itertools.chain.from_iterable(_marks(sizes))))
         if isinstance(query, ValuesQuery):
             reader: Any = [(alias, convert) for alias, convert in
                            ((a, query.resolve_to_python_value(query.model, f)) for a, f in query._fields_for_select.items())
@@ -57,6 +61,48 @@ def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[S
         if sum(sizes) <= _MOST_VALUES and len(_built) < _MOST_SHAPES:
             _built[cache_key] = cached
     return (db, *cached)
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)(?!\d)")
+
+
+def _literal(value: Any) -> str | None:
+    """`value` as PostgreSQL SQL text, for the types a shape's constants have; None: keep it a parameter."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "\x00" not in value and "\\" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _constants_inline(sql: str, params: list, marks: set[int]) -> tuple[str, list]:
+    """PostgreSQL: the shape's constants (a visibility, a flag, the page's LIMIT) written into the SQL,
+    and each stand-in one parameter however often the query uses it. With only the request's values
+    left as parameters PostgreSQL keeps one generic plan for the statement and stops planning it
+    on every call: a page's statement with its visibility subqueries took 0.7 ms to plan and 0.1 to run;
+    with `LIMIT $n` and `visibility = $n` left unknown, the generic plan it would pick read the
+    table (7 ms)."""
+    if len(set(_PLACEHOLDER.findall(sql))) != len(params):
+        return sql, params  # not the placeholders we know: leave it as it is
+    numbered: dict[int, int] = {}
+    kept: list = []
+
+    def replace(match: re.Match) -> str:
+        value = params[int(match.group(1)) - 1]
+        if isinstance(value, int) and not isinstance(value, bool) and value in marks:
+            if value not in numbered:
+                kept.append(value)
+                numbered[value] = len(kept)
+            return f"${numbered[value]}"
+        literal = _literal(value)
+        if literal is None:
+            kept.append(value)
+            return f"${len(kept)}"
+        return literal
+
+    return _PLACEHOLDER.sub(replace, sql), kept
 
 
 def _values(params: list, groups: Sequence[Sequence[Any]]) -> list:
@@ -90,14 +136,13 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
             if values[i] is not None:
                 values[i] = field.to_python_value(values[i])
         made: dict[tuple, Any] = {}  # by path, as Tortoise's executor
-        for part, (kind, start, end, names, parent, attr) in enumerate(plan.parts):
+        for part, (kind, start, end, names, parent, attr, custom_pk) in enumerate(plan.parts):
             if part and not any(values[start:end]):  # a relation that is not there (Tortoise's test)
                 instance = None
             else:
                 instance = kind.__new__(kind)
                 instance.__dict__.update(zip(names, values[start:end]), _partial=False, _saved_in_db=True,
-                                         _custom_generated_pk=kind._meta.db_pk_column not in kind._meta.generated_db_fields,
-                                         _await_when_save={})
+                                         _custom_generated_pk=custom_pk, _await_when_save={})
             if part:
                 if (owner := made.get(parent)) is not None:
                     owner.__dict__[f"_{attr}"] = instance
@@ -172,8 +217,9 @@ def _plan(related: list, keys: tuple) -> _Plan:
             names.append(name)
             if column in complex_columns and not isinstance(field, DatetimeField):
                 plan.convert.append((i, field))
-        plan.parts.append((kind, start, end, names, tuple(path[:-1]), path[-1]) if n else
-                          (kind, start, end, names, tuple(path), None))
+        custom_pk = meta.db_pk_column not in meta.generated_db_fields
+        plan.parts.append((kind, start, end, names, tuple(path[:-1]), path[-1], custom_pk) if n else
+                          (kind, start, end, names, tuple(path), None, custom_pk))
         start = end
     return plan
 

@@ -41,7 +41,7 @@ def shown(me: Account):
     """The recipient's notifications it may open: none from a suspended account, none about a status
     it may not see (checked when read too, so an unfollow or an older row never shows one)."""
     return (Notification.filter(account_id=me.id, from_account__suspended_at=None)
-            .filter(Q(status_id=None) | seen_by(me, "status")))
+            .filter(Q(status_id=None) | seen_by(me, "status", table="notifications")))
 
 
 def own_types(p: Params) -> frozenset[str]:

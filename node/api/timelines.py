@@ -57,7 +57,7 @@ def public_query(me: Account | None, *, local: bool = False, remote: bool = Fals
         query = query.filter(local=False)
     if only_media:
         query = query.filter(media__id__not_isnull=True).distinct()
-    return without_hidden(query, me)
+    return without_hidden(query, me, boosts=False)
 
 
 def tag_query(me: Account | None, names: list[str], *, local: bool = False, remote: bool = False,

@@ -42,9 +42,16 @@ async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
         list({a.moved_to_id for a in accounts if a.moved_to_id}))}
 
 
+def live_targets(accounts: Iterable[Account], known: dict[int, Account]) -> dict[int, Account]:
+    """`moved_targets` from accounts already read (`known`, by id, as `shown_accounts` gives them):
+    whom these accounts moved to, those neither deleted nor suspended."""
+    return {a.moved_to_id: t for a in accounts if (t := known.get(a.moved_to_id)) is not None
+            and t.deleted_at is None and t.suspended_at is None}
+
+
 async def shown_accounts(ids: list[int]) -> dict[int, Account]:
     """These accounts and the accounts they moved to (deleted and suspended ones included: the
-    caller keeps only live ones, as `moved_targets`), by id: one statement for a page
+    caller keeps only live ones: `live_targets`), by id: one statement for a page
     (StatusRenderer), both of its parts read off a primary key — an OR of IN subqueries would make
     PostgreSQL read the whole accounts table."""
     db = connections.get("default")

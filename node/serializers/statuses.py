@@ -12,7 +12,7 @@ from node import prepared
 from node.context import Node
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Status, StatusEdit
-from node.serializers.accounts import account_counts, account_json, counts_of, shown_accounts
+from node.serializers.accounts import account_counts, account_json, counts_of, live_targets, shown_accounts
 from node.serializers.common import iso
 from node.serializers.filters import ActiveFilters, apply_filters
 from node.serializers.media import media_json
@@ -51,9 +51,7 @@ class StatusRenderer:
         everything = {s.id: s for s in statuses} | self.originals
         wanted = {s.account_id for s in everything.values()} | set(also_accounts)
         self.account_rows = {i: accounts[i] for i in wanted if i in accounts}
-        targets = {a.moved_to_id: accounts[a.moved_to_id] for a in self.account_rows.values()
-                   if a.moved_to_id in accounts and accounts[a.moved_to_id].deleted_at is None
-                   and accounts[a.moved_to_id].suspended_at is None}
+        targets = live_targets(self.account_rows.values(), accounts)
         self.media: dict[int, list] = {i: [] for i in everything}
         for m in media:
             if m.status_id in everything:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q, RawSQL, Subquery
 
 from node.models import Account, Block, Follow, Mention, Mute, Status
 
@@ -38,16 +38,27 @@ async def seen_status(viewer: Account, status_id: int) -> Status | None:
     return status
 
 
-def seen_by(viewer: Account | None, via: str | None = None) -> Q:
+def outer(table: str, column: str) -> RawSQL:
+    """A column of the row the outer query is reading, inside a subquery: the subquery then looks up
+    that row's own mentions (one index probe per row of the page) instead of reading — and
+    hashing — every mention of the viewer, or of whom it hides, on every request."""
+    return RawSQL(f'"{table}"."{column}"')
+
+
+def seen_by(viewer: Account | None, via: str | None = None, *, table: str = "statuses") -> Q:
     """``can_see`` as one query filter: on statuses, or (``via``: the relation's name, e.g.
-    ``"status"``) on rows that reference one, for lists that must never carry what the viewer may
-    not open. Sub-selects, not joins, so a row is never repeated."""
+    ``"status"``, of the rows of ``table``) on rows that reference one, for lists that must never
+    carry what the viewer may not open. Sub-selects, not joins, so a row is never repeated; the
+    mention is looked up for the row at hand (`outer`: a viewer's mentions only grow), whom the
+    viewer follows and blocks read as sets (bounded, and hashed once a statement)."""
     path, status_id = (f"{via}__", f"{via}_id") if via else ("", "id")
+    status = outer(table, status_id)
     q = Q(**{f"{path}visibility__in": ["public", "unlisted"]})
     if viewer is not None:
         following = Subquery(Follow.filter(account_id=viewer.id).values("target_id"))
+        mentioned = Subquery(Mention.filter(account_id=viewer.id, status_id=status).values("status_id"))
         q |= (Q(**{f"{path}account_id": viewer.id})
-              | Q(**{f"{status_id}__in": Subquery(Mention.filter(account_id=viewer.id).values("status_id"))})
+              | Q(**{f"{status_id}__in": mentioned})
               | Q(Q(**{f"{path}visibility": "private"}), Q(**{f"{path}account_id__in": following})))
         q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(account_id=viewer.id).values("target_id"))})
         q &= ~Q(**{f"{path}account_id__in": Subquery(Block.filter(target_id=viewer.id).values("account_id"))})
@@ -64,13 +75,17 @@ async def hidden_account_ids(viewer: Account | None) -> list[int]:
     return list(ids)
 
 
-def without_hidden(query, viewer: Account | None):
+def without_hidden(query, viewer: Account | None, *, boosts: bool = True):
     """`query` (of statuses) less what the viewer never gets on a timeline or a stream, as Mastodon's
     FeedManager and streaming server: posts and boosts by accounts it blocked, muted or is blocked
-    by, boosts of their posts, and others' posts that mention an account it blocked or muted. Every
-    timeline and every streamed status goes through this one rule (subqueries of the same statement)."""
+    by, boosts of their posts (`boosts`: the query may hold boosts), and others' posts that mention
+    an account it blocked or muted. Every timeline and every streamed status goes through this one
+    rule, as subqueries of the same statement. The viewer's blocks and mutes are read as sets (few,
+    and hashed once a statement); a boost's original author is the joined row's, and the mentions
+    are those of the row at hand (`outer`) — never all the posts or mentions of a hidden account."""
     if viewer is None:
         return query
+
     def blocked():
         return Block.filter(account_id=viewer.id).values("target_id")
 
@@ -82,12 +97,11 @@ def without_hidden(query, viewer: Account | None):
 
     for hidden in (blocked, blocking, muted):
         query = query.exclude(account_id__in=Subquery(hidden()))
-        # NOT (boost AND …): a post that boosts nothing must not meet a NULL inside the NOT
-        their_posts = Subquery(Status.filter(account_id__in=Subquery(hidden())).values("id"))
-        query = query.exclude(Q(reblog_of_id__not_isnull=True) & Q(reblog_of_id__in=their_posts))
+        if boosts:  # NOT (boost AND …): a post that boosts nothing must not meet a NULL inside the NOT
+            query = query.exclude(Q(reblog_of_id__not_isnull=True) & Q(reblog_of__account_id__in=Subquery(hidden())))
     for hidden in (blocked, muted):
-        query = query.exclude(Q(id__in=Subquery(Mention.filter(account_id__in=Subquery(hidden())).values("status_id")))
-                              & ~Q(account_id=viewer.id))
+        mentions_them = Mention.filter(status_id=outer("statuses", "id"), account_id__in=Subquery(hidden()))
+        query = query.exclude(Q(id__in=Subquery(mentions_them.values("status_id"))) & ~Q(account_id=viewer.id))
     return query
 
 
