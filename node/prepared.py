@@ -38,18 +38,18 @@ _MOST_VALUES = 256
 _MOST_SHAPES = 4096
 
 
-def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[Sequence[Any]]):
+def _prepare(model, key: Hashable, build: Callable[..., Any], groups: Sequence[Sequence[Any]], inline: bool = False):
     """(db, sql, parameters with stand-ins, how to read rows) for `build`'s query with this many
     values in each group; built on first use per kind of database connection."""
     db = model._choose_db()
     sizes = tuple(len(g) for g in groups)
-    cache_key = (type(db), db.connection_name, model, key, sizes)
+    cache_key = (type(db), db.connection_name, model, key, sizes, inline)
     if (cached := _built.get(cache_key)) is None:
         query = build(*_marks(sizes))
         query._db = db
         query._make_query()
         sql, params = query.query.get_parameterized_sql()
-        if on_asyncpg(db):
+        if inline and on_asyncpg(db):
             sql, params = _constants_inline(sql, params, set(itertools.chain.from_iterable(_marks(sizes))))
         if isinstance(query, ValuesQuery):
             reader: Any = [(alias, convert) for alias, convert in
@@ -83,7 +83,9 @@ def _constants_inline(sql: str, params: list, marks: set[int]) -> tuple[str, lis
     left as parameters PostgreSQL keeps one generic plan for the statement and stops planning it
     on every call: a page's statement with its visibility subqueries took 0.7 ms to plan and 0.1 to run;
     with `LIMIT $n` and `visibility = $n` left unknown, the generic plan it would pick read the
-    table (7 ms)."""
+    table (7 ms). Only for statements measured at scale (`models(inline=True)`): one whose best
+    plan depends on its values (an account's page: one author among a million statuses, deep in
+    its history) ran 37 ms on the generic plan PostgreSQL then chose."""
     if len(set(_PLACEHOLDER.findall(sql))) != len(params):
         return sql, params  # not the placeholders we know: leave it as it is
     numbered: dict[int, int] = {}
@@ -110,11 +112,13 @@ def _values(params: list, groups: Sequence[Sequence[Any]]) -> list:
     return [given.get(p, p) if isinstance(p, int) else p for p in params]
 
 
-async def models(model, key: Hashable, build: Callable[..., QuerySet], *groups: Sequence[Any]) -> list:
+async def models(model, key: Hashable, build: Callable[..., QuerySet], *groups: Sequence[Any],
+                 inline: bool = False) -> list:
     """`await build(*groups)`: the `model` rows it reads, its SQL built once per shape. `build` must
     use each of its arguments only as values (`id__in=ids`, `account_id=me[0]`), never to decide
-    the query's shape: that is what `key` says."""
-    db, sql, params, related = _prepare(model, key, build, groups)
+    the query's shape: that is what `key` says. `inline`: the shape's constants written into the
+    SQL on PostgreSQL, for a statement measured to run well on one generic plan (`_constants_inline`)."""
+    db, sql, params, related = _prepare(model, key, build, groups, inline)
     return await read(db, model, related, sql, _values(params, groups))
 
 

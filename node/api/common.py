@@ -87,10 +87,11 @@ async def paginate(query, p: Params, limit: int, *, column: str = "id") -> list:
 
 
 async def prepared_page(model: type[Model], key: Hashable, build: Callable[..., Any], p: Params, limit: int,
-                        *values: list, column: str = "id") -> list:
+                        *values: list, column: str = "id", inline: bool = False) -> list:
     """`paginate(build(*values), p, limit)` with the page's SQL built once per shape and then run with
     each request's values (node.prepared): `key` names all that shapes `build`'s query (flags, whether
-    there is a viewer); `values` are lists of what it only compares with (the viewer's id, …)."""
+    there is a viewer); `values` are lists of what it only compares with (the viewer's id, …);
+    `inline`: as `prepared.models`."""
     cursors = [(name, op, value) for name, op in (("max_id", "lt"), ("since_id", "gt"), ("min_id", "gt"))
                if (value := p.cursor(name)) is not None]
     oldest_first = any(name == "min_id" for name, _, _ in cursors)
@@ -102,7 +103,7 @@ async def prepared_page(model: type[Model], key: Hashable, build: Callable[..., 
         return q.order_by(column if oldest_first else f"-{column}").limit(limit)
 
     shape = (key, tuple(name for name, _, _ in cursors), limit, column)
-    rows = await prepared.models(model, shape, query, *values, [value for _, _, value in cursors])
+    rows = await prepared.models(model, shape, query, *values, [value for _, _, value in cursors], inline=inline)
     return rows[::-1] if oldest_first else rows
 
 

@@ -33,7 +33,7 @@ async def index(request: web.Request) -> web.Response:
             Notification, ("notifications", include_filtered, sender is None),
             lambda me_id, *sender_id: _listing(stand_in(me_id), include_filtered, [], [],
                                                sender_id[0][0] if sender_id else None).select_related("status"),
-            p, limit, [me.id], *([[sender]] if sender is not None else []))
+            p, limit, [me.id], *([[sender]] if sender is not None else []), inline=sender is None)
     return paged_json(request, await notifications_json(ctx(request), me, items, own_types=own_types(p)), items)
 
 

@@ -42,7 +42,7 @@ async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
     items = await prepared_page(Status, "home", lambda me_id: home_statuses(stand_in(me_id)),
-                                p, page_limit(request, p), [me.id])
+                                p, page_limit(request, p), [me.id], inline=True)
     return await feed_page(request, items, context="home")
 
 
@@ -81,7 +81,7 @@ async def public(request: web.Request) -> web.Response:
     flags = _flags(p)
     items = await prepared_page(Status, ("public", me is None, *flags.values()),
                                 lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags),
-                                p, page_limit(request, p), *([[me.id]] if me else []))
+                                p, page_limit(request, p), *([[me.id]] if me else []), inline=True)
     return await feed_page(request, items, context="public")
 
 
