@@ -134,6 +134,14 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
     if (plan := _plans.get((model, keys))) is None:
         plan = _plans.setdefault((model, keys), _plan(related, keys))
     out = []
+    if len(plan.parts) == 1 and not plan.convert:  # one model, nothing to convert: most look-ups
+        kind, _, _, names, _, _, custom_pk = plan.parts[0]
+        for record in records:
+            instance = kind.__new__(kind)
+            instance.__dict__.update(zip(names, record.values()), _partial=False, _saved_in_db=True,
+                                     _custom_generated_pk=custom_pk, _await_when_save={})
+            out.append(instance)
+        return out
     for record in records:
         values = list(record.values())
         for i, field in plan.convert:
