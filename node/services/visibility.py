@@ -54,11 +54,12 @@ def seen_by(viewer: Account | None, via: str | None = None, *, table: str = "sta
     page) PostgreSQL planned that look-up badly for deep pages (36 ms), so there the viewer's
     mentions, follows and blocks are read as sets, hashed once a statement."""
     path, status_id = (f"{via}__", f"{via}_id") if via else ("", "id")
-    status = outer(table, status_id)
     q = Q(**{f"{path}visibility__in": ["public", "unlisted"]})
     if viewer is not None:
         following = Subquery(Follow.filter(account_id=viewer.id).values("target_id"))
-        mentions = Mention.filter(account_id=viewer.id, status_id=status) if via else Mention.filter(account_id=viewer.id)
+        mentions = Mention.filter(account_id=viewer.id)
+        if via:
+            mentions = mentions.filter(status_id=outer(table, status_id))
         mentioned = Subquery(mentions.values("status_id"))
         q |= (Q(**{f"{path}account_id": viewer.id})
               | Q(**{f"{status_id}__in": mentioned})
