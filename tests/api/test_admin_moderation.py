@@ -83,7 +83,7 @@ def test_forwarded_report_reaches_the_target_server(node, node_b, admin):
     assert report["target_account"]["approved"] is True and report["target_account"]["role"]["id"] == "-99"
     assert ids(report["statuses"]) == [str(post["id"])]
     assert report["assigned_account"] is None and report["action_taken_by_account"] is None
-    assert any(n["type"] == "admin.report" for n in admin.notifications())
+    wait_for(lambda: any(n["type"] == "admin.report" for n in admin.notifications()), what="the notification")
 
     rid = report["id"]
     assigned = admin.admin_report_assign(rid)

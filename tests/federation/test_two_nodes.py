@@ -101,7 +101,7 @@ def test_remote_follow_is_accepted_and_collections_page(node, node_b, pair):
     me = alice.account_verify_credentials()
     follower = wait_for(lambda: alice.account_followers(me["id"]), what="follower on alpha")
     assert follower[0]["acct"] == acct(node_b, bob.vs_username)
-    assert any(n["type"] == "follow" for n in alice.notifications())
+    wait_for(lambda: any(n["type"] == "follow" for n in alice.notifications()), what="the notification")
 
     followers = requests.get(f"{node.url}/users/{alice.vs_username}/followers", headers=AP).json()
     assert followers["type"] == "OrderedCollection" and followers["totalItems"] == 1
@@ -219,13 +219,13 @@ def test_like_comment_share_and_their_undo(node, node_b, pair):
 
     bob.status_favourite(on_b["id"])
     wait_for(lambda: counts()[0] == 1, what="remote like")
-    assert any(n["type"] == "favourite" and n["status"]["id"] == status["id"] for n in alice.notifications())
+    wait_for(lambda: any(n["type"] == "favourite" and n["status"]["id"] == status["id"] for n in alice.notifications()), what="the notification")
     bob.status_unfavourite(on_b["id"])
     wait_for(lambda: counts()[0] == 0, what="undo of the like")
 
     bob.status_reblog(on_b["id"])
     wait_for(lambda: counts()[1] == 1, what="remote share")
-    assert any(n["type"] == "reblog" for n in alice.notifications())
+    wait_for(lambda: any(n["type"] == "reblog" for n in alice.notifications()), what="the notification")
     bob.status_unreblog(on_b["id"])
     wait_for(lambda: counts()[1] == 0, what="undo of the share")
 
@@ -233,7 +233,7 @@ def test_like_comment_share_and_their_undo(node, node_b, pair):
     wait_for(lambda: counts()[2] == 1, what="remote comment")
     [reply] = alice.status_context(status["id"])["descendants"]
     assert reply["uri"] == comment["uri"] and reply["in_reply_to_id"] == status["id"]
-    assert any(n["type"] == "mention" and n["status"]["uri"] == comment["uri"] for n in alice.notifications())
+    wait_for(lambda: any(n["type"] == "mention" and n["status"]["uri"] == comment["uri"] for n in alice.notifications()), what="the notification")
     bob.status_delete(comment["id"])
     wait_for(lambda: counts()[2] == 0, what="deleted comment")
     assert alice.status_context(status["id"])["descendants"] == []
