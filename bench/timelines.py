@@ -15,20 +15,23 @@ psycopg), p50/p99 of the API, their ratio, p50/p99 of HTTP and JSON alone (the s
 served by a bare aiohttp handler to the same client), how far the API's p99 is over the goal's
 "2 x bare + HTTP and JSON" (`over`, ms), the node's CPU per request (ms, from /proc, while the
 timed requests ran), the statements per request, requests/s with 16 concurrent clients, and the
-shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)).
+shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)). The bare query, the API and
+HTTP and JSON alone are timed in turn, one request of each per round, so that whatever else the
+machine does meanwhile falls on all three alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
@@ -120,6 +123,7 @@ def load(conn, *, accounts: int, statuses: int, follows: int, favourites: int, v
     conn.commit()
     conn.autocommit = True
     t("VACUUM ANALYZE")
+    t("CHECKPOINT")  # the load's pages written out now, not by the checkpointer while timing
     conn.autocommit = False
 
 
@@ -164,24 +168,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def api_timing(session: requests.Session, url: str, runs: int) -> tuple[list[float], int]:
-    times, statements = [], 0
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def interleaved(session: requests.Session, url: str, conn, sql: str, params: dict, floor_url: str,
+                runs: int, pid: int) -> tuple[list[float], list[float], list[float], float, int]:
+    """The bare query, the API and HTTP and JSON alone, one of each in turn, `runs` times: what the
+    machine does meanwhile (another tenant, PostgreSQL's background work) then falls on all three
+    alike, not on whichever was being timed (a run of slow samples used to land on one of them).
+    Returns their times (ms), the node's CPU per API request (ms) and its statements."""
+    bare, api, floor = [], [], []
+    cpu = 0.0
+    statements = 0
     for _ in range(runs):
+        bare.append(timed(lambda: conn.execute(sql, params).fetchall()))
+        c0 = cpu_seconds(pid)
         t0 = time.perf_counter()
         r = session.get(url)
-        times.append((time.perf_counter() - t0) * 1000)
+        api.append((time.perf_counter() - t0) * 1000)
+        cpu += cpu_seconds(pid) - c0
         r.raise_for_status()
         statements = int(r.headers["X-Vitascope-Statements"])
-    return times, statements
-
-
-def bare_timing(conn, sql: str, params: dict, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        conn.execute(sql, params).fetchall()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
+        floor.append(timed(lambda: session.get(floor_url).raise_for_status()))
+    return bare, api, floor, cpu * 1000 / runs, statements
 
 
 async def throughput(url: str, token: str, seconds: float, clients: int = 16) -> float:
@@ -202,56 +214,48 @@ async def throughput(url: str, token: str, seconds: float, clients: int = 16) ->
 
 
 FLOOR_SERVER = """
-import asyncio, json, sys
+import sys
 import orjson, uvloop
 from aiohttp import web
-pages = json.load(open(sys.argv[1]))
+pages = {}
 async def handle(request):
     data, link = pages[request.match_info["name"]]
     return web.Response(body=orjson.dumps(data), content_type="application/json", charset="utf-8",
                         headers={"Link": link} if link else {})
-app = web.Application()
+async def put(request):
+    pages[request.match_info["name"]] = orjson.loads(await request.read())
+    return web.Response(status=204)
+app = web.Application(client_max_size=16 << 20)
 app.router.add_get("/{name}", handle)
+app.router.add_put("/{name}", put)
 uvloop.install()
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
 
-def floor_timing(pages: dict[str, tuple[list, str]], token: str, runs: int, tmp: Path) -> dict[str, list[float]]:
-    """The fixed cost of HTTP and JSON, measured in the same run: each page's JSON (as the API
-    served it, with its Link header) encoded by orjson in a bare aiohttp handler on uvloop, fetched
-    by the same client with the same headers — the "fixed few ms of HTTP and JSON" of the goal."""
+@contextlib.contextmanager
+def floor_server() -> Iterator[str]:
+    """The fixed cost of HTTP and JSON, the "fixed few ms of HTTP and JSON" of the goal: a bare
+    aiohttp handler on uvloop that serves a page's JSON (as the API served it, with its Link
+    header, PUT to it first) encoded by orjson. Yields its base URL."""
     import socket
     import subprocess
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    (tmp / "pages.json").write_text(json.dumps(pages))
-    server = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER, str(tmp / "pages.json"), str(port)])
+    server = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER, str(port)])
+    base = f"http://127.0.0.1:{port}"
     try:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                session.get(f"http://127.0.0.1:{port}/{next(iter(pages))}").raise_for_status()
+                requests.put(f"{base}/ready", data=b"[[], \"\"]").raise_for_status()
                 break
             except requests.ConnectionError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        out = {}
-        for name in pages:
-            url = f"http://127.0.0.1:{port}/{name}"
-            for _ in range(3):
-                session.get(url)
-            times = []
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                session.get(url).raise_for_status()
-                times.append((time.perf_counter() - t0) * 1000)
-            out[name] = times
-        return out
+        yield base
     finally:
         server.terminate()
         server.wait()
@@ -292,35 +296,34 @@ def main() -> None:
                 "account": f"/api/v1/accounts/{author}/statuses",
                 "notifications": "/api/v1/notifications",
             }
-            results, pages = [], {}
-            for name, path in endpoints.items():
-                sep = "&" if "?" in path else "?"
-                url_page = f"{node.url}{path}{sep}limit={PAGE}"
-                max_id = 1 << 62
-                for page in range(1, 7):
-                    r = session.get(url_page)
-                    rows = r.json()
-                    if not rows:
-                        print(f"{name:<16}{page:>5}  (no such page at this scale)")
-                        break
-                    if page in (1, 6):
-                        params = {"me": me, "author": author, "max_id": max_id}
-                        api_timing(session, url_page, 3)  # warm
-                        bare = bare_timing(conn, BARE[name], params, args.runs)
-                        cpu0 = cpu_seconds(node.process.pid)
-                        api, statements = api_timing(session, url_page, args.runs)
-                        cpu = (cpu_seconds(node.process.pid) - cpu0) * 1000 / args.runs
-                        rps = asyncio.run(throughput(url_page, token, args.seconds)) if page == 1 else float("nan")
-                        pages[f"{name}-{page}"] = (rows, r.headers.get("Link", ""))
-                        results.append((name, page, bare, api, cpu, statements, rps, buffers(conn, BARE[name], params)))
-                    max_id = int(rows[-1]["id"])
-                    url_page = f"{node.url}{path}{sep}limit={PAGE}&max_id={max_id}"
-            floors = floor_timing(pages, token, args.runs, Path(tmp))
+            results = []
+            with floor_server() as floor_base:
+                for name, path in endpoints.items():
+                    sep = "&" if "?" in path else "?"
+                    url_page = f"{node.url}{path}{sep}limit={PAGE}"
+                    max_id = 1 << 62
+                    for page in range(1, 7):
+                        r = session.get(url_page)
+                        rows = r.json()
+                        if not rows:
+                            print(f"{name:<16}{page:>5}  (no such page at this scale)")
+                            break
+                        if page in (1, 6):
+                            params = {"me": me, "author": author, "max_id": max_id}
+                            floor_url = f"{floor_base}/{name}-{page}"
+                            requests.put(floor_url, data=json.dumps([rows, r.headers.get("Link", "")])).raise_for_status()
+                            interleaved(session, url_page, conn, BARE[name], params, floor_url, 3, node.process.pid)  # warm
+                            bare, api, floor, cpu, statements = interleaved(
+                                session, url_page, conn, BARE[name], params, floor_url, args.runs, node.process.pid)
+                            rps = asyncio.run(throughput(url_page, token, args.seconds)) if page == 1 else float("nan")
+                            results.append((name, page, bare, api, floor, cpu, statements, rps,
+                                            buffers(conn, BARE[name], params)))
+                        max_id = int(rows[-1]["id"])
+                        url_page = f"{node.url}{path}{sep}limit={PAGE}&max_id={max_id}"
             print(f"\n{'endpoint':<16}{'page':>5}{'SQL p50':>9}{'p99':>8}{'API p50':>9}{'p99':>8}"
                   f"{'p99 ratio':>10}{'HTTP+JSON p50':>14}{'p99':>6}{'over':>6}{'CPU':>6}{'stmts':>7}"
                   f"{'req/s@16':>10}{'buffers':>9}")
-            for name, page, bare, api, cpu, statements, rps, read in results:
-                floor = floors[f"{name}-{page}"]
+            for name, page, bare, api, floor, cpu, statements, rps, read in results:
                 # What the API takes beyond twice its bare query and the HTTP and JSON of its page.
                 over = pct(api, .99) - 2 * pct(bare, .99) - pct(floor, .99)
                 print(f"{name:<16}{page:>5}{pct(bare, .5):>9.2f}{pct(bare, .99):>8.2f}{pct(api, .5):>9.1f}"
