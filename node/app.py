@@ -34,6 +34,12 @@ _rate_limits_off = Throttled(log)
 # The rate limit's Redis commands give up this soon: with Redis away, requests are let through
 # unlimited rather than held (or failed).
 RATE_LIMIT_REDIS_TIMEOUT_S = 0.5
+# A request's count in its window, one command (a script runs whole): the first of the window
+# gives the key its expiry, which outlives the window (the key names its window).
+RATE_LIMIT_COUNT = """local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n"""
+RATE_LIMIT_KEY_TTL_S = 61
 
 # Route modules, each with its own `routes` table. Order matters only for overlapping paths.
 ROUTE_MODULES = [
@@ -160,10 +166,10 @@ async def _rate_limited(request: web.Request, handler) -> web.StreamResponse:
     who = request.headers.get("Authorization") or request.remote or "unknown"
     window = int(time.time() // 60)
     key = redis_keys.rate_limit(hashlib.sha256(who.encode()).hexdigest()[:24], window)
-    redis = request.app["rate_limit_redis"]
-    try:  # one round trip: INCR and EXPIRE pipelined (the key names its window, so renewing is harmless)
-        count, _ = await redis.pipeline(transaction=False).incr(key).expire(key, 61).execute()
-    except REDIS_LOST as exc:
+    try:  # the whole wait bounded, a queue for the connection included
+        async with asyncio.timeout(RATE_LIMIT_REDIS_TIMEOUT_S):
+            count = await request.app["rate_limit_count"](keys=[key], args=[RATE_LIMIT_KEY_TTL_S])
+    except (*REDIS_LOST, TimeoutError) as exc:
         _rate_limits_off.warning("Redis is unreachable: requests are not rate limited meanwhile (%s)", exc)
         return await handler(request)
     limit = node.config["limits.rate_limit_per_minute"]
@@ -256,7 +262,8 @@ def create_app(config: Config, process: int | None = None) -> web.Application:
     async def startup(app: web.Application) -> None:
         node, embedded = await start_services(config, migrate=process is None)
         app["node"], app["embedded_redis"] = node, embedded
-        app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S)
+        app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S, single=True)
+        app["rate_limit_count"] = app["rate_limit_redis"].register_script(RATE_LIMIT_COUNT)
         app["background"] = []
         for name in PLUGIN_MODULES:
             await importlib.import_module(name).setup(app, node)

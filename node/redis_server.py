@@ -198,10 +198,12 @@ async def run_in_process_worker(worker: Worker) -> None:
 CONNECT_TIMEOUT_S = 2.0
 
 
-def client(url: str, *, timeout: float | None = None) -> aioredis.Redis:
+def client(url: str, *, timeout: float | None = None, single: bool = False) -> aioredis.Redis:
     """A client of the node's Redis. ``timeout`` bounds every command too: only for clients that
-    never block on a read (not pub/sub, whose reads wait for the next message)."""
-    options = {"decode_responses": False, "socket_timeout": timeout,
+    never block on a read (not pub/sub, whose reads wait for the next message). ``single``: one
+    connection, its commands one at a time (no pool to check a connection out of per command; a
+    command cut short closes it and the next one reconnects)."""
+    options = {"decode_responses": False, "socket_timeout": timeout, "single_connection_client": single,
                "socket_connect_timeout": min(CONNECT_TIMEOUT_S, timeout or CONNECT_TIMEOUT_S)}
     parts = urlsplit(url)
     if parts.scheme == "unix":
