@@ -14,7 +14,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +153,30 @@ async def one_connection() -> AsyncIterator[None]:
         return
     pinned = TransactionWrapper(client)
     pinned._connection = await client._pool.acquire()
+    pinned.pinned = True  # `fetch` reads on it directly
     token = connections.set("default", pinned)
     try:
         yield
     finally:
         connections.reset(token)
         await client._pool.release(pinned._connection)
+
+
+async def fetch(client: Any, sql: str, values: list) -> list:
+    """A read's rows: on the request's own connection (`one_connection`) straight from asyncpg's
+    `fetch`, past Tortoise's per-statement wrapper (two coroutines, a lock, the SQL upper-cased to
+    tell a read from a write), a twentieth of a page's CPU; otherwise through `execute_query`.
+    Counted by `count_statements` and its errors turned into Tortoise's, as Tortoise does."""
+    if not getattr(client, "pinned", False):
+        return (await client.execute_query(sql, values))[1]
+    client.log.debug("%s: %s", sql, values)
+    async with client._lock:  # one statement at a time on a connection, as Tortoise's wrapper
+        try:
+            return await client._connection.fetch(sql, *values)
+        except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
+            raise OperationalError(exc) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(exc) from exc
 
 
 def on_one_connection(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:

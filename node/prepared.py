@@ -20,6 +20,8 @@ from typing import Any, Callable, Hashable, Sequence
 from tortoise.fields import DatetimeField
 from tortoise.queryset import QuerySet, ValuesQuery
 
+from node.db import fetch
+
 _MARK = -(1 << 62)  # the stand-ins are negative integers below any id, count or flag of ours
 
 
@@ -127,7 +129,7 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
     as Tortoise's executor would make them; on PostgreSQL straight from asyncpg's records."""
     if not on_asyncpg(db):
         return await db.executor_class(model=model, db=db, select_related_idx=related).execute_select(sql, values)
-    _, records = await db.execute_query(sql, values)
+    records = await fetch(db, sql, values)
     if not records:
         return []
     keys = tuple(records[0].keys())

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from tortoise import connections
 
 from node import prepared
+from node.db import fetch
 from node.context import Node
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Status, StatusEdit
@@ -207,8 +208,7 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
             _branch("filtered", "custom_filter_statuses fs JOIN " + mine.format("fs") + f" WHERE fs.status_id {ids}",
                     o="fs.id", a="fs.custom_filter_id", s="fs.status_id"),
         ]
-    _, rows = await db.execute_query(" UNION ALL ".join(branches) + " ORDER BY k, o", q.values)
-    return rows
+    return await fetch(db, " UNION ALL ".join(branches) + " ORDER BY k, o", q.values)
 
 
 async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
