@@ -76,10 +76,11 @@ async def _token_with_user(value: str) -> OAuthToken | None:
     running it. The rows become models as the query set would make them (node.prepared.read). The
     account's parental controls come with it: every feed page asks for them
     (node.services.parental.ration_feed)."""
-    query = (OAuthToken.filter(token=_TOKEN_MARK).select_related("user__account__parental_controls", "application")
-             .first())
-    db = query._choose_db()
+    db = OAuthToken._choose_db()
     if db.connection_name not in _token_queries:
+        query = (OAuthToken.filter(token=_TOKEN_MARK)
+                 .select_related("user__account__parental_controls", "application").first())
+        query._db = db
         query._make_query()
         sql, params = query.query.get_parameterized_sql()
         _token_queries[db.connection_name] = (sql, params, query._select_related_idx)
