@@ -148,7 +148,7 @@ async def account_statuses(request: web.Request) -> web.Response:
             query = query.filter(media__id__not_isnull=True).distinct()
         if tagged:
             query = query.filter(status_tags__tag__name=tagged).distinct()
-        return query
+        return query.select_related("reblog_of")
 
     limit = page_limit(request, p)
     if tagged:  # a text value, which the prepared statements do not stand in for

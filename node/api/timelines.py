@@ -41,7 +41,7 @@ def home_statuses(me: Account):
 async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    items = await prepared_page(Status, "home", lambda me_id: home_statuses(stand_in(me_id)),
+    items = await prepared_page(Status, "home", lambda me_id: home_statuses(stand_in(me_id)).select_related("reblog_of"),
                                 p, page_limit(request, p), [me.id], inline=True)
     return await feed_page(request, items, context="home")
 
@@ -80,7 +80,8 @@ async def public(request: web.Request) -> web.Response:
     me = viewer(request)
     flags = _flags(p)
     items = await prepared_page(Status, ("public", me is None, *flags.values()),
-                                lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags),
+                                lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags)
+                                .select_related("reblog_of"),
                                 p, page_limit(request, p), *([[me.id]] if me else []), inline=True)
     return await feed_page(request, items, context="public")
 
