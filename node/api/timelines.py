@@ -80,9 +80,10 @@ async def public(request: web.Request) -> web.Response:
     me = viewer(request)
     flags = _flags(p)
     items = await prepared_page(Status, ("public", me is None, *flags.values()),
-                                lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags)
-                                .select_related("reblog_of"),
+                                lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags),
                                 p, page_limit(request, p), *([[me.id]] if me else []), inline=True)
+    for status in items:  # no boosts on public timelines (public_query): no originals to read for the page
+        status.__dict__["_reblog_of"] = None
     return await feed_page(request, items, context="public")
 
 
