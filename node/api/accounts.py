@@ -295,10 +295,11 @@ async def _status_list(request: web.Request, model) -> web.Response:
     suspension, or a suspended domain's), which come back when the suspension is lifted."""
     p = await read_params(request)
     me = request["account"]
-    rows = await paginate(model.filter(account_id=me.id, status__deleted_at=None,
-                                       status__account__suspended_at=None).prefetch_related("status"), p,
-                          page_limit(request, p))
-    return paged_json(request, await statuses_json(ctx(request), me, [r.status for r in rows]), rows)
+    rows = await prepared_page(model, "status_list",
+                               lambda me_id: model.filter(account_id=me_id[0], status__deleted_at=None,
+                                                          status__account__suspended_at=None).select_related("status"),
+                               p, page_limit(request, p), [me.id])
+    return paged_json(request, await statuses_json(ctx(request), me, [r.__dict__["_status"] for r in rows]), rows)
 
 
 @routes.get("/api/v1/favourites")

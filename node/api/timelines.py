@@ -67,6 +67,14 @@ def tag_query(me: Account | None, names: list[str], *, local: bool = False, remo
             .filter(status_tags__tag__name__in=names).distinct())
 
 
+def _without_boosts(items: list[Status]) -> list[Status]:
+    """A page of `public_query` (public and hashtag timelines), which holds no boosts: its statuses
+    are marked as boosting nothing, so rendering it reads no originals (node.serializers.statuses)."""
+    for status in items:
+        status.__dict__["_reblog_of"] = None
+    return items
+
+
 def _flags(p) -> dict[str, bool]:
     return {"local": p.bool("local", False), "remote": p.bool("remote", False),
             "only_media": p.bool("only_media", False)}
@@ -82,9 +90,7 @@ async def public(request: web.Request) -> web.Response:
     items = await prepared_page(Status, ("public", me is None, *flags.values()),
                                 lambda *me_id: public_query(stand_in(me_id[0]) if me_id else None, **flags),
                                 p, page_limit(request, p), *([[me.id]] if me else []), inline=True)
-    for status in items:  # no boosts on public timelines (public_query): no originals to read for the page
-        status.__dict__["_reblog_of"] = None
-    return await feed_page(request, items, context="public")
+    return await feed_page(request, _without_boosts(items), context="public")
 
 
 @routes.get("/api/v1/timelines/tag/{hashtag}")
@@ -100,4 +106,4 @@ async def tag(request: web.Request) -> web.Response:
     for name in p.list("none"):
         query = query.exclude(id__in=Status.filter(status_tags__tag__name=name.lower()).values_list("id", flat=True))
     items = await paginate(query, p, page_limit(request, p))
-    return await feed_page(request, items, context="public")
+    return await feed_page(request, _without_boosts(items), context="public")
