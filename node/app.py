@@ -262,7 +262,8 @@ def create_app(config: Config, process: int | None = None) -> web.Application:
     async def startup(app: web.Application) -> None:
         node, embedded = await start_services(config, migrate=process is None)
         app["node"], app["embedded_redis"] = node, embedded
-        app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S, single=True)
+        app["rate_limit_redis"] = redis_client(node.extras["redis_url"], timeout=RATE_LIMIT_REDIS_TIMEOUT_S,
+                                               single=True)
         app["rate_limit_count"] = app["rate_limit_redis"].register_script(RATE_LIMIT_COUNT)
         app["background"] = []
         for name in PLUGIN_MODULES:

@@ -41,7 +41,8 @@ def home_statuses(me: Account):
 async def home(request: web.Request) -> web.Response:
     me = request["account"]
     p = await read_params(request)
-    items = await prepared_page(Status, "home", lambda me_id: home_statuses(stand_in(me_id)).select_related("reblog_of"),
+    items = await prepared_page(Status, "home",
+                                lambda me_id: home_statuses(stand_in(me_id)).select_related("reblog_of"),
                                 p, page_limit(request, p), [me.id], inline=True)
     return await feed_page(request, items, context="home")
 

@@ -9,8 +9,8 @@ from typing import Any, Iterable
 from tortoise import connections
 
 from node import prepared
-from node.db import fetch
 from node.context import Node
+from node.db import fetch
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Status, StatusEdit
 from node.serializers.accounts import account_counts, account_json, counts_of, live_targets, shown_accounts
@@ -37,10 +37,11 @@ class StatusRenderer:
         """The statuses as JSON; `also_accounts` are loaded and rendered (into `self.accounts`) with
         the statuses' own, for a page that shows other accounts too (notifications).
 
-        The originals come first, unless the page's statement read them with it (`select_related
-        ("reblog_of")`, one round trip less); every other look-up is driven by the page's and their ids (side
-        by side they took as long on two cores — the database's and the node's CPU, not the waits,
-        are what a page costs — and served fewer pages a second)."""
+        The originals come first, unless the page's own statement read them (`select_related(
+        "reblog_of")`, one round trip less) or its list holds no boosts; every other look-up is
+        driven by the page's and their ids (side by side they took as long on two cores — the
+        database's and the node's CPU, not the waits, are what a page costs — and served fewer
+        pages a second)."""
         reblogged = list({s.reblog_of_id for s in statuses if s.reblog_of_id})
         ids = list({s.id: None for s in statuses} | dict.fromkeys(reblogged))
         if all("_reblog_of" in s.__dict__ for s in statuses):  # read with the page (select_related)
