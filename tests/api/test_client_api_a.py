@@ -291,7 +291,10 @@ def test_trending_statuses_are_recent_public_videos_by_interactions(node, tmp_pa
     assert len(trend["history"]) == 7 and trend["history"][0]["uses"] == "2" and trend["history"][0]["accounts"] == "1"
 
 
-def test_suggestions_directory_and_familiar_followers(node):
+def test_suggestions_directory_and_familiar_followers(nodes):
+    """On a node of its own: suggestions and the directory rank every account of the node, so the
+    accounts other tests made would decide what this one sees."""
+    node = nodes("suggestions")
     me, friend, popular, quiet = (user_api(node) for _ in range(4))
     me.post(f"/api/v1/accounts/{friend.me['id']}/follow")
     friend.post(f"/api/v1/accounts/{popular.me['id']}/follow")
