@@ -539,6 +539,13 @@ async def settle(node: Node, job: GenerationJob) -> bool:
     if ended is None:
         if await queue.status(node, job_key) != JobStatus.not_found:
             return False
+        # The row read before may be stale: a cancel takes a queued job off the queue (having
+        # marked it `cancel_requested`) just before it writes its end. Read it again, so that a
+        # job cancelled meanwhile is never taken for lost and queued again.
+        fresh = await GenerationJob.get_or_none(id=job.id)
+        if fresh is None or fresh.state not in ACTIVE_STATES:
+            return True
+        job.cancel_requested = fresh.cancel_requested
         if job.cancel_requested:
             await _finish(node, job, "cancelled")
             return True
