@@ -168,6 +168,28 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
     return out
 
 
+def instances(db, model, columns: list[str], rows: list[Sequence[Any]]) -> list:
+    """`model` instances from rows of a hand-written statement holding all of its `columns` (in
+    that order), as Tortoise's executor would make them; on PostgreSQL as `read` makes them."""
+    if not on_asyncpg(db):
+        return [model._init_from_db(**dict(zip(columns, row))) for row in rows]
+    if (plan := _plans.get((model, tuple(columns)))) is None:
+        plan = _plans.setdefault((model, tuple(columns)), _plan([(model, len(columns), None, model, (None,))],
+                                                                 tuple(columns)))
+    kind, _, _, names, _, _, custom_pk = plan.parts[0]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, field in plan.convert:
+            if values[i] is not None:
+                values[i] = field.to_python_value(values[i])
+        instance = kind.__new__(kind)
+        instance.__dict__.update(zip(names, values), _partial=False, _saved_in_db=True,
+                                 _custom_generated_pk=custom_pk, _await_when_save={})
+        out.append(instance)
+    return out
+
+
 def on_asyncpg(db) -> bool:
     return type(db).__module__.startswith("tortoise.backends.asyncpg")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from tortoise import connections
 
 from node import prepared
 from node.context import Node
@@ -43,24 +42,10 @@ async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
 
 
 def live_targets(accounts: Iterable[Account], known: dict[int, Account]) -> dict[int, Account]:
-    """`moved_targets` from accounts already read (`known`, by id, as `shown_accounts` gives them):
+    """`moved_targets` from accounts already read (`known`, by id, as a page's details statement gives them):
     whom these accounts moved to, those neither deleted nor suspended."""
     return {a.moved_to_id: t for a in accounts if (t := known.get(a.moved_to_id)) is not None
             and t.deleted_at is None and t.suspended_at is None}
-
-
-async def shown_accounts(ids: list[int]) -> dict[int, Account]:
-    """These accounts and the accounts they moved to (deleted and suspended ones included: the
-    caller keeps only live ones: `live_targets`), by id: one statement for a page
-    (StatusRenderer), both of its parts read off a primary key — an OR of IN subqueries would make
-    PostgreSQL read the whole accounts table."""
-    db = connections.get("default")
-    q = prepared.Values(db)
-    accounts = q.among("accounts", ids)
-    sql = (f"SELECT * FROM accounts WHERE id {accounts} "
-           f"UNION ALL SELECT t.* FROM accounts a JOIN accounts t ON t.id = a.moved_to_id WHERE a.id {accounts}")
-    whole = [(Account, len(Account._meta.db_fields), None, Account, (None,))]
-    return {a.id: a for a in await prepared.read(db, Account, whole, sql, q.values)}
 
 
 def counts_of(accounts: list[Account], targets: dict[int, Account],

@@ -13,7 +13,7 @@ from node.context import Node
 from node.db import fetch
 from node.media.access import shown_publicly
 from node.models import Account, MediaAttachment, Status, StatusEdit
-from node.serializers.accounts import account_counts, account_json, counts_of, live_targets, shown_accounts
+from node.serializers.accounts import account_counts, account_json, counts_of, live_targets
 from node.serializers.common import iso
 from node.serializers.filters import ActiveFilters, apply_filters
 from node.serializers.media import media_json
@@ -38,10 +38,8 @@ class StatusRenderer:
         the statuses' own, for a page that shows other accounts too (notifications).
 
         The originals come first, unless the page's own statement read them (`select_related(
-        "reblog_of")`, one round trip less) or its list holds no boosts; every other look-up is
-        driven by the page's and their ids (side by side they took as long on two cores — the
-        database's and the node's CPU, not the waits, are what a page costs — and served fewer
-        pages a second)."""
+        "reblog_of")`, one round trip less) or its list holds no boosts; everything else the page
+        shows comes in one statement driven by their ids and the page's (`_page_details`)."""
         reblogged = list({s.reblog_of_id for s in statuses if s.reblog_of_id})
         ids = list({s.id: None for s in statuses} | dict.fromkeys(reblogged))
         if all("_reblog_of" in s.__dict__ for s in statuses):  # read with the page (select_related)
@@ -49,10 +47,7 @@ class StatusRenderer:
         else:
             originals = await prepared.models(Status, "render.originals", lambda i: Status.filter(id__in=i), reblogged)
         authors = list({s.account_id for s in (*statuses, *originals)} | set(also_accounts))
-        accounts = await shown_accounts(authors)
-        media = await prepared.models(MediaAttachment, "render.media",
-                                      lambda i: MediaAttachment.filter(status_id__in=i).order_by("id"), ids)
-        details = await _page_details(self.viewer, ids, authors)
+        details, accounts, media = await _page_details(self.viewer, ids, authors)
         self.originals = {o.id: o for o in originals}
         everything = {s.id: s for s in statuses} | self.originals
         wanted = {s.account_id for s in everything.values()} | set(also_accounts)
@@ -82,7 +77,7 @@ class StatusRenderer:
             elif kind == "stats":
                 self.stats[row["s"]] = {"replies_count": row["p"], "reblogs_count": row["r"],
                                         "favourites_count": row["f"], "remixes_count": row["x"]}
-            elif kind == "account":
+            elif kind == "counts":
                 account_stats[row["a"]] = (row["p"], row["r"], row["f"])
             elif kind == "m":
                 self.muted.add(int(row["a"]))
@@ -152,38 +147,97 @@ class StatusRenderer:
 
 
 # The columns of a page's details statement (`_page_details`): k the kind of row, o its order within
-# the kind, s a status, a an account (or a filter), n d u v texts, p r f x counts, t a time. The first
-# branch types every column (PostgreSQL resolves a UNION pairwise: two NULLs would make text).
-_DETAIL_TYPES = {"k": None, "o": "BIGINT", "s": "BIGINT", "a": "BIGINT", "n": "TEXT", "d": "TEXT", "u": "TEXT",
+# the kind, s a status, a an account (or a filter), n d u v texts, p r f x counts, t a time; then
+# every column of an account (`account` rows) and of a media attachment (`media` rows).
+_DETAIL_TYPES = {"k": "TEXT", "o": "BIGINT", "s": "BIGINT", "a": "BIGINT", "n": "TEXT", "d": "TEXT", "u": "TEXT",
                  "v": "TEXT", "p": "BIGINT", "r": "BIGINT", "f": "BIGINT", "x": "BIGINT",
                  "t": "TIMESTAMP WITH TIME ZONE"}
+_WHOLE = {Account: "w", MediaAttachment: "y"}  # the prefixes of their columns: w_id, y_status_id, …
 
 
-def _branch(kind: str, source: str, *, typed: bool = False, **columns: str) -> str:
-    """One SELECT of the details statement: `columns` by name, NULL (typed in the first branch) for
-    the others."""
-    values = [f"'{kind}' AS k" if typed else f"'{kind}'"]
-    for name, sql_type in list(_DETAIL_TYPES.items())[1:]:
-        value = columns.get(name, "NULL")
-        values.append(f"CAST({value} AS {sql_type}) AS {name}" if typed else value)
+def _whole_columns(model) -> list[str]:
+    return list(model._meta.fields_db_projection.values())
+
+
+def _columns() -> list[str]:
+    return [*_DETAIL_TYPES, *(f"{prefix}_{c}" for model, prefix in _WHOLE.items() for c in _whole_columns(model))]
+
+
+def _branch(kind: str, source: str, *, named: bool = False, **columns: str) -> str:
+    """One SELECT of the details statement: `columns` by name, NULL for the others; `named`: each
+    value given its column's name (SQLite names a UNION's columns after its first branch)."""
+    values = [f"'{kind}'", *(columns.get(name, "NULL") for name in _columns()[1:])]
+    if named:
+        values = [f"{value} AS {name}" for value, name in zip(values, _columns())]
     return f"SELECT {', '.join(values)} FROM {source}"
 
 
-async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int]) -> list[dict[str, Any]]:
-    """One statement for what a page shows besides its accounts and media: the statuses' mentions and
-    tags (each in id order), their counts, the counts of the page's accounts and of whom they moved
-    to (account_stats: followers p, following r, statuses f), and with a viewer which of these
-    statuses it favourited (f), reblogged (r), bookmarked (b), which of these accounts it muted
-    (m), and its filters (filter: id o, title n, action d, context u, expiry t), their keywords
-    (keyword: filter a, keyword n, whole word p) and which of these statuses they name (filtered:
-    filter a, status s). Each branch starts from the page's ids, so none reads more of its table
-    as the table grows."""
+def _whole(model, alias: str) -> dict[str, str]:
+    """Every column of `model`'s table aliased `alias`, as the details statement names them."""
+    return {f"{_WHOLE[model]}_{c}": f"{alias}.{c}" for c in _whole_columns(model)}
+
+
+def _typed_header() -> str:
+    """PostgreSQL: the statement's first branch, which returns no row and gives every column its
+    type and name (a UNION resolves its types pairwise: two NULLs would make text). The account and
+    media columns take theirs from their tables, which it reads none of (`WHERE FALSE`)."""
+    typed = [f"CAST(NULL AS {t}) AS {name}" for name, t in _DETAIL_TYPES.items()]
+    typed += [f"{value} AS {name}" for model, alias in ((Account, "ha"), (MediaAttachment, "hm"))
+              for name, value in _whole(model, alias).items()]
+    return f"SELECT {', '.join(typed)} FROM accounts ha, media_attachments hm WHERE FALSE"
+
+
+_sql: dict[bool, str] = {}  # PostgreSQL: the statement's text, with and without a viewer (one each)
+
+
+async def _page_details(viewer: Account | None, status_ids: list[int],
+                        account_ids: list[int]) -> tuple[list, dict[int, Account], list[MediaAttachment]]:
+    """One statement for everything a page shows besides its statuses (one round trip, not three):
+    the page's accounts and the accounts they moved to (deleted and suspended ones included: the
+    caller keeps only live ones, `live_targets`), the statuses' media, mentions and tags (each in id
+    order), their counts, the counts of those accounts (account_stats: followers p, following r,
+    statuses f), and with a viewer which of these statuses it favourited (f), reblogged (r),
+    bookmarked (b), which of these accounts it muted (m), and its filters (filter: id o, title n,
+    action d, context u, expiry t), their keywords (keyword: filter a, keyword n, whole word p) and
+    which of these statuses they name (filtered: filter a, status s). Each branch starts from the
+    page's ids, so none reads more of its table as the table grows.
+
+    Returns the other rows (by kind, in order), the accounts by id, and the media in id order."""
     db = connections.get("default")
     q = prepared.Values(db)
     ids = q.among("ids", status_ids)
     accounts = q.among("accounts", account_ids)
-    branches = [
-        _branch("mention", f"mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id {ids}", typed=True,
+    me = q.one("me", viewer.id) if viewer is not None else None
+    if not q.pg or (sql := _sql.get(me is not None)) is None:
+        sql = _details_sql(ids, accounts, me, typed=q.pg)
+        if q.pg:
+            _sql[me is not None] = sql
+    rows = await fetch(db, sql, q.values)
+    details, found, media = [], {}, []
+    account_at, media_at = len(_DETAIL_TYPES), len(_DETAIL_TYPES) + len(_whole_columns(Account))
+    for row in rows:
+        kind = row[0]
+        if kind == "account":
+            found[row[account_at]] = row[account_at:media_at]
+        elif kind == "media":
+            media.append(row[media_at:])
+        else:
+            details.append(row)
+    shown = prepared.instances(db, Account, _whole_columns(Account), list(found.values()))
+    return details, {a.id: a for a in shown}, prepared.instances(db, MediaAttachment,
+                                                                 _whole_columns(MediaAttachment), media)
+
+
+def _details_sql(ids: str, accounts: str, me: str | None, *, typed: bool) -> str:
+    branches = [_typed_header()] if typed else []
+    branches += [
+        # The page's accounts and whom they moved to: two branches, each read off a primary key (an
+        # OR of IN subqueries would make PostgreSQL read the whole accounts table).
+        _branch("account", f"accounts a WHERE a.id {accounts}", named=not typed, o="a.id", **_whole(Account, "a")),
+        _branch("account", f"accounts a JOIN accounts t ON t.id = a.moved_to_id WHERE a.id {accounts}", o="t.id",
+                **_whole(Account, "t")),
+        _branch("media", f"media_attachments m WHERE m.status_id {ids}", o="m.id", **_whole(MediaAttachment, "m")),
+        _branch("mention", f"mentions m JOIN accounts a ON a.id = m.account_id WHERE m.status_id {ids}",
                 o="m.id", s="m.status_id", a="m.account_id", n="a.username", d="a.domain", u="a.url", v="a.uri"),
         _branch("tag", f"status_tags st JOIN tags t ON t.id = st.tag_id WHERE st.status_id {ids}",
                 o="st.id", s="st.status_id", n="t.name"),
@@ -194,11 +248,10 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
     # page's ids (as one IN over a UNION, PostgreSQL hashed them and read account_stats whole).
     counted = {"a": "x.id", "p": "x.followers_count", "r": "x.following_count", "f": "x.statuses_count"}
     branches += [
-        _branch("account", f"account_stats x WHERE x.id {accounts}", **counted),
-        _branch("account", f"accounts a JOIN account_stats x ON x.id = a.moved_to_id WHERE a.id {accounts}", **counted),
+        _branch("counts", f"account_stats x WHERE x.id {accounts}", **counted),
+        _branch("counts", f"accounts a JOIN account_stats x ON x.id = a.moved_to_id WHERE a.id {accounts}", **counted),
     ]
-    if viewer is not None:
-        me = q.one("me", viewer.id)
+    if me is not None:
         mine = f"custom_filters cf ON cf.id = {{}}.custom_filter_id AND cf.account_id = {me}"
         branches += [
             _branch("f", f"favourites WHERE account_id = {me} AND status_id {ids}", s="status_id"),
@@ -213,7 +266,7 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
             _branch("filtered", "custom_filter_statuses fs JOIN " + mine.format("fs") + f" WHERE fs.status_id {ids}",
                     o="fs.id", a="fs.custom_filter_id", s="fs.status_id"),
         ]
-    return await fetch(db, " UNION ALL ".join(branches) + " ORDER BY k, o", q.values)
+    return " UNION ALL ".join(branches) + " ORDER BY k, o"
 
 
 async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
