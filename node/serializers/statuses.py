@@ -47,7 +47,7 @@ class StatusRenderer:
         else:
             originals = await prepared.models(Status, "render.originals", lambda i: Status.filter(id__in=i), reblogged)
         authors = list({s.account_id for s in (*statuses, *originals)} | set(also_accounts))
-        details, accounts, media = await _page_details(self.viewer, ids, authors)
+        details, accounts, account_stats, media = await _page_details(self.viewer, ids, authors)
         self.originals = {o.id: o for o in originals}
         everything = {s.id: s for s in statuses} | self.originals
         wanted = {s.account_id for s in everything.values()} | set(also_accounts)
@@ -57,7 +57,6 @@ class StatusRenderer:
         for m in media:
             if m.status_id in everything:
                 self.media[m.status_id].append(media_json(self.node, m, public=shown_publicly(everything[m.status_id])))
-        account_stats: dict[int, tuple[int, int, int]] = {}
         self.mentions: dict[int, list] = {i: [] for i in ids}
         self.tags: dict[int, list] = {i: [] for i in ids}
         self.stats: dict[int, dict[str, int]] = {}
@@ -77,8 +76,6 @@ class StatusRenderer:
             elif kind == "stats":
                 self.stats[row["s"]] = {"replies_count": row["p"], "reblogs_count": row["r"],
                                         "favourites_count": row["f"], "remixes_count": row["x"]}
-            elif kind == "counts":
-                account_stats[row["a"]] = (row["p"], row["r"], row["f"])
             elif kind == "m":
                 self.muted.add(int(row["a"]))
             elif kind == "filter":
@@ -179,30 +176,33 @@ def _whole(model, alias: str) -> dict[str, str]:
 
 def _typed_header() -> str:
     """PostgreSQL: the statement's first branch, which returns no row and gives every column its
-    type and name (a UNION resolves its types pairwise: two NULLs would make text). The account and
-    media columns take theirs from their tables, which it reads none of (`WHERE FALSE`)."""
+    name and type (a UNION resolves its types pairwise: two NULLs would make text); the account and
+    media columns take their models' types."""
     typed = [f"CAST(NULL AS {t}) AS {name}" for name, t in _DETAIL_TYPES.items()]
-    typed += [f"{value} AS {name}" for model, alias in ((Account, "ha"), (MediaAttachment, "hm"))
-              for name, value in _whole(model, alias).items()]
-    return f"SELECT {', '.join(typed)} FROM accounts ha, media_attachments hm WHERE FALSE"
+    for model, prefix in _WHOLE.items():
+        fields = {column: model._meta.fields_map[name] for name, column in model._meta.fields_db_projection.items()}
+        typed += [f"CAST(NULL AS {field.get_for_dialect('postgres', 'SQL_TYPE')}) AS {prefix}_{column}"
+                  for column, field in fields.items()]
+    return f"SELECT {', '.join(typed)} WHERE FALSE"
 
 
 _sql: dict[bool, str] = {}  # PostgreSQL: the statement's text, with and without a viewer (one each)
 
 
-async def _page_details(viewer: Account | None, status_ids: list[int],
-                        account_ids: list[int]) -> tuple[list, dict[int, Account], list[MediaAttachment]]:
+async def _page_details(viewer: Account | None, status_ids: list[int], account_ids: list[int]
+                        ) -> tuple[list, dict[int, Account], dict[int, tuple[int, int, int]], list[MediaAttachment]]:
     """One statement for everything a page shows besides its statuses (one round trip, not three):
     the page's accounts and the accounts they moved to (deleted and suspended ones included: the
-    caller keeps only live ones, `live_targets`), the statuses' media, mentions and tags (each in id
-    order), their counts, the counts of those accounts (account_stats: followers p, following r,
-    statuses f), and with a viewer which of these statuses it favourited (f), reblogged (r),
-    bookmarked (b), which of these accounts it muted (m), and its filters (filter: id o, title n,
-    action d, context u, expiry t), their keywords (keyword: filter a, keyword n, whole word p) and
-    which of these statuses they name (filtered: filter a, status s). Each branch starts from the
+    caller keeps only live ones, `live_targets`) and their counts, the statuses' media, mentions
+    and tags (each in id order), their counts, and with a viewer which of these statuses it
+    favourited (f), reblogged (r), bookmarked (b), which of these accounts it muted (m), and its
+    filters (filter: id o, title n, action d, context u, expiry t), their keywords (keyword:
+    filter a, keyword n, whole word p) and which of these statuses they name (filtered: filter a,
+    status s). Each branch starts from the
     page's ids, so none reads more of its table as the table grows.
 
-    Returns the other rows (by kind, in order), the accounts by id, and the media in id order."""
+    Returns the other rows (by kind, in order), the accounts by id, their counts by id (followers,
+    following, statuses), and the media in id order."""
     db = connections.get("default")
     q = prepared.Values(db)
     ids = q.among("ids", status_ids)
@@ -213,22 +213,36 @@ async def _page_details(viewer: Account | None, status_ids: list[int],
         if q.pg:
             _sql[me is not None] = sql
     rows = await fetch(db, sql, q.values)
-    details, found, media = [], {}, []
+    details, found, counts, media = [], {}, {}, []
     account_at, media_at = len(_DETAIL_TYPES), len(_DETAIL_TYPES) + len(_whole_columns(Account))
     for row in rows:
         kind = row[0]
         if kind == "account":
             found[row[account_at]] = row[account_at:media_at]
+        elif kind == "counts":  # an account without them counts zeros (counts_of)
+            counts[row["a"]] = (row["p"], row["r"], row["f"])
         elif kind == "media":
             media.append(row[media_at:])
         else:
             details.append(row)
+    # In order here, not by the statement: sorting there would sort its every (wide) row.
+    details.sort(key=_kind_and_order)
+    media.sort(key=_first)
     shown = prepared.instances(db, Account, _whole_columns(Account), list(found.values()))
-    return details, {a.id: a for a in shown}, prepared.instances(db, MediaAttachment,
-                                                                 _whole_columns(MediaAttachment), media)
+    return (details, {a.id: a for a in shown}, counts,
+            prepared.instances(db, MediaAttachment, _whole_columns(MediaAttachment), media))
+
+
+def _kind_and_order(row) -> tuple:
+    return row[0], row[1] or 0
+
+
+def _first(row):
+    return row[0]
 
 
 def _details_sql(ids: str, accounts: str, me: str | None, *, typed: bool) -> str:
+    counted = {"a": "x.id", "p": "x.followers_count", "r": "x.following_count", "f": "x.statuses_count"}
     branches = [_typed_header()] if typed else []
     branches += [
         # The page's accounts and whom they moved to: two branches, each read off a primary key (an
@@ -243,11 +257,8 @@ def _details_sql(ids: str, accounts: str, me: str | None, *, typed: bool) -> str
                 o="st.id", s="st.status_id", n="t.name"),
         _branch("stats", f"status_stats WHERE id {ids}", s="id", p="replies_count", r="reblogs_count",
                 f="favourites_count", x="remixes_count"),
-    ]
-    # The counts of the page's accounts and of whom they moved to: two branches, each driven from the
-    # page's ids (as one IN over a UNION, PostgreSQL hashed them and read account_stats whole).
-    counted = {"a": "x.id", "p": "x.followers_count", "r": "x.following_count", "f": "x.statuses_count"}
-    branches += [
+        # Their counts (account_stats: followers p, following r, statuses f), driven from the
+        # page's ids the same way (joined to the accounts above, PostgreSQL hashed account_stats).
         _branch("counts", f"account_stats x WHERE x.id {accounts}", **counted),
         _branch("counts", f"accounts a JOIN account_stats x ON x.id = a.moved_to_id WHERE a.id {accounts}", **counted),
     ]
@@ -266,7 +277,7 @@ def _details_sql(ids: str, accounts: str, me: str | None, *, typed: bool) -> str
             _branch("filtered", "custom_filter_statuses fs JOIN " + mine.format("fs") + f" WHERE fs.status_id {ids}",
                     o="fs.id", a="fs.custom_filter_id", s="fs.status_id"),
         ]
-    return " UNION ALL ".join(branches) + " ORDER BY k, o"
+    return " UNION ALL ".join(branches)
 
 
 async def statuses_json(node: Node, viewer: Account | None, statuses: list[Status], *,
