@@ -14,12 +14,13 @@ page 6 (20 per page): p50/p99 of the bare SQL (the same page as a hand-written q
 psycopg), p50/p99 of the API, their ratio, p50/p99 of HTTP and JSON alone (the same page's JSON
 served by a bare aiohttp handler to the same client), what the API's p99 takes beyond twice the
 bare query's (`fixed`, ms: the goal's "fixed few ms", which must not grow with --scale or the
-page), how far the API's p99 is over "2 x bare + HTTP and JSON" (`over`, ms; `strict`: the same against the bare query's p99 when
-it runs back to back, `in a row`, its connection never idle), the node's CPU per request (ms,
-from /proc, while the timed requests ran), the statements per request, requests/s with 16 concurrent clients, and the
-shared buffers the bare query reads (EXPLAIN (ANALYZE, BUFFERS)). The bare query, the API and
-HTTP and JSON alone are timed in turn, one request of each per round, so that whatever else the
-machine does meanwhile falls on all three alike.
+page), how far the API's p99 is over "2 x bare + HTTP and JSON" (`over`, ms; `strict`: the same
+against the bare query's p99 when it runs back to back, `in a row`, its connection never idle),
+the node's CPU per request (ms, from /proc, while the timed requests ran), the statements per
+request, requests/s with 16 concurrent clients, and the shared buffers the bare query reads
+(EXPLAIN (ANALYZE, BUFFERS)). The bare query, the API and HTTP and JSON alone are timed in turn,
+one request of each per round, so that whatever else the machine does meanwhile falls on all
+three alike.
 """
 
 from __future__ import annotations

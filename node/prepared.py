@@ -168,7 +168,7 @@ async def read(db, model, related: list, sql: str, values: list) -> list:
     return out
 
 
-def instances(db, model, columns: list[str], rows: list[Sequence[Any]]) -> list:
+def instances(db, model, columns: Sequence[str], rows: list[Sequence[Any]]) -> list:
     """`model` instances from rows of a hand-written statement holding all of its `columns` (in
     that order), as Tortoise's executor would make them; on PostgreSQL as `read` makes them."""
     if not on_asyncpg(db):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-
 from node import prepared
 from node.context import Node
 from node.models import Account, Block, Follow, FollowRequest, Mute
@@ -42,8 +41,8 @@ async def moved_targets(accounts: list[Account]) -> dict[int, Account]:
 
 
 def live_targets(accounts: Iterable[Account], known: dict[int, Account]) -> dict[int, Account]:
-    """`moved_targets` from accounts already read (`known`, by id, as a page's details statement gives them):
-    whom these accounts moved to, those neither deleted nor suspended."""
+    """`moved_targets` from accounts already read (`known`, by id, as a page's details statement
+    gives them): whom these accounts moved to, those neither deleted nor suspended."""
     return {a.moved_to_id: t for a in accounts if (t := known.get(a.moved_to_id)) is not None
             and t.deleted_at is None and t.suspended_at is None}
 

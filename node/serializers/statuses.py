@@ -1,9 +1,11 @@
 """Statuses (Mastodon's Status, StatusEdit, StatusSource, ScheduledStatus). Pages of statuses are
-rendered with a fixed number of batched look-ups by key (accounts, media, counts, the viewer's
-relations), whatever the page size, never one query per row per field."""
+rendered with one statement of look-ups by key (accounts, media, counts, the viewer's relations),
+whatever the page size, never one query per row per field."""
 
 from __future__ import annotations
 
+import functools
+from operator import itemgetter
 from typing import Any, Iterable
 
 from tortoise import connections
@@ -152,12 +154,14 @@ _DETAIL_TYPES = {"k": "TEXT", "o": "BIGINT", "s": "BIGINT", "a": "BIGINT", "n": 
 _WHOLE = {Account: "w", MediaAttachment: "y"}  # the prefixes of their columns: w_id, y_status_id, …
 
 
-def _whole_columns(model) -> list[str]:
-    return list(model._meta.fields_db_projection.values())
+@functools.cache
+def _whole_columns(model) -> tuple[str, ...]:
+    return tuple(model._meta.fields_db_projection.values())
 
 
-def _columns() -> list[str]:
-    return [*_DETAIL_TYPES, *(f"{prefix}_{c}" for model, prefix in _WHOLE.items() for c in _whole_columns(model))]
+@functools.cache
+def _columns() -> tuple[str, ...]:
+    return (*_DETAIL_TYPES, *(f"{prefix}_{c}" for model, prefix in _WHOLE.items() for c in _whole_columns(model)))
 
 
 def _branch(kind: str, source: str, *, named: bool = False, **columns: str) -> str:
@@ -198,8 +202,8 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
     favourited (f), reblogged (r), bookmarked (b), which of these accounts it muted (m), and its
     filters (filter: id o, title n, action d, context u, expiry t), their keywords (keyword:
     filter a, keyword n, whole word p) and which of these statuses they name (filtered: filter a,
-    status s). Each branch starts from the
-    page's ids, so none reads more of its table as the table grows.
+    status s). Each branch starts from the page's ids, so none reads more of its table as the
+    table grows.
 
     Returns the other rows (by kind, in order), the accounts by id, their counts by id (followers,
     following, statuses), and the media in id order."""
@@ -227,7 +231,7 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
             details.append(row)
     # In order here, not by the statement: sorting there would sort its every (wide) row.
     details.sort(key=_kind_and_order)
-    media.sort(key=_first)
+    media.sort(key=itemgetter(0))
     shown = prepared.instances(db, Account, _whole_columns(Account), list(found.values()))
     return (details, {a.id: a for a in shown}, counts,
             prepared.instances(db, MediaAttachment, _whole_columns(MediaAttachment), media))
@@ -235,10 +239,6 @@ async def _page_details(viewer: Account | None, status_ids: list[int], account_i
 
 def _kind_and_order(row) -> tuple:
     return row[0], row[1] or 0
-
-
-def _first(row):
-    return row[0]
 
 
 def _details_sql(ids: str, accounts: str, me: str | None, *, typed: bool) -> str:
